@@ -1,0 +1,71 @@
+"""The error hierarchy: every error deepinn raises on purpose subclasses ``DeepinnError``.
+
+A message says what was wrong, the offending value, the valid choices and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "DeepinnError",
+    "ConfigurationError",
+    "GeometryError",
+    "PluginError",
+    "ShapeError",
+    "TrainingError",
+    "UnknownNameError",
+    "DuplicateNameError",
+]
+
+
+class DeepinnError(Exception):
+    """Base class of every error deepinn raises on purpose."""
+
+
+class ConfigurationError(DeepinnError, ValueError):
+    """A parameter has a value that cannot work (wrong type, out of range, inconsistent)."""
+
+
+class GeometryError(ConfigurationError):
+    """A domain is degenerate or inconsistent (collinear corners, non-positive radius, ...)."""
+
+
+class ShapeError(DeepinnError, ValueError):
+    """A tensor has the wrong shape."""
+
+
+class PluginError(DeepinnError):
+    """A plugin could not be loaded or registers something invalid."""
+
+
+class UnknownNameError(PluginError, KeyError):
+    """A name was asked for that no plugin registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DuplicateNameError(PluginError):
+    """Two providers registered the same name for one kind."""
+
+
+class TrainingError(DeepinnError, RuntimeError):
+    """Training cannot go on (for example a non-finite loss)."""
+
+
+def nearest(name: str, choices: Iterable[str]) -> str | None:
+    """Return the choice closest to ``name``, or None when nothing is close."""
+    matches = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return matches[0] if matches else None
+
+
+def unknown_name_message(kind: str, name: str, choices: Iterable[str]) -> str:
+    """Build the message for an unknown name: the value, what exists, the nearest match."""
+    choices = sorted(choices)
+    message = f"Unknown {kind} {name!r}. Registered {kind}: {', '.join(choices) or '(none)'}."
+    suggestion = nearest(name, choices)
+    if suggestion is not None:
+        message += f" Did you mean {suggestion!r}?"
+    return message

@@ -1,0 +1,25 @@
+"""The plugin system: hooks, registrations and the registry (entry-point group ``deepinn``)."""
+
+from deepinn.plugins._hookspecs import KINDS as KINDS
+from deepinn.plugins._hookspecs import hookimpl as hookimpl
+from deepinn.plugins._hookspecs import hookspec as hookspec
+from deepinn.plugins._registration import Registration as Registration
+from deepinn.plugins._registry import DISABLE_ENV as DISABLE_ENV
+from deepinn.plugins._registry import STRICT_ENV as STRICT_ENV
+from deepinn.plugins._registry import PluginFailure as PluginFailure
+from deepinn.plugins._registry import PluginWarning as PluginWarning
+from deepinn.plugins._registry import Registry as Registry
+from deepinn.plugins._registry import load_registry as load_registry
+
+__all__ = [
+    "DISABLE_ENV",
+    "KINDS",
+    "STRICT_ENV",
+    "PluginFailure",
+    "PluginWarning",
+    "Registration",
+    "Registry",
+    "hookimpl",
+    "hookspec",
+    "load_registry",
+]

@@ -1,0 +1,102 @@
+"""The plugin contract: one ``deepinn_<kind>`` hook per kind of component.
+
+Every hook is called once, when ``deepinn.plugins.load_registry()`` runs (never at import), with
+no arguments, and returns a list of :class:`deepinn.plugins.Registration`. Names are unique per
+kind across all plugins: a second provider of a name is an error naming both providers, never a
+silent override. The registration's ``schema`` is a dataclass of the component's parameters; it is
+stored in Hydra's ConfigStore as group ``<kind>``, option ``<name>``, so ``python train.py
+<kind>=<name> <kind>.<field>=...`` selects and configures it with no edit to ``conf/``.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from deepinn.plugins._registration import Registration
+
+PROJECT_NAME = "deepinn"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def deepinn_spaces() -> list[Registration]:
+    """Register spaces.
+
+    Called once per registry load. The factory is ``factory(params) -> deepinn.spaces.Space``.
+    Returns a list of registrations, each name unique among all plugins' spaces.
+    """
+
+
+@hookspec
+def deepinn_domains() -> list[Registration]:
+    """Register domains (sets in a space that can be sampled, with boundaries and normals).
+
+    Called once per registry load. The factory is ``factory(params) -> AbstractDomain``.
+    Returns a list of registrations, each name unique among all plugins' domains.
+    """
+
+
+@hookspec
+def deepinn_samplers() -> list[Registration]:
+    """Register point samplers.
+
+    Called once per registry load. The factory is
+    ``factory(params, domain, n_points, seed) -> AbstractSampler`` where ``domain`` is an
+    ``AbstractDomain`` (an interior or a boundary), ``n_points`` a positive int and ``seed`` an
+    int or None. Returns a list of registrations, each name unique among all plugins' samplers.
+    """
+
+
+@hookspec
+def deepinn_constraints() -> list[Registration]:
+    """Register constraint types (a sampler + a residual + a weight + a name).
+
+    Called once per registry load. The factory is ``factory(params, **context) -> Constraint``;
+    see ``deepinn.constraints`` for the context a problem passes. Returns a list of
+    registrations, each name unique among all plugins' constraints.
+    """
+
+
+@hookspec
+def deepinn_operators() -> list[Registration]:
+    """Register derivative operators.
+
+    Called once per registry load. The factory is ``factory(params) -> callable`` returning the
+    operator (for example ``laplacian(u, x)``). Returns a list of registrations, each name unique
+    among all plugins' operators.
+    """
+
+
+@hookspec
+def deepinn_networks() -> list[Registration]:
+    """Register networks.
+
+    Called once per registry load. The factory is
+    ``factory(params, in_dim, out_dim, bounds) -> torch.nn.Module`` where ``bounds`` is the
+    ``(lower, upper)`` bounding box of the problem's inputs (for input normalisation) or None.
+    Returns a list of registrations, each name unique among all plugins' networks.
+    """
+
+
+@hookspec
+def deepinn_problems() -> list[Registration]:
+    """Register PDE problems (a space, a domain, constraints and an exact solution if known).
+
+    Called once per registry load. The factory is ``factory(params, domain) -> Problem`` where
+    ``domain`` is the domain chosen on the command line (``domain=circle``); a problem with a
+    fixed geometry may ignore it. Returns a list of registrations, each name unique among all
+    plugins' problems.
+    """
+
+
+KINDS: tuple[str, ...] = (
+    "spaces",
+    "domains",
+    "samplers",
+    "constraints",
+    "operators",
+    "networks",
+    "problems",
+)

@@ -1,0 +1,1 @@
+"""Built-in plugin: registrations of this package (filled in by its module)."""

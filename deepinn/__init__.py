@@ -1,32 +1,75 @@
 """deepinn: physics-informed neural networks in PyTorch.
 
-``import deepinn as dp`` gives the notebook API (``dp.spaces``, ``dp.domains``, ``dp.samplers``,
-``dp.constraint``, ``dp.nn``, ``dp.utils``). Importing loads no plugin: call
-``dp.plugins.load_registry()``.
+``import deepinn as dp`` gives the notebook API: ``dp.spaces``, ``dp.domains``, ``dp.samplers``,
+``dp.constraints`` (and the original names in ``dp.constraint``), ``dp.operators``, ``dp.nn``,
+``dp.problems``, ``dp.utils``, ``dp.fit`` and ``dp.Model``. Importing loads no plugin: call
+``dp.plugins.load_registry()``. The training service (Lightning) is imported on first use.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from deepinn import constraint as constraint
+from deepinn import constraints as constraints
 from deepinn import domains as domains
+from deepinn import nn as nn
+from deepinn import operators as operators
 from deepinn import plugins as plugins
+from deepinn import problems as problems
 from deepinn import samplers as samplers
 from deepinn import spaces as spaces
+from deepinn import utils as utils
 from deepinn._errors import ConfigurationError as ConfigurationError
 from deepinn._errors import DeepinnError as DeepinnError
 from deepinn._errors import GeometryError as GeometryError
 from deepinn._errors import PluginError as PluginError
 from deepinn._errors import ShapeError as ShapeError
 from deepinn._errors import TrainingError as TrainingError
+from deepinn.problems import Problem as Problem
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "training": ("deepinn.training", None),
+    "domain": ("deepinn.domain", None),
+    "fit": ("deepinn.training", "fit"),
+    "Model": ("deepinn._model", "Model"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the Lightning-based parts on first use (keeps ``import deepinn`` light)."""
+    if name in _LAZY:
+        module_name, attribute = _LAZY[name]
+        module = importlib.import_module(module_name)
+        value = module if attribute is None else getattr(module, attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'deepinn' has no attribute {name!r}")
+
 
 __all__ = [
     "ConfigurationError",
     "DeepinnError",
     "GeometryError",
+    "Model",
     "PluginError",
+    "Problem",
     "ShapeError",
     "TrainingError",
+    "constraint",
+    "constraints",
+    "domain",
     "domains",
+    "fit",
+    "nn",
+    "operators",
     "plugins",
+    "problems",
     "samplers",
     "spaces",
+    "training",
+    "utils",
 ]

@@ -61,10 +61,31 @@ def nearest(name: str, choices: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def unknown_name_message(kind: str, name: str, choices: Iterable[str]) -> str:
-    """Build the message for an unknown name: the value, what exists, the nearest match."""
+def unknown_name_message(
+    kind: str,
+    name: str,
+    choices: Iterable[str],
+    *,
+    plural: str | None = None,
+    listed: str = "Registered",
+) -> str:
+    """Build the message for an unknown name: the value, what exists, the nearest match.
+
+    Args:
+        kind: What was asked for, singular (``"domain"``).
+        name: The unknown name.
+        choices: The names that exist.
+        plural: The plural of ``kind``; default ``kind + "s"``.
+        listed: The word before the list (``"Registered domains: ..."``).
+
+    Returns:
+        ``"Unknown domain 'circel'. Registered domains: circle, disk. Did you mean 'circle'?"``
+    """
     choices = sorted(choices)
-    message = f"Unknown {kind} {name!r}. Registered {kind}: {', '.join(choices) or '(none)'}."
+    plural = f"{kind}s" if plural is None else plural
+    message = (
+        f"Unknown {kind} {name!r}. {listed} {plural}: {', '.join(choices) or '(none)'}."
+    )
     suggestion = nearest(name, choices)
     if suggestion is not None:
         message += f" Did you mean {suggestion!r}?"

@@ -1,1 +1,23 @@
-"""(being written)"""
+"""Constraints: the terms of a PINN loss (PDE residual, boundary, initial and data conditions)."""
+
+from deepinn.constraints._abstract import AbstractConstraint as AbstractConstraint
+from deepinn.constraints._abstract import Batch as Batch
+from deepinn.constraints._conditions import DataConstraint as DataConstraint
+from deepinn.constraints._conditions import DirichletBC as DirichletBC
+from deepinn.constraints._conditions import InitialCondition as InitialCondition
+from deepinn.constraints._conditions import NeumannBC as NeumannBC
+from deepinn.constraints._conditions import PDEConstraint as PDEConstraint
+from deepinn.constraints._conditions import PeriodicBC as PeriodicBC
+from deepinn.constraints._conditions import RobinBC as RobinBC
+
+__all__ = [
+    "AbstractConstraint",
+    "Batch",
+    "DataConstraint",
+    "DirichletBC",
+    "InitialCondition",
+    "NeumannBC",
+    "PDEConstraint",
+    "PeriodicBC",
+    "RobinBC",
+]

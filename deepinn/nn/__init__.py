@@ -1,1 +1,20 @@
-"""(being written)"""
+"""Networks: the fully connected PINN network, Fourier features, and the forward Laplacian.
+
+Networks with a ``forward_derivatives(x, second)`` method return the value, gradient and Hessian
+diagonal in one forward pass; the derivative operators use it when present and fall back to
+autograd otherwise.
+"""
+
+from deepinn.nn._activations import ACTIVATIONS as ACTIVATIONS
+from deepinn.nn._forward_laplacian import (
+    SupportsForwardDerivatives as SupportsForwardDerivatives,
+)
+from deepinn.nn._init import INITIALISERS as INITIALISERS
+from deepinn.nn._mlp import FullyConnected as FullyConnected
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITIALISERS",
+    "FullyConnected",
+    "SupportsForwardDerivatives",
+]

@@ -1,1 +1,38 @@
-"""(being written)"""
+"""Derivative operators over autograd: functional operators, a per-step cache, ``Field``.
+
+The functional operators (``grad``, ``partial``, ``jacobian``, ``hessian``, ``laplacian``,
+``divergence``) take outputs and the input they were computed from; ``forward_laplacian`` and
+``forward_hessian`` take the function and use forward mode. ``Field`` is what a residual
+receives: outputs and derivatives by name, computed lazily and shared through one
+``DerivativeCache`` per step. ``Jacobian`` is the notebook API ``dp.constraint.Jacobian``.
+"""
+
+from deepinn.operators._autograd import divergence as divergence
+from deepinn.operators._autograd import grad as grad
+from deepinn.operators._autograd import hessian as hessian
+from deepinn.operators._autograd import jacobian as jacobian
+from deepinn.operators._autograd import laplacian as laplacian
+from deepinn.operators._autograd import partial as partial
+from deepinn.operators._cache import DerivativeCache as DerivativeCache
+from deepinn.operators._field import FIELD_MODES as FIELD_MODES
+from deepinn.operators._field import Field as Field
+from deepinn.operators._forward import directional_derivative as directional_derivative
+from deepinn.operators._forward import forward_hessian as forward_hessian
+from deepinn.operators._forward import forward_laplacian as forward_laplacian
+from deepinn.operators._jacobian import Jacobian as Jacobian
+
+__all__ = [
+    "FIELD_MODES",
+    "DerivativeCache",
+    "Field",
+    "Jacobian",
+    "directional_derivative",
+    "divergence",
+    "forward_hessian",
+    "forward_laplacian",
+    "grad",
+    "hessian",
+    "jacobian",
+    "laplacian",
+    "partial",
+]

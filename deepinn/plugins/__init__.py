@@ -3,6 +3,7 @@
 from deepinn.plugins._hookspecs import KINDS as KINDS
 from deepinn.plugins._hookspecs import hookimpl as hookimpl
 from deepinn.plugins._hookspecs import hookspec as hookspec
+from deepinn.plugins._listing import format_registry as format_registry
 from deepinn.plugins._registration import Registration as Registration
 from deepinn.plugins._registry import DISABLE_ENV as DISABLE_ENV
 from deepinn.plugins._registry import STRICT_ENV as STRICT_ENV
@@ -19,6 +20,7 @@ __all__ = [
     "PluginWarning",
     "Registration",
     "Registry",
+    "format_registry",
     "hookimpl",
     "hookspec",
     "load_registry",

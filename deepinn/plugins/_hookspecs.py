@@ -84,9 +84,11 @@ def deepinn_networks() -> list[Registration]:
 def deepinn_problems() -> list[Registration]:
     """Register PDE problems (a space, a domain, constraints and an exact solution if known).
 
-    Called once per registry load. The factory is ``factory(params, domain) -> Problem`` where
-    ``domain`` is the domain chosen on the command line (``domain=circle``); a problem with a
-    fixed geometry may ignore it. Returns a list of registrations, each name unique among all
+    Called once per registry load. The factory is
+    ``factory(params, domain, make_sampler) -> deepinn.problems.Problem`` where ``domain`` is the
+    domain chosen on the command line (``domain=circle``; a problem with a fixed geometry may
+    ignore it) and ``make_sampler(domain, n_points)`` builds the sampler chosen on the command
+    line (``sampler=sobol``) for one constraint, seeded from the run's seed. Returns a list of registrations, each name unique among all
     plugins' problems.
     """
 

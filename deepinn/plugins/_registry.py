@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
-
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -95,7 +94,7 @@ class Registry:
 
     def _check_kind(self, kind: str) -> None:
         if kind not in self._registrations:
-            raise UnknownNameError(unknown_name_message("kind", kind, KINDS))
+            raise UnknownNameError(unknown_name_message("kind", kind, KINDS, listed="Valid"))
 
     def names(self, kind: str) -> list[str]:
         """The registered names of ``kind``, sorted."""
@@ -114,7 +113,9 @@ class Registry:
             return self._registrations[kind][name]
         except KeyError:
             raise UnknownNameError(
-                unknown_name_message(kind.rstrip("s"), name, self._registrations[kind])
+                unknown_name_message(
+                    kind.rstrip("s"), name, self._registrations[kind], plural=kind
+                )
                 + f" Install the plugin that provides {name!r} or pick a listed name."
             ) from None
 
@@ -143,14 +144,18 @@ class Registry:
                 f"Parameters for {kind.rstrip('s')} {name!r} must be a mapping or a "
                 f"{schema.__name__}; got {params!r}."
             )
-        raw.pop("name", None)  # the Hydra node carries its option name
+        if "name" not in {f.name for f in dataclasses.fields(schema)}:
+            raw.pop("name", None)  # a Hydra node may carry its option name
         try:
             merged = OmegaConf.merge(OmegaConf.structured(schema), raw)
             return OmegaConf.to_object(merged)
         except OmegaConfBaseException as error:
             fields = [f.name for f in dataclasses.fields(schema)]
+            key = getattr(error, "full_key", None)
+            detail = (getattr(error, "msg", None) or str(error)).splitlines()[0]
+            where = f" at key {key!r}" if key else ""
             raise ConfigurationError(
-                f"Bad parameters for {kind.rstrip('s')} {name!r}: {error}. "
+                f"Bad parameters for {kind.rstrip('s')} {name!r}{where}: {detail}. "
                 f"Its parameters are {fields}."
             ) from None
 
@@ -267,6 +272,11 @@ def load_registry(
             distribution = sources.get(plugin_name, "?")
             try:
                 returned = impl.function() or []
+                if isinstance(returned, Registration):
+                    raise PluginError(
+                        f"deepinn_{kind} returned one Registration ({returned.name!r}), not a "
+                        "list; return [Registration(...)]"
+                    )
                 items = list(returned)
                 for item in items:
                     if not isinstance(item, Registration):

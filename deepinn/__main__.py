@@ -1,0 +1,106 @@
+"""The ``deepinn`` command line (also ``python -m deepinn``).
+
+``deepinn plugins`` loads the registry and lists every registered component by kind, with the
+plugin and distribution that provide it, then every plugin that failed to load and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from deepinn._errors import DeepinnError
+from deepinn.plugins._hookspecs import KINDS
+from deepinn.plugins._listing import format_registry
+from deepinn.plugins._registry import DISABLE_ENV, STRICT_ENV, PluginWarning, load_registry
+
+__all__ = ["main"]
+
+
+def _kind(value: str) -> str:
+    """Accept a kind as plural (``domains``) or singular (``domain``)."""
+    for kind in KINDS:
+        if value in (kind, kind.rstrip("s")):
+            return kind
+    raise argparse.ArgumentTypeError(
+        f"unknown kind {value!r}; choose from {', '.join(KINDS)}"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    from deepinn import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="deepinn", description="deepinn: physics-informed neural networks in PyTorch."
+    )
+    parser.add_argument("--version", action="version", version=f"deepinn {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    plugins = commands.add_parser(
+        "plugins",
+        help="list registered components and plugins that failed to load",
+        description=(
+            "Load every plugin (deepinn's built-ins and the installed 'deepinn' entry points) "
+            "and list the registered components by kind, then any plugin that failed to load."
+        ),
+    )
+    plugins.add_argument(
+        "--kind",
+        type=_kind,
+        action="append",
+        metavar="KIND",
+        help=f"only list this kind (repeatable): {', '.join(KINDS)}",
+    )
+    strictness = plugins.add_mutually_exclusive_group()
+    strictness.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help=f"fail (exit 1) if a plugin fails to load; default from {STRICT_ENV}",
+    )
+    strictness.add_argument(
+        "--no-strict",
+        dest="strict",
+        action="store_false",
+        help="only report plugins that fail to load",
+    )
+    plugins.set_defaults(strict=None)
+    plugins.add_argument(
+        "--disable",
+        action="append",
+        metavar="NAME",
+        help=f"skip this plugin or distribution (repeatable); default from {DISABLE_ENV}",
+    )
+    return parser
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    with warnings.catch_warnings():
+        # Failures are listed below; do not print them twice.
+        warnings.simplefilter("ignore", PluginWarning)
+        registry = load_registry(strict=args.strict, disabled=args.disable)
+    sys.stdout.write(format_registry(registry, args.kind))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: The arguments, without the program name; default ``sys.argv[1:]``.
+
+    Returns:
+        The exit status: 0 on success, 1 when deepinn reports an error (for example a plugin that
+        fails to load in strict mode), 2 on a usage error.
+    """
+    args = _parser().parse_args(argv)
+    try:
+        return _plugins(args)
+    except DeepinnError as error:
+        print(f"deepinn {args.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,387 @@
+"""The built-in constraints: PDE interior, Dirichlet, Neumann, Robin, periodic, initial, data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deepinn._errors import ConfigurationError, ShapeError
+from deepinn.constraints._abstract import AbstractConstraint, Batch, as_columns
+from deepinn.spaces import Space
+
+__all__ = [
+    "DataConstraint",
+    "DirichletBC",
+    "InitialCondition",
+    "NeumannBC",
+    "PDEConstraint",
+    "PeriodicBC",
+    "RobinBC",
+]
+
+PointFunction = Callable[[torch.Tensor], torch.Tensor]
+"""A function of an (N, d) points tensor returning (N,) or (N, m) values."""
+
+
+def _outputs(outputs: Sequence[str] | str) -> tuple[str, ...]:
+    return (outputs,) if isinstance(outputs, str) else tuple(outputs)
+
+
+def _values(field: object, outputs: tuple[str, ...]) -> torch.Tensor:
+    columns = [field[name] for name in outputs]  # type: ignore[index]
+    return columns[0] if len(columns) == 1 else torch.cat(columns, dim=1)
+
+
+def _normal_derivative(field: object, outputs: tuple[str, ...], normal: torch.Tensor) -> torch.Tensor:
+    return torch.cat(
+        [(field.grad(name) * normal).sum(dim=1, keepdim=True) for name in outputs],  # type: ignore[attr-defined]
+        dim=1,
+    )
+
+
+class _Sampled(AbstractConstraint):
+    """A constraint whose points come from a sampler (re-drawn on each resampling)."""
+
+    def __init__(self, name: str, sampler: object, weight: float, space: Space | None) -> None:
+        domain = getattr(sampler, "domain", None)
+        if domain is None or not hasattr(sampler, "sample_points"):
+            raise ConfigurationError(
+                f"Constraint {name!r} needs a sampler (deepinn.samplers.*), got {sampler!r}."
+            )
+        super().__init__(name, space or domain.space, weight)
+        self.sampler = sampler
+
+    def _draw(self, generator: torch.Generator | None) -> torch.Tensor:
+        return self.sampler.sample_points(generator).as_tensor.detach()  # type: ignore[attr-defined]
+
+    def sampler_object(self) -> object:
+        """The sampler that draws this constraint's points (the original DeepINN name)."""
+        return self.sampler
+
+    def sample_labels(self, points: torch.Tensor) -> torch.Tensor:
+        """The target values at ``points`` as a 1-D tensor (N,) (the original DeepINN name).
+
+        Dirichlet-type constraints return their prescribed values, a PDE its source term
+        (zeros without one).
+        """
+        points = points.as_tensor if hasattr(points, "as_tensor") else torch.as_tensor(points)
+        function = getattr(self, "value", None) or getattr(self, "source", None)
+        if function is None:
+            return torch.zeros(len(points), dtype=points.dtype)
+        with torch.no_grad():
+            labels = as_columns(function(points.detach()), len(points), f"{self.name}: labels")
+        return labels[:, 0] if labels.shape[1] == 1 else labels
+
+
+class PDEConstraint(_Sampled):
+    """The PDE residual at interior points: ``residual(field) - source(x)``.
+
+    Args:
+        name: Names the logged loss.
+        sampler: Draws the collocation points.
+        residual: Maps the network's ``Field`` at the points to the residual (N, m), e.g.
+            ``lambda f: -f.laplacian('u')``.
+        source: Optional right-hand side ``source(x)``; precomputed at sampling, not per step.
+        weight: Loss weight.
+        order: Highest derivative order the residual takes (2 for most PDEs).
+        second_order: Coordinates whose second derivatives the residual needs (e.g. ``('x',)``
+            for the heat equation), a hint for networks with a forward Laplacian.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        sampler: object,
+        residual: Callable[[object], torch.Tensor],
+        source: PointFunction | None = None,
+        weight: float = 1.0,
+        order: int = 2,
+        second_order: Sequence[str] | None = None,
+        space: Space | None = None,
+    ) -> None:
+        super().__init__(name, sampler, weight, space)
+        self.residual_fn = residual
+        self.source = source
+        self.order = order
+        self.second_order = tuple(second_order) if second_order is not None else None
+
+    def sample(self, generator: torch.Generator) -> Batch:
+        x = self._draw(generator)
+        batch = {"x": x}
+        if self.source is not None:
+            batch["source"] = as_columns(self.source(x), len(x), f"{self.name}: source(x)").to(x)
+        return batch
+
+    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+        value = self.residual_fn(field)
+        if "source" in batch:
+            if value.dim() == 1:
+                value = value.unsqueeze(1)
+            value = value - batch["source"]
+        return value
+
+
+class DirichletBC(_Sampled):
+    """Prescribed values: ``u(x) = value(x)`` at the sampled (boundary) points."""
+
+    order = 0
+
+    def __init__(
+        self,
+        name: str,
+        sampler: object,
+        value: PointFunction,
+        outputs: Sequence[str] | str = "u",
+        weight: float = 1.0,
+        space: Space | None = None,
+    ) -> None:
+        super().__init__(name, sampler, weight, space)
+        self.value = value
+        self.outputs = _outputs(outputs)
+
+    def sample(self, generator: torch.Generator) -> Batch:
+        x = self._draw(generator)
+        target = as_columns(self.value(x), len(x), f"{self.name}: value(x)").to(x)
+        return {"x": x, "target": target}
+
+    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+        return _values(field, self.outputs) - batch["target"]
+
+
+def _boundary_normals(name: str, sampler: object, x: torch.Tensor) -> torch.Tensor:
+    normal = getattr(sampler.domain, "normal", None)  # type: ignore[attr-defined]
+    if normal is None:
+        raise ConfigurationError(
+            f"Constraint {name!r} needs outward normals, but its sampler's domain "
+            f"{sampler.domain!r} is not a boundary; sample `domain.boundary` instead."  # type: ignore[attr-defined]
+        )
+    return torch.as_tensor(normal(x)).to(x)
+
+
+class NeumannBC(_Sampled):
+    """Prescribed outward normal derivative: ``du/dn(x) = flux(x)`` on a boundary."""
+
+    order = 1
+
+    def __init__(
+        self,
+        name: str,
+        sampler: object,
+        flux: PointFunction,
+        outputs: Sequence[str] | str = "u",
+        weight: float = 1.0,
+        space: Space | None = None,
+    ) -> None:
+        super().__init__(name, sampler, weight, space)
+        self.flux = flux
+        self.outputs = _outputs(outputs)
+
+    def sample(self, generator: torch.Generator) -> Batch:
+        x = self._draw(generator)
+        return {
+            "x": x,
+            "normal": _boundary_normals(self.name, self.sampler, x),
+            "target": as_columns(self.flux(x), len(x), f"{self.name}: flux(x)").to(x),
+        }
+
+    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+        return _normal_derivative(field, self.outputs, batch["normal"]) - batch["target"]
+
+
+class RobinBC(_Sampled):
+    """``alpha * u + beta * du/dn = value(x)`` on a boundary."""
+
+    order = 1
+
+    def __init__(
+        self,
+        name: str,
+        sampler: object,
+        value: PointFunction,
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        outputs: Sequence[str] | str = "u",
+        weight: float = 1.0,
+        space: Space | None = None,
+    ) -> None:
+        super().__init__(name, sampler, weight, space)
+        self.value = value
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        self.outputs = _outputs(outputs)
+
+    def sample(self, generator: torch.Generator) -> Batch:
+        x = self._draw(generator)
+        return {
+            "x": x,
+            "normal": _boundary_normals(self.name, self.sampler, x),
+            "target": as_columns(self.value(x), len(x), f"{self.name}: value(x)").to(x),
+        }
+
+    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+        u = _values(field, self.outputs)
+        du_dn = _normal_derivative(field, self.outputs, batch["normal"])
+        return self.alpha * u + self.beta * du_dn - batch["target"]
+
+
+class PeriodicBC(_Sampled):
+    """``u(x) = u(x + shift)`` (and the gradients too, with ``derivatives=True``).
+
+    The sampler draws points ``x`` on one face; the partner points are ``x + shift``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        sampler: object,
+        shift: Sequence[float],
+        outputs: Sequence[str] | str = "u",
+        derivatives: bool = False,
+        weight: float = 1.0,
+        space: Space | None = None,
+    ) -> None:
+        super().__init__(name, sampler, weight, space)
+        self.shift = torch.as_tensor(shift, dtype=torch.float64).reshape(-1)
+        if self.shift.numel() != self.space.dim:
+            raise ShapeError(
+                f"Periodic constraint {name!r}: shift has {self.shift.numel()} entries but the "
+                f"space {self.space!r} has {self.space.dim} coordinates."
+            )
+        self.outputs = _outputs(outputs)
+        self.derivatives = derivatives
+        self.order = 1 if derivatives else 0
+
+    def sample(self, generator: torch.Generator) -> Batch:
+        x = self._draw(generator)
+        return {"x": x, "partner": x + self.shift.to(x)}
+
+    def inputs(self, batch: Batch) -> torch.Tensor:
+        return torch.cat([batch["x"], batch["partner"]])
+
+    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+        n = batch["x"].shape[0]
+        values = _values(field, self.outputs)
+        parts = [values[:n] - values[n:]]
+        if self.derivatives:
+            for name in self.outputs:
+                gradient = field.grad(name)  # type: ignore[attr-defined]
+                parts.append(gradient[:n] - gradient[n:])
+        return torch.cat(parts, dim=1)
+
+
+class InitialCondition(_Sampled):
+    """``u(x, t0) = value(x)`` and optionally ``du/dt(x, t0) = rate(x)``.
+
+    The sampler draws points of the spatial domain; the time column ``t0`` is inserted where the
+    full space puts its time variable. ``value`` and ``rate`` get the full (N, d) points.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        sampler: object,
+        space: Space,
+        value: PointFunction,
+        rate: PointFunction | None = None,
+        time: str = "t",
+        t0: float = 0.0,
+        outputs: Sequence[str] | str = "u",
+        weight: float = 1.0,
+    ) -> None:
+        super().__init__(name, sampler, weight, space)
+        if time not in space or space.variables[time] != 1:
+            raise ConfigurationError(
+                f"Initial condition {name!r}: time variable {time!r} is not a 1-D variable of "
+                f"{space!r}; pass time=<name of the time variable>."
+            )
+        spatial = sampler.domain.space  # type: ignore[attr-defined]
+        expected = [var for var in space if var != time]
+        if list(spatial) != expected:
+            raise ConfigurationError(
+                f"Initial condition {name!r}: the sampler's space {spatial!r} must hold the "
+                f"non-time variables {expected} of {space!r}."
+            )
+        self.value, self.rate, self.time, self.t0 = value, rate, time, float(t0)
+        self.outputs = _outputs(outputs)
+        self.order = 1 if rate is not None else 0
+
+    def sample(self, generator: torch.Generator) -> Batch:
+        spatial = self._draw(generator)
+        t_column = self.space.slice(self.time).start
+        t = torch.full((len(spatial), 1), self.t0, dtype=spatial.dtype)
+        x = torch.cat([spatial[:, :t_column], t, spatial[:, t_column:]], dim=1)
+        batch = {"x": x, "target": as_columns(self.value(x), len(x), f"{self.name}: value")}
+        if self.rate is not None:
+            batch["rate"] = as_columns(self.rate(x), len(x), f"{self.name}: rate").to(x)
+        batch["target"] = batch["target"].to(x)
+        return batch
+
+    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+        parts = [_values(field, self.outputs) - batch["target"]]
+        if self.rate is not None:
+            rates = torch.cat(
+                [field.partial(name, self.time) for name in self.outputs], dim=1  # type: ignore[attr-defined]
+            )
+            parts.append(rates - batch["rate"])
+        return torch.cat(parts, dim=1)
+
+
+class DataConstraint(AbstractConstraint):
+    """Observed values at fixed points: ``u(x_i) = values_i``."""
+
+    order = 0
+
+    def __init__(
+        self,
+        name: str,
+        space: Space,
+        points: torch.Tensor | np.ndarray,
+        values: torch.Tensor | np.ndarray,
+        outputs: Sequence[str] | str = "u",
+        weight: float = 1.0,
+    ) -> None:
+        super().__init__(name, space, weight)
+        points = torch.as_tensor(points, dtype=torch.get_default_dtype())
+        if points.dim() == 1 and space.dim == 1:
+            points = points.unsqueeze(1)
+        if points.dim() != 2 or points.shape[1] != space.dim or len(points) == 0:
+            raise ShapeError(
+                f"Data constraint {name!r}: points have shape {tuple(points.shape)}; expected "
+                f"(N, {space.dim}) with N > 0 for {space!r}."
+            )
+        self.outputs = _outputs(outputs)
+        values = as_columns(torch.as_tensor(values), len(points), f"{name}: values").to(points)
+        if values.shape[1] != len(self.outputs):
+            raise ShapeError(
+                f"Data constraint {name!r}: values have {values.shape[1]} columns for outputs "
+                f"{list(self.outputs)}; give one column per output."
+            )
+        self.points, self.values = points, values
+
+    @classmethod
+    def from_npz(
+        cls,
+        name: str,
+        space: Space,
+        path: str | Path,
+        points_key: str = "x",
+        values_key: str = "u",
+        **kwargs: object,
+    ) -> DataConstraint:
+        """Read points and values from an ``.npz`` file with arrays ``points_key``/``values_key``."""
+        with np.load(path) as data:
+            missing = [key for key in (points_key, values_key) if key not in data]
+            if missing:
+                raise ConfigurationError(
+                    f"{path}: arrays {missing} not found; it has {sorted(data.files)}."
+                )
+            return cls(name, space, data[points_key], data[values_key], **kwargs)  # type: ignore[arg-type]
+
+    def sample(self, generator: torch.Generator) -> Batch:
+        return {"x": self.points, "target": self.values}
+
+    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+        return _values(field, self.outputs) - batch["target"]

@@ -1,0 +1,211 @@
+"""The fully connected network (multilayer perceptron), the default PINN network."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from deepinn._errors import ConfigurationError, ShapeError
+from deepinn.nn import _forward_laplacian as fl
+from deepinn.nn._activations import AbstractActivation, get_activation
+from deepinn.nn._bounds import Bounds, normalisation_affine
+from deepinn.nn._init import get_initialiser
+
+__all__ = ["FullyConnected", "check_layer_size", "to_input_tensor"]
+
+
+def check_layer_size(layer_size: Any, what: str = "layer_size") -> list[int]:
+    """Validate a list of layer widths ``[in_dim, hidden..., out_dim]``.
+
+    Raises:
+        ConfigurationError: Fewer than two entries, or an entry that is not a positive int.
+    """
+    if isinstance(layer_size, (str, bytes)) or not isinstance(layer_size, Sequence):
+        raise ConfigurationError(
+            f"{what} must be a list of layer widths such as [2, 50, 50, 1] (input dim, hidden "
+            f"widths, output dim), got {layer_size!r}."
+        )
+    sizes = list(layer_size)
+    if len(sizes) < 2:
+        raise ConfigurationError(
+            f"{what} must name at least the input and output dimensions, got {sizes!r}; use "
+            "e.g. [2, 50, 50, 1]."
+        )
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigurationError(
+                f"{what} {sizes!r} has the entry {size!r}; every width must be a positive int."
+            )
+    return sizes
+
+
+def to_input_tensor(x: Any, in_dim: int) -> torch.Tensor:
+    """Accept deepinn Points (anything with ``as_tensor``) as well as tensors."""
+    tensor = getattr(x, "as_tensor", None)
+    if isinstance(tensor, torch.Tensor):
+        return tensor
+    raise ShapeError(
+        f"The network needs a tensor of shape (N, {in_dim}) or ({in_dim},), got "
+        f"{type(x).__name__}."
+    )
+
+
+class FullyConnected(torch.nn.Module):
+    """A multilayer perceptron ``in_dim -> hidden... -> out_dim`` with a smooth activation.
+
+    The activation follows every hidden layer, never the output layer. With ``bounds`` the input
+    is first mapped affinely from the bounding box onto [-1, 1]^d; the map is computed once, kept
+    as the buffers ``input_scale``/``input_shift`` (saved in checkpoints) and folded into the
+    first layer's weights at each call, so no per-point normalisation is allocated.
+
+    Example:
+        >>> net = FullyConnected([2, 50, 50, 1], activation="tanh", bounds=([0, 0], [1, 2]))
+        >>> net(torch.rand(10, 2)).shape
+        torch.Size([10, 1])
+
+    Args:
+        layer_size: ``[in_dim, hidden widths..., out_dim]``, e.g. ``[2, 50, 50, 1]``.
+        activation: ``tanh``, ``sin``, ``silu``, ``gelu``, ``relu`` or ``sigmoid``
+            (case-insensitive).
+        initialiser: ``xavier_normal``, ``xavier_uniform``, ``kaiming_normal`` or
+            ``kaiming_uniform`` (also ``"Glorot normal"``, ``"He uniform"``, ...); biases are 0.
+        bounds: ``(lower, upper)`` corners of the input domain's bounding box, or None.
+        dtype: The parameters' dtype (default: torch's default dtype).
+        device: The parameters' device.
+
+    Raises:
+        ConfigurationError: A bad width, activation, initialiser or degenerate bounds.
+        ShapeError: Bounds that do not have ``in_dim`` coordinates.
+    """
+
+    def __init__(
+        self,
+        layer_size: Sequence[int],
+        activation: str | AbstractActivation = "tanh",
+        initialiser: str = "xavier_normal",
+        bounds: Bounds | None = None,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        sizes = check_layer_size(layer_size)
+        self._activation = get_activation(activation)
+        self.initialiser, init_ = get_initialiser(initialiser)
+        self.layer_size: tuple[int, ...] = tuple(sizes)
+        self.in_dim = sizes[0]
+        self.out_dim = sizes[-1]
+        self.linears = torch.nn.ModuleList(
+            torch.nn.Linear(a, b, dtype=dtype, device=device) for a, b in zip(sizes, sizes[1:])
+        )
+        with torch.no_grad():
+            for layer in self.linears:
+                init_(layer.weight)
+                layer.bias.zero_()
+        self.input_scale: torch.Tensor | None
+        self.input_shift: torch.Tensor | None
+        if bounds is None:
+            self.register_buffer("input_scale", None)
+            self.register_buffer("input_shift", None)
+        else:
+            scale, shift = normalisation_affine(bounds, self.in_dim)
+            weight = self.linears[0].weight
+            self.register_buffer("input_scale", scale.to(weight.dtype).to(weight.device))
+            self.register_buffer("input_shift", shift.to(weight.dtype).to(weight.device))
+
+    @property
+    def activation(self) -> str:
+        """The activation's canonical name."""
+        return self._activation.name
+
+    def first_layer(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first layer's weight and bias with the input normalisation folded in.
+
+        ``W (s * x + c) + b = (W * s) x + (W c + b)``.
+        """
+        first = self.linears[0]
+        if self.input_scale is None:
+            return first.weight, first.bias
+        weight = first.weight * self.input_scale
+        bias = torch.addmv(first.bias, first.weight, self.input_shift)
+        return weight, bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Evaluate the network.
+
+        Args:
+            x: ``(N, in_dim)`` points (or ``(in_dim,)`` for one point, or deepinn Points).
+
+        Returns:
+            ``(N, out_dim)`` (or ``(out_dim,)``).
+
+        Raises:
+            ShapeError: The last dimension of ``x`` is not ``in_dim``.
+        """
+        if not isinstance(x, torch.Tensor):
+            x = to_input_tensor(x, self.in_dim)
+        if x.dim() == 0 or x.shape[-1] != self.in_dim:
+            raise ShapeError(
+                f"The network expects inputs of shape (N, {self.in_dim}) or ({self.in_dim},), "
+                f"got {tuple(x.shape)}; the last dimension must be in_dim={self.in_dim}."
+            )
+        weight, bias = self.first_layer()
+        h = F.linear(x, weight, bias)
+        act = self._activation
+        for layer in self.linears[1:]:
+            h = F.linear(act(h), layer.weight, layer.bias)
+        return h
+
+    def forward_lanes(self, lanes: fl.Lanes, marked: fl.Marked) -> fl.Lanes:
+        """Propagate forward-mode lanes through the network (see ``forward_derivatives``).
+
+        Args:
+            lanes: The lanes of the network's input (input normalisation is applied here).
+            marked: The coordinates whose second derivatives are carried.
+
+        Returns:
+            The lanes of the output.
+        """
+        weight, bias = self.first_layer()
+        lanes = fl.linear_lanes(lanes, weight, bias)
+        act = self._activation
+        for layer in self.linears[1:]:
+            lanes = fl.activation_lanes(lanes, act, marked)
+            lanes = fl.linear_lanes(lanes, layer.weight, layer.bias)
+        return lanes
+
+    def forward_derivatives(
+        self, x: torch.Tensor, second: fl.Second = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Value, gradient and Hessian diagonal in one forward pass (forward Laplacian).
+
+        Args:
+            x: ``(N, d)`` points, ``d = in_dim``.
+            second: Bool tensor or sequence of ``d`` bools marking the coordinates whose second
+                derivatives are needed (e.g. ``(True, True, False)`` for x but not t); None marks
+                all of them.
+
+        Returns:
+            ``(u, du, d2u)``: ``u`` of shape (N, k), ``du[n, j, i] = du_j/dx_i`` of shape
+            (N, k, d) and ``d2u[n, j, i] = d^2 u_j / dx_i^2`` for marked ``i`` (zero elsewhere),
+            shape (N, k, d). All are differentiable w.r.t. the parameters (and ``x``).
+
+        Raises:
+            ShapeError: ``x`` is not ``(N, in_dim)`` or ``second`` has the wrong length.
+            ConfigurationError: ``second`` is not made of bools.
+        """
+        if not isinstance(x, torch.Tensor):
+            x = to_input_tensor(x, self.in_dim)
+        fl.check_input(x, self.in_dim)
+        marked = fl.marked_coordinates(second, self.in_dim)
+        lanes = self.forward_lanes(fl.input_lanes(x), marked)
+        return fl.output_derivatives(lanes, marked)
+
+    def extra_repr(self) -> str:
+        return (
+            f"layer_size={list(self.layer_size)}, activation={self.activation!r}, "
+            f"initialiser={self.initialiser!r}, normalised={self.input_scale is not None}"
+        )

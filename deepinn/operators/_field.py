@@ -1,0 +1,522 @@
+"""``Field``: a network's outputs at a batch of points, with their derivatives, by name.
+
+A PINN residual receives a Field and writes the PDE in the names of its space and outputs::
+
+    def heat(field):
+        return field.partial("u", "t") - 0.1 * field.laplacian("u", "x")
+
+Nothing is computed until asked. Values come from one forward pass over all the points; every
+derivative of one output shares one backward pass through a :class:`DerivativeCache`, and
+``field.rows(slice)`` hands each constraint its rows of the same computation.
+
+Modes:
+    ``'reverse'``: every derivative by nested ``torch.autograd.grad`` through the cache.
+    ``'forward'``: derivatives of second and higher order by nested forward-mode products
+        (``torch.func.jvp`` with one-hot tangents); first derivatives stay reverse-mode (one
+        backward gives all coordinates). Trainable like reverse mode.
+    ``'auto'``: reverse, unless the network offers ``forward_derivatives`` (below) and the
+        Field was told which second derivatives the residual needs (``second_order=``).
+
+Forward-Laplacian protocol: a network may define ``forward_derivatives(x, second)`` where
+``second`` is a bool tensor (d,) marking the coordinates whose second derivatives are needed; it
+returns ``(u (N, k), du (N, k, d), d2u (N, k, d))`` with ``d2u[:, :, i]`` = d2u / dx_i^2 for marked
+``i`` (zero elsewhere). In modes ``'auto'`` and ``'forward'``, a Field built with
+``second_order=[...]`` whose first request is a value, a first derivative, a Laplacian or a pure
+second derivative calls it once for all three. Mixed partials and undeclared coordinates fall
+back to autograd (reverse mode, or nested ``jvp`` in ``'forward'`` mode).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, cast
+
+import torch
+
+from deepinn._errors import ConfigurationError, ShapeError
+from deepinn.operators._cache import DerivativeCache
+from deepinn.operators._forward import directional_derivative
+from deepinn.spaces import Points, Space
+
+__all__ = ["Field", "FIELD_MODES"]
+
+FieldMode = Literal["auto", "reverse", "forward"]
+FIELD_MODES: tuple[str, ...] = ("auto", "reverse", "forward")
+
+Index = Any  # a slice, a sequence of ints, or an integer / boolean index tensor
+Names = str | Sequence[str] | None
+
+# What a first request is, for deciding whether the forward-Laplacian protocol may serve it.
+_VALUE, _FIRST, _PURE_SECOND, _OTHER = "value", "first", "pure_second", "other"
+
+
+class _State:
+    """What a Field and all its row views share: inputs, outputs and stored derivatives."""
+
+    def __init__(
+        self,
+        fn: Callable[[torch.Tensor], Any],
+        x: torch.Tensor,
+        space: Space,
+        output_names: tuple[str, ...],
+        mode: str,
+        cache: DerivativeCache,
+    ) -> None:
+        self.fn = fn
+        self.x = x
+        self.space = space
+        self.output_names = output_names
+        self.mode = mode
+        self.cache = cache
+        self.second_order: list[int] | None = None
+        self.values: torch.Tensor | None = None
+        self.first: dict[int, torch.Tensor] = {}  # from the protocol; reverse ones live in cache
+        self.protocol_second: torch.Tensor | None = None
+        self.protocol_columns: frozenset[int] = frozenset()
+        self.forward: dict[tuple[int, ...], torch.Tensor] = {}
+        self.used_protocol = False
+
+
+class Field:
+    """A network's named outputs at a batch of points, with lazily computed derivatives.
+
+    Args:
+        fn: Maps an (N, d) tensor to (N, k) outputs (a network); a mapping of output name to
+            (N, 1) or (N,) tensors is accepted too.
+        x: The (N, d) points (a tensor or :class:`~deepinn.spaces.Points`). If it does not
+            require grad, the Field differentiates a fresh leaf sharing its storage.
+        space: The space of the points, naming the coordinates (default: ``x.space`` for
+            Points).
+        output_names: One name per output column of ``fn``.
+        mode: ``'auto'``, ``'reverse'`` or ``'forward'`` (see the module docstring).
+        second_order: Coordinate or variable names whose second derivatives the residual will
+            take (for the forward-Laplacian protocol); None when not known.
+        cache: The derivative cache to use; default a fresh one.
+
+    Coordinates are addressed by name: a one-dimensional variable ``'t'``, an indexed coordinate
+    ``'x0'`` of a multi-dimensional variable ``x``, or the variable ``'x'`` itself for all of its
+    columns where an operator takes several (``grad``, ``laplacian``, ``hessian``,
+    ``divergence``, ``jacobian``, ``coords``).
+
+    Raises:
+        ConfigurationError: A bad mode, output name or coordinate name.
+        ShapeError: ``x`` does not have one column per coordinate of ``space``.
+    """
+
+    _state: _State
+    _index: tuple[Index, ...]
+
+    def __init__(
+        self,
+        fn: Callable[[torch.Tensor], Any],
+        x: torch.Tensor | Points,
+        space: Space | None = None,
+        output_names: str | Sequence[str] = ("u",),
+        mode: str = "auto",
+        *,
+        second_order: Sequence[str] | None = None,
+        cache: DerivativeCache | None = None,
+    ) -> None:
+        if not callable(fn):
+            raise ConfigurationError(
+                f"Field needs a callable fn mapping (N, d) points to outputs; got {fn!r}."
+            )
+        if isinstance(x, Points):
+            space = x.space if space is None else space
+            x = x.as_tensor
+        if not isinstance(space, Space):
+            raise ConfigurationError(
+                f"Field needs the space of its points (e.g. R1('t') * R2('x')); got {space!r}."
+            )
+        if mode not in FIELD_MODES:
+            raise ConfigurationError(
+                f"Field mode {mode!r} is not one of {list(FIELD_MODES)}; use 'reverse' for "
+                "nested autograd, 'forward' for forward-mode second derivatives, or 'auto'."
+            )
+        names = _output_names(output_names)
+        self._state = _State(fn, _input(x, space), space, names, mode, cache or DerivativeCache())
+        self._index = ()
+        if second_order is not None:
+            hint = [second_order] if isinstance(second_order, str) else list(second_order)
+            self._state.second_order = self._columns(hint) if hint else []
+
+    # ----------------------------------------------------------------------------- views
+
+    def rows(self, index: Index) -> Field:
+        """A view of some rows sharing this Field's computation and cache.
+
+        Args:
+            index: A slice, a sequence of row numbers, or an integer or boolean index tensor.
+
+        Returns:
+            A Field whose values and derivatives are these rows of this Field's.
+        """
+        if isinstance(index, bool):
+            raise ConfigurationError(f"rows({index!r}): pass a slice or row indices.")
+        if isinstance(index, int):
+            index = [index]
+        if isinstance(index, Sequence):
+            index = torch.as_tensor(list(index), dtype=torch.long, device=self._state.x.device)
+        if not isinstance(index, (slice, torch.Tensor)):
+            raise ConfigurationError(
+                f"rows({index!r}): pass a slice, a sequence of row numbers or an index tensor."
+            )
+        view = object.__new__(Field)
+        view._state = self._state
+        view._index = (*self._index, index)
+        return view
+
+    def _take(self, t: torch.Tensor) -> torch.Tensor:
+        for index in self._index:
+            t = t[index]
+        return t
+
+    def __len__(self) -> int:
+        return self._take(self._state.x).shape[0]
+
+    # ------------------------------------------------------------------------- properties
+
+    @property
+    def space(self) -> Space:
+        """The space of the points."""
+        return self._state.space
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The names of the output columns."""
+        return self._state.output_names
+
+    @property
+    def mode(self) -> str:
+        """The differentiation mode: 'auto', 'reverse' or 'forward'."""
+        return self._state.mode
+
+    @property
+    def cache(self) -> DerivativeCache:
+        """The derivative cache shared by this Field and its row views."""
+        return self._state.cache
+
+    @property
+    def x(self) -> torch.Tensor:
+        """The (N, d) points derivatives are taken with respect to (these rows)."""
+        return self._take(self._state.x)
+
+    @property
+    def points(self) -> Points:
+        """The points as :class:`~deepinn.spaces.Points` (these rows)."""
+        return Points(self.x, self._state.space)
+
+    @property
+    def values(self) -> torch.Tensor:
+        """All outputs, (N, k)."""
+        return self._take(self._values(_VALUE))
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        """The output ``name`` as an (N, 1) column."""
+        out = self._output(name)
+        return self._take(self._values(_VALUE)[:, out : out + 1])
+
+    def coords(self, name: Names = None) -> torch.Tensor:
+        """The columns of ``x`` for a variable or coordinate name (all of them for None).
+
+        These are the tensor the derivatives are taken with respect to, so a residual can use
+        them in expressions (source terms, coefficients).
+
+        Returns:
+            (N, m) for the m columns named.
+        """
+        columns = self._columns(name)
+        return self._take(self._state.x[:, columns])
+
+    # -------------------------------------------------------------------------- operators
+
+    def grad(self, out: str, wrt: Names = None) -> torch.Tensor:
+        """First derivatives of output ``out``: (N, d), or (N, m) for the m columns named."""
+        o, columns = self._output(out), self._columns(wrt)
+        return self._take(self._first(o)[:, columns])
+
+    def partial(self, out: str, *coords: str) -> torch.Tensor:
+        """A repeated partial derivative: ``partial('u', 'x0', 'x1')`` is d2u / dx0 dx1, (N, 1).
+
+        Each name must be one coordinate (``'t'``, ``'x0'``); with none, the value itself.
+        """
+        o = self._output(out)
+        columns = [self._column(c) for c in coords]
+        return self._take(self._partial(o, columns))
+
+    def laplacian(self, out: str, wrt: Names = None) -> torch.Tensor:
+        """The sum of the pure second derivatives of ``out`` over ``wrt`` (default all), (N, 1).
+
+        ``laplacian('u', 'x')`` on ``R1('t') * R2('x')`` sums over x0 and x1.
+        """
+        o, columns = self._output(out), self._columns(wrt)
+        terms = [self._pure_second(o, j) for j in columns]
+        return self._take(torch.stack(terms, dim=0).sum(dim=0))
+
+    def hessian(self, out: str, wrt: Names = None) -> torch.Tensor:
+        """The Hessian of ``out``: (N, d, d), or (N, m, m) over the m columns named."""
+        o, columns = self._output(out), self._columns(wrt)
+        self._values(_OTHER)
+        if self._forward_mode:
+            rows = [
+                torch.cat([self._partial(o, [a, b]) for b in columns], dim=1) for a in columns
+            ]
+        else:
+            first = self._first(o)
+            rows = [self._reverse(first, a)[:, columns] for a in columns]
+        return self._take(torch.stack(rows, dim=1))
+
+    def divergence(self, outs: str | Sequence[str], wrt: Names = None) -> torch.Tensor:
+        """The divergence sum_i d out_i / d wrt_i of a vector of outputs, (N, 1).
+
+        Args:
+            outs: The output names of the components, one per coordinate of ``wrt``.
+            wrt: The coordinates (default all); e.g. ``'x'`` for every column of ``x``.
+        """
+        names = (outs,) if isinstance(outs, str) else tuple(outs)
+        o_list = [self._output(name) for name in names]
+        columns = self._columns(wrt)
+        if len(o_list) != len(columns):
+            coordinate_names = self._state.space.coordinate_names()
+            raise ShapeError(
+                f"divergence of {list(names)} over {[coordinate_names[c] for c in columns]}: "
+                f"{len(o_list)} component(s) but {len(columns)} coordinate(s). Give one output "
+                "per coordinate, e.g. divergence(('u', 'v'), 'x')."
+            )
+        terms = [self._first(o)[:, j : j + 1] for o, j in zip(o_list, columns)]
+        return self._take(torch.stack(terms, dim=0).sum(dim=0))
+
+    def jacobian(self, outs: str | Sequence[str] | None = None, wrt: Names = None) -> torch.Tensor:
+        """First derivatives of every output (or of ``outs``): (N, k, d), or over ``wrt``."""
+        if outs is None:
+            o_list = list(range(len(self._state.output_names)))
+        else:
+            names = (outs,) if isinstance(outs, str) else tuple(outs)
+            o_list = [self._output(name) for name in names]
+        columns = self._columns(wrt)
+        return self._take(torch.stack([self._first(o)[:, columns] for o in o_list], dim=1))
+
+    # --------------------------------------------------------------------- computations
+
+    @property
+    def _forward_mode(self) -> bool:
+        return self._state.mode == "forward"
+
+    def _call_fn(self, z: torch.Tensor) -> torch.Tensor:
+        """Evaluate ``fn`` and return its outputs as one (N, k) tensor."""
+        state = self._state
+        out = state.fn(z)
+        k = len(state.output_names)
+        if isinstance(out, Mapping):
+            missing = [name for name in state.output_names if name not in out]
+            if missing:
+                raise ConfigurationError(
+                    f"The network returned outputs {list(out)} but the Field expects "
+                    f"{list(state.output_names)}; missing {missing}. Set output_names to match."
+                )
+            out = torch.cat([out[name].reshape(z.shape[0], -1) for name in state.output_names], 1)
+        if not isinstance(out, torch.Tensor):
+            raise ConfigurationError(
+                f"The network returned {type(out).__name__}; it must return an (N, k) tensor."
+            )
+        if out.dim() == 1 and out.shape[0] == z.shape[0]:
+            out = out.unsqueeze(1)
+        if out.dim() != 2 or out.shape != (z.shape[0], k):
+            raise ShapeError(
+                f"The network returned shape {tuple(out.shape)} for {z.shape[0]} points, but "
+                f"the Field has {k} output name(s) {list(state.output_names)}: it must return "
+                f"({z.shape[0]}, {k}). Fix output_names or the network's output size."
+            )
+        return out
+
+    def _protocol_allowed(self, request: str) -> bool:
+        state = self._state
+        method = getattr(state.fn, "forward_derivatives", None)
+        return (
+            state.mode in ("auto", "forward")
+            and state.second_order is not None
+            and callable(method)
+            and request in (_VALUE, _FIRST, _PURE_SECOND)
+        )
+
+    def _values(self, request: str) -> torch.Tensor:
+        """The (N, k) outputs of all rows; the first call decides how they are computed."""
+        state = self._state
+        if state.values is None:
+            with torch.enable_grad():
+                if self._protocol_allowed(request):
+                    self._run_protocol()
+                else:
+                    state.values = self._call_fn(state.x)
+        return cast(torch.Tensor, state.values)
+
+    def _run_protocol(self) -> None:
+        state = self._state
+        x, columns = state.x, state.second_order or []
+        n, d, k = x.shape[0], x.shape[1], len(state.output_names)
+        second = torch.zeros(d, dtype=torch.bool, device=x.device)
+        second[columns] = True
+        returned = state.fn.forward_derivatives(x, second)  # type: ignore[attr-defined]
+        if not isinstance(returned, tuple) or len(returned) != 3:
+            raise ConfigurationError(
+                f"{type(state.fn).__name__}.forward_derivatives must return a tuple "
+                f"(u, du, d2u); got {type(returned).__name__}."
+            )
+        u, du, d2u = returned
+        expected = {"u": (n, k), "du": (n, k, d), "d2u": (n, k, d)}
+        for label, tensor in zip(expected, (u, du, d2u)):
+            if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != expected[label]:
+                shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else tensor
+                raise ShapeError(
+                    f"{type(state.fn).__name__}.forward_derivatives returned {label} of shape "
+                    f"{shape}; expected {expected[label]} for {n} points, {k} outputs and {d} "
+                    "coordinates."
+                )
+        state.values = u
+        state.first = {o: du[:, o, :] for o in range(k)}
+        state.protocol_second = d2u
+        state.protocol_columns = frozenset(columns)
+        state.used_protocol = True
+
+    def _first(self, o: int) -> torch.Tensor:
+        """(N, d) first derivatives of output ``o`` (one backward, shared)."""
+        values = self._values(_FIRST)
+        stored = self._state.first.get(o)
+        if stored is not None:
+            return stored
+        return self._state.cache.column_grad(values, o, self._state.x, "rows")
+
+    def _reverse(self, t: torch.Tensor, column: int) -> torch.Tensor:
+        """(N, d) derivatives of column ``column`` of a stored (N, m) tensor (cached)."""
+        return self._state.cache.column_grad(t, column, self._state.x, "rows")
+
+    def _pure_second(self, o: int, j: int) -> torch.Tensor:
+        """(N, 1) d2 out_o / dx_j^2."""
+        state = self._state
+        self._values(_PURE_SECOND)
+        if state.protocol_second is not None and j in state.protocol_columns:
+            return state.protocol_second[:, o, j : j + 1]
+        if self._forward_mode:
+            return self._forward_derivative((j, j))[:, o : o + 1]
+        return self._reverse(self._first(o), j)[:, j : j + 1]
+
+    def _partial(self, o: int, columns: Sequence[int]) -> torch.Tensor:
+        """(N, 1) derivative of output ``o`` by ``columns`` in order."""
+        if not columns:
+            return self._values(_VALUE)[:, o : o + 1]
+        if len(columns) == 1:
+            return self._first(o)[:, columns[0] : columns[0] + 1]
+        if len(columns) == 2 and columns[0] == columns[1]:
+            return self._pure_second(o, columns[0])
+        self._values(_OTHER)
+        if self._forward_mode:
+            return self._forward_derivative(tuple(sorted(columns)))[:, o : o + 1]
+        t, previous = self._first(o), columns[0]
+        for column in columns[1:]:
+            t, previous = self._reverse(t, previous), column
+        return t[:, previous : previous + 1]
+
+    def _forward_derivative(self, columns: tuple[int, ...]) -> torch.Tensor:
+        """(N, k) derivative of every output by nested forward-mode products (cached)."""
+        stored = self._state.forward.get(columns)
+        if stored is None:
+            stored = directional_derivative(self._call_fn, self._state.x, columns)
+            self._state.forward[columns] = stored
+        return stored
+
+    # -------------------------------------------------------------------------- names
+
+    def _output(self, name: str) -> int:
+        names = self._state.output_names
+        if isinstance(name, str) and name in names:
+            return names.index(name)
+        raise ConfigurationError(
+            f"Output {name!r} is not one of this Field's outputs {list(names)}; pass one of "
+            "them (set output_names when building the Field)."
+        )
+
+    def _column(self, name: str) -> int:
+        columns = self._columns(name)
+        if len(columns) != 1:
+            coordinate_names = self._state.space.coordinate_names()
+            raise ConfigurationError(
+                f"{name!r} names {len(columns)} coordinates "
+                f"{[coordinate_names[c] for c in columns]}; a partial derivative needs one "
+                "coordinate, e.g. one of those."
+            )
+        return columns[0]
+
+    def _columns(self, names: Names) -> list[int]:
+        space = self._state.space
+        if names is None:
+            return list(range(space.dim))
+        if isinstance(names, str):
+            names = [names]
+        columns: list[int] = []
+        for name in names:
+            columns.extend(_resolve(space, name))
+        if not columns:
+            raise ConfigurationError(
+                "No coordinate was named; pass a name such as "
+                f"{space.coordinate_names()[0]!r}, or None for all."
+            )
+        if len(set(columns)) != len(columns):
+            raise ConfigurationError(
+                f"Coordinates {list(names)} name a column twice; name each coordinate once."
+            )
+        return columns
+
+    def __repr__(self) -> str:
+        computed = "computed" if self._state.values is not None else "not computed"
+        return (
+            f"Field({list(self.output_names)} on {self.space!r}, {len(self)} points, "
+            f"mode={self.mode!r}, {computed})"
+        )
+
+
+def _resolve(space: Space, name: object) -> list[int]:
+    """The columns of a coordinate name (``'x0'``, ``'t'``) or a variable name (``'x'``)."""
+    if isinstance(name, str):
+        coordinate_names = space.coordinate_names()
+        if name in coordinate_names:
+            return [coordinate_names.index(name)]
+        if name in space.variables:
+            return list(range(space.dim))[space.slice(name)]
+    raise ConfigurationError(
+        f"Coordinate {name!r} is not in {space!r}; its coordinates are "
+        f"{space.coordinate_names()} and its variables {list(space.variables)}."
+    )
+
+
+def _output_names(output_names: str | Sequence[str]) -> tuple[str, ...]:
+    names = (output_names,) if isinstance(output_names, str) else tuple(output_names)
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ConfigurationError(
+            f"output_names {output_names!r} must be one or more non-empty strings, one per "
+            "output column of the network, e.g. ('u',) or ('u', 'v', 'p')."
+        )
+    if len(set(names)) != len(names):
+        raise ConfigurationError(f"output_names {list(names)} repeats a name; make them unique.")
+    return names
+
+
+def _input(x: object, space: Space) -> torch.Tensor:
+    """The (N, d) tensor to differentiate with respect to, requiring grad."""
+    if not isinstance(x, torch.Tensor):
+        raise ConfigurationError(
+            f"Field needs the points as a tensor or Points; got {type(x).__name__}."
+        )
+    if not x.is_floating_point():
+        raise ConfigurationError(
+            f"Field points have dtype {x.dtype}; convert them to floating point (x.double())."
+        )
+    if not x.requires_grad:
+        x = x.detach().requires_grad_(True)
+    if x.dim() == 1 and space.dim == 1:
+        x = x.unsqueeze(1)
+    if x.dim() != 2 or x.shape[1] != space.dim:
+        raise ShapeError(
+            f"Field points of {space!r} must have shape (N, {space.dim}); got "
+            f"{tuple(x.shape)}. Use one column per coordinate {space.coordinate_names()}."
+        )
+    return x

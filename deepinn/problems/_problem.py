@@ -1,0 +1,114 @@
+"""A PDE problem: a domain, the constraints of its loss, and its solution where known."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+import torch
+
+from deepinn._errors import ConfigurationError
+from deepinn.constraints import AbstractConstraint
+from deepinn.domains import AbstractDomain
+
+__all__ = ["MakeSampler", "Problem"]
+
+
+class MakeSampler(Protocol):
+    """Builds the configured sampler for one constraint: ``make_sampler(domain, n_points)``."""
+
+    def __call__(self, domain: AbstractDomain, n_points: int) -> object: ...
+
+
+class Problem:
+    """Everything a PINN needs to know about one PDE.
+
+    Args:
+        name: The problem's name (logged and written to ``metrics.json``).
+        domain: The input domain (space-time for time-dependent problems).
+        constraints: The loss terms; their names must be unique.
+        outputs: The network's output names, e.g. ``('u',)`` or ``('u', 'v', 'p')``.
+        exact: The exact solution ``exact(x) -> (N, len(outputs))`` if known.
+        reference: ``(points, values)`` of a reference solution when no closed form exists.
+        parameters: Learnable PDE coefficients (inverse problems), trained with the network.
+        true_parameters: The coefficients' true values, to report the recovery error.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        domain: AbstractDomain,
+        constraints: Sequence[AbstractConstraint],
+        outputs: Sequence[str] = ("u",),
+        exact: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        reference: tuple[torch.Tensor, torch.Tensor] | None = None,
+        parameters: Mapping[str, torch.nn.Parameter] | None = None,
+        true_parameters: Mapping[str, float] | None = None,
+    ) -> None:
+        names = [constraint.name for constraint in constraints]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ConfigurationError(
+                f"Problem {name!r} has several constraints named {duplicates}; give each its own "
+                "name (it names the logged loss)."
+            )
+        if not constraints:
+            raise ConfigurationError(f"Problem {name!r} has no constraints; add at least one.")
+        for constraint in constraints:
+            if constraint.space != domain.space:
+                raise ConfigurationError(
+                    f"Constraint {constraint.name!r} lives in {constraint.space!r} but problem "
+                    f"{name!r} is posed in {domain.space!r}."
+                )
+        self.name = name
+        self.domain = domain
+        self.space = domain.space
+        self.constraints = list(constraints)
+        self.outputs = tuple(outputs)
+        self.exact = exact
+        self.reference = reference
+        self.parameters = dict(parameters or {})
+        self.true_parameters = dict(true_parameters or {})
+
+    @property
+    def has_solution(self) -> bool:
+        """Whether the problem can measure an error (exact or reference solution)."""
+        return self.exact is not None or self.reference is not None
+
+    def evaluation_set(
+        self, n_points: int = 10_000, seed: int = 1234
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Points (float64) to measure the error on, and the solution there (None if unknown).
+
+        A reference solution gives its own points; otherwise ``n_points`` uniform points of the
+        domain, drawn from a fixed seed so every run and rank measures on the same set.
+        """
+        if self.reference is not None:
+            points, values = self.reference
+            return points.to(torch.float64), values.to(torch.float64)
+        generator = torch.Generator().manual_seed(seed)
+        points = self.domain.sample_uniform(n_points, generator).to(torch.float64)
+        if self.exact is None:
+            return points, None
+        with torch.no_grad():
+            values = torch.as_tensor(self.exact(points)).to(torch.float64)
+        if values.dim() == 1:
+            values = values.unsqueeze(1)
+        return points, values
+
+    def configure_weights(self, weights: Mapping[str, float]) -> None:
+        """Override constraint weights by name; an unknown name lists the constraints."""
+        by_name = {constraint.name: constraint for constraint in self.constraints}
+        for name, weight in weights.items():
+            if name not in by_name:
+                raise ConfigurationError(
+                    f"weights.{name}: problem {self.name!r} has no constraint {name!r}; its "
+                    f"constraints are {sorted(by_name)}."
+                )
+            if not float(weight) >= 0.0:
+                raise ConfigurationError(f"weights.{name} = {weight!r}; use a weight >= 0.")
+            by_name[name].weight = float(weight)
+
+    def __repr__(self) -> str:
+        names = ", ".join(c.name for c in self.constraints)
+        return f"Problem({self.name!r}, {self.space!r}, constraints=[{names}])"

@@ -1,0 +1,180 @@
+"""Callbacks: gradient monitoring, figures, and the run folder's artifacts."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+
+from deepinn._errors import ConfigurationError
+from deepinn.training._plots import points_figure, solution_figure
+
+__all__ = ["FigureLogger", "GradientMonitor", "RunArtifacts"]
+
+
+def _tensorboard(trainer: pl.Trainer) -> Any | None:
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            return logger.experiment
+    return None
+
+
+class GradientMonitor(pl.Callback):
+    """Per-layer gradient norms every ``norm_every`` steps; gradient and weight histograms every
+    ``histogram_every`` steps (TensorBoard, rank zero)."""
+
+    def __init__(self, norm_every: int = 50, histogram_every: int = 500) -> None:
+        for name, value in {"norm_every": norm_every, "histogram_every": histogram_every}.items():
+            if value <= 0:
+                raise ConfigurationError(f"{name} = {value}; use a positive number of steps.")
+        self.norm_every = norm_every
+        self.histogram_every = histogram_every
+        self._done_step = -1
+
+    def on_before_optimizer_step(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any
+    ) -> None:
+        step = trainer.global_step
+        if step == self._done_step or not trainer.is_global_zero:
+            return  # L-BFGS calls its closure several times per step
+        norms, histograms = step % self.norm_every == 0, step % self.histogram_every == 0
+        if not (norms or histograms):
+            return
+        self._done_step = step
+        writer = _tensorboard(trainer)
+        if writer is None:
+            return
+        grads = {
+            name: parameter.grad.detach()
+            for name, parameter in pl_module.named_parameters()
+            if parameter.grad is not None
+        }
+        if norms and grads:
+            stacked = torch.stack([grad.norm() for grad in grads.values()]).cpu()
+            for name, value in zip(grads, stacked.tolist()):
+                writer.add_scalar(f"grad_norm/{name}", value, step)
+            writer.add_scalar("grad_norm/total", float(stacked.norm()), step)
+        if histograms:
+            for name, parameter in pl_module.named_parameters():
+                writer.add_histogram(f"weights/{name}", parameter.detach().cpu(), step)
+                if parameter.grad is not None:
+                    writer.add_histogram(f"gradients/{name}", parameter.grad.detach().cpu(), step)
+
+
+class FigureLogger(pl.Callback):
+    """Sample-point figures (at the start and after each resampling) and solution/error figures
+    at each validation (TensorBoard, rank zero)."""
+
+    def __init__(self) -> None:
+        self._round: int | None = None
+
+    def _log_points(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        writer = _tensorboard(trainer)
+        data = trainer.datamodule
+        if writer is None or data is None:
+            return
+        points = {name: batch["x"] for name, batch in data.current_global_points().items()}
+        figure = points_figure(points, pl_module.problem.space.coordinate_names())
+        writer.add_figure("points", figure, trainer.global_step)
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if trainer.is_global_zero and batch["round"] != self._round:
+            self._round = batch["round"]
+            self._log_points(trainer, pl_module)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        writer = _tensorboard(trainer)
+        if writer is None or not trainer.is_global_zero or trainer.sanity_checking:
+            return
+        figure = solution_figure(pl_module.problem, _predict_float64(pl_module))
+        writer.add_figure("solution", figure, trainer.global_step)
+
+
+def _predict_float64(pl_module: pl.LightningModule) -> Any:
+    def predict(x: torch.Tensor) -> torch.Tensor:
+        dtype = next(pl_module.net.parameters()).dtype
+        return pl_module.predict_points(x.to(pl_module.device, dtype)).to(torch.float64).cpu()
+
+    return predict
+
+
+class RunArtifacts(pl.Callback):
+    """Writes ``metrics.json``, ``predictions.npz`` and ``plots/*.png`` into the run folder."""
+
+    def __init__(self, run_dir: str | Path, eval_points: int = 10_000) -> None:
+        self.run_dir = Path(run_dir)
+        self.eval_points = eval_points
+        self.metrics: dict[str, Any] = {}
+        self._start = 0.0
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = time.perf_counter()
+
+    @rank_zero_only
+    def _write_points(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        plots = self.run_dir / "plots"
+        plots.mkdir(parents=True, exist_ok=True)
+        data = trainer.datamodule
+        if data is not None:
+            for name, batch in data.current_global_points().items():
+                figure = points_figure({name: batch["x"]}, pl_module.problem.space.coordinate_names())
+                figure.savefig(plots / f"points_{name}.png", dpi=100)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._write_points(trainer, pl_module)
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.metrics = compute_metrics(pl_module, trainer.global_step, time.perf_counter() - self._start, self.eval_points)
+        if trainer.is_global_zero:
+            write_artifacts(self.run_dir, pl_module, self.metrics, self.eval_points)
+
+
+def compute_metrics(pl_module: Any, steps: int, wall_time: float, eval_points: int = 10_000) -> dict[str, Any]:
+    """The run's summary: rel_l2 (if the solution is known), final losses, steps, time."""
+    problem = pl_module.problem
+    metrics: dict[str, Any] = {"problem": problem.name}
+    points, exact = problem.evaluation_set(eval_points)
+    if exact is not None:
+        prediction = _predict_float64(pl_module)(points)
+        metrics["rel_l2"] = float((prediction - exact).norm() / exact.norm())
+    losses = {k: float(v) for k, v in pl_module.last_losses.items()}
+    metrics["final_loss"] = losses.pop("total", None)
+    metrics["loss_per_constraint"] = losses
+    metrics["steps"] = int(steps)
+    metrics["wall_time_s"] = round(float(wall_time), 3)
+    if pl_module.coefficients:
+        metrics["coefficients"] = {k: float(v.detach().reshape(-1)[0]) for k, v in pl_module.coefficients.items()}
+        metrics["coefficient_rel_error"] = {
+            name: abs(metrics["coefficients"][name] - true) / abs(true)
+            for name, true in problem.true_parameters.items()
+        }
+    if pl_module.stop_reason:
+        metrics["stop_reason"] = pl_module.stop_reason
+    return metrics
+
+
+def write_artifacts(run_dir: Path, pl_module: Any, metrics: dict[str, Any], eval_points: int) -> None:
+    """metrics.json, predictions.npz and the solution plot of a finished run."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    problem = pl_module.problem
+    points, exact = problem.evaluation_set(eval_points)
+    prediction = _predict_float64(pl_module)(points)
+    arrays = {"points": points.numpy(), "prediction": prediction.numpy()}
+    if exact is not None:
+        arrays["exact"] = exact.numpy()
+    np.savez_compressed(run_dir / "predictions.npz", **arrays)
+    plots = run_dir / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    for index, output in enumerate(problem.outputs):
+        figure = solution_figure(problem, _predict_float64(pl_module), output=index)
+        figure.savefig(plots / f"solution_{output}.png", dpi=100)

@@ -1,0 +1,110 @@
+"""Optimizer phases: Adam, L-BFGS, or Adam then L-BFGS in one run."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from deepinn._errors import ConfigurationError
+
+__all__ = ["Phase", "adam", "adam_lbfgs", "lbfgs", "lbfgs_stop_reason", "phase_at"]
+
+OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
+SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
+
+
+@dataclass
+class Phase:
+    """One optimizer used for ``steps`` optimizer steps (None: until ``max_steps``).
+
+    Attributes:
+        optimizer: Builds the optimizer from the parameters (e.g. ``functools.partial(
+            torch.optim.Adam, lr=1e-3)``; Hydra: ``_target_: torch.optim.Adam, _partial_: true``).
+        steps: How many optimizer steps this phase runs; the last phase may leave it None.
+        scheduler: Optionally builds a learning-rate scheduler, stepped once per optimizer step.
+    """
+
+    optimizer: OptimizerFactory
+    steps: int | None = None
+    scheduler: SchedulerFactory | None = None
+
+
+def check_phases(phases: Sequence[Phase]) -> None:
+    """Fail early on an empty list, a non-positive length or an open-ended middle phase."""
+    if not phases:
+        raise ConfigurationError("optimizer.phases is empty; give at least one optimizer phase.")
+    for index, phase in enumerate(phases):
+        if phase.steps is None and index != len(phases) - 1:
+            raise ConfigurationError(
+                f"optimizer.phases[{index}].steps is null but more phases follow; only the last "
+                "phase may run until trainer.max_steps."
+            )
+        if phase.steps is not None and phase.steps <= 0:
+            raise ConfigurationError(
+                f"optimizer.phases[{index}].steps = {phase.steps}; use a positive number."
+            )
+
+
+def phase_at(phases: Sequence[Phase], step: int) -> int:
+    """The index of the phase that runs optimizer step ``step`` (0-based)."""
+    end = 0
+    for index, phase in enumerate(phases):
+        if phase.steps is None:
+            return index
+        end += phase.steps
+        if step < end:
+            return index
+    return len(phases) - 1
+
+
+def lbfgs_stop_reason(optimizer: torch.optim.LBFGS, iterations_before: int) -> str | None:
+    """Why an L-BFGS step made no iteration (converged), or None if it iterated.
+
+    torch's L-BFGS returns without iterating when the gradient or the last change is below its
+    tolerances; this names which one.
+    """
+    params = optimizer.param_groups[0]["params"]
+    state = optimizer.state[params[0]]
+    if state.get("n_iter", 0) > iterations_before:
+        return None
+    group = optimizer.param_groups[0]
+    grads = [p.grad.reshape(-1) for p in params if p.grad is not None]
+    max_grad = torch.cat(grads).abs().max().item() if grads else 0.0
+    if max_grad <= group["tolerance_grad"]:
+        return (
+            f"converged: max |gradient| {max_grad:.3e} <= tolerance_grad "
+            f"{group['tolerance_grad']:.1e}"
+        )
+    return (
+        f"converged: loss or parameter change below tolerance_change "
+        f"{group['tolerance_change']:.1e}"
+    )
+
+
+def adam(lr: float = 1e-3) -> list[Phase]:
+    """Adam for every step."""
+    return [Phase(functools.partial(torch.optim.Adam, lr=lr))]
+
+
+def lbfgs(history_size: int = 50, tolerance_grad: float = 1e-9, tolerance_change: float = 1e-12) -> Phase:
+    """One L-BFGS phase (strong Wolfe line search, one iteration per optimizer step)."""
+    return Phase(
+        functools.partial(
+            torch.optim.LBFGS,
+            lr=1.0,
+            max_iter=1,
+            history_size=history_size,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=tolerance_grad,
+            tolerance_change=tolerance_change,
+        )
+    )
+
+
+def adam_lbfgs(adam_steps: int = 1000, lr: float = 1e-3, **lbfgs_options: float) -> list[Phase]:
+    """Adam for ``adam_steps`` steps, then L-BFGS until ``max_steps``."""
+    return [Phase(functools.partial(torch.optim.Adam, lr=lr), steps=adam_steps), lbfgs(**lbfgs_options)]  # type: ignore[arg-type]

@@ -1,0 +1,177 @@
+"""Asking a registry: unknown names, parameter validation, registration checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from omegaconf import OmegaConf
+
+from deepinn._errors import (
+    ConfigurationError,
+    PluginError,
+    UnknownNameError,
+    unknown_name_message,
+)
+from deepinn.plugins import Registration, Registry, hookimpl, load_registry
+
+
+@dataclass
+class CircleParams:
+    radius: float = 1.0
+    center: list[float] = field(default_factory=lambda: [0.0, 0.0])
+
+
+@dataclass
+class NamedParams:
+    name: str = "inlet"
+
+
+def _circle(params: CircleParams, **context: object) -> tuple[CircleParams, dict]:
+    return params, context
+
+
+class _Shapes:
+    @hookimpl
+    def deepinn_domains(self) -> list[Registration]:
+        return [
+            Registration("circle", _circle, CircleParams, "A circle"),
+            Registration("circle_sector", _circle, CircleParams, "A sector"),
+            Registration("named", _circle, NamedParams, "Has a field called name"),
+        ]
+
+
+@pytest.fixture
+def shapes() -> Registry:
+    return load_registry(plugins=[_Shapes()], builtins=False, entry_points=(), strict=True)
+
+
+# -- unknown names -----------------------------------------------------------------------------
+
+
+def test_unknown_name_lists_registered_names(shapes: Registry) -> None:
+    with pytest.raises(
+        UnknownNameError, match="Registered domains: circle, circle_sector, named."
+    ):
+        shapes.get("domains", "circel")
+
+
+def test_unknown_name_suggests_the_nearest(shapes: Registry) -> None:
+    with pytest.raises(UnknownNameError, match="Did you mean 'circle'?"):
+        shapes.get("domains", "circel")
+
+
+def test_unknown_name_names_the_value(shapes: Registry) -> None:
+    with pytest.raises(UnknownNameError, match="^Unknown domain 'circel'"):
+        shapes.build("domains", "circel")
+
+
+def test_unknown_name_is_a_key_error_and_a_plugin_error(shapes: Registry) -> None:
+    with pytest.raises(KeyError) as info:
+        shapes.get("domains", "nothing_like_it")
+    assert isinstance(info.value, PluginError)
+
+
+def test_unknown_name_with_nothing_registered() -> None:
+    empty = Registry({})
+    with pytest.raises(UnknownNameError, match="Registered samplers: \\(none\\)"):
+        empty.get("samplers", "sobol")
+
+
+def test_unknown_kind_lists_the_kinds(shapes: Registry) -> None:
+    with pytest.raises(UnknownNameError, match="Unknown kind 'domain'. Valid kinds: .*domains"):
+        shapes.names("domain")
+
+
+def test_unknown_kind_suggests_the_plural(shapes: Registry) -> None:
+    with pytest.raises(UnknownNameError, match="Did you mean 'domains'?"):
+        shapes.get("domain", "circle")
+
+
+def test_unknown_name_message_uses_the_plural() -> None:
+    message = unknown_name_message("space", "r4", ["r1", "r2"])
+    assert message.startswith("Unknown space 'r4'. Registered spaces: r1, r2.")
+
+
+def test_unknown_name_message_takes_an_irregular_plural() -> None:
+    message = unknown_name_message("physics", "x", ["heat"], plural="physics")
+    assert "Registered physics: heat." in message
+
+
+# -- lookups -----------------------------------------------------------------------------------
+
+
+def test_names_are_sorted(shapes: Registry) -> None:
+    assert shapes.names("domains") == ["circle", "circle_sector", "named"]
+
+
+def test_contains_by_kind_and_name(shapes: Registry) -> None:
+    assert (("domains", "circle") in shapes, ("samplers", "circle") in shapes) == (True, False)
+
+
+def test_build_passes_context_to_the_factory(shapes: Registry) -> None:
+    _, context = shapes.build("domains", "circle", None, space="x")
+    assert context == {"space": "x"}
+
+
+# -- parameters --------------------------------------------------------------------------------
+
+
+def test_params_default(shapes: Registry) -> None:
+    assert shapes.params("domains", "circle") == CircleParams()
+
+
+def test_params_from_mapping(shapes: Registry) -> None:
+    assert shapes.params("domains", "circle", {"radius": 2}).radius == 2.0
+
+
+def test_params_from_dictconfig(shapes: Registry) -> None:
+    params = shapes.params("domains", "circle", OmegaConf.create({"center": [1, 2]}))
+    assert params.center == [1.0, 2.0]
+
+
+def test_params_schema_instance_passes_through(shapes: Registry) -> None:
+    params = CircleParams(radius=3.0)
+    assert shapes.params("domains", "circle", params) is params
+
+
+def test_params_drop_the_hydra_option_name(shapes: Registry) -> None:
+    assert shapes.params("domains", "circle", {"name": "circle"}) == CircleParams()
+
+
+def test_params_keep_a_schema_field_called_name(shapes: Registry) -> None:
+    assert shapes.params("domains", "named", {"name": "outlet"}).name == "outlet"
+
+
+def test_params_unknown_key_names_the_key(shapes: Registry) -> None:
+    with pytest.raises(ConfigurationError, match="domain 'circle'.*radiu.*radius"):
+        shapes.params("domains", "circle", {"radiu": 2.0})
+
+
+def test_params_wrong_type_names_the_key_and_value(shapes: Registry) -> None:
+    with pytest.raises(ConfigurationError, match="radius.*'big'"):
+        shapes.params("domains", "circle", {"radius": "big"})
+
+
+def test_params_not_a_mapping(shapes: Registry) -> None:
+    with pytest.raises(ConfigurationError, match="must be a mapping or a CircleParams; got 3"):
+        shapes.params("domains", "circle", 3)
+
+
+# -- registrations -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["", "has space", "dash-ed", "dot.ted"])
+def test_registration_rejects_a_name_hydra_cannot_use(name: str) -> None:
+    with pytest.raises(PluginError, match="letters, digits and underscores"):
+        Registration(name, _circle, CircleParams, "bad")
+
+
+def test_registration_needs_a_dataclass_schema() -> None:
+    with pytest.raises(PluginError, match="must be a dataclass type"):
+        Registration("circle", _circle, dict, "bad")
+
+
+def test_registration_needs_a_callable_factory() -> None:
+    with pytest.raises(PluginError, match="is not callable"):
+        Registration("circle", "not callable", CircleParams, "bad")  # type: ignore[arg-type]

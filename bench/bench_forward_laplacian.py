@@ -4,7 +4,10 @@ Network: MLP 2-50-50-50-50-1 tanh, 2000 points, float32, 2 CPU threads. Prints t
 milliseconds over 50 runs (after warm-up) of
 
 * one evaluation of (u, grad u, Laplacian u), and
-* one training step: that evaluation, a Poisson-type loss, and the backward pass to the weights.
+* one training step: that evaluation, a Poisson-type loss, and the backward pass to the weights,
+
+for nested reverse-mode autograd, ``forward_derivatives`` (one second-derivative lane per
+coordinate) and ``forward_laplacian`` (a single Laplacian lane).
 
 Run: ``python bench/bench_forward_laplacian.py``.
 """
@@ -23,6 +26,7 @@ N_POINTS = 2000
 LAYERS = [2, 50, 50, 50, 50, 1]
 WARMUP = 10
 REPEATS = 50
+BLOCK = 10
 
 
 def autograd_derivatives(
@@ -47,21 +51,36 @@ def autograd_derivatives(
 def forward_derivatives(
     net: FullyConnected, x: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(u, grad u, Laplacian u) by the forward Laplacian."""
+    """(u, grad u, Laplacian u) from the forward Hessian diagonal."""
     u, du, d2u = net.forward_derivatives(x)
     return u, du[:, 0, :], d2u[:, 0, :].sum(dim=1)
 
 
-def median_ms(fn: Callable[[], object]) -> float:
-    """Median wall time of ``fn`` in milliseconds."""
-    for _ in range(WARMUP):
-        fn()
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000.0 * statistics.median(times)
+def forward_laplacian(
+    net: FullyConnected, x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(u, grad u, Laplacian u) carrying a single Laplacian lane."""
+    u, du, lap = net.forward_laplacian(x)
+    return u, du[:, 0, :], lap[:, 0]
+
+
+def median_ms(fns: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Median wall time of each function in milliseconds.
+
+    The functions are timed in interleaved blocks, so a burst of load on the machine hits all of
+    them alike.
+    """
+    for fn in fns.values():
+        for _ in range(WARMUP):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(REPEATS // BLOCK):
+        for name, fn in fns.items():
+            for _ in range(BLOCK):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+    return {name: 1000.0 * statistics.median(ts) for name, ts in times.items()}
 
 
 def main() -> None:
@@ -74,10 +93,10 @@ def main() -> None:
 
     def evaluate(method: Callable[..., tuple[torch.Tensor, ...]]) -> Callable[[], object]:
         def run() -> object:
-            if method is forward_derivatives:
-                with torch.no_grad():  # no graph needed
-                    return method(net, x)
-            return autograd_derivatives(net, x, training=False)
+            if method is autograd_derivatives:
+                return autograd_derivatives(net, x, training=False)
+            with torch.no_grad():  # forward mode needs no graph
+                return method(net, x)
 
         return run
 
@@ -91,31 +110,30 @@ def main() -> None:
 
         return run
 
+    methods = {
+        "autograd": autograd_derivatives,
+        "forward_derivatives": forward_derivatives,
+        "forward_laplacian": forward_laplacian,
+    }
     # correctness check before timing
-    u_a, g_a, l_a = autograd_derivatives(net, x)
-    u_f, g_f, l_f = forward_derivatives(net, x)
+    reference = autograd_derivatives(net, x)
     err = max(
-        (u_a - u_f).abs().max().item(),
-        (g_a - g_f).abs().max().item(),
-        (l_a - l_f).abs().max().item(),
+        (a - b).abs().max().item()
+        for method in list(methods.values())[1:]
+        for a, b in zip(reference, method(net, x))
     )
-
     print(
         f"MLP {'-'.join(map(str, LAYERS))} tanh, {N_POINTS} points, float32, "
-        f"{torch.get_num_threads()} threads, median of {REPEATS} runs"
+        f"{torch.get_num_threads()} threads, median ms of {REPEATS} runs after {WARMUP} warm-up"
     )
     print(f"max |autograd - forward| = {err:.2e}")
-    rows = [
-        ("evaluation (u, grad, laplacian)", evaluate),
-        ("training step (forward + backward)", train_step),
-    ]
-    for label, make in rows:
-        ms_autograd = median_ms(make(autograd_derivatives))
-        ms_forward = median_ms(make(forward_derivatives))
-        print(
-            f"{label:36s} autograd {ms_autograd:8.3f} ms   forward laplacian "
-            f"{ms_forward:8.3f} ms   speed-up {ms_autograd / ms_forward:5.2f}x"
-        )
+    print(f"{'':36s}" + "".join(f"{name:>22s}" for name in methods))
+    for label, make in (("evaluation (u, grad, laplacian)", evaluate), ("training step", train_step)):
+        times = median_ms({name: make(method) for name, method in methods.items()})
+        cells = [f"{times['autograd']:12.3f} ms      "]
+        for name in list(methods)[1:]:
+            cells.append(f"{times[name]:8.3f} ms ({times['autograd'] / times[name]:.2f}x)")
+        print(f"{label:36s}" + "".join(f"{c:>22s}" for c in cells))
 
 
 if __name__ == "__main__":

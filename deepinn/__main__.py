@@ -24,9 +24,7 @@ def _kind(value: str) -> str:
     for kind in KINDS:
         if value in (kind, kind.rstrip("s")):
             return kind
-    raise argparse.ArgumentTypeError(
-        f"unknown kind {value!r}; choose from {', '.join(KINDS)}"
-    )
+    raise argparse.ArgumentTypeError(f"unknown kind {value!r}; choose from {', '.join(KINDS)}")
 
 
 def _parser() -> argparse.ArgumentParser:

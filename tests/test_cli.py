@@ -7,26 +7,29 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
 import pytest
-from test_registry_fakes import FakePlugins, fakes, plugin_source  # noqa: F401 - fixture
+from test_registry_fakes import FakePlugins, fake_plugins, plugin_source
 
 from deepinn.__main__ import main
-from deepinn.plugins import DISABLE_ENV, STRICT_ENV
-from deepinn.plugins import _registry
+from deepinn.plugins import DISABLE_ENV, STRICT_ENV, _registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
 BROKEN_PLUGIN = 'raise ImportError("needs the frobnicate package")\n'
 
 
+@pytest.fixture
+def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlugins]:
+    """Fake installed plugins for this test only."""
+    yield from fake_plugins(tmp_path, monkeypatch)
+
+
 @pytest.fixture(autouse=True)
-def _only_fake_plugins(
-    fakes: FakePlugins, monkeypatch: pytest.MonkeyPatch  # noqa: F811
-) -> None:
+def _only_fake_plugins(fakes: FakePlugins, monkeypatch: pytest.MonkeyPatch) -> None:
     """Load the spaces built-in and this test's fake plugins, nothing else installed."""
     monkeypatch.setattr(_registry, "BUILTIN_PLUGINS", ("deepinn.spaces._plugin",))
     monkeypatch.setattr(metadata, "entry_points", lambda group: fakes.entry_points())
@@ -53,7 +56,7 @@ def test_plugins_lists_every_kind(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_plugins_lists_a_third_party_component(
-    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fakes.add("shapes", plugin_source(name="disk"), distribution="shapes-dist")
     main(["plugins"])
@@ -86,7 +89,7 @@ def test_unknown_kind_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_failed_plugin_is_listed_with_the_reason(
-    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fakes.add("frob", BROKEN_PLUGIN, distribution="frob-dist")
     assert main(["plugins", "--no-strict"]) == 0
@@ -98,7 +101,7 @@ def test_failed_plugin_is_listed_with_the_reason(
 
 
 def test_failed_plugin_does_not_hide_the_others(
-    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fakes.add("frob", BROKEN_PLUGIN, distribution="frob-dist")
     fakes.add("shapes", plugin_source(name="disk"), distribution="shapes-dist")
@@ -109,7 +112,7 @@ def test_failed_plugin_does_not_hide_the_others(
 
 
 def test_failed_plugin_is_not_also_warned(
-    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fakes.add("frob", BROKEN_PLUGIN)
     main(["plugins", "--no-strict"])
@@ -122,7 +125,7 @@ def test_no_failure_section_when_all_load(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_strict_failure_exits_non_zero(
-    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fakes.add("frob", BROKEN_PLUGIN, distribution="frob-dist")
     assert main(["plugins", "--strict"]) == 1
@@ -130,23 +133,21 @@ def test_strict_failure_exits_non_zero(
 
 
 def test_strict_from_environment_exits_non_zero(
-    fakes: FakePlugins, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    fakes: FakePlugins, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fakes.add("frob", BROKEN_PLUGIN)
     monkeypatch.setenv(STRICT_ENV, "1")
     assert main(["plugins"]) == 1
 
 
-def test_disable_skips_the_plugin(
-    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]  # noqa: F811
-) -> None:
+def test_disable_skips_the_plugin(fakes: FakePlugins, capsys: pytest.CaptureFixture[str]) -> None:
     fakes.add("frob", BROKEN_PLUGIN)
     assert main(["plugins", "--strict", "--disable", "frob"]) == 0
     assert "frob" not in capsys.readouterr().out
 
 
 def test_duplicate_names_exit_non_zero(
-    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fakes.add("first", plugin_source(name="disk"), distribution="a-dist")
     fakes.add("second", plugin_source(name="disk"), distribution="b-dist")
@@ -161,8 +162,8 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_console_script_is_declared() -> None:
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts == {"deepinn": "deepinn.__main__:main"}
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '[project.scripts]\ndeepinn = "deepinn.__main__:main"' in pyproject
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:

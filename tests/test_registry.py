@@ -7,12 +7,13 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import pytest
-from test_registry_fakes import FakePlugins, fakes, plugin_source  # noqa: F401 - fixture
+from test_registry_fakes import FakePlugins, fake_plugins, plugin_source
 
 from deepinn._errors import DuplicateNameError, PluginError
 from deepinn.plugins import (
@@ -21,10 +22,10 @@ from deepinn.plugins import (
     PluginFailure,
     PluginWarning,
     Registration,
+    _registry,
     hookimpl,
     load_registry,
 )
-from deepinn.plugins import _registry
 
 BROKEN_PLUGIN = """
 raise RuntimeError("the plugin's import blew up")
@@ -44,6 +45,12 @@ def _load(fakes: FakePlugins, **kwargs: object) -> _registry.Registry:
     kwargs.setdefault("builtins", False)
     kwargs.setdefault("disabled", ())
     return load_registry(entry_points=fakes.entry_points(), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlugins]:
+    """Fake installed plugins for this test only."""
+    yield from fake_plugins(tmp_path, monkeypatch)
 
 
 @pytest.fixture(autouse=True)
@@ -114,8 +121,11 @@ def test_broken_import_warns_naming_entry_point_distribution_and_error(
     fakes: FakePlugins,
 ) -> None:
     fakes.add("broken", BROKEN_PLUGIN, distribution="broken-dist")
-    with pytest.warns(PluginWarning, match=r"'broken' \(distribution 'broken-dist'\).*"
-                      r"RuntimeError: the plugin's import blew up"):
+    with pytest.warns(
+        PluginWarning,
+        match=r"'broken' \(distribution 'broken-dist'\).*"
+        r"RuntimeError: the plugin's import blew up",
+    ):
         _load(fakes, strict=False)
 
 
@@ -226,8 +236,11 @@ def test_duplicate_name_names_both_providers_and_distributions(fakes: FakePlugin
 
 def test_duplicate_of_a_builtin_names_deepinn(fakes: FakePlugins) -> None:
     fakes.add("spaces2", plugin_source(hook="deepinn_spaces", name="r2"), distribution="x-dist")
-    with pytest.raises(DuplicateNameError, match=r"'deepinn.spaces._plugin' \(distribution "
-                       r"'deepinn'\) and 'spaces2' \(distribution 'x-dist'\)"):
+    with pytest.raises(
+        DuplicateNameError,
+        match=r"'deepinn.spaces._plugin' \(distribution "
+        r"'deepinn'\) and 'spaces2' \(distribution 'x-dist'\)",
+    ):
         _load(fakes, strict=True, builtins=True)
 
 
@@ -265,8 +278,11 @@ def deepinn_domains():
 
 def test_hook_returning_non_registration_warns(fakes: FakePlugins) -> None:
     fakes.add("odd", NOT_A_REGISTRATION, distribution="odd-dist")
-    with pytest.warns(PluginWarning, match=r"'odd' \(distribution 'odd-dist'\).*"
-                      r"return a list of deepinn.plugins.Registration"):
+    with pytest.warns(
+        PluginWarning,
+        match=r"'odd' \(distribution 'odd-dist'\).*"
+        r"return a list of deepinn.plugins.Registration",
+    ):
         _load(fakes, strict=False)
 
 
@@ -325,7 +341,9 @@ def test_duplicate_error_is_the_same_whatever_the_discovery_order(
     fakes.add("second", plugin_source(name="disk"), distribution="b-dist")
     messages = []
     for order in (list, lambda eps: list(reversed(eps))):
-        monkeypatch.setattr(metadata, "entry_points", lambda group, o=order: o(fakes.entry_points()))
+        monkeypatch.setattr(
+            metadata, "entry_points", lambda group, o=order: o(fakes.entry_points())
+        )
         with pytest.raises(DuplicateNameError) as info:
             load_registry(strict=True, builtins=False, disabled=())
         messages.append(str(info.value))
@@ -415,4 +433,3 @@ def test_load_registry_does_import_the_plugin(fakes: FakePlugins, tmp_path: Path
         True,
         True,
     )
-

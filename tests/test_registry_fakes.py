@@ -10,15 +10,15 @@ from __future__ import annotations
 import sys
 import textwrap
 import uuid
-from importlib import metadata
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-__all__ = ["DOMAIN_PLUGIN", "FakePlugins", "fakes", "plugin_source"]
+__all__ = ["DOMAIN_PLUGIN", "FakePlugins", "fake_plugins", "plugin_source"]
 
-DOMAIN_PLUGIN = '''
+DOMAIN_PLUGIN = """
 from dataclasses import dataclass
 
 from deepinn.plugins import Registration, hookimpl
@@ -39,7 +39,7 @@ class Disk:
 @hookimpl
 def deepinn_domains():
     return [Registration("{name}", Disk, DiskParams, "A disk of some radius")]
-'''
+"""
 
 
 def plugin_source(hook: str = "deepinn_domains", name: str = "disk") -> str:
@@ -83,9 +83,11 @@ class FakePlugins:
             sys.modules.pop(module, None)
 
 
-@pytest.fixture
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlugins]:
-    """A fresh folder of fake plugin distributions, on ``sys.path`` for this test only."""
+def fake_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlugins]:
+    """A fresh folder of fake plugin distributions, on ``sys.path`` for this test only.
+
+    Test modules wrap it in a fixture: ``yield from fake_plugins(tmp_path, monkeypatch)``.
+    """
     root = tmp_path / "site"
     root.mkdir()
     monkeypatch.syspath_prepend(str(root))

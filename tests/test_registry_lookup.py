@@ -50,9 +50,7 @@ def shapes() -> Registry:
 
 
 def test_unknown_name_lists_registered_names(shapes: Registry) -> None:
-    with pytest.raises(
-        UnknownNameError, match="Registered domains: circle, circle_sector, named."
-    ):
+    with pytest.raises(UnknownNameError, match="Registered domains: circle, circle_sector, named."):
         shapes.get("domains", "circel")
 
 

@@ -10,6 +10,7 @@ from deepinn._errors import GeometryError
 from deepinn.domains._abstract import AbstractDomain, BoundingBox
 from deepinn.domains._common import (
     DTYPE,
+    as_unit,
     as_points,
     as_scalar,
     as_vector,
@@ -81,7 +82,7 @@ class Circle(_Ball):
         return math.pi * self.radius**2
 
     def from_unit(self, u: torch.Tensor) -> torch.Tensor:
-        u = u.to(DTYPE).reshape(-1, 2)
+        u = as_unit(u, 2)
         r = self.radius * u[:, 0].sqrt()
         angle = 2.0 * math.pi * u[:, 1]
         return self.center + torch.stack([r * torch.cos(angle), r * torch.sin(angle)], dim=1)
@@ -110,7 +111,7 @@ class Sphere(_Ball):
         return 4.0 / 3.0 * math.pi * self.radius**3
 
     def from_unit(self, u: torch.Tensor) -> torch.Tensor:
-        u = u.to(DTYPE).reshape(-1, 3)
+        u = as_unit(u, 3)
         r = self.radius * u[:, 0].pow(1.0 / 3.0)
         z = 1.0 - 2.0 * u[:, 1]
         rho = (1.0 - z * z).clamp_min(0.0).sqrt()

@@ -8,7 +8,7 @@ import torch
 
 from deepinn._errors import GeometryError
 from deepinn.domains._abstract import AbstractBoundary, BoundingBox
-from deepinn.domains._common import DTYPE, as_points
+from deepinn.domains._common import DTYPE, as_unit, as_points
 from deepinn.spaces import Points, Space
 
 __all__ = ["PiecewiseBoundary", "supports_distance"]
@@ -154,7 +154,7 @@ class PiecewiseBoundary(AbstractBoundary):
         """
         if self.intrinsic_dim == 0:
             raise NotImplementedError("A finite set of points has no map from the unit cube.")
-        u = u.to(DTYPE).reshape(-1, self.intrinsic_dim)
+        u = as_unit(u, self.intrinsic_dim)
         index, v = self.select(u[:, 0])
         rescaled = torch.cat([v.unsqueeze(1), u[:, 1:]], dim=1)
         out = torch.empty(u.shape[0], self.dim, dtype=DTYPE)

@@ -15,6 +15,7 @@ __all__ = [
     "DTYPE",
     "RELATIVE_TOLERANCE",
     "as_points",
+    "as_unit",
     "require_dim",
     "as_vector",
     "as_scalar",
@@ -89,6 +90,23 @@ def as_points(points: torch.Tensor | Points | object, space: Space) -> torch.Ten
         raise ShapeError(
             f"Points of {space!r} need shape (N, {space.dim}); got {tuple(tensor.shape)}. "
             f"Pass one row per point with {space.dim} coordinates."
+        )
+    return tensor
+
+
+def as_unit(u: object, k: int) -> torch.Tensor:
+    """Coerce points of the unit cube [0, 1]^k to a float64 (N, k) tensor.
+
+    Raises:
+        ShapeError: ``u`` does not have ``k`` columns.
+    """
+    tensor = u if isinstance(u, torch.Tensor) else torch.as_tensor(np.asarray(u, dtype=np.float64))
+    tensor = tensor.detach().to(DTYPE)
+    if tensor.dim() == 1 and k == 1:
+        tensor = tensor.unsqueeze(1)
+    if tensor.dim() != 2 or tensor.shape[1] != k:
+        raise ShapeError(
+            f"from_unit needs points of [0, 1]^{k} of shape (N, {k}); got {tuple(tensor.shape)}."
         )
     return tensor
 

@@ -9,6 +9,7 @@ from deepinn.domains._abstract import AbstractDomain, BoundingBox
 from deepinn.domains._boundary import PiecewiseBoundary
 from deepinn.domains._common import (
     DTYPE,
+    as_unit,
     as_points,
     as_scalar,
     as_vector,
@@ -68,7 +69,7 @@ class Parallelotope(AbstractDomain):
         return (torch.maximum(below, above) <= self.tolerance).all(dim=1)
 
     def from_unit(self, u: torch.Tensor) -> torch.Tensor:
-        u = u.to(DTYPE).reshape(-1, self.dim)
+        u = as_unit(u, self.dim)
         return self.origin + u @ self.edges
 
     def sample_uniform(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

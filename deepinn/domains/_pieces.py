@@ -12,7 +12,7 @@ import math
 import torch
 
 from deepinn.domains._abstract import AbstractBoundary, BoundingBox
-from deepinn.domains._common import DTYPE, as_points
+from deepinn.domains._common import DTYPE, as_unit, as_points
 from deepinn.spaces import Points, Space
 
 __all__ = ["AbstractPiece", "FlatPiece", "SphereSurface", "unit_corners"]
@@ -70,7 +70,7 @@ class FlatPiece(AbstractPiece):
         return corners.min(dim=0).values, corners.max(dim=0).values
 
     def from_unit(self, u: torch.Tensor) -> torch.Tensor:
-        u = u.to(DTYPE).reshape(-1, self.edges.shape[0])
+        u = as_unit(u, self.edges.shape[0])
         return self.origin + u @ self.edges
 
     def distance(self, points: torch.Tensor | Points) -> torch.Tensor:
@@ -109,7 +109,7 @@ class SphereSurface(AbstractPiece):
 
     def from_unit(self, u: torch.Tensor) -> torch.Tensor:
         """Angle (circle) or Archimedes' height-and-angle map (sphere): uniform on the surface."""
-        u = u.to(DTYPE).reshape(-1, self.dim - 1)
+        u = as_unit(u, self.dim - 1)
         if self.dim == 2:
             angle = 2.0 * math.pi * u[:, 0]
             unit = torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)

@@ -8,7 +8,7 @@ import torch
 from deepinn._errors import GeometryError
 from deepinn.domains._abstract import AbstractDomain, BoundingBox
 from deepinn.domains._boundary import PiecewiseBoundary
-from deepinn.domains._common import DTYPE, as_points, require_dim, tolerance_for
+from deepinn.domains._common import DTYPE, as_unit, as_points, require_dim, tolerance_for
 from deepinn.domains._plane import (
     check_simple,
     ear_clip,
@@ -97,7 +97,7 @@ class Polygon(AbstractDomain):
         return (crossings % 2 == 1) | self._boundary.contains(x)
 
     def from_unit(self, u: torch.Tensor) -> torch.Tensor:
-        u = u.to(DTYPE).reshape(-1, 2)
+        u = as_unit(u, 2)
         index = torch.searchsorted(self._cumulative, u[:, 0].contiguous(), right=True)
         index = index.clamp(max=len(self._weights) - 1)
         start = self._cumulative[index] - self._weights[index]

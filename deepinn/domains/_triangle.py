@@ -7,7 +7,7 @@ import torch
 from deepinn._errors import GeometryError
 from deepinn.domains._abstract import AbstractDomain, BoundingBox
 from deepinn.domains._boundary import PiecewiseBoundary
-from deepinn.domains._common import DTYPE, as_points, as_vector, require_dim, tolerance_for
+from deepinn.domains._common import DTYPE, as_unit, as_points, as_vector, require_dim, tolerance_for
 from deepinn.domains._plane import polygon_boundary, triangle_from_unit
 from deepinn.spaces import Points, Space
 
@@ -67,7 +67,7 @@ class Triangle(AbstractDomain):
         return (outside <= self.tolerance).all(dim=1)
 
     def from_unit(self, u: torch.Tensor) -> torch.Tensor:
-        return triangle_from_unit(self.a, self.b, self.c, u.to(DTYPE).reshape(-1, 2))
+        return triangle_from_unit(self.a, self.b, self.c, as_unit(u, 2))
 
     def sample_uniform(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.from_unit(torch.rand(n, 2, generator=generator, dtype=DTYPE))

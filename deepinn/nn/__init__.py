@@ -9,12 +9,14 @@ from deepinn.nn._activations import ACTIVATIONS as ACTIVATIONS
 from deepinn.nn._forward_laplacian import (
     SupportsForwardDerivatives as SupportsForwardDerivatives,
 )
+from deepinn.nn._fourier import FourierFeatureNet as FourierFeatureNet
 from deepinn.nn._init import INITIALISERS as INITIALISERS
 from deepinn.nn._mlp import FullyConnected as FullyConnected
 
 __all__ = [
     "ACTIVATIONS",
     "INITIALISERS",
+    "FourierFeatureNet",
     "FullyConnected",
     "SupportsForwardDerivatives",
 ]

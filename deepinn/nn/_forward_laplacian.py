@@ -10,9 +10,12 @@ coordinate. With ``z = W h + b`` and ``h' = sigma(z)``::
     grad h' = sigma'(z) grad z                (an elementwise activation)
     diag h' = sigma''(z) (grad z)**2 + sigma'(z) diag z
 
-where ``diag`` is the lane ``d^2 / dx_i^2`` of a marked coordinate ``i``. Lanes are stored lane
-first, ``(lanes, N, width)``, so a linear layer is one ``(lanes * N, width)`` matmul and the
-activation's factors broadcast over the leading dimension. The input's gradient lanes are the
+where ``diag`` is the lane ``d^2 / dx_i^2`` of a marked coordinate ``i``. When only the
+Laplacian (the sum over the marked coordinates) is wanted, a single lane carries it instead:
+``lap h' = sigma''(z) sum_i (grad_i z)**2 + sigma'(z) lap z``, which saves ``m - 1`` lanes.
+
+Lanes are stored lane first, ``(lanes, N, width)``, so a linear layer is one ``(lanes * N, width)``
+matmul and the activation's factors broadcast over the leading dimension. The input's gradient lanes are the
 identity, kept broadcastable as ``(d, 1, d)`` until the first activation, and its second-derivative
 lanes are zero (``None``), so the first layer costs no matmul over lanes.
 
@@ -41,6 +44,7 @@ __all__ = [
     "linear_lanes",
     "marked_coordinates",
     "output_derivatives",
+    "output_laplacian",
 ]
 
 Second = Union[torch.Tensor, Sequence[bool], None]
@@ -67,15 +71,18 @@ class Marked(NamedTuple):
         indices: The marked coordinates, increasing.
         window: ``slice(a, b)`` when the marked coordinates are the contiguous range [a, b)
             (the usual case: all of them, or x without t), else None.
+        summed: Carry one Laplacian lane (the sum over the marked coordinates) instead of one
+            lane per marked coordinate.
     """
 
     dim: int
     indices: tuple[int, ...]
     window: slice | None
+    summed: bool = False
 
     @property
     def count(self) -> int:
-        """The number of second-derivative lanes."""
+        """The number of marked coordinates."""
         return len(self.indices)
 
     @property
@@ -104,7 +111,7 @@ class Marked(NamedTuple):
         return full.index_copy(0, index, lanes)
 
 
-def marked_coordinates(second: Second, dim: int) -> Marked:
+def marked_coordinates(second: Second, dim: int, summed: bool = False) -> Marked:
     """Validate ``second`` and return the marked coordinates.
 
     Args:
@@ -112,6 +119,7 @@ def marked_coordinates(second: Second, dim: int) -> Marked:
             whose second derivatives are needed, or None for all of them. A Python sequence
             avoids a device synchronisation on GPUs.
         dim: The number of input coordinates.
+        summed: Carry only the Laplacian (sum over the marked coordinates).
 
     Returns:
         The marked coordinates.
@@ -121,7 +129,7 @@ def marked_coordinates(second: Second, dim: int) -> Marked:
         ConfigurationError: ``second`` is not made of booleans.
     """
     if second is None:
-        return Marked(dim, tuple(range(dim)), slice(0, dim))
+        return Marked(dim, tuple(range(dim)), slice(0, dim), summed)
     if isinstance(second, torch.Tensor):
         if second.dim() != 1:
             raise ShapeError(
@@ -155,7 +163,7 @@ def marked_coordinates(second: Second, dim: int) -> Marked:
     window = None
     if indices and indices[-1] - indices[0] + 1 == len(indices):
         window = slice(indices[0], indices[-1] + 1)
-    return Marked(dim, indices, window)
+    return Marked(dim, indices, window, summed)
 
 
 class Lanes(NamedTuple):
@@ -164,8 +172,8 @@ class Lanes(NamedTuple):
     Attributes:
         value: ``(N, width)`` activations.
         grad: ``(d, N, width)`` (or broadcastable ``(d, 1, width)``) first derivatives.
-        diag: ``(m, N, width)`` second derivatives of the marked coordinates, or None when they
-            are identically zero.
+        diag: ``(m, N, width)`` second derivatives of the marked coordinates (``(1, N, width)``,
+            their sum, in Laplacian mode), or None when they are identically zero.
     """
 
     value: torch.Tensor
@@ -210,7 +218,10 @@ def activation_lanes(lanes: Lanes, activation: AbstractActivation, marked: Marke
     diag: torch.Tensor | None = None
     if marked.count:
         chosen = marked.select(grad_z)
-        diag = d2 * (chosen * chosen)
+        square = chosen * chosen
+        if marked.summed and marked.count > 1:
+            square = square.sum(dim=0, keepdim=True)
+        diag = d2 * square
         if lanes.diag is not None:
             diag = torch.addcmul(diag, d1, lanes.diag)
     return Lanes(value, grad, diag)
@@ -236,3 +247,19 @@ def output_derivatives(
             diag = diag.expand(marked.count, n, k)
         diag = marked.scatter(diag)
     return value, grad.permute(1, 2, 0), diag.permute(1, 2, 0)
+
+
+def output_laplacian(
+    lanes: Lanes, marked: Marked
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Turn Laplacian-mode lanes into ``(u, du, lap)`` of shapes (N, k), (N, k, d), (N, k)."""
+    value = lanes.value
+    n, k = value.shape
+    grad = lanes.grad
+    if grad.shape[1] != n:
+        grad = grad.expand(marked.dim, n, k)
+    if lanes.diag is None:
+        lap = value.new_zeros((n, k))
+    else:
+        lap = lanes.diag[0].expand(n, k)
+    return value, grad.permute(1, 2, 0), lap

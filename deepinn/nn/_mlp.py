@@ -183,26 +183,58 @@ class FullyConnected(torch.nn.Module):
         """Value, gradient and Hessian diagonal in one forward pass (forward Laplacian).
 
         Args:
-            x: ``(N, d)`` points, ``d = in_dim``.
+            x: ``(N, d)`` points, ``d = in_dim``. If ``x`` requires grad, the results are
+                differentiable w.r.t. it too (mixed partials can be taken by autograd).
             second: Bool tensor or sequence of ``d`` bools marking the coordinates whose second
                 derivatives are needed (e.g. ``(True, True, False)`` for x but not t); None marks
-                all of them.
+                all of them. A tuple of bools avoids a device synchronisation on GPUs.
 
         Returns:
             ``(u, du, d2u)``: ``u`` of shape (N, k), ``du[n, j, i] = du_j/dx_i`` of shape
             (N, k, d) and ``d2u[n, j, i] = d^2 u_j / dx_i^2`` for marked ``i`` (zero elsewhere),
-            shape (N, k, d). All are differentiable w.r.t. the parameters (and ``x``).
+            shape (N, k, d). All are differentiable w.r.t. the parameters; ``du`` and ``d2u``
+            are (non-contiguous) views.
 
         Raises:
             ShapeError: ``x`` is not ``(N, in_dim)`` or ``second`` has the wrong length.
             ConfigurationError: ``second`` is not made of bools.
         """
-        if not isinstance(x, torch.Tensor):
-            x = to_input_tensor(x, self.in_dim)
-        fl.check_input(x, self.in_dim)
+        x = self._check_points(x)
         marked = fl.marked_coordinates(second, self.in_dim)
         lanes = self.forward_lanes(fl.input_lanes(x), marked)
         return fl.output_derivatives(lanes, marked)
+
+    def forward_laplacian(
+        self, x: torch.Tensor, second: fl.Second = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Value, gradient and Laplacian in one forward pass, carrying a single Laplacian lane.
+
+        Cheaper than :meth:`forward_derivatives` when the residual needs only the sum of the
+        second derivatives (one lane instead of one per marked coordinate).
+
+        Args:
+            x: ``(N, d)`` points, ``d = in_dim``.
+            second: The coordinates summed over, as in :meth:`forward_derivatives` (None: all;
+                ``(True, True, False)``: the Laplacian in x of a u(x, y, t)).
+
+        Returns:
+            ``(u, du, lap)`` of shapes (N, k), (N, k, d) and (N, k), with
+            ``lap[n, j] = sum_{marked i} d^2 u_j / dx_i^2``.
+
+        Raises:
+            ShapeError: ``x`` is not ``(N, in_dim)`` or ``second`` has the wrong length.
+            ConfigurationError: ``second`` is not made of bools.
+        """
+        x = self._check_points(x)
+        marked = fl.marked_coordinates(second, self.in_dim, summed=True)
+        lanes = self.forward_lanes(fl.input_lanes(x), marked)
+        return fl.output_laplacian(lanes, marked)
+
+    def _check_points(self, x: Any) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            x = to_input_tensor(x, self.in_dim)
+        fl.check_input(x, self.in_dim)
+        return x
 
     def extra_repr(self) -> str:
         return (

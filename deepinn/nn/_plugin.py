@@ -1,1 +1,120 @@
-"""Built-in plugin: registrations of this package (filled in by its module)."""
+"""Built-in plugin: the networks ``mlp`` and ``fourier``.
+
+Every factory is ``factory(params, in_dim, out_dim, bounds) -> torch.nn.Module``; ``bounds`` is
+the ``(lower, upper)`` bounding box of the problem's inputs, used for input normalisation when
+``params.normalise`` is true, or None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from deepinn._errors import ConfigurationError
+from deepinn.nn._activations import get_activation
+from deepinn.nn._bounds import Bounds
+from deepinn.nn._fourier import FourierFeatureNet
+from deepinn.nn._init import get_initialiser
+from deepinn.nn._mlp import FullyConnected
+from deepinn.plugins._hookspecs import hookimpl
+from deepinn.plugins._registration import Registration
+
+__all__ = ["FourierParams", "MLPParams", "build_fourier", "build_mlp"]
+
+
+@dataclass
+class MLPParams:
+    """A fully connected network: hidden widths, activation, initialiser, input normalisation."""
+
+    hidden: list[int] = field(default_factory=lambda: [50, 50, 50])
+    activation: str = "tanh"
+    initialiser: str = "xavier_normal"
+    normalise: bool = True
+
+
+@dataclass
+class FourierParams:
+    """Random Fourier features (``n_features`` frequencies of scale ``sigma``) then an MLP."""
+
+    hidden: list[int] = field(default_factory=lambda: [50, 50, 50])
+    n_features: int = 64
+    sigma: float = 1.0
+    activation: str = "tanh"
+    initialiser: str = "xavier_normal"
+    normalise: bool = True
+
+
+def _check_common(name: str, params: Any, in_dim: int, out_dim: int) -> list[int]:
+    """Validate the fields every network shares; return the hidden widths."""
+    hidden = list(params.hidden)
+    if not hidden:
+        raise ConfigurationError(
+            f"net={name}: hidden=[] has no hidden layer; give at least one width, e.g. "
+            "net.hidden=[50,50,50]."
+        )
+    for width in hidden:
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise ConfigurationError(
+                f"net={name}: hidden={hidden} has the width {width!r}; every width must be a "
+                "positive int, e.g. net.hidden=[50,50,50]."
+            )
+    for label, dim in (("in_dim", in_dim), ("out_dim", out_dim)):
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+            raise ConfigurationError(
+                f"net={name}: {label}={dim!r} must be a positive int (the problem's number of "
+                f"{'coordinates' if label == 'in_dim' else 'outputs'})."
+            )
+    try:
+        get_activation(params.activation)
+        get_initialiser(params.initialiser)
+    except ConfigurationError as error:
+        raise ConfigurationError(f"net={name}: {error}") from None
+    return hidden
+
+
+def build_mlp(
+    params: MLPParams, in_dim: int, out_dim: int, bounds: Bounds | None = None
+) -> torch.nn.Module:
+    """Build a :class:`FullyConnected` ``[in_dim, *hidden, out_dim]``."""
+    hidden = _check_common("mlp", params, in_dim, out_dim)
+    return FullyConnected(
+        [in_dim, *hidden, out_dim],
+        activation=params.activation,
+        initialiser=params.initialiser,
+        bounds=bounds if params.normalise else None,
+    )
+
+
+def build_fourier(
+    params: FourierParams, in_dim: int, out_dim: int, bounds: Bounds | None = None
+) -> torch.nn.Module:
+    """Build a :class:`FourierFeatureNet` ``[in_dim, *hidden, out_dim]``."""
+    hidden = _check_common("fourier", params, in_dim, out_dim)
+    try:
+        return FourierFeatureNet(
+            [in_dim, *hidden, out_dim],
+            n_features=params.n_features,
+            sigma=params.sigma,
+            activation=params.activation,
+            initialiser=params.initialiser,
+            bounds=bounds if params.normalise else None,
+        )
+    except ConfigurationError as error:
+        raise ConfigurationError(f"net=fourier: {error}") from None
+
+
+@hookimpl
+def deepinn_networks() -> list[Registration]:
+    return [
+        Registration(
+            "mlp", build_mlp, MLPParams, "Fully connected network (tanh, Xavier, normalised input)"
+        ),
+        Registration(
+            "fourier",
+            build_fourier,
+            FourierParams,
+            "Random Fourier features followed by a fully connected network",
+        ),
+    ]

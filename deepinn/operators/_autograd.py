@@ -52,8 +52,9 @@ def _single_output(k: int, u: torch.Tensor, op: str) -> None:
 def check_column(column: object, d: int, what: str = "column") -> int:
     """Return ``column`` as an int in ``0..d-1`` or raise a ShapeError naming it."""
     if isinstance(column, bool) or not isinstance(column, int):
-        if isinstance(column, torch.Tensor) and column.numel() == 1 and not column.is_floating_point():
-            column = int(column.item())
+        integral = isinstance(column, torch.Tensor) and not column.is_floating_point()
+        if integral and column.numel() == 1:  # type: ignore[union-attr]
+            column = int(column.item())  # type: ignore[union-attr]
         else:
             raise ConfigurationError(
                 f"{what} {column!r} must be an int column index of x, 0..{d - 1}."

@@ -37,6 +37,9 @@ shape (d,) (or a 0-D scalar), and outputs are a scalar or a vector (k,). ``eleme
 """
 
 
+_Key = tuple[int, int, int, str]  # (id(t), column, id(x), layout)
+
+
 def layout_of(u: torch.Tensor, x: torch.Tensor, what: str = "u") -> Layout:
     """The layout of output ``u`` computed from input ``x``.
 
@@ -140,7 +143,7 @@ class DerivativeCache:
     """
 
     def __init__(self) -> None:
-        self._store: dict[tuple[int, int, int, str], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+        self._store: dict[_Key, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         self.calls = 0
         """How many backward passes this cache has run (for tests and benchmarks)."""
 

@@ -29,22 +29,21 @@ back to autograd (reverse mode, or nested ``jvp`` in ``'forward'`` mode).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import torch
 
 from deepinn._errors import ConfigurationError, ShapeError
 from deepinn.operators._cache import DerivativeCache
 from deepinn.operators._forward import directional_derivative
+from deepinn.operators._names import Names, check_output_names, input_tensor, resolve_columns
 from deepinn.spaces import Points, Space
 
 __all__ = ["Field", "FIELD_MODES"]
 
-FieldMode = Literal["auto", "reverse", "forward"]
 FIELD_MODES: tuple[str, ...] = ("auto", "reverse", "forward")
 
 Index = Any  # a slice, a sequence of ints, or an integer / boolean index tensor
-Names = str | Sequence[str] | None
 
 # What a first request is, for deciding whether the forward-Laplacian protocol may serve it.
 _VALUE, _FIRST, _PURE_SECOND, _OTHER = "value", "first", "pure_second", "other"
@@ -133,8 +132,10 @@ class Field:
                 f"Field mode {mode!r} is not one of {list(FIELD_MODES)}; use 'reverse' for "
                 "nested autograd, 'forward' for forward-mode second derivatives, or 'auto'."
             )
-        names = _output_names(output_names)
-        self._state = _State(fn, _input(x, space), space, names, mode, cache or DerivativeCache())
+        names = check_output_names(output_names)
+        self._state = _State(
+            fn, input_tensor(x, space), space, names, mode, cache or DerivativeCache()
+        )
         self._index = ()
         if second_order is not None:
             hint = [second_order] if isinstance(second_order, str) else list(second_order)
@@ -195,6 +196,11 @@ class Field:
     def cache(self) -> DerivativeCache:
         """The derivative cache shared by this Field and its row views."""
         return self._state.cache
+
+    @property
+    def used_forward_derivatives(self) -> bool:
+        """Whether the network's ``forward_derivatives`` served this Field (so far)."""
+        return self._state.used_protocol
 
     @property
     def x(self) -> torch.Tensor:
@@ -447,24 +453,7 @@ class Field:
         return columns[0]
 
     def _columns(self, names: Names) -> list[int]:
-        space = self._state.space
-        if names is None:
-            return list(range(space.dim))
-        if isinstance(names, str):
-            names = [names]
-        columns: list[int] = []
-        for name in names:
-            columns.extend(_resolve(space, name))
-        if not columns:
-            raise ConfigurationError(
-                "No coordinate was named; pass a name such as "
-                f"{space.coordinate_names()[0]!r}, or None for all."
-            )
-        if len(set(columns)) != len(columns):
-            raise ConfigurationError(
-                f"Coordinates {list(names)} name a column twice; name each coordinate once."
-            )
-        return columns
+        return resolve_columns(self._state.space, names)
 
     def __repr__(self) -> str:
         computed = "computed" if self._state.values is not None else "not computed"
@@ -472,51 +461,3 @@ class Field:
             f"Field({list(self.output_names)} on {self.space!r}, {len(self)} points, "
             f"mode={self.mode!r}, {computed})"
         )
-
-
-def _resolve(space: Space, name: object) -> list[int]:
-    """The columns of a coordinate name (``'x0'``, ``'t'``) or a variable name (``'x'``)."""
-    if isinstance(name, str):
-        coordinate_names = space.coordinate_names()
-        if name in coordinate_names:
-            return [coordinate_names.index(name)]
-        if name in space.variables:
-            return list(range(space.dim))[space.slice(name)]
-    raise ConfigurationError(
-        f"Coordinate {name!r} is not in {space!r}; its coordinates are "
-        f"{space.coordinate_names()} and its variables {list(space.variables)}."
-    )
-
-
-def _output_names(output_names: str | Sequence[str]) -> tuple[str, ...]:
-    names = (output_names,) if isinstance(output_names, str) else tuple(output_names)
-    if not names or not all(isinstance(n, str) and n for n in names):
-        raise ConfigurationError(
-            f"output_names {output_names!r} must be one or more non-empty strings, one per "
-            "output column of the network, e.g. ('u',) or ('u', 'v', 'p')."
-        )
-    if len(set(names)) != len(names):
-        raise ConfigurationError(f"output_names {list(names)} repeats a name; make them unique.")
-    return names
-
-
-def _input(x: object, space: Space) -> torch.Tensor:
-    """The (N, d) tensor to differentiate with respect to, requiring grad."""
-    if not isinstance(x, torch.Tensor):
-        raise ConfigurationError(
-            f"Field needs the points as a tensor or Points; got {type(x).__name__}."
-        )
-    if not x.is_floating_point():
-        raise ConfigurationError(
-            f"Field points have dtype {x.dtype}; convert them to floating point (x.double())."
-        )
-    if not x.requires_grad:
-        x = x.detach().requires_grad_(True)
-    if x.dim() == 1 and space.dim == 1:
-        x = x.unsqueeze(1)
-    if x.dim() != 2 or x.shape[1] != space.dim:
-        raise ShapeError(
-            f"Field points of {space!r} must have shape (N, {space.dim}); got "
-            f"{tuple(x.shape)}. Use one column per coordinate {space.coordinate_names()}."
-        )
-    return x

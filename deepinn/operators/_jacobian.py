@@ -41,7 +41,13 @@ class Jacobian:
         ConfigurationError: ``X`` does not require grad.
     """
 
-    def __init__(self, X: torch.Tensor, y: torch.Tensor, *, cache: DerivativeCache | None = None):  # noqa: N803
+    def __init__(  # noqa: D107
+        self,
+        X: torch.Tensor,  # noqa: N803 - the notebook's name
+        y: torch.Tensor,
+        *,
+        cache: DerivativeCache | None = None,
+    ) -> None:
         self._layout = layout_of(y, X, what="y")
         check_input(X)
         self.X = X

@@ -1,4 +1,4 @@
-"""Built-in plugin: the derivative operators grad, partial, jacobian, hessian, laplacian, divergence.
+"""Built-in plugin: derivative operators grad, partial, jacobian, hessian, laplacian, divergence.
 
 Every factory returns a callable ``op(u, x)``. ``u`` is the outputs computed from ``x`` or, in
 either mode, the function (network) itself, which is then evaluated at ``x``. In ``mode='forward'``

@@ -4,8 +4,10 @@ Every hook is called once, when ``deepinn.plugins.load_registry()`` runs (never 
 no arguments, and returns a list of :class:`deepinn.plugins.Registration`. Names are unique per
 kind across all plugins: a second provider of a name is an error naming both providers, never a
 silent override. The registration's ``schema`` is a dataclass of the component's parameters; it is
-stored in Hydra's ConfigStore as group ``<kind>``, option ``<name>``, so ``python train.py
-<kind>=<name> <kind>.<field>=...`` selects and configures it with no edit to ``conf/``.
+stored in Hydra's ConfigStore as option ``<name>`` of the kind's config group (``space``,
+``domain``, ``sampler``, ``constraint``, ``operator``, ``net``, ``problem``), so ``python
+train.py domain=<name> domain.<field>=...`` selects and configures it with no edit to ``conf/``.
+A schema must not have a field called ``name``: the config node uses it for the option's name.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ def _table(rows: list[tuple[str, ...]], indent: str = "  ") -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths[:-1])]
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths[:-1], strict=True)]
         lines.append((indent + "  ".join([*cells, row[-1]])).rstrip())
     return lines
 
@@ -42,8 +42,7 @@ def format_registry(registry: Registry, kinds: Sequence[str] | None = None) -> s
         lines.append(f"{kind} ({len(registrations)}):")
         if registrations:
             rows = [_COLUMNS] + [
-                (r.name, r.provider or "?", r.distribution or "?", r.summary)
-                for r in registrations
+                (r.name, r.provider or "?", r.distribution or "?", r.summary) for r in registrations
             ]
             lines.extend(_table(rows))
         else:

@@ -257,8 +257,9 @@ def load_registry(
         pm.check_pending()
     except pluggy.PluginValidationError as error:
         plugin_name = pm.get_name(error.plugin) if error.plugin is not None else "?"
+        distribution = sources.get(plugin_name or "", "?")
         raise PluginError(
-            f"deepinn plugin {plugin_name!r} (distribution {sources.get(plugin_name or '', '?')!r}) "
+            f"deepinn plugin {plugin_name!r} (distribution {distribution!r}) "
             f"declares a hook that does not exist: {error}. Hooks are: "
             f"{', '.join('deepinn_' + kind for kind in KINDS)}."
         ) from None

@@ -1,1 +1,99 @@
-"""Built-in plugin: registrations of this package (filled in by its module)."""
+"""Built-in plugin: the samplers random, grid, latin_hypercube, sobol, halton and adaptive.
+
+Every factory is ``factory(params, domain, n_points, seed) -> AbstractSampler``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deepinn.domains import AbstractDomain
+from deepinn.plugins._hookspecs import hookimpl
+from deepinn.plugins._registration import Registration
+from deepinn.samplers._abstract import AbstractSampler
+from deepinn.samplers._adaptive import AdaptiveSampler
+from deepinn.samplers._grid import GridSampler
+from deepinn.samplers._quasi import HaltonSampler, LatinHypercubeSampler, SobolSampler
+from deepinn.samplers._random import RandomUniformSampler
+
+
+@dataclass
+class RandomParams:
+    """Uniform random points (no parameters)."""
+
+
+@dataclass
+class GridParams:
+    """A regular grid topped up with random points (no parameters)."""
+
+
+@dataclass
+class QuasiRandomParams:
+    """A quasi-random sequence."""
+
+    scramble: bool = True
+
+
+@dataclass
+class AdaptiveParams:
+    """Residual-adaptive points: the largest residuals among ``pool_factor * n`` candidates."""
+
+    pool_factor: int = 4
+
+
+def build_random(
+    params: RandomParams, domain: AbstractDomain, n_points: int, seed: int | None = None
+) -> AbstractSampler:
+    """Build a :class:`RandomUniformSampler`."""
+    return RandomUniformSampler(domain, n_points, seed=seed)
+
+
+def build_grid(
+    params: GridParams, domain: AbstractDomain, n_points: int, seed: int | None = None
+) -> AbstractSampler:
+    """Build a :class:`GridSampler`."""
+    return GridSampler(domain, n_points, seed=seed)
+
+
+def build_latin_hypercube(
+    params: QuasiRandomParams, domain: AbstractDomain, n_points: int, seed: int | None = None
+) -> AbstractSampler:
+    """Build a :class:`LatinHypercubeSampler`."""
+    return LatinHypercubeSampler(domain, n_points, seed=seed, scramble=params.scramble)
+
+
+def build_sobol(
+    params: QuasiRandomParams, domain: AbstractDomain, n_points: int, seed: int | None = None
+) -> AbstractSampler:
+    """Build a :class:`SobolSampler`."""
+    return SobolSampler(domain, n_points, seed=seed, scramble=params.scramble)
+
+
+def build_halton(
+    params: QuasiRandomParams, domain: AbstractDomain, n_points: int, seed: int | None = None
+) -> AbstractSampler:
+    """Build a :class:`HaltonSampler`."""
+    return HaltonSampler(domain, n_points, seed=seed, scramble=params.scramble)
+
+
+def build_adaptive(
+    params: AdaptiveParams, domain: AbstractDomain, n_points: int, seed: int | None = None
+) -> AbstractSampler:
+    """Build an :class:`AdaptiveSampler` (its ``residual_fn`` is set by the training loop)."""
+    return AdaptiveSampler(domain, n_points, pool_factor=params.pool_factor, seed=seed)
+
+
+@hookimpl
+def deepinn_samplers() -> list[Registration]:
+    return [
+        Registration("random", build_random, RandomParams, "independent uniform random points"),
+        Registration("grid", build_grid, GridParams, "regular grid, topped up with random points"),
+        Registration(
+            "latin_hypercube", build_latin_hypercube, QuasiRandomParams, "Latin hypercube points"
+        ),
+        Registration("sobol", build_sobol, QuasiRandomParams, "scrambled Sobol sequence"),
+        Registration("halton", build_halton, QuasiRandomParams, "scrambled Halton sequence"),
+        Registration(
+            "adaptive", build_adaptive, AdaptiveParams, "largest-residual points of a random pool"
+        ),
+    ]

@@ -10,6 +10,7 @@ from typing import Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
+import yaml
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
@@ -83,6 +84,12 @@ class FigureLogger(pl.Callback):
         points = {name: batch["x"] for name, batch in data.current_global_points().items()}
         figure = points_figure(points, pl_module.problem.space.coordinate_names())
         writer.add_figure("points", figure, trainer.global_step)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        writer = _tensorboard(trainer)
+        if writer is not None and trainer.is_global_zero and pl_module.hparams:
+            text = yaml.safe_dump(dict(pl_module.hparams), sort_keys=False)
+            writer.add_text("config", "```\n" + text + "\n```", trainer.global_step)
 
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,11 @@ def checkpoint_path(resume: str | Path) -> Path:
         f"resume={resume!s}: no checkpoint found (looked for {[str(c) for c in candidates]}). "
         "Pass a .ckpt file or a run folder that has checkpoints/last.ckpt."
     )
+
+
+def _fit(trainer: pl.Trainer, module: PINNModule, data: CollocationData, resume: str | Path | None) -> None:
+    ckpt = str(checkpoint_path(resume)) if resume is not None else None
+    trainer.fit(module, datamodule=data, ckpt_path=ckpt, weights_only=True if ckpt else None)
 
 
 def fit(
@@ -164,7 +170,14 @@ def fit(
         **options,
     )
     start = time.perf_counter()
-    ckpt = str(checkpoint_path(resume)) if resume is not None else None
+    with warnings.catch_warnings():
+        # Expected here: the points are copied by the module (kept on the device between
+        # resamplings), and checkpoints hold the state after each optimizer step.
+        warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`.*")
+        warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
+        warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)`? is deprecated.*")
+        _fit(trainer, module, data, resume)
+    if artifacts str(checkpoint_path(resume)) if resume is not None else None
     trainer.fit(module, datamodule=data, ckpt_path=ckpt, weights_only=True if ckpt else None)
     if artifacts is not None and artifacts.metrics:
         metrics = artifacts.metrics

@@ -70,7 +70,7 @@ class PINNModule(pl.LightningModule):
         self._device_batch: tuple[int, torch.device, dict[str, Any]] | None = None
         self.last_losses: dict[str, torch.Tensor] = {}
         self.stop_reason: str | None = None
-        self._lbfgs_iterations = 0
+        self._lbfgs_loss: float | None = None
 
     @staticmethod
     def _group_by_order(
@@ -182,8 +182,9 @@ class PINNModule(pl.LightningModule):
 
         if is_lbfgs:
             before = raw.state[raw.param_groups[0]["params"][0]].get("n_iter", 0)
-            optimizer.step(closure=closure)
-            reason = lbfgs_stop_reason(raw, before)
+            loss = float(optimizer.step(closure=closure))
+            reason = lbfgs_stop_reason(raw, before, self._lbfgs_loss, loss)
+            self._lbfgs_loss = loss
             if reason is not None:
                 self.stop_reason = f"L-BFGS {reason} at step {step}"
                 self.trainer.should_stop = True
@@ -204,7 +205,7 @@ class PINNModule(pl.LightningModule):
             checkpoint = getattr(callback, "last_model_path", None) or checkpoint
         raise TrainingError(
             f"Non-finite loss at step {step} in constraint(s) {bad} "
-            f"(values: { {name: float(losses[name]) for name in bad} }). Training stopped; the "
+            f"(values: { {name: float(losses[name].detach()) for name in bad} }). Training stopped; the "
             f"last good checkpoint is {checkpoint or '(none saved yet)'}. Lower the learning "
             "rate, check the residual and its data for NaN/inf, or use float64."
         )

@@ -61,28 +61,31 @@ def phase_at(phases: Sequence[Phase], step: int) -> int:
     return len(phases) - 1
 
 
-def lbfgs_stop_reason(optimizer: torch.optim.LBFGS, iterations_before: int) -> str | None:
-    """Why an L-BFGS step made no iteration (converged), or None if it iterated.
+def lbfgs_stop_reason(
+    optimizer: torch.optim.LBFGS, iterations_before: int, loss_before: float | None, loss: float
+) -> str | None:
+    """Why L-BFGS should stop after this step (it converged), or None to go on.
 
-    torch's L-BFGS returns without iterating when the gradient or the last change is below its
-    tolerances; this names which one.
+    torch's L-BFGS, run one iteration per step, returns without iterating when the gradient is
+    below ``tolerance_grad``; the ``tolerance_change`` tests it applies between iterations are
+    applied here between steps: the loss or the parameter update changed by less than it.
     """
-    params = optimizer.param_groups[0]["params"]
-    state = optimizer.state[params[0]]
-    if state.get("n_iter", 0) > iterations_before:
-        return None
     group = optimizer.param_groups[0]
-    grads = [p.grad.reshape(-1) for p in params if p.grad is not None]
-    max_grad = torch.cat(grads).abs().max().item() if grads else 0.0
-    if max_grad <= group["tolerance_grad"]:
+    state = optimizer.state[group["params"][0]]
+    if state.get("n_iter", 0) == iterations_before:
+        return f"converged: max |gradient| <= tolerance_grad {group['tolerance_grad']:.1e}"
+    tolerance = group["tolerance_change"]
+    if loss_before is not None and abs(loss - loss_before) < tolerance:
         return (
-            f"converged: max |gradient| {max_grad:.3e} <= tolerance_grad "
-            f"{group['tolerance_grad']:.1e}"
+            f"converged: loss changed by {abs(loss - loss_before):.2e} < tolerance_change "
+            f"{tolerance:.1e}"
         )
-    return (
-        f"converged: loss or parameter change below tolerance_change "
-        f"{group['tolerance_change']:.1e}"
-    )
+    direction, step_size = state.get("d"), state.get("t")
+    if direction is not None and step_size is not None:
+        update = float(direction.mul(step_size).abs().max())
+        if update <= tolerance:
+            return f"converged: parameter update {update:.2e} <= tolerance_change {tolerance:.1e}"
+    return None
 
 
 def adam(lr: float = 1e-3) -> list[Phase]:

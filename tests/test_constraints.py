@@ -1,0 +1,153 @@
+"""Constraints: residuals vanish on fields that satisfy them; bad shapes are named."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import deepinn as dp
+from deepinn.constraints import (
+    DataConstraint,
+    DirichletBC,
+    InitialCondition,
+    NeumannBC,
+    PDEConstraint,
+    PeriodicBC,
+    RobinBC,
+)
+from deepinn.operators import Field
+
+
+def _field(fn, x, space, outputs=("u",)):
+    return Field(fn, x, space, output_names=outputs, mode="reverse")
+
+
+def _residual(constraint, fn, outputs=("u",)):
+    batch = constraint.sample(torch.Generator().manual_seed(0))
+    batch = {k: v.to(torch.float64) for k, v in batch.items()}
+    field = _field(fn, constraint.inputs(batch), constraint.space, outputs)
+    return constraint.checked_residual(field, batch)
+
+
+@pytest.fixture
+def disk():
+    return dp.domains.Circle(dp.spaces.R2("x"), [0.0, 0.0], 1.0)
+
+
+def test_neumann_uses_outward_normal_on_a_disk(disk):
+    # u = x^2 + y^2 has du/dn = 2r = 2 on the unit circle (outward normal).
+    sampler = dp.samplers.RandomUniformSampler(disk.boundary, n_points=64, seed=0)
+    constraint = NeumannBC("flux", sampler, flux=lambda x: torch.full((len(x), 1), 2.0))
+    residual = _residual(constraint, lambda x: (x**2).sum(1, keepdim=True))
+    assert residual.abs().max() < 1e-5
+
+
+def test_neumann_with_the_inward_normal_would_not_vanish(disk):
+    sampler = dp.samplers.RandomUniformSampler(disk.boundary, n_points=64, seed=0)
+    constraint = NeumannBC("flux", sampler, flux=lambda x: torch.full((len(x), 1), -2.0))
+    residual = _residual(constraint, lambda x: (x**2).sum(1, keepdim=True))
+    assert residual.abs().min() > 3.9
+
+
+def test_neumann_needs_a_boundary(disk):
+    sampler = dp.samplers.RandomUniformSampler(disk, n_points=8, seed=0)
+    constraint = NeumannBC("flux", sampler, flux=lambda x: x[:, :1])
+    with pytest.raises(dp.ConfigurationError, match="not a boundary"):
+        constraint.sample(torch.Generator().manual_seed(0))
+
+
+def test_robin_vanishes_on_its_solution(disk):
+    # u = x^2 + y^2 on the unit circle: u = 1, du/dn = 2, so 3 u + 2 du/dn = 7.
+    sampler = dp.samplers.RandomUniformSampler(disk.boundary, n_points=32, seed=0)
+    constraint = RobinBC("robin", sampler, value=lambda x: torch.full((len(x), 1), 7.0), alpha=3, beta=2)
+    assert _residual(constraint, lambda x: (x**2).sum(1, keepdim=True)).abs().max() < 1e-5
+
+
+def test_periodic_vanishes_on_a_periodic_field():
+    space = dp.spaces.R1("x") * dp.spaces.R1("y")
+    # The face x = 0 of the square [0, 2 pi] x [0, 1]: sample the square, project to x = 0.
+    square = dp.domains.Parallelogram(space, [0, 0], [2 * math.pi, 0], [0, 1])
+    sampler = dp.samplers.RandomUniformSampler(square, n_points=32, seed=0)
+    sampler.sample_points = _on_face(sampler.sample_points)
+    constraint = PeriodicBC("periodic", sampler, shift=[2 * math.pi, 0.0], derivatives=True)
+    periodic = lambda x: torch.sin(x[:, :1]) * torch.cos(x[:, 1:]) + x[:, 1:] ** 2  # noqa: E731
+    assert _residual(constraint, periodic).abs().max() < 1e-6
+    assert _residual(constraint, lambda x: x[:, :1] * 1.0).abs().max() > 1.0
+
+
+def _on_face(sample):
+    def project(generator=None):
+        points = sample(generator)
+        tensor = points.as_tensor.clone()
+        tensor[:, 0] = 0.0
+        return dp.spaces.Points(tensor, points.space)
+
+    return project
+
+
+def test_initial_condition_vanishes_on_its_solution():
+    # u(x, t) = sin(x) cos(t): u(x, 0) = sin(x), du/dt(x, 0) = 0.
+    space = dp.spaces.R1("x") * dp.spaces.R1("t")
+    sampler = dp.samplers.RandomUniformSampler(dp.domains.Interval(dp.spaces.R1("x"), 0, 3), 32, seed=0)
+    constraint = InitialCondition(
+        "initial", sampler, space, value=lambda x: torch.sin(x[:, :1]), rate=lambda x: 0 * x[:, :1]
+    )
+    batch = constraint.sample(torch.Generator().manual_seed(0))
+    assert torch.all(batch["x"][:, 1] == 0.0)
+    solution = lambda x: torch.sin(x[:, :1]) * torch.cos(x[:, 1:])  # noqa: E731
+    assert _residual(constraint, solution).abs().max() < 1e-6
+    moving = lambda x: torch.sin(x[:, :1] - x[:, 1:])  # noqa: E731 - right value, wrong rate
+    assert _residual(constraint, moving)[:, 1].abs().max() > 0.5
+
+
+def test_initial_condition_names_a_missing_time_variable():
+    space = dp.spaces.R2("x")
+    sampler = dp.samplers.RandomUniformSampler(dp.domains.Interval(dp.spaces.R1("y"), 0, 1), 4, seed=0)
+    with pytest.raises(dp.ConfigurationError, match="time variable 't'"):
+        InitialCondition("ic", sampler, space, value=lambda x: x[:, :1])
+
+
+def test_dirichlet_and_pde_source(disk):
+    sampler = dp.samplers.RandomUniformSampler(disk, n_points=50, seed=0)
+    pde = PDEConstraint("pde", sampler, residual=lambda f: -f.laplacian("u"), source=lambda x: -4.0 + 0 * x[:, 0])
+    assert _residual(pde, lambda x: (x**2).sum(1, keepdim=True)).abs().max() < 1e-5
+    bc = DirichletBC("bc", dp.samplers.RandomUniformSampler(disk.boundary, 20, seed=0), value=lambda x: 1.0 + 0 * x[:, 0])
+    assert _residual(bc, lambda x: (x**2).sum(1, keepdim=True)).abs().max() < 1e-5
+
+
+def test_wrong_residual_shape_names_the_constraint_and_both_shapes(disk):
+    sampler = dp.samplers.RandomUniformSampler(disk, n_points=10, seed=0)
+    pde = PDEConstraint("momentum", sampler, residual=lambda f: f["u"].reshape(-1)[:5])
+    with pytest.raises(dp.ShapeError, match=r"'momentum'.*\(5, 1\).*10 points"):
+        _residual(pde, lambda x: x[:, :1])
+
+
+def test_data_constraint_from_npz(tmp_path):
+    space = dp.spaces.R1("x")
+    x = np.linspace(0, 1, 11)
+    np.savez(tmp_path / "obs.npz", x=x, u=x**2)
+    data = DataConstraint.from_npz("obs", space, tmp_path / "obs.npz")
+    residual = _residual(data, lambda x: x**2)
+    assert residual.shape == (11, 1) and residual.abs().max() < 1e-6
+
+
+def test_data_constraint_names_missing_arrays(tmp_path):
+    np.savez(tmp_path / "obs.npz", points=np.zeros(3))
+    with pytest.raises(dp.ConfigurationError, match=r"\['x', 'u'\] not found"):
+        DataConstraint.from_npz("obs", dp.spaces.R1("x"), tmp_path / "obs.npz")
+
+
+def test_constraint_names_must_be_identifiers(disk):
+    sampler = dp.samplers.RandomUniformSampler(disk, n_points=10, seed=0)
+    with pytest.raises(dp.ConfigurationError, match="'my loss'"):
+        DirichletBC("my loss", sampler, value=lambda x: x[:, 0])
+
+
+def test_problem_rejects_duplicate_constraint_names(disk):
+    sampler = dp.samplers.RandomUniformSampler(disk, n_points=10, seed=0)
+    bcs = [DirichletBC("bc", sampler, value=lambda x: x[:, 0]) for _ in range(2)]
+    with pytest.raises(dp.ConfigurationError, match=r"\['bc'\]"):
+        dp.Problem("p", disk, bcs)

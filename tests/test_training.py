@@ -1,0 +1,100 @@
+"""The training service in-process: accuracy on a small problem, L-BFGS, NaN, inverse problems."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import deepinn as dp
+from deepinn.constraints import DataConstraint, DirichletBC, PDEConstraint
+from deepinn.training import adam_lbfgs, fit, lbfgs
+
+
+def _poisson_1d(n_interior: int = 64):
+    interval = dp.domains.Interval(dp.spaces.R1("x"), 0.0, 1.0)
+    exact = lambda x: torch.sin(math.pi * x)  # noqa: E731
+    pde = PDEConstraint(
+        "pde",
+        dp.samplers.GridSampler(interval, n_interior),
+        residual=lambda f: -f.laplacian("u") / math.pi**2,
+        source=exact,
+    )
+    bc = DirichletBC("boundary", dp.samplers.GridSampler(interval.boundary, 2), value=exact)
+    return dp.Problem("poisson1d", interval, [pde, bc], exact=exact)
+
+
+def _net(problem, hidden=(20, 20)):
+    torch.manual_seed(0)
+    return dp.nn.FullyConnected(
+        [problem.space.dim, *hidden, len(problem.outputs)], "tanh", bounds=problem.domain.bounding_box()
+    )
+
+
+def test_adam_then_lbfgs_solves_poisson_1d():
+    problem = _poisson_1d()
+    result = fit(problem, _net(problem), phases=adam_lbfgs(adam_steps=200), max_steps=400, dtype=torch.float64,
+                 trainer_options={"enable_progress_bar": False})
+    assert result.metrics["rel_l2"] < 1e-3
+    assert set(result.metrics["loss_per_constraint"]) == {"pde", "boundary"}
+
+
+def test_max_steps_bounds_the_optimizer_steps():
+    problem = _poisson_1d()
+    result = fit(problem, _net(problem), max_steps=7, trainer_options={"enable_progress_bar": False})
+    assert result.metrics["steps"] == 7
+
+
+def test_lbfgs_says_why_it_stopped():
+    # A linear fit: L-BFGS converges in a few iterations, well before max_steps.
+    space = dp.spaces.R1("x")
+    x = torch.linspace(0, 1, 16).unsqueeze(1)
+    data = DataConstraint("data", space, x, 3 * x + 1)
+    problem = dp.Problem("line", dp.domains.Interval(space, 0, 1), [data], exact=lambda x: 3 * x + 1)
+    net = torch.nn.Linear(1, 1)
+    result = fit(problem, net, phases=[lbfgs()], max_steps=200, dtype=torch.float64,
+                 trainer_options={"enable_progress_bar": False})
+    assert result.metrics["steps"] < 200
+    assert "converged" in result.metrics["stop_reason"]
+    assert result.metrics["rel_l2"] < 1e-6
+
+
+def test_non_finite_loss_names_step_and_constraint_and_keeps_last_good_checkpoint(tmp_path):
+    problem = _poisson_1d()
+    calls = {"n": 0}
+    base = problem.constraints[0].residual_fn
+
+    def poisoned(field):
+        calls["n"] += 1
+        value = base(field)
+        return value * math.nan if calls["n"] > 25 else value
+
+    problem.constraints[0].residual_fn = poisoned
+    with pytest.raises(dp.TrainingError, match=r"step 25 in constraint\(s\) \['pde'\]") as info:
+        fit(problem, _net(problem), max_steps=100, run_dir=tmp_path, val_every=10, logger=False,
+            trainer_options={"enable_progress_bar": False})
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    assert str(last) in str(info.value)
+    state = torch.load(last, weights_only=True)
+    assert state["global_step"] == 20
+    assert all(torch.isfinite(v).all() for v in state["state_dict"].values())
+
+
+def test_inverse_problem_recovers_a_diffusion_coefficient():
+    # -k u'' = k pi^2 sin(pi x) with k = 2; observe u = sin(pi x) with 1% noise.
+    torch.manual_seed(0)
+    space = dp.spaces.R1("x")
+    interval = dp.domains.Interval(space, 0.0, 1.0)
+    k = torch.nn.Parameter(torch.tensor(1.0))
+    x_obs = torch.linspace(0, 1, 40).unsqueeze(1)
+    u_obs = torch.sin(math.pi * x_obs) * (1 + 0.01 * torch.randn_like(x_obs))
+    pde = PDEConstraint("pde", dp.samplers.GridSampler(interval, 64),
+                        residual=lambda f: -k * f.laplacian("u") / math.pi**2,
+                        source=lambda x: 2.0 * torch.sin(math.pi * x))
+    data = DataConstraint("data", space, x_obs, u_obs, weight=10.0)
+    problem = dp.Problem("inverse", interval, [pde, data], exact=lambda x: torch.sin(math.pi * x),
+                         parameters={"k": k}, true_parameters={"k": 2.0})
+    result = fit(problem, _net(problem), phases=adam_lbfgs(adam_steps=300, lr=1e-2), max_steps=800,
+                 dtype=torch.float64, trainer_options={"enable_progress_bar": False})
+    assert result.metrics["coefficient_rel_error"]["k"] < 0.01

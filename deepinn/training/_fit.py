@@ -177,8 +177,6 @@ def fit(
         warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
         warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)`? is deprecated.*")
         _fit(trainer, module, data, resume)
-    if artifacts str(checkpoint_path(resume)) if resume is not None else None
-    trainer.fit(module, datamodule=data, ckpt_path=ckpt, weights_only=True if ckpt else None)
     if artifacts is not None and artifacts.metrics:
         metrics = artifacts.metrics
     else:

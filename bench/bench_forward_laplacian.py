@@ -103,7 +103,7 @@ def main() -> None:
     def train_step(method: Callable[..., tuple[torch.Tensor, ...]]) -> Callable[[], object]:
         def run() -> object:
             net.zero_grad(set_to_none=True)
-            u, grad, lap = method(net, x)
+            _u, grad, lap = method(net, x)
             loss = ((lap + f) ** 2).mean() + (grad**2).mean() * 1e-3
             loss.backward()
             return loss
@@ -128,7 +128,10 @@ def main() -> None:
     )
     print(f"max |autograd - forward| = {err:.2e}")
     print(f"{'':36s}" + "".join(f"{name:>22s}" for name in methods))
-    for label, make in (("evaluation (u, grad, laplacian)", evaluate), ("training step", train_step)):
+    for label, make in (
+        ("evaluation (u, grad, laplacian)", evaluate),
+        ("training step", train_step),
+    ):
         times = median_ms({name: make(method) for name, method in methods.items()})
         cells = [f"{times['autograd']:12.3f} ms      "]
         for name in list(methods)[1:]:

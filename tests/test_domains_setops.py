@@ -39,7 +39,9 @@ def _lens_area(radius: float, distance: float) -> float:
     return 2 * r * r * math.acos(d / (2 * r)) - 0.5 * d * math.sqrt(4 * r * r - d * d)
 
 
-def _check_boundary(domain: dp.domains.AbstractDomain, n: int = 400, eps: float = 1e-4) -> torch.Tensor:
+def _check_boundary(
+    domain: dp.domains.AbstractDomain, n: int = 400, eps: float = 1e-4
+) -> torch.Tensor:
     """Sampled boundary points are on the boundary with unit outward normals; returns them."""
     boundary = domain.boundary
     points = boundary.sample_uniform(n, _gen(7))
@@ -85,13 +87,20 @@ def test_union_boundary_excludes_the_inner_parts() -> None:
     a, b = Circle(X, [0, 0], 1.0), Circle(X, [1, 0], 1.0)
     union = a | b
     points = _check_boundary(union)
-    assert not bool((a.contains(points - 1e-3 * union.boundary.normal(points)) & b.contains(points + 1e-3 * union.boundary.normal(points))).any())
+    assert not bool(
+        (
+            a.contains(points - 1e-3 * union.boundary.normal(points))
+            & b.contains(points + 1e-3 * union.boundary.normal(points))
+        ).any()
+    )
     # each arc keeps 2/3 of its circle (the arc outside the other disk spans 240 degrees)
     assert union.boundary.volume == pytest.approx(2 * (2 / 3) * 2 * math.pi, rel=0.01)
 
 
 def test_union_sharing_an_edge_drops_the_shared_edge() -> None:
-    union = Parallelogram.axis_aligned(X, [0, 0], [1, 1]) | Parallelogram.axis_aligned(X, [1, 0], [2, 1])
+    union = Parallelogram.axis_aligned(X, [0, 0], [1, 1]) | Parallelogram.axis_aligned(
+        X, [1, 0], [2, 1]
+    )
     assert union.volume == pytest.approx(2.0, rel=1e-3)
     assert union.boundary.volume == pytest.approx(6.0, rel=0.01)
     points = _check_boundary(union)
@@ -158,7 +167,9 @@ def test_difference_contains_the_hole_edge_but_not_its_inside() -> None:
 
 
 def test_difference_with_a_shared_edge() -> None:
-    left = Parallelogram.axis_aligned(X, [0, 0], [2, 2]) - Parallelogram.axis_aligned(X, [1, 0], [3, 2])
+    left = Parallelogram.axis_aligned(X, [0, 0], [2, 2]) - Parallelogram.axis_aligned(
+        X, [1, 0], [3, 2]
+    )
     assert left.volume == pytest.approx(2.0, rel=0.01)
     assert left.boundary.volume == pytest.approx(6.0, rel=0.01)
     _check_boundary(left)
@@ -210,7 +221,9 @@ def test_cylinder_in_space_time() -> None:
 def test_product_normals_pad_the_factor_normal() -> None:
     cylinder = Circle(X, [0, 0], 1.0) * Interval(T, 0, 2)
     points = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.5, 2.0], [0.0, 0.5, 0.0]], dtype=torch.float64)
-    expected = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, -1.0]], dtype=torch.float64)
+    expected = torch.tensor(
+        [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, -1.0]], dtype=torch.float64
+    )
     assert torch.equal(cylinder.boundary.normal(points), expected)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 import torch
 
@@ -73,7 +74,7 @@ def test_only_marked_coordinates_get_second_derivatives(
     second: tuple[bool, ...], activation: str
 ) -> None:
     net, x = _net(activation, bounds=True), _points()
-    u, du, d2u = net.forward_derivatives(x, second)
+    _u, du, d2u = net.forward_derivatives(x, second)
     _, du_ref, d2u_ref = _autograd(net, x, list(second))
     torch.testing.assert_close(du, du_ref, **TOL)
     torch.testing.assert_close(d2u, d2u_ref, **TOL)
@@ -85,15 +86,15 @@ def test_time_dependent_problem_marks_x_not_t() -> None:
     torch.manual_seed(0)
     net = FullyConnected([2, 16, 16, 1], bounds=([0.0, 0.0], [1.0, 2.0]), dtype=torch.float64)
     x = _points(d=2)  # columns (x, t)
-    u, du, d2u = net.forward_derivatives(x, torch.tensor([True, False]))
-    _, du_ref, d2u_ref = _autograd(net, x, [True, False])
+    _u, _du, d2u = net.forward_derivatives(x, torch.tensor([True, False]))
+    _, _du_ref, d2u_ref = _autograd(net, x, [True, False])
     torch.testing.assert_close(d2u, d2u_ref, **TOL)
     assert torch.count_nonzero(d2u[:, 0, 1]) == 0
 
 
 def test_no_marked_coordinate_gives_zero_second_derivatives() -> None:
     net, x = _net("tanh", True), _points()
-    u, du, d2u = net.forward_derivatives(x, [False, False, False])
+    _u, du, d2u = net.forward_derivatives(x, [False, False, False])
     _, du_ref, _ = _autograd(net, x, [False] * 3)
     torch.testing.assert_close(du, du_ref, **TOL)
     assert d2u.shape == (9, 2, 3) and torch.count_nonzero(d2u) == 0
@@ -109,7 +110,7 @@ def test_default_marks_every_coordinate() -> None:
 def test_network_without_hidden_layer_is_linear() -> None:
     net = FullyConnected([3, 2], bounds=BOUNDS, dtype=torch.float64)
     x = _points()
-    u, du, d2u = net.forward_derivatives(x)
+    _u, du, d2u = net.forward_derivatives(x)
     _, du_ref, _ = _autograd(net, x, [True] * 3)
     torch.testing.assert_close(du, du_ref, **TOL)
     assert torch.count_nonzero(d2u) == 0
@@ -171,7 +172,10 @@ def test_forward_laplacian_trains_like_autograd() -> None:
 def test_fourier_network_derivatives_equal_autograd(bounds: bool) -> None:
     torch.manual_seed(0)
     net = FourierFeatureNet(
-        [3, 10, 2], n_features=6, sigma=0.7, bounds=BOUNDS if bounds else None,
+        [3, 10, 2],
+        n_features=6,
+        sigma=0.7,
+        bounds=BOUNDS if bounds else None,
         dtype=torch.float64,
     )
     x = _points()
@@ -215,6 +219,13 @@ def test_x_of_the_wrong_shape_is_a_shape_error() -> None:
 def test_second_of_the_wrong_length_is_a_shape_error() -> None:
     with pytest.raises(ShapeError, match="2 flags but the input has 3 coordinates"):
         _net("tanh", False).forward_derivatives(_points(), [True, False])
+
+
+def test_second_accepts_numpy_bools() -> None:
+    net, x = _net("tanh", False), _points()
+    _, _, d2u = net.forward_derivatives(x, np.array([True, False, True]))
+    _, _, d2u_ref = net.forward_derivatives(x, (True, False, True))
+    torch.testing.assert_close(d2u, d2u_ref, rtol=0, atol=0)
 
 
 def test_second_must_hold_bools() -> None:

@@ -70,7 +70,9 @@ def test_activation_names_are_case_insensitive(name: str) -> None:
 
 
 def test_unknown_activation_lists_valid_names_and_nearest() -> None:
-    with pytest.raises(ConfigurationError, match=r"'tahn'.*tanh, sin, silu, gelu.*Did you mean 'tanh'"):
+    with pytest.raises(
+        ConfigurationError, match=r"'tahn'.*tanh, sin, silu, gelu.*Did you mean 'tanh'"
+    ):
         FullyConnected([2, 4, 1], activation="tahn")
 
 

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from deepinn._errors import ConfigurationError
-from deepinn.nn import FourierFeatureNet, FullyConnected
-from deepinn.nn import _plugin
+from deepinn.nn import FourierFeatureNet, FullyConnected, _plugin
 from deepinn.plugins import Registry, load_registry
 
 BOUNDS = (torch.tensor([0.0, 0.0]), torch.tensor([1.0, 2.0]))

@@ -24,7 +24,14 @@ from deepinn.spaces import R1, R2, R3
 
 X = R2("x")
 SQUARE = Parallelogram(X, [0, 0], [1, 0], [0, 1])
-SAMPLERS = [RandomUniformSampler, GridSampler, LatinHypercubeSampler, SobolSampler, HaltonSampler, AdaptiveSampler]
+SAMPLERS = [
+    RandomUniformSampler,
+    GridSampler,
+    LatinHypercubeSampler,
+    SobolSampler,
+    HaltonSampler,
+    AdaptiveSampler,
+]
 SAMPLER_IDS = [cls.__name__ for cls in SAMPLERS]
 
 
@@ -80,7 +87,9 @@ def test_same_seed_gives_the_same_points(cls: type) -> None:
     assert torch.equal(first, second)
 
 
-@pytest.mark.parametrize("cls", [RandomUniformSampler, LatinHypercubeSampler, SobolSampler, HaltonSampler])
+@pytest.mark.parametrize(
+    "cls", [RandomUniformSampler, LatinHypercubeSampler, SobolSampler, HaltonSampler]
+)
 def test_each_call_draws_fresh_points(cls: type) -> None:
     sampler = cls(SQUARE, 50, seed=3)
     assert not torch.equal(sampler.sample_points().as_tensor, sampler.sample_points().as_tensor)
@@ -210,13 +219,17 @@ def test_grid_returns_the_number_asked(n: int) -> None:
 def test_sobol_points_are_stratified_in_each_coordinate() -> None:
     points = SobolSampler(SQUARE, 256, seed=0).sample_points().as_tensor.double()
     for column in points.T:
-        assert torch.equal(torch.sort((column * 256).floor()).values, torch.arange(256.0, dtype=torch.float64))
+        assert torch.equal(
+            torch.sort((column * 256).floor()).values, torch.arange(256.0, dtype=torch.float64)
+        )
 
 
 def test_latin_hypercube_points_are_stratified_in_each_coordinate() -> None:
     points = LatinHypercubeSampler(SQUARE, 100, seed=0).sample_points().as_tensor.double()
     for column in points.T:
-        assert torch.equal(torch.sort((column * 100).floor()).values, torch.arange(100.0, dtype=torch.float64))
+        assert torch.equal(
+            torch.sort((column * 100).floor()).values, torch.arange(100.0, dtype=torch.float64)
+        )
 
 
 @pytest.mark.parametrize("cls", [LatinHypercubeSampler, SobolSampler, HaltonSampler])
@@ -251,7 +264,9 @@ def test_adaptive_residuals_may_take_derivatives() -> None:
         (grad,) = torch.autograd.grad(u.sum(), x)
         return grad.norm(dim=1)
 
-    points = AdaptiveSampler(Circle(X, [0, 0], 1.0), 50, residual_fn=residual, seed=0).sample_points()
+    points = AdaptiveSampler(
+        Circle(X, [0, 0], 1.0), 50, residual_fn=residual, seed=0
+    ).sample_points()
     assert float(points.as_tensor.norm(dim=1).min()) > 0.5
 
 

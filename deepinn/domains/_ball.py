@@ -10,9 +10,9 @@ from deepinn._errors import GeometryError
 from deepinn.domains._abstract import AbstractDomain, BoundingBox
 from deepinn.domains._common import (
     DTYPE,
-    as_unit,
     as_points,
     as_scalar,
+    as_unit,
     as_vector,
     require_dim,
     tolerance_for,

@@ -8,7 +8,7 @@ import torch
 
 from deepinn._errors import GeometryError
 from deepinn.domains._abstract import AbstractBoundary, BoundingBox
-from deepinn.domains._common import DTYPE, as_unit, as_points
+from deepinn.domains._common import DTYPE, as_points, as_unit
 from deepinn.spaces import Points, Space
 
 __all__ = ["PiecewiseBoundary", "supports_distance"]
@@ -33,23 +33,29 @@ class PiecewiseBoundary(AbstractBoundary):
         if not self.parts:
             raise GeometryError("A boundary needs at least one part; got none.")
         self._intrinsic_dim = self.parts[0].intrinsic_dim
+        self._box: BoundingBox | None = None
+        self._measures: torch.Tensor | None = None  # the parts' measures, computed once
 
     @property
     def intrinsic_dim(self) -> int:
         return self._intrinsic_dim
 
     def _weights(self) -> torch.Tensor:
-        return torch.tensor([part.volume for part in self.parts], dtype=DTYPE)
+        if self._measures is None:
+            self._measures = torch.tensor([part.volume for part in self.parts], dtype=DTYPE)
+        return self._measures
 
     @property
     def volume(self) -> float:
         return float(self._weights().sum())
 
     def bounding_box(self) -> BoundingBox:
-        boxes = [part.bounding_box() for part in self.parts]
-        lower = torch.stack([box[0] for box in boxes]).min(dim=0).values
-        upper = torch.stack([box[1] for box in boxes]).max(dim=0).values
-        return lower, upper
+        if self._box is None:
+            boxes = [part.bounding_box() for part in self.parts]
+            lower = torch.stack([box[0] for box in boxes]).min(dim=0).values
+            upper = torch.stack([box[1] for box in boxes]).max(dim=0).values
+            self._box = (lower, upper)
+        return self._box[0].clone(), self._box[1].clone()
 
     def contains(self, points: torch.Tensor | Points) -> torch.Tensor:
         x = as_points(points, self.space)

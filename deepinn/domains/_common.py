@@ -21,7 +21,6 @@ __all__ = [
     "as_scalar",
     "tolerance_for",
     "collect",
-    "describe",
 ]
 
 DTYPE = torch.float64
@@ -32,11 +31,6 @@ RELATIVE_TOLERANCE = 1e-6
 
 MAX_REJECTION_ROUNDS = 200
 """Rejection sampling gives up (with a GeometryError) after this many batches."""
-
-
-def describe(space: Space) -> str:
-    """A short name of a space for messages, e.g. ``R2('x')``."""
-    return repr(space)
 
 
 def require_dim(cls_name: str, space: Space, dim: int) -> None:

@@ -9,9 +9,9 @@ from deepinn.domains._abstract import AbstractDomain, BoundingBox
 from deepinn.domains._boundary import PiecewiseBoundary
 from deepinn.domains._common import (
     DTYPE,
-    as_unit,
     as_points,
     as_scalar,
+    as_unit,
     as_vector,
     require_dim,
     tolerance_for,
@@ -39,13 +39,16 @@ class Parallelotope(AbstractDomain):
         det = float(torch.linalg.det(self.edges))
         if abs(det) <= 1e-10 * float(lengths.prod()) or float(lengths.min()) == 0.0:
             corners = [self.origin.tolist()] + [(self.origin + e).tolist() for e in self.edges]
+            problem = _DEGENERATE.get(space.dim, "are degenerate")
             raise GeometryError(
-                f"{type(self).__name__} corners {corners} {_DEGENERATE.get(space.dim, 'are degenerate')}"
-                "; the edges from the origin to the corners must be linearly independent."
+                f"{type(self).__name__} corners {corners} {problem}; the edges from the origin "
+                "to the corners must be linearly independent."
             )
         self._inverse = torch.linalg.inv(self.edges)  # coords = (x - origin) @ inverse
         self._gradient_norms = self._inverse.norm(dim=0)  # |d coord_i / dx|
         self._volume = abs(det)
+        corners = self.vertices()
+        self._box = (corners.min(dim=0).values, corners.max(dim=0).values)
         lower, upper = self.bounding_box()
         self.tolerance = tolerance_for(lower, upper)
         self._boundary: PiecewiseBoundary | None = None
@@ -59,8 +62,7 @@ class Parallelotope(AbstractDomain):
         return self.from_unit(unit_corners(self.dim))
 
     def bounding_box(self) -> BoundingBox:
-        corners = self.vertices()
-        return corners.min(dim=0).values, corners.max(dim=0).values
+        return self._box[0].clone(), self._box[1].clone()
 
     def contains(self, points: torch.Tensor | Points) -> torch.Tensor:
         coords = (as_points(points, self.space) - self.origin) @ self._inverse
@@ -92,6 +94,9 @@ class Parallelotope(AbstractDomain):
 
 class Interval(Parallelotope):
     """The closed interval ``[lower, upper]`` of a 1-D space (its boundary: the two ends).
+
+    The boundary's measure is the counting measure (``interval.boundary.volume == 2``); its
+    normals are -1 at ``lower`` and +1 at ``upper``.
 
     Args:
         space: A 1-D space, e.g. ``R1('t')``.
@@ -174,7 +179,9 @@ class Box(Parallelotope):
     ) -> None:
         require_dim("Box", space, 3)
         o = as_vector(origin, "origin", space)
-        corners = [as_vector(c, f"corner{i + 1}", space) for i, c in enumerate([corner1, corner2, corner3])]
+        corners = [
+            as_vector(c, f"corner{i + 1}", space) for i, c in enumerate([corner1, corner2, corner3])
+        ]
         super().__init__(space, o, torch.stack([c - o for c in corners]))
 
     @classmethod

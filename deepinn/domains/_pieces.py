@@ -12,7 +12,7 @@ import math
 import torch
 
 from deepinn.domains._abstract import AbstractBoundary, BoundingBox
-from deepinn.domains._common import DTYPE, as_unit, as_points
+from deepinn.domains._common import DTYPE, as_points, as_unit
 from deepinn.spaces import Points, Space
 
 __all__ = ["AbstractPiece", "FlatPiece", "SphereSurface", "unit_corners"]
@@ -58,6 +58,7 @@ class FlatPiece(AbstractPiece):
         self.tolerance = tolerance
         gram = self.edges @ self.edges.T
         self._gram_inverse = torch.linalg.inv(gram) if self.edges.shape[0] else gram
+        self._box: BoundingBox | None = None
 
     @property
     def volume(self) -> float:
@@ -66,8 +67,10 @@ class FlatPiece(AbstractPiece):
         return float(torch.linalg.det(self.edges @ self.edges.T).clamp_min(0.0).sqrt())
 
     def bounding_box(self) -> BoundingBox:
-        corners = self.from_unit(unit_corners(self.edges.shape[0]))
-        return corners.min(dim=0).values, corners.max(dim=0).values
+        if self._box is None:
+            corners = self.from_unit(unit_corners(self.edges.shape[0]))
+            self._box = (corners.min(dim=0).values, corners.max(dim=0).values)
+        return self._box[0].clone(), self._box[1].clone()
 
     def from_unit(self, u: torch.Tensor) -> torch.Tensor:
         u = as_unit(u, self.edges.shape[0])
@@ -141,4 +144,3 @@ def unit_corners(k: int) -> torch.Tensor:
         return torch.zeros(1, 0, dtype=DTYPE)
     grids = torch.meshgrid(*[torch.tensor([0.0, 1.0], dtype=DTYPE)] * k, indexing="ij")
     return torch.stack([g.reshape(-1) for g in grids], dim=1)
-

@@ -122,27 +122,31 @@ def ear_clip(vertices: list[Point2], scale: float) -> list[tuple[int, int, int]]
     while len(remaining) > 3:
         count = len(remaining)
         for k in range(count):
-            i, j, l = remaining[k - 1], remaining[k], remaining[(k + 1) % count]
-            a, b, c = vertices[i], vertices[j], vertices[l]
+            i, j, h = remaining[k - 1], remaining[k], remaining[(k + 1) % count]
+            a, b, c = vertices[i], vertices[j], vertices[h]
             if cross(a, b, c) <= eps:
                 continue  # reflex or flat corner: not an ear
-            others = (vertices[m] for m in remaining if m not in (i, j, l))
+            others = (vertices[m] for m in remaining if m not in (i, j, h))
             if any(_in_triangle(p, a, b, c, eps) for p in others):
                 continue
-            triangles.append((i, j, l))
+            triangles.append((i, j, h))
             remaining.pop(k)
             break
         else:
             flat = [
                 k
                 for k in range(count)
-                if abs(cross(vertices[remaining[k - 1]], vertices[remaining[k]],
-                             vertices[remaining[(k + 1) % count]])) <= eps
+                if abs(
+                    cross(
+                        vertices[remaining[k - 1]],
+                        vertices[remaining[k]],
+                        vertices[remaining[(k + 1) % count]],
+                    )
+                )
+                <= eps
             ]
             if not flat:
-                raise GeometryError(
-                    f"Could not triangulate polygon {vertices}: it is not simple."
-                )
+                raise GeometryError(f"Could not triangulate polygon {vertices}: it is not simple.")
             remaining.pop(flat[0])  # a vertex on a straight edge adds no area
     if abs(cross(*(vertices[m] for m in remaining))) > eps:
         triangles.append((remaining[0], remaining[1], remaining[2]))

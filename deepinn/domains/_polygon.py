@@ -8,7 +8,7 @@ import torch
 from deepinn._errors import GeometryError
 from deepinn.domains._abstract import AbstractDomain, BoundingBox
 from deepinn.domains._boundary import PiecewiseBoundary
-from deepinn.domains._common import DTYPE, as_unit, as_points, require_dim, tolerance_for
+from deepinn.domains._common import DTYPE, as_points, as_unit, require_dim, tolerance_for
 from deepinn.domains._plane import (
     check_simple,
     ear_clip,
@@ -94,7 +94,11 @@ class Polygon(AbstractDomain):
         dy = torch.where(y1 == y0, torch.ones_like(y1), y1 - y0)
         crossing_x = x0 + (py - y0) * (x1 - x0) / dy
         crossings = (straddles & (px < crossing_x)).sum(dim=1)
-        return (crossings % 2 == 1) | self._boundary.contains(x)
+        inside = crossings % 2 == 1
+        outside = ~inside
+        if bool(outside.any()):  # closed set: add the points on the edges
+            inside[outside] = self._boundary.contains(x[outside])
+        return inside
 
     def from_unit(self, u: torch.Tensor) -> torch.Tensor:
         u = as_unit(u, 2)

@@ -28,15 +28,22 @@ MONTE_CARLO_SEED = 0
 
 BOUNDARY_MONTE_CARLO_POINTS = 2**14
 
+
 def boxes_overlap(first: BoundingBox, second: BoundingBox, margin: float = 0.0) -> bool:
     """Whether two axis-aligned boxes, each grown by ``margin``, intersect."""
     return bool(
-        ((first[0] - margin <= second[1] + margin) & (second[0] - margin <= first[1] + margin)).all()
+        (
+            (first[0] - margin <= second[1] + margin) & (second[0] - margin <= first[1] + margin)
+        ).all()
     )
 
 
-_RULES = {"outside": (1.0, False), "inner_in": (-1.0, True), "inner_out": (-1.0, False),
-          "outer_in": (1.0, True)}
+_RULES = {
+    "outside": (1.0, False),
+    "inner_in": (-1.0, True),
+    "inner_out": (-1.0, False),
+    "outer_in": (1.0, True),
+}
 
 
 class RestrictedBoundary(AbstractBoundary):
@@ -56,7 +63,9 @@ class RestrictedBoundary(AbstractBoundary):
         exclude: AbstractBoundary | None = None,
     ) -> None:
         if rule not in _RULES:
-            raise ConfigurationError(f"Unknown restriction rule {rule!r}; use one of {list(_RULES)}.")
+            raise ConfigurationError(
+                f"Unknown restriction rule {rule!r}; use one of {list(_RULES)}."
+            )
         self.space = base.space
         self.base = base
         self.other = other
@@ -113,7 +122,9 @@ class RestrictedBoundary(AbstractBoundary):
     def _decided(self) -> bool | None:
         """True/False when every base point is kept/dropped (bounding boxes far apart)."""
         lower, upper = self.base.bounding_box()
-        if self.exclude is not None and boxes_overlap((lower, upper), self.exclude.bounding_box(), self.step):
+        if self.exclude is not None and boxes_overlap(
+            (lower, upper), self.exclude.bounding_box(), self.step
+        ):
             return None
         if boxes_overlap((lower, upper), self.other.bounding_box(), 2.0 * self.step):
             return None

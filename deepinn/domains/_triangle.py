@@ -7,7 +7,7 @@ import torch
 from deepinn._errors import GeometryError
 from deepinn.domains._abstract import AbstractDomain, BoundingBox
 from deepinn.domains._boundary import PiecewiseBoundary
-from deepinn.domains._common import DTYPE, as_unit, as_points, as_vector, require_dim, tolerance_for
+from deepinn.domains._common import DTYPE, as_points, as_unit, as_vector, require_dim, tolerance_for
 from deepinn.domains._plane import polygon_boundary, triangle_from_unit
 from deepinn.spaces import Points, Space
 

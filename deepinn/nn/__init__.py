@@ -1,8 +1,9 @@
 """Networks: the fully connected PINN network, Fourier features, and the forward Laplacian.
 
 Networks with a ``forward_derivatives(x, second)`` method return the value, gradient and Hessian
-diagonal in one forward pass; the derivative operators use it when present and fall back to
-autograd otherwise.
+diagonal in one forward pass (``forward_laplacian(x, second)`` returns the Laplacian instead of
+the diagonal, carrying one lane fewer per extra coordinate); the derivative operators use them
+when present and fall back to autograd otherwise.
 """
 
 from deepinn.nn._activations import ACTIVATIONS as ACTIVATIONS

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 import torch
 
@@ -11,7 +11,7 @@ from deepinn._errors import ConfigurationError, ShapeError
 
 __all__ = ["Bounds", "normalisation_affine"]
 
-Bounds = tuple[Union[torch.Tensor, Sequence[float]], Union[torch.Tensor, Sequence[float]]]
+Bounds = tuple[torch.Tensor | Sequence[float], torch.Tensor | Sequence[float]]
 """``(lower, upper)``: two tensors or sequences of length ``in_dim`` (a domain's bounding box)."""
 
 

@@ -26,8 +26,9 @@ backpropagates to the parameters (and to the input, if it requires grad).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol, Union, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -47,7 +48,7 @@ __all__ = [
     "output_laplacian",
 ]
 
-Second = Union[torch.Tensor, Sequence[bool], None]
+Second = torch.Tensor | Sequence[bool] | None
 """Which coordinates need second derivatives: a bool tensor or sequence of length d, or None
 (all of them)."""
 
@@ -149,7 +150,7 @@ def marked_coordinates(second: Second, dim: int, summed: bool = False) -> Marked
             raise ConfigurationError(
                 f"second must be a sequence of {dim} bools or a bool tensor, got {second!r}."
             ) from None
-        if not all(isinstance(f, bool) for f in flags):
+        if not all(isinstance(f, (bool, np.bool_)) for f in flags):
             raise ConfigurationError(
                 f"second must hold bools (one flag per coordinate), got {second!r}; pass e.g. "
                 f"{[True] * dim}."
@@ -159,7 +160,7 @@ def marked_coordinates(second: Second, dim: int, summed: bool = False) -> Marked
             f"second has {len(flags)} flags but the input has {dim} coordinates; pass one bool "
             "per coordinate."
         )
-    indices = tuple(i for i, flag in enumerate(flags) if flag)
+    indices = tuple(i for i, flag in enumerate(flags) if bool(flag))
     window = None
     if indices and indices[-1] - indices[0] + 1 == len(indices):
         window = slice(indices[0], indices[-1] + 1)
@@ -185,13 +186,13 @@ def check_input(x: torch.Tensor, in_dim: int) -> None:
     """Raise ShapeError unless ``x`` is an ``(N, in_dim)`` tensor."""
     if not isinstance(x, torch.Tensor):
         raise ShapeError(
-            f"forward_derivatives needs an (N, {in_dim}) tensor, got {type(x).__name__}; pass "
-            "points.as_tensor."
+            f"Forward-mode derivatives need an (N, {in_dim}) tensor, got {type(x).__name__}; "
+            "pass points.as_tensor."
         )
     if x.dim() != 2 or x.shape[1] != in_dim:
         raise ShapeError(
-            f"forward_derivatives needs x of shape (N, {in_dim}), got {tuple(x.shape)}; reshape "
-            f"it to (N, {in_dim})."
+            f"Forward-mode derivatives need x of shape (N, {in_dim}), got {tuple(x.shape)}; "
+            f"reshape it to (N, {in_dim})."
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,8 +49,7 @@ def to_input_tensor(x: Any, in_dim: int) -> torch.Tensor:
     if isinstance(tensor, torch.Tensor):
         return tensor
     raise ShapeError(
-        f"The network needs a tensor of shape (N, {in_dim}) or ({in_dim},), got "
-        f"{type(x).__name__}."
+        f"The network needs a tensor of shape (N, {in_dim}) or ({in_dim},), got {type(x).__name__}."
     )
 
 
@@ -99,7 +99,7 @@ class FullyConnected(torch.nn.Module):
         self.in_dim = sizes[0]
         self.out_dim = sizes[-1]
         self.linears = torch.nn.ModuleList(
-            torch.nn.Linear(a, b, dtype=dtype, device=device) for a, b in zip(sizes, sizes[1:])
+            torch.nn.Linear(a, b, dtype=dtype, device=device) for a, b in itertools.pairwise(sizes)
         )
         with torch.no_grad():
             for layer in self.linears:
@@ -155,7 +155,9 @@ class FullyConnected(torch.nn.Module):
         weight, bias = self.first_layer()
         h = F.linear(x, weight, bias)
         act = self._activation
-        for layer in self.linears[1:]:
+        layers = iter(self.linears)  # slicing a ModuleList would build a new module per call
+        next(layers)
+        for layer in layers:
             h = F.linear(act(h), layer.weight, layer.bias)
         return h
 
@@ -172,7 +174,9 @@ class FullyConnected(torch.nn.Module):
         weight, bias = self.first_layer()
         lanes = fl.linear_lanes(lanes, weight, bias)
         act = self._activation
-        for layer in self.linears[1:]:
+        layers = iter(self.linears)
+        next(layers)
+        for layer in layers:
             lanes = fl.activation_lanes(lanes, act, marked)
             lanes = fl.linear_lanes(lanes, layer.weight, layer.bias)
         return lanes

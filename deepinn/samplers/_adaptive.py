@@ -52,9 +52,7 @@ class AdaptiveSampler(AbstractSampler):
     ) -> None:
         super().__init__(domain, n_points, filter_fn, seed)
         if isinstance(pool_factor, bool) or not isinstance(pool_factor, int) or pool_factor < 1:
-            raise ConfigurationError(
-                f"pool_factor must be an integer >= 1; got {pool_factor!r}."
-            )
+            raise ConfigurationError(f"pool_factor must be an integer >= 1; got {pool_factor!r}.")
         if residual_fn is not None and not callable(residual_fn):
             raise ConfigurationError(f"residual_fn must be callable or None; got {residual_fn!r}.")
         if not (isinstance(base, type) and issubclass(base, AbstractSampler)):

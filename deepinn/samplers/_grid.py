@@ -4,9 +4,9 @@ Rounding rule:
 
 - Interiors (full-dimensional domains): the cell-centred lattice of the bounding box with one
   spacing ``h`` for all axes (each axis gets ``max(1, round(extent / h))`` points), filtered by
-  ``contains``; ``h`` is the one (found by bisection) giving the most points inside without
-  exceeding ``n_points``. For a rectangle of side ratio 1:1 and 100 points that is a 10 x 10
-  grid; for a disk it is the lattice clipped to the disk.
+  ``contains``; ``h`` is the one (found by bisection around ``(volume / n) ** (1 / d)``) giving
+  the most points inside without exceeding ``n_points``. For the unit square and 100 points
+  that is a 10 x 10 grid; for a disk it is the lattice clipped to the disk.
 - Boundaries and other lower-dimensional sets with ``from_unit`` (circle, polygon edges, sphere
   surface, lateral surfaces): the cell-centred grid of ``m`` points per axis of the unit cube,
   with ``m`` the largest integer such that ``m**k <= n_points``, mapped through ``from_unit``
@@ -30,7 +30,8 @@ from deepinn.samplers._unit import has_unit_map, is_interior
 
 __all__ = ["GridSampler", "box_grid", "unit_grid"]
 
-BISECTION_STEPS = 40
+BISECTION_STEPS = 16
+BRACKET_STEPS = 30
 
 
 def unit_grid(m: int, k: int) -> torch.Tensor:
@@ -59,13 +60,24 @@ def _interior_grid(domain: AbstractDomain, n: int) -> torch.Tensor:
         grid = box_grid(lower, upper, spacing)
         return grid[domain.contains(grid)]
 
-    coarse = float(extent.max()) * 2.0  # one point per axis
-    box_volume = float(extent.prod())
-    fine = (min(domain.volume, box_volume) / (4.0 * n)) ** (1.0 / d)  # ~ 2^d * n points inside
-    best = inside(coarse)
-    best = best if best.shape[0] <= n else best[:0]
-    lo, hi = math.log(fine), math.log(coarse)  # log spacing: lo gives too many, hi too few
+    volume = min(domain.volume, float(extent.prod()))
+    guess = math.log(max(volume, 1e-300) / n) / d  # log spacing of ~n points inside
+    lo, hi = guess - 0.4, guess + 0.4  # lo: more than n points, hi: at most n
+    best = torch.empty(0, d, dtype=DTYPE)
+    for _ in range(BRACKET_STEPS):
+        points = inside(math.exp(lo))
+        if points.shape[0] > n:
+            break
+        best, hi, lo = points, lo, lo - 0.7
+    for _ in range(BRACKET_STEPS):
+        points = inside(math.exp(hi))
+        if points.shape[0] <= n:
+            best = points if points.shape[0] > best.shape[0] else best
+            break
+        lo, hi = hi, hi + 0.7
     for _ in range(BISECTION_STEPS):
+        if best.shape[0] == n:
+            break
         mid = 0.5 * (lo + hi)
         points = inside(math.exp(mid))
         if points.shape[0] > n:
@@ -74,8 +86,6 @@ def _interior_grid(domain: AbstractDomain, n: int) -> torch.Tensor:
             hi = mid
             if points.shape[0] > best.shape[0]:
                 best = points
-            if points.shape[0] == n:
-                break
     return best
 
 

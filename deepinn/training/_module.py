@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.constraints import AbstractConstraint
 from deepinn.operators import Field
 from deepinn.problems import Problem
-from deepinn.training._optim import Phase, check_phases, lbfgs_stop_reason, phase_at
+from deepinn.training._optim import LBFGSMonitor, Phase, check_phases, phase_at
 
 __all__ = ["PINNModule"]
 
@@ -26,6 +29,12 @@ class PINNModule(pl.LightningModule):
     the same order share one forward pass (their points are concatenated); derivatives go through
     the operators' per-step cache. Optimization is manual so that Adam, L-BFGS and Adam then
     L-BFGS run through one code path.
+
+    Under DDP each rank holds a disjoint shard of the global points. The module synchronizes the
+    gradients itself, after every backward (DDP's reducer is kept out with ``no_sync``): one
+    all-reduce sums the gradients and the constraint losses, so every closure call, including
+    L-BFGS's line-search evaluations, sees the global loss and its gradient on every rank and the
+    parameters stay identical.
 
     Args:
         problem: The PDE problem.
@@ -70,7 +79,7 @@ class PINNModule(pl.LightningModule):
         self._device_batch: tuple[int, torch.device, dict[str, Any]] | None = None
         self.last_losses: dict[str, torch.Tensor] = {}
         self.stop_reason: str | None = None
-        self._lbfgs_loss: float | None = None
+        self._lbfgs_monitor = LBFGSMonitor()
 
     @staticmethod
     def _group_by_order(
@@ -97,10 +106,10 @@ class PINNModule(pl.LightningModule):
         """The total loss and each constraint's weighted loss for one batch of points.
 
         ``rows`` holds each constraint's global number of points: a rank's shard contributes
-        ``sum(residual ** 2) / rows * world_size`` so that DDP's gradient average equals the
-        gradient of the global mean.
+        ``weight * sum(residual ** 2) / (rows * columns)``, its part of the global mean, so the
+        sum over ranks (see :meth:`_all_reduce`) is the global loss and the sum of the ranks'
+        gradients is its gradient. On one process the shard is the whole set.
         """
-        world = self.trainer.world_size if self._trainer is not None else 1
         losses: dict[str, torch.Tensor] = {}
         for second_order, members in self._groups:
             inputs = [c.inputs(points[c.name]) for c in members]
@@ -118,7 +127,7 @@ class PINNModule(pl.LightningModule):
                 view = field if len(members) == 1 else field.rows(slice(start, start + len(part)))
                 start += len(part)
                 residual = constraint.checked_residual(view, points[constraint.name])
-                scale = world / (rows[constraint.name] * residual.shape[1])
+                scale = 1.0 / (rows[constraint.name] * residual.shape[1])
                 losses[constraint.name] = constraint.weight * residual.square().sum() * scale
         total = torch.stack(list(losses.values())).sum()
         return total, losses
@@ -165,36 +174,91 @@ class PINNModule(pl.LightningModule):
         optimizer, scheduler = self._phase_objects(index)
         raw = optimizer.optimizer
         is_lbfgs = isinstance(raw, torch.optim.LBFGS)
+        distributed = self._distributed()
         first: dict[str, torch.Tensor] = {}
 
         def closure() -> torch.Tensor:
             optimizer.zero_grad()
             total, losses = self.compute_losses(batch["points"], batch["rows"])
+            self.manual_backward(total)
+            if distributed:
+                # Global loss and gradient on every rank, at every call (L-BFGS calls this several
+                # times per step): every rank takes the same line-search decisions.
+                total, losses = self._all_reduce(losses)
+            else:
+                total, losses = total.detach(), {k: v.detach() for k, v in losses.items()}
             if not first:
-                first.update(losses, total=total.detach())
+                first.update(losses, total=total)
                 if step % self.finite_check_every == 0 or is_lbfgs:
                     self._check_finite(step, total, losses)
-            self.manual_backward(total)
-            if is_lbfgs and self.trainer.world_size > 1:
-                # Every rank must take the same line-search decisions: reduce the loss.
-                return self.trainer.strategy.reduce(total.detach(), reduce_op="mean")
-            return total.detach()
+            return total
 
-        if is_lbfgs:
-            before = raw.state[raw.param_groups[0]["params"][0]].get("n_iter", 0)
-            loss = float(optimizer.step(closure=closure))
-            reason = lbfgs_stop_reason(raw, before, self._lbfgs_loss, loss)
-            self._lbfgs_loss = loss
-            if reason is not None:
-                self.stop_reason = f"L-BFGS {reason} at step {step}"
-                self.trainer.should_stop = True
-        else:
-            optimizer.step(closure=closure)
+        with self._no_ddp_sync():
+            if is_lbfgs:
+                before = raw.state[raw.param_groups[0]["params"][0]].get("n_iter", 0)
+                loss = float(optimizer.step(closure=closure))
+                reason = self._lbfgs_monitor.after_step(raw, before, loss)
+                if reason is not None:
+                    self.stop_reason = f"L-BFGS {reason} at step {step}"
+                    self.trainer.should_stop = True
+            else:
+                optimizer.step(closure=closure)
         if scheduler is not None:
             scheduler.step()
-        self.last_losses = {k: v.detach() for k, v in first.items()}
+        self.last_losses = dict(first)
         if step % self.log_every == 0:
             self._log_losses(first, optimizer)
+
+    # ------------------------------------------------------------------ distributed
+    def _distributed(self) -> bool:
+        """Whether this step runs on several processes (a torch.distributed group is up)."""
+        return (
+            self._trainer is not None
+            and self.trainer.world_size > 1
+            and dist.is_available()
+            and dist.is_initialized()
+        )
+
+    @contextmanager
+    def _no_ddp_sync(self) -> Iterator[None]:
+        """Keep DDP's reducer out of this step's backward passes (the module reduces itself).
+
+        DDP's reducer expects one backward per forward through the wrapper; L-BFGS runs several.
+        """
+        model = self.trainer.strategy.model if self._trainer is not None else None
+        if isinstance(model, DistributedDataParallel):
+            with model.no_sync():
+                yield
+        else:
+            yield
+
+    def _all_reduce(
+        self, losses: Mapping[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Sum the gradients and the constraint losses over the ranks, in one all-reduce.
+
+        Every parameter has a slot (zeros where this rank has no gradient), so the buffer has the
+        same length on every rank; a gradient that was None stays None.
+
+        Returns:
+            The global total loss and each constraint's global loss (detached).
+        """
+        parameters = [p for p in self.parameters() if p.requires_grad]
+        names = list(losses)
+        values = torch.stack([losses[name].detach() for name in names])
+        pieces = [
+            p.grad.reshape(-1) if p.grad is not None else p.new_zeros(p.numel()) for p in parameters
+        ]
+        flat = torch.cat([*(piece.to(values.dtype) for piece in pieces), values])
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        offset = 0
+        for parameter in parameters:
+            count = parameter.numel()
+            if parameter.grad is not None:
+                parameter.grad.copy_(flat[offset : offset + count].view_as(parameter.grad))
+            offset += count
+        reduced = flat[offset:]
+        return reduced.sum(), dict(zip(names, reduced.unbind()))
 
     def _check_finite(self, step: int, total: torch.Tensor, losses: Mapping[str, torch.Tensor]) -> None:
         if bool(torch.isfinite(total)):
@@ -216,6 +280,7 @@ class PINNModule(pl.LightningModule):
         values["train/lr"] = torch.tensor(optimizer.optimizer.param_groups[0]["lr"])
         for name, parameter in self.coefficients.items():
             values[f"train/coefficient/{name}"] = parameter.detach().reshape(-1)[0]
+        # The losses are global already (summed with the gradients): no extra sync.
         self.log_dict(values, on_step=True, on_epoch=False, batch_size=1, sync_dist=False)
         self.log("loss", losses["total"], prog_bar=True, logger=False, batch_size=1)
 
@@ -234,7 +299,9 @@ class PINNModule(pl.LightningModule):
             value = self.coefficients[name].detach().reshape(-1)[0]
             metrics[f"val/coefficient_error/{name}"] = (value - true).abs() / abs(true)
         if metrics:
-            self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=1)
+            # Every rank measures the whole evaluation set (same parameters, same value); the
+            # sync (once per validation) only keeps Lightning's epoch-level bookkeeping uniform.
+            self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=1, sync_dist=True)
 
 
 def relative_l2(prediction: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:

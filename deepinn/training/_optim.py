@@ -11,7 +11,7 @@ import torch
 
 from deepinn._errors import ConfigurationError
 
-__all__ = ["Phase", "adam", "adam_lbfgs", "lbfgs", "lbfgs_stop_reason", "phase_at"]
+__all__ = ["Phase", "adam", "adam_lbfgs", "lbfgs", "LBFGSMonitor", "phase_at"]
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
@@ -61,31 +61,50 @@ def phase_at(phases: Sequence[Phase], step: int) -> int:
     return len(phases) - 1
 
 
-def lbfgs_stop_reason(
-    optimizer: torch.optim.LBFGS, iterations_before: int, loss_before: float | None, loss: float
-) -> str | None:
-    """Why L-BFGS should stop after this step (it converged), or None to go on.
+class LBFGSMonitor:
+    """Decides after each L-BFGS step whether it converged, and restarts a stalled one.
 
-    torch's L-BFGS, run one iteration per step, returns without iterating when the gradient is
-    below ``tolerance_grad``; the ``tolerance_change`` tests it applies between iterations are
-    applied here between steps: the loss or the parameter update changed by less than it.
+    torch's L-BFGS, run one iteration per optimizer step, returns without iterating when the
+    gradient is below ``tolerance_grad``; the ``tolerance_change`` tests it applies between
+    iterations are applied here between steps. When the strong Wolfe line search makes no
+    progress (step length 0), torch's L-BFGS would repeat the same failed direction forever:
+    the history is dropped once (a restart along the steepest descent), and only a restart
+    that also makes no progress stops the run.
     """
-    group = optimizer.param_groups[0]
-    state = optimizer.state[group["params"][0]]
-    if state.get("n_iter", 0) == iterations_before:
-        return f"converged: max |gradient| <= tolerance_grad {group['tolerance_grad']:.1e}"
-    tolerance = group["tolerance_change"]
-    if loss_before is not None and abs(loss - loss_before) < tolerance:
-        return (
-            f"converged: loss changed by {abs(loss - loss_before):.2e} < tolerance_change "
-            f"{tolerance:.1e}"
-        )
-    direction, step_size = state.get("d"), state.get("t")
-    if direction is not None and step_size is not None:
-        update = float(direction.mul(step_size).abs().max())
-        if update <= tolerance:
-            return f"converged: parameter update {update:.2e} <= tolerance_change {tolerance:.1e}"
-    return None
+
+    def __init__(self) -> None:
+        self.loss: float | None = None
+        self.restarted = False
+
+    def after_step(self, optimizer: torch.optim.LBFGS, iterations_before: int, loss: float) -> str | None:
+        """The reason to stop after a step that started at ``loss``, or None to go on."""
+        group = optimizer.param_groups[0]
+        state = optimizer.state[group["params"][0]]
+        loss_before, self.loss = self.loss, loss
+        if state.get("n_iter", 0) == iterations_before:
+            return f"converged: max |gradient| <= tolerance_grad {group['tolerance_grad']:.1e}"
+        tolerance = group["tolerance_change"]
+        # The previous step's progress (unless it stalled and was restarted: no progress then).
+        if loss_before is not None and not self.restarted and abs(loss - loss_before) < tolerance:
+            return (
+                f"converged: loss changed by {abs(loss - loss_before):.2e} < tolerance_change "
+                f"{tolerance:.1e}"
+            )
+        direction, step_size = state.get("d"), state.get("t")
+        update = float(direction.mul(step_size).abs().max()) if direction is not None else 1.0
+        if update > tolerance:
+            self.restarted = False
+            return None
+        if self.restarted:
+            return (
+                "converged: the line search made no progress, also along the steepest descent "
+                f"(update {update:.2e} <= tolerance_change {tolerance:.1e})"
+            )
+        func_evals = state.get("func_evals", 0)
+        state.clear()  # the next step starts afresh along the steepest descent
+        state["func_evals"] = func_evals
+        self.restarted = True
+        return None
 
 
 def adam(lr: float = 1e-3) -> list[Phase]:
@@ -100,6 +119,7 @@ def lbfgs(history_size: int = 50, tolerance_grad: float = 1e-9, tolerance_change
             torch.optim.LBFGS,
             lr=1.0,
             max_iter=1,
+            max_eval=25,  # torch caps the line search at max_eval - 1 evaluations
             history_size=history_size,
             line_search_fn="strong_wolfe",
             tolerance_grad=tolerance_grad,

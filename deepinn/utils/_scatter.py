@@ -33,7 +33,12 @@ def _columns(source: object, space: Space) -> np.ndarray:
                 )
             tensor = torch.cat([source[v] for v in space.variables], dim=1)
     elif isinstance(source, (torch.Tensor, np.ndarray, list, tuple)):
-        tensor = torch.as_tensor(np.asarray(source.detach().cpu() if isinstance(source, torch.Tensor) else source, dtype=np.float64))
+        tensor = torch.as_tensor(
+            np.asarray(
+                source.detach().cpu() if isinstance(source, torch.Tensor) else source,
+                dtype=np.float64,
+            )
+        )
         if tensor.dim() == 1 and space.dim == 1:
             tensor = tensor.unsqueeze(1)
     else:
@@ -42,8 +47,7 @@ def _columns(source: object, space: Space) -> np.ndarray:
         )
     if tensor.dim() != 2 or tensor.shape[1] != space.dim:
         raise ShapeError(
-            f"scatter: points for {space!r} need shape (N, {space.dim}); got "
-            f"{tuple(tensor.shape)}."
+            f"scatter: points for {space!r} need shape (N, {space.dim}); got {tuple(tensor.shape)}."
         )
     return tensor.detach().cpu().to(torch.float64).numpy()
 
@@ -91,8 +95,10 @@ def scatter(
     figure = Figure(figsize=figsize)
     axes = figure.add_subplot(projection="3d" if space.dim == 3 else None)
     for index, source in enumerate(samplers):
-        label = labels[index] if labels is not None else (
-            type(source).__name__ if hasattr(source, "sample_points") else f"set {index}"
+        label = (
+            labels[index]
+            if labels is not None
+            else (type(source).__name__ if hasattr(source, "sample_points") else f"set {index}")
         )
         x = _columns(source, space)
         if space.dim == 1:

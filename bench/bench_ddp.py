@@ -1,0 +1,127 @@
+"""Benchmark: time per optimizer step on one process and on two DDP processes (CPU, gloo).
+
+Problem: Poisson 2-D on the unit square, 40 000 interior and 4 000 boundary points (global: two
+ranks take half each), MLP 2-50-50-50-1 tanh, float32, Adam. Each configuration runs
+``fit()`` in its own subprocess (Lightning's ``ddp`` strategy re-executes the command once per
+rank) and reports the median milliseconds per optimizer step over the steady part (steps after
+the first ``WARMUP``), measured on rank zero between consecutive ``on_train_batch_end`` calls.
+
+Configurations: 1 process x 1 thread, 2 DDP processes x 1 thread (the split alone), and 1 process
+x 2 threads (the same two cores used by intra-op threads instead).
+
+Run: ``python bench/bench_ddp.py`` (``--steps``, ``--interior`` to change the size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+WARMUP = 10
+LAYERS = [2, 50, 50, 50, 1]
+
+
+def _worker(args: argparse.Namespace) -> None:
+    """One configuration: fit() with a step timer; rank zero writes the step times."""
+    import lightning.pytorch as pl
+    import torch
+
+    import deepinn as dp
+    from deepinn.constraints import DirichletBC, PDEConstraint
+    from deepinn.training import adam, fit
+
+    torch.set_num_threads(args.threads)
+
+    class StepTimer(pl.Callback):
+        def __init__(self) -> None:
+            self.ends: list[float] = []
+
+        def on_train_batch_end(self, trainer: pl.Trainer, *_: Any) -> None:
+            self.ends.append(time.perf_counter())
+
+    square = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
+
+    def exact(x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])
+
+    pde = PDEConstraint(
+        "pde", dp.samplers.RandomUniformSampler(square, args.interior, seed=0),
+        residual=lambda f: -f.laplacian("u"), source=lambda x: 2 * math.pi**2 * exact(x),
+    )
+    bc = DirichletBC(
+        "boundary", dp.samplers.RandomUniformSampler(square.boundary, args.interior // 10, seed=1),
+        value=exact,
+    )
+    problem = dp.Problem("poisson2d", square, [pde, bc], exact=exact)
+    torch.manual_seed(0)
+    net = dp.nn.FullyConnected(LAYERS, "tanh", bounds=square.bounding_box())
+    timer = StepTimer()
+    options: dict[str, Any] = {
+        "accelerator": "cpu", "devices": args.devices, "enable_progress_bar": False,
+        "callbacks": [timer],
+    }
+    if args.devices > 1:
+        options["strategy"] = "ddp"
+    result = fit(
+        problem, net, phases=adam(), max_steps=args.steps, val_every=args.steps, eval_points=1000,
+        logger=False, trainer_options=options,
+    )
+    if result.trainer.is_global_zero:
+        steps = [b - a for a, b in zip(timer.ends, timer.ends[1:])][WARMUP:]
+        Path(args.out).write_text(json.dumps({"ms": 1000 * statistics.median(steps), "n": len(steps),
+                                              "loss": result.metrics["final_loss"]}))
+
+
+def _run(devices: int, threads: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    out = folder / f"d{devices}t{threads}.json"
+    command = [
+        sys.executable, str(Path(__file__).resolve()), "--worker", "--devices", str(devices),
+        "--threads", str(threads), "--steps", str(args.steps), "--interior", str(args.interior),
+        "--out", str(out),
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONWARNINGS="ignore")
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{devices} process(es) failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+    return json.loads(out.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=60, help="optimizer steps per run")
+    parser.add_argument("--interior", type=int, default=40_000, help="global interior points")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--devices", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--out", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker(args)
+        return
+    print(
+        f"Poisson 2-D, {args.interior} interior + {args.interior // 10} boundary points (global), "
+        f"MLP {'-'.join(map(str, LAYERS))} tanh, float32, Adam, {args.steps} steps; median ms per "
+        f"optimizer step after {WARMUP} warm-up steps; {os.cpu_count()} CPUs"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        one = _run(1, 1, args, folder)
+        two = _run(2, 1, args, folder)
+        threads = _run(1, 2, args, folder)
+    print(f"1 process  x 1 thread : {one['ms']:8.1f} ms/step")
+    print(f"2 processes x 1 thread: {two['ms']:8.1f} ms/step   speed-up {one['ms'] / two['ms']:.2f}x (DDP, gloo)")
+    print(f"1 process  x 2 threads: {threads['ms']:8.1f} ms/step   speed-up {one['ms'] / threads['ms']:.2f}x (intra-op)")
+    print(f"final loss: 1 process {one['loss']:.6e}, 2 processes {two['loss']:.6e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Lightning callbacks that time optimizer steps and record the error at each validation.
+
+Used by the benchmark workers (``bench/accuracy.py``, ``bench/speed.py``); nothing here changes
+what a run computes.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from typing import Any
+
+import lightning.pytorch as pl
+
+__all__ = ["ErrorRecorder", "StepTimer", "peak_rss_mib", "steady_median"]
+
+
+def peak_rss_mib() -> float:
+    """The peak resident memory of this process so far, in MiB (``ru_maxrss`` is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def steady_median(seconds: list[float], skip: float = 0.1, minimum_skip: int = 3) -> float | None:
+    """The median of ``seconds`` after dropping the warm-up (the first ``skip`` fraction)."""
+    if not seconds:
+        return None
+    start = min(max(minimum_skip, int(len(seconds) * skip)), len(seconds) - 1)
+    return statistics.median(seconds[start:])
+
+
+class StepTimer(pl.Callback):
+    """Wall time of every optimizer step (``training_step``: forward, residuals, backward, update).
+
+    Attributes:
+        seconds: One entry per step, in order.
+        phases: The optimizer phase index of each step (Adam, then L-BFGS, ...).
+        first_loss: The total loss of the first step (to check two implementations agree).
+    """
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self.phases: list[int] = []
+        self.first_loss: float | None = None
+        self._start = 0.0
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        self.seconds.append(time.perf_counter() - self._start)
+        from deepinn.training._optim import phase_at
+
+        self.phases.append(phase_at(pl_module.phases, trainer.global_step - 1))
+        if self.first_loss is None and "total" in pl_module.last_losses:
+            self.first_loss = float(pl_module.last_losses["total"])
+
+    def summary(self) -> dict[str, Any]:
+        """Median ms per step over the steady part, overall and per phase."""
+        per_phase = {}
+        for phase in sorted(set(self.phases)):
+            times = [s for s, p in zip(self.seconds, self.phases) if p == phase]
+            median = steady_median(times)
+            per_phase[str(phase)] = {"steps": len(times), "ms_per_step": median and 1e3 * median}
+        median = steady_median(self.seconds)
+        return {
+            "steps": len(self.seconds),
+            "ms_per_step": median and 1e3 * median,
+            "train_s": sum(self.seconds),
+            "per_phase": per_phase,
+            "first_loss": self.first_loss,
+        }
+
+
+class ErrorRecorder(pl.Callback):
+    """At each validation: the step, the wall time since fit start, the summed optimizer-step time
+    and the logged errors (``val/rel_l2``, ``val/coefficient_error/*``)."""
+
+    def __init__(self, timer: StepTimer) -> None:
+        self.timer = timer
+        self.history: list[dict[str, float]] = []
+        self._start = 0.0
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        self._start = time.perf_counter()
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if trainer.sanity_checking:
+            return
+        record = {
+            "step": float(trainer.global_step),
+            "wall_s": time.perf_counter() - self._start,
+            "train_s": sum(self.timer.seconds),
+        }
+        for key, value in trainer.callback_metrics.items():
+            if key.startswith("val/"):
+                record[key] = float(value)
+        self.history.append(record)
+
+    def first_below(self, key: str, target: float) -> dict[str, float] | None:
+        """The first validation at which ``key`` was at most ``target`` (None if never)."""
+        for record in self.history:
+            if key in record and record[key] <= target:
+                return record
+        return None

@@ -1,0 +1,91 @@
+"""The viscous Burgers equation (the classic PINN benchmark with a steep front at x = 0).
+
+    u_t + u u_x = nu u_xx,  nu = 0.01 / pi,  x in [-1, 1], t in [0, 1],
+    u(x, 0) = -sin(pi x),  u(-1, t) = u(1, t) = 0.
+
+Space ``R1('x') * R1('t')`` (columns x, t), output ``u``. The geometry is fixed: the domain
+chosen on the command line is not used. No closed form exists; the reference solution
+(``data/burgers.npz``, 256 x 101 grid) is computed by ``scripts/burgers_reference.py`` from the
+Cole-Hopf transform with Gauss-Hermite quadrature (checked against a trapezoidal rule and the
+classical slope 152.00516 at x = 0, t = 1.6037/pi), and the error is measured on that grid.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from deepinn.constraints import DirichletBC, InitialCondition, PDEConstraint
+from deepinn.domains import AbstractDomain
+from deepinn.problems._common import check_counts, load_grid_reference, space_time
+from deepinn.problems._problem import MakeSampler, Problem
+
+__all__ = ["NU", "BurgersParams", "build_burgers", "burgers_initial"]
+
+NU = 0.01 / math.pi
+"""The viscosity of the benchmark (the reference solution is computed for it)."""
+
+
+@dataclass
+class BurgersParams:
+    """Parameters of the Burgers problem (the Hydra structured config of ``problem=burgers``)."""
+
+    n_interior: int = 2540
+    n_boundary: int = 80
+    n_initial: int = 160
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_counts(
+            "burgers", n_interior=self.n_interior, n_boundary=self.n_boundary, n_initial=self.n_initial,
+        )
+
+
+def burgers_initial(x: torch.Tensor) -> torch.Tensor:
+    """``u(x, 0) = -sin(pi x)`` at points (N, 2) (columns x, t), as (N, 1)."""
+    return -torch.sin(math.pi * x[:, 0:1])
+
+
+def burgers_residual(field: object) -> torch.Tensor:
+    """``u_t + u u_x - nu u_xx`` from a Field on ``R1('x') * R1('t')``."""
+    u = field["u"]  # type: ignore[index]
+    u_t = field.partial("u", "t")  # type: ignore[attr-defined]
+    u_x = field.partial("u", "x")  # type: ignore[attr-defined]
+    u_xx = field.partial("u", "x", "x")  # type: ignore[attr-defined]
+    return u_t + u * u_x - NU * u_xx
+
+
+def _zero(x: torch.Tensor) -> torch.Tensor:
+    return torch.zeros(len(x), 1, dtype=x.dtype)
+
+
+def build_burgers(
+    params: BurgersParams, domain: AbstractDomain, make_sampler: MakeSampler
+) -> Problem:
+    """The Burgers problem on ``[-1, 1] x [0, 1]`` (``domain`` is not used: fixed geometry)."""
+    box = space_time(-1.0, 1.0, 1.0)
+    problem = Problem(
+        "burgers",
+        box.domain,
+        [
+            PDEConstraint(
+                "pde",
+                make_sampler(box.domain, params.n_interior),
+                burgers_residual,
+                second_order=("x",),
+            ),
+            DirichletBC("boundary", make_sampler(box.lateral, params.n_boundary), _zero),
+            InitialCondition(
+                "initial",
+                make_sampler(box.space_interval, params.n_initial),
+                box.domain.space,
+                burgers_initial,
+            ),
+        ],
+        outputs=("u",),
+        reference=load_grid_reference("burgers"),
+    )
+    problem.configure_weights(params.weights)
+    return problem

@@ -159,7 +159,7 @@ class Registry:
                 f"Its parameters are {fields}."
             ) from None
 
-    def build(self, kind: str, name: str, params: Any = None, **context: Any) -> Any:
+    def build(self, kind: str, name: str, params: Any = None, /, **context: Any) -> Any:
         """Build component ``name`` of ``kind`` from ``params`` and the kind's context."""
         registration = self.get(kind, name)
         return registration.factory(self.params(kind, name, params), **context)

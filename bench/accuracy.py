@@ -1,0 +1,116 @@
+"""One accuracy case: train ``conf/experiment/<name>.yaml`` and measure error, time and memory.
+
+The configuration is composed with Hydra's compose API exactly as ``python train.py
++experiment=<name>`` composes it; the run is the same ``deepinn.training.fit`` call that
+``run_from_config`` makes, plus two timing callbacks, without the run folder (no TensorBoard,
+checkpoints or figures, so the timings are the training's own).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TARGETS: dict[str, tuple[str, float]] = {
+    "poisson": ("val/rel_l2", 1e-4),
+    "laplace": ("val/rel_l2", 1e-3),
+    "helmholtz": ("val/rel_l2", 5e-3),
+    "heat": ("val/rel_l2", 1e-3),
+    "wave": ("val/rel_l2", 1e-3),
+    "burgers": ("val/rel_l2", 1e-3),
+    "allen_cahn": ("val/rel_l2", 1e-2),
+    "kovasznay": ("val/rel_l2", 1e-3),
+    "inverse_diffusion": ("val/coefficient_error/k", 1e-2),
+}
+"""Each problem's accuracy target: the validation metric and the value to reach."""
+
+SMOKE_STEPS = 4
+
+
+def compose(name: str, overrides: list[str]) -> DictConfig:
+    """The configuration of ``python train.py +experiment=<name> <overrides>``."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
+        return hydra_compose(config_name="train", overrides=[f"+experiment={name}", *overrides])
+
+
+def _smoke_overrides(cfg: DictConfig) -> list[str]:
+    overrides = [f"trainer.max_steps={SMOKE_STEPS}", "monitor.val_every=2", "eval_points=2000"]
+    if len(cfg.optimizer.phases) > 1:  # reach every phase (e.g. Adam then L-BFGS)
+        overrides.append(f"optimizer.phases.0.steps={SMOKE_STEPS // 2}")
+    return overrides
+
+
+def run_case(name: str, smoke: bool = False, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Train one experiment and return its figures (see ``bench/run.py`` for the fields)."""
+    import torch
+
+    from deepinn.plugins import load_registry
+    from deepinn.training import build_components, fit, register_configs
+    from deepinn.training._config import DTYPES
+    from timing import ErrorRecorder, StepTimer, peak_rss_mib
+
+    registry = load_registry(strict=True)
+    register_configs(registry)
+    overrides = list(overrides or [])
+    cfg = compose(name, overrides)
+    if smoke:
+        cfg = compose(name, [*overrides, *_smoke_overrides(cfg)])
+    max_steps = int(cfg.trainer.max_steps)
+    with open_dict(cfg):  # fine validation for the time-to-target curve
+        cfg.monitor.val_every = cfg.monitor.val_every if smoke else max(25, max_steps // 100)
+    problem, network, phases = build_components(cfg, registry)
+    timer = StepTimer()
+    recorder = ErrorRecorder(timer)
+    options = OmegaConf.to_container(cfg.trainer, resolve=True)
+    options.pop("max_steps")  # type: ignore[union-attr]
+    options["enable_progress_bar"] = False  # type: ignore[index]
+    options["callbacks"] = [timer, recorder]  # type: ignore[index]
+    start = time.perf_counter()
+    result = fit(
+        problem, network, phases=phases, max_steps=max_steps, seed=int(cfg.seed), run_dir=None,
+        resample_every=int(cfg.resample_every), dtype=DTYPES[cfg.dtype],
+        field_mode=cfg.field_mode, log_every=int(cfg.monitor.log_every),
+        val_every=int(cfg.monitor.val_every), eval_points=int(cfg.eval_points),
+        trainer_options=options, logger=False,  # type: ignore[arg-type]
+    )
+    wall = time.perf_counter() - start
+    key, target = TARGETS.get(name, ("val/rel_l2", 1e-3))
+    reached = recorder.first_below(key, target)
+    metrics = result.metrics
+    error = (
+        metrics.get("coefficient_rel_error", {}).get("k")
+        if key.startswith("val/coefficient_error")
+        else metrics.get("rel_l2")
+    )
+    return {
+        "case": name,
+        "kind": "accuracy",
+        "smoke": smoke,
+        "metric": key,
+        "target": target,
+        "error": error,
+        "rel_l2": metrics.get("rel_l2"),
+        "coefficients": metrics.get("coefficients"),
+        "met": error is not None and error <= target,
+        "steps": metrics.get("steps"),
+        "stop_reason": metrics.get("stop_reason"),
+        "wall_s": wall,
+        "timing": timer.summary(),
+        "time_to_target_s": reached and reached["wall_s"],
+        "steps_to_target": reached and int(reached["step"]),
+        "history": recorder.history,
+        "peak_rss_mib": peak_rss_mib(),
+        "threads": torch.get_num_threads(),
+        "dtype": cfg.dtype,
+        "field_mode": cfg.field_mode,
+    }

@@ -1,0 +1,97 @@
+"""The two fixed speed cases: deepinn against the plain loop of ``bench/plain_loop.py``.
+
+P1: 2-D Poisson (``problem=poisson`` on the unit square), MLP 2-50-50-50-50-1 tanh, 2000 interior
+and 400 boundary points. P2: Burgers (``problem=burgers``), MLP 2-20-20-20-1 tanh, 2540 interior,
+80 boundary and 160 initial points. Both: Adam (lr 1e-3), full batch, float32,
+``torch.set_num_threads(2)``, the same points and the same initial weights for every
+implementation. deepinn runs through ``deepinn.fit`` (Lightning, loss logging every 10 steps, the
+finite-loss check every step) with ``field_mode='reverse'`` (nested autograd) or ``'auto'``
+(forward Laplacian); the plain loop is nested autograd.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CASES: dict[str, dict[str, Any]] = {
+    "P1": {
+        "problem": "poisson",
+        "params": {"n_interior": 2000, "n_boundary": 400},
+        "layers": [2, 50, 50, 50, 50, 1],
+        "description": "2-D Poisson, MLP 2-50-50-50-50-1 tanh, 2000 + 400 points",
+    },
+    "P2": {
+        "problem": "burgers",
+        "params": {"n_interior": 2540, "n_boundary": 80, "n_initial": 160},
+        "layers": [2, 20, 20, 20, 1],
+        "description": "Burgers, MLP 2-20-20-20-1 tanh, 2540 + 80 + 160 points",
+    },
+}
+IMPLEMENTATIONS = ("plain", "reverse", "auto")
+SEED = 0
+
+
+def _setup(case: str) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
+    """The problem, deepinn's network (seeded) and the float32 points of every constraint."""
+    import torch
+
+    from deepinn.nn import FullyConnected
+    from deepinn.plugins import load_registry
+    from deepinn.training import CollocationData
+
+    spec = CASES[case]
+    registry = load_registry(strict=True)
+    domain = registry.build("domains", "parallelogram")
+
+    def make_sampler(d: Any, n: int) -> Any:
+        return registry.build("samplers", "random", None, domain=d, n_points=n, seed=SEED)
+
+    problem = registry.build("problems", spec["problem"], spec["params"], domain=domain, make_sampler=make_sampler)
+    torch.manual_seed(SEED)
+    network = FullyConnected(spec["layers"], activation="tanh", bounds=None)
+    points = CollocationData(problem, SEED, 0, 1000, torch.float32).global_points(0)
+    return problem, network, points
+
+
+def run_speed(case: str, implementation: str, steps: int) -> dict[str, Any]:
+    """Time ``steps`` Adam steps of one implementation of one case."""
+    import torch
+
+    import plain_loop
+    from timing import StepTimer, peak_rss_mib, steady_median
+
+    torch.set_num_threads(2)
+    problem, network, points = _setup(case)
+    if implementation == "plain":
+        net = plain_loop.make_network(CASES[case]["layers"], network.state_dict())
+        inputs = {name: batch["x"].clone() for name, batch in points.items()}
+        if case == "P1":
+            inputs["source"] = plain_loop.poisson_source(inputs["pde"])
+            loss_fn = plain_loop.poisson_loss
+        else:
+            loss_fn = plain_loop.burgers_loss
+        seconds, first_loss = plain_loop.train(net, loss_fn, inputs, steps)
+        median = steady_median(seconds)
+    else:
+        from deepinn.training import adam, fit
+
+        timer = StepTimer()
+        fit(
+            problem, network, phases=adam(1e-3), max_steps=steps, seed=SEED, run_dir=None,
+            dtype=torch.float32, field_mode=implementation, val_every=steps, eval_points=1000,
+            trainer_options={"accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
+                             "callbacks": [timer]},
+            logger=False,
+        )
+        median, first_loss = steady_median(timer.seconds), timer.first_loss
+    return {
+        "case": case,
+        "kind": "speed",
+        "implementation": implementation,
+        "description": CASES[case]["description"],
+        "steps": steps,
+        "ms_per_step": median and 1e3 * median,
+        "first_loss": first_loss,
+        "peak_rss_mib": peak_rss_mib(),
+        "threads": torch.get_num_threads(),
+    }

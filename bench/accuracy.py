@@ -75,7 +75,7 @@ def run_case(name: str, smoke: bool = False, overrides: list[str] | None = None)
     options.pop("max_steps")  # type: ignore[union-attr]
     options["enable_progress_bar"] = False  # type: ignore[index]
     options["callbacks"] = [timer, recorder]  # type: ignore[index]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = fit(
         problem, network, phases=phases, max_steps=max_steps, seed=int(cfg.seed), run_dir=None,
         resample_every=int(cfg.resample_every), dtype=DTYPES[cfg.dtype],
@@ -83,7 +83,7 @@ def run_case(name: str, smoke: bool = False, overrides: list[str] | None = None)
         val_every=int(cfg.monitor.val_every), eval_points=int(cfg.eval_points),
         trainer_options=options, logger=False,  # type: ignore[arg-type]
     )
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     key, target = TARGETS.get(name, ("val/rel_l2", 1e-3))
     reached = recorder.first_below(key, target)
     metrics = result.metrics
@@ -105,8 +105,10 @@ def run_case(name: str, smoke: bool = False, overrides: list[str] | None = None)
         "steps": metrics.get("steps"),
         "stop_reason": metrics.get("stop_reason"),
         "wall_s": wall,
+        "cpu_s": cpu,
         "timing": timer.summary(),
         "time_to_target_s": reached and reached["wall_s"],
+        "time_to_target_cpu_s": reached and reached["cpu_s"],
         "steps_to_target": reached and int(reached["step"]),
         "history": recorder.history,
         "peak_rss_mib": peak_rss_mib(),

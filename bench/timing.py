@@ -30,7 +30,8 @@ def steady_median(seconds: list[float], skip: float = 0.1, minimum_skip: int = 3
 
 
 class StepTimer(pl.Callback):
-    """Wall time of every optimizer step (``training_step``: forward, residuals, backward, update).
+    """Wall (and process CPU) time of every optimizer step (``training_step``: forward, residuals,
+    backward, update).
 
     Attributes:
         seconds: One entry per step, in order.
@@ -40,17 +41,21 @@ class StepTimer(pl.Callback):
 
     def __init__(self) -> None:
         self.seconds: list[float] = []
+        self.cpu_seconds: list[float] = []
         self.phases: list[int] = []
         self.first_loss: float | None = None
         self._start = 0.0
+        self._cpu_start = 0.0
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
         self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         self.seconds.append(time.perf_counter() - self._start)
+        self.cpu_seconds.append(time.process_time() - self._cpu_start)
         from deepinn.training._optim import phase_at
 
         self.phases.append(phase_at(pl_module.phases, trainer.global_step - 1))
@@ -65,10 +70,13 @@ class StepTimer(pl.Callback):
             median = steady_median(times)
             per_phase[str(phase)] = {"steps": len(times), "ms_per_step": median and 1e3 * median}
         median = steady_median(self.seconds)
+        cpu_median = steady_median(self.cpu_seconds)
         return {
             "steps": len(self.seconds),
             "ms_per_step": median and 1e3 * median,
+            "cpu_ms_per_step": cpu_median and 1e3 * cpu_median,
             "train_s": sum(self.seconds),
+            "train_cpu_s": sum(self.cpu_seconds),
             "per_phase": per_phase,
             "first_loss": self.first_loss,
         }
@@ -82,9 +90,11 @@ class ErrorRecorder(pl.Callback):
         self.timer = timer
         self.history: list[dict[str, float]] = []
         self._start = 0.0
+        self._cpu_start = 0.0
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
         self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
         if trainer.sanity_checking:
@@ -92,6 +102,7 @@ class ErrorRecorder(pl.Callback):
         record = {
             "step": float(trainer.global_step),
             "wall_s": time.perf_counter() - self._start,
+            "cpu_s": time.process_time() - self._cpu_start,
             "train_s": sum(self.timer.seconds),
         }
         for key, value in trainer.callback_metrics.items():

@@ -103,12 +103,13 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     [
         ("domain=circel", "Could not find 'domain/circel'"),
         ("problem.n_interior=many", "n_interior"),
-        ("problem.n_interior=-5", "n_points"),
+        ("problem.n_interior=-5", "n_interior = -5"),
+        ("problem=helmholtz domain=interval", "needs a 2-D domain"),
         ("trainer.max_steps=0", "max_steps"),
     ],
 )
 def test_bad_configuration_fails_before_training_with_one_message(tmp_path, override, message):
-    result = _train(override, run_dir=tmp_path, check=False)
+    result = _train(*override.split(), run_dir=tmp_path, check=False)
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr

@@ -360,8 +360,8 @@ class Field:
         state = self._state
         x, columns = state.x, state.second_order or []
         n, d, k = x.shape[0], x.shape[1], len(state.output_names)
-        second = torch.zeros(d, dtype=torch.bool, device=x.device)
-        second[columns] = True
+        marked = set(columns)
+        second = tuple(i in marked for i in range(d))  # a tuple: no device sync in the network
         returned = state.fn.forward_derivatives(x, second)  # type: ignore[attr-defined]
         if not isinstance(returned, tuple) or len(returned) != 3:
             raise ConfigurationError(

@@ -1,0 +1,62 @@
+"""`python bench/run.py --smoke` runs every accuracy case and both speed cases for a few steps."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import run as bench_run  # noqa: E402  (bench/ is a folder of scripts, not a package)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    result = subprocess.run(
+        [sys.executable, "bench/run.py", "--smoke", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout, json.loads(out.read_text())
+
+
+def test_smoke_runs_every_problem_through_its_experiment_config(smoke):
+    _, data = smoke
+    assert [r["case"] for r in data["accuracy"]] == bench_run.PROBLEMS
+    for record in data["accuracy"]:
+        assert record["steps"] > 0 and record["timing"]["ms_per_step"] > 0
+        assert record["error"] is not None and record["peak_rss_mib"] > 0
+
+
+def test_smoke_times_both_speed_cases_for_every_implementation(smoke):
+    _, data = smoke
+    cases = {(r["case"], r["implementation"]) for r in data["speed"]}
+    assert cases == {(c, i) for c in ("P1", "P2") for i in ("plain", "reverse", "auto")}
+    for case in ("P1", "P2"):
+        first = {r["implementation"]: r["first_loss"] for r in data["speed"] if r["case"] == case}
+        # same points, same initial weights: the same loss before the first update
+        assert first["reverse"] == pytest.approx(first["plain"], rel=1e-4)
+        assert first["auto"] == pytest.approx(first["plain"], rel=1e-4)
+
+
+def test_smoke_prints_the_tables_and_the_machine(smoke):
+    stdout, data = smoke
+    assert "| poisson" in stdout and "ratio to plain" in stdout and "machine:" in stdout
+    assert data["machine"]["nproc"] and data["machine"]["torch"]
+
+
+def test_unknown_case_is_rejected_with_the_choices():
+    result = subprocess.run(
+        [sys.executable, "bench/run.py", "nosuch"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "choose from" in result.stderr and "burgers" in result.stderr

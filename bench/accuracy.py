@@ -44,7 +44,10 @@ def compose(name: str, overrides: list[str]) -> DictConfig:
 
 
 def _smoke_overrides(cfg: DictConfig) -> list[str]:
-    overrides = [f"trainer.max_steps={SMOKE_STEPS}", "monitor.val_every=2", "eval_points=2000"]
+    overrides = [
+        f"trainer.max_steps={SMOKE_STEPS}", "monitor.val_every=2", "eval_points=2000",
+        "problem.n_interior=256",
+    ]
     if len(cfg.optimizer.phases) > 1:  # reach every phase (e.g. Adam then L-BFGS)
         overrides.append(f"optimizer.phases.0.steps={SMOKE_STEPS // 2}")
     return overrides
@@ -103,6 +106,8 @@ def run_case(name: str, smoke: bool = False, overrides: list[str] | None = None)
         "coefficients": metrics.get("coefficients"),
         "met": error is not None and error <= target,
         "steps": metrics.get("steps"),
+        "final_loss": metrics.get("final_loss"),
+        "loss_per_constraint": metrics.get("loss_per_constraint"),
         "stop_reason": metrics.get("stop_reason"),
         "wall_s": wall,
         "cpu_s": cpu,

@@ -53,14 +53,14 @@ def _setup(case: str) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
     return problem, network, points
 
 
-def run_speed(case: str, implementation: str, steps: int) -> dict[str, Any]:
-    """Time ``steps`` Adam steps of one implementation of one case."""
+def run_speed(case: str, implementation: str, steps: int, threads: int = 2) -> dict[str, Any]:
+    """Time ``steps`` Adam steps of one implementation of one case on ``threads`` threads."""
     import torch
 
     import plain_loop
     from timing import StepTimer, peak_rss_mib, steady_median
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     problem, network, points = _setup(case)
     if implementation == "plain":
         net = plain_loop.make_network(CASES[case]["layers"], network.state_dict())
@@ -70,8 +70,7 @@ def run_speed(case: str, implementation: str, steps: int) -> dict[str, Any]:
             loss_fn = plain_loop.poisson_loss
         else:
             loss_fn = plain_loop.burgers_loss
-        seconds, first_loss = plain_loop.train(net, loss_fn, inputs, steps)
-        median = steady_median(seconds)
+        seconds, cpu_seconds, first_loss = plain_loop.train(net, loss_fn, inputs, steps)
     else:
         from deepinn.training import adam, fit
 
@@ -83,7 +82,8 @@ def run_speed(case: str, implementation: str, steps: int) -> dict[str, Any]:
                              "callbacks": [timer]},
             logger=False,
         )
-        median, first_loss = steady_median(timer.seconds), timer.first_loss
+        seconds, cpu_seconds, first_loss = timer.seconds, timer.cpu_seconds, timer.first_loss
+    median, cpu_median = steady_median(seconds), steady_median(cpu_seconds)
     return {
         "case": case,
         "kind": "speed",
@@ -91,6 +91,7 @@ def run_speed(case: str, implementation: str, steps: int) -> dict[str, Any]:
         "description": CASES[case]["description"],
         "steps": steps,
         "ms_per_step": median and 1e3 * median,
+        "cpu_ms_per_step": cpu_median and 1e3 * cpu_median,
         "first_loss": first_loss,
         "peak_rss_mib": peak_rss_mib(),
         "threads": torch.get_num_threads(),

@@ -108,6 +108,7 @@ def run_from_config(cfg: DictConfig, registry: Registry, run_dir: str) -> FitRes
         resample_every=int(cfg.resample_every),
         dtype=DTYPES[cfg.dtype],
         field_mode=cfg.field_mode,
+        compile=bool(cfg.compile),
         log_every=int(monitor.log_every),
         val_every=monitor.val_every,
         grad_norm_every=int(monitor.grad_norm_every),

@@ -72,6 +72,7 @@ def fit(
     resample_every: int = 0,
     dtype: torch.dtype = torch.float32,
     field_mode: str = "auto",
+    compile: bool = False,
     log_every: int = 10,
     val_every: int | None = None,
     grad_norm_every: int = 50,
@@ -96,6 +97,7 @@ def fit(
         resample_every: Draw new points every this many steps (0: fixed points).
         dtype: ``torch.float32`` or ``torch.float64``.
         field_mode: Derivative mode, see :class:`deepinn.operators.Field`.
+        compile: Run the network's forward passes through ``torch.compile`` (eager fallback).
         log_every: Log the losses every this many steps.
         val_every: Measure the error against the solution every this many steps
             (default: a tenth of ``max_steps``).
@@ -126,6 +128,7 @@ def fit(
         phases if phases is not None else adam(),
         log_every=log_every,
         field_mode=field_mode,
+        compile=compile,
         hparams=hparams,
     )
     data = CollocationData(problem, seed, resample_every, eval_points, dtype)

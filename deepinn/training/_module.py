@@ -15,6 +15,7 @@ from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.constraints import AbstractConstraint
 from deepinn.operators import Field
 from deepinn.problems import Problem
+from deepinn.training._compile import CompiledNetwork
 from deepinn.training._optim import LBFGSMonitor, Phase, check_phases, phase_at
 
 __all__ = ["PINNModule"]
@@ -43,7 +44,11 @@ class PINNModule(pl.LightningModule):
         log_every: Log losses every this many steps (no host sync in the steps between).
         field_mode: ``auto`` (forward Laplacian where the network offers it), ``reverse`` or
             ``forward`` (torch.func forward mode), passed to :class:`deepinn.operators.Field`.
-        finite_check_every: Check the loss for NaN/inf every this many steps.
+        finite_check_every: Raise on a NaN/inf loss every this many steps (non-finite losses are
+            tracked on the device at every step, so the error names the first bad step; the
+            check also runs before every checkpoint, so none holds non-finite weights).
+        compile: Run the network's forward passes through ``torch.compile``
+            (:class:`CompiledNetwork`), falling back to eager mode with a warning.
         hparams: The plain configuration to store in checkpoints and TensorBoard.
     """
 
@@ -54,7 +59,8 @@ class PINNModule(pl.LightningModule):
         phases: Sequence[Phase],
         log_every: int = 10,
         field_mode: str = "auto",
-        finite_check_every: int = 1,
+        finite_check_every: int = 10,
+        compile: bool = False,
         hparams: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -80,6 +86,12 @@ class PINNModule(pl.LightningModule):
         self.last_losses: dict[str, torch.Tensor] = {}
         self.stop_reason: str | None = None
         self._lbfgs_monitor = LBFGSMonitor()
+        self._bad_step: torch.Tensor | None = None  # first step with a non-finite loss, or -1
+        self._bad_constraints: torch.Tensor | None = None
+        self._loss_names: list[str] = []
+        self.compiled: tuple[CompiledNetwork, CompiledNetwork] | None = None
+        if compile:
+            self.compiled = (CompiledNetwork(network, True), CompiledNetwork(network, False))
 
     @staticmethod
     def _group_by_order(
@@ -114,8 +126,11 @@ class PINNModule(pl.LightningModule):
         for second_order, members in self._groups:
             inputs = [c.inputs(points[c.name]) for c in members]
             x = inputs[0] if len(inputs) == 1 else torch.cat(inputs)
+            network: Any = self.net
+            if self.compiled is not None:
+                network = self.compiled[0] if members[0].order == 0 else self.compiled[1]
             field = Field(
-                self.net,
+                network,
                 x,
                 self.problem.space,
                 output_names=self.problem.outputs,
@@ -189,8 +204,9 @@ class PINNModule(pl.LightningModule):
                 total, losses = total.detach(), {k: v.detach() for k, v in losses.items()}
             if not first:
                 first.update(losses, total=total)
-                if step % self.finite_check_every == 0 or is_lbfgs:
-                    self._check_finite(step, total, losses)
+                self._track_finite(step, losses)
+                if is_lbfgs or step % self.finite_check_every == 0:
+                    self._raise_if_non_finite()
             return total
 
         with self._no_ddp_sync():
@@ -260,19 +276,41 @@ class PINNModule(pl.LightningModule):
         reduced = flat[offset:]
         return reduced.sum(), dict(zip(names, reduced.unbind()))
 
-    def _check_finite(self, step: int, total: torch.Tensor, losses: Mapping[str, torch.Tensor]) -> None:
-        if bool(torch.isfinite(total)):
+    def _track_finite(self, step: int, losses: Mapping[str, torch.Tensor]) -> None:
+        """Remember the first step whose loss is not finite, on the device (no host sync)."""
+        bad = ~torch.isfinite(torch.stack(list(losses.values())))
+        if self._bad_step is None or self._bad_constraints is None:
+            self._bad_step = torch.full((), -1, dtype=torch.long, device=bad.device)
+            self._bad_constraints = torch.zeros_like(bad)
+            self._loss_names = list(losses)
+        first = (self._bad_step < 0) & bad.any()
+        self._bad_step = torch.where(first, torch.full_like(self._bad_step, step), self._bad_step)
+        self._bad_constraints = torch.where(first, bad, self._bad_constraints)
+
+    def _raise_if_non_finite(self) -> None:
+        """Stop with the first bad step and constraint(s), if a loss was not finite."""
+        if self._bad_step is None or self._bad_constraints is None:
             return
-        bad = [name for name, value in losses.items() if not bool(torch.isfinite(value))]
+        step = int(self._bad_step)
+        if step < 0:
+            return
+        flags = self._bad_constraints.tolist()
+        bad = [name for name, flag in zip(self._loss_names, flags) if flag]
         checkpoint = None
-        for callback in self.trainer.checkpoint_callbacks:
-            checkpoint = getattr(callback, "last_model_path", None) or checkpoint
+        if self._trainer is not None:
+            for callback in self.trainer.checkpoint_callbacks:
+                checkpoint = getattr(callback, "last_model_path", None) or checkpoint
         raise TrainingError(
-            f"Non-finite loss at step {step} in constraint(s) {bad} "
-            f"(values: { {name: float(losses[name].detach()) for name in bad} }). Training stopped; the "
-            f"last good checkpoint is {checkpoint or '(none saved yet)'}. Lower the learning "
-            "rate, check the residual and its data for NaN/inf, or use float64."
+            f"Non-finite loss at step {step} in constraint(s) {bad}. Training stopped; the last "
+            f"good checkpoint is {checkpoint or '(none saved yet)'}. Lower the learning rate, "
+            "check the residual and its data for NaN/inf, or use float64 (dtype=float64)."
         )
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._raise_if_non_finite()  # never write a checkpoint after a non-finite step
+
+    def on_train_end(self) -> None:
+        self._raise_if_non_finite()
 
     def _log_losses(self, losses: Mapping[str, torch.Tensor], optimizer: Any) -> None:
         values = {f"train/loss/{name}": value for name, value in losses.items() if name != "total"}

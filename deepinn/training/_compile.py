@@ -1,0 +1,63 @@
+"""An optional ``torch.compile`` of the network's forward passes, with an eager fallback."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+__all__ = ["CompiledNetwork"]
+
+
+class CompiledNetwork:
+    """Calls a network through ``torch.compile`` (inductor: C++ on CPUs, Triton on GPUs).
+
+    Compiled are the plain forward (only where no derivative is taken through it: compiled graphs
+    do not support the double backward of nested autograd) and the network's forward-derivative
+    pass (``forward_derivatives``, used for residuals that need second derivatives). When
+    compilation is not available (no compiler, an unsupported operation), a warning says why and
+    training goes on in eager mode. ``warmup_s`` is the time the first compiled calls took.
+
+    Args:
+        network: The network (its parameters stay those of the module being trained).
+        compile_forward: Compile the plain forward too (for value-only constraints).
+    """
+
+    def __init__(self, network: torch.nn.Module, compile_forward: bool) -> None:
+        self.network = network
+        self.failure: str | None = None
+        self.warmup_s = 0.0
+        self._calls = 0
+        self._forward = torch.compile(network.forward, dynamic=False) if compile_forward else None
+        method = getattr(network, "forward_derivatives", None)
+        if callable(method):
+            compiled = torch.compile(method, dynamic=False)
+            self.forward_derivatives = lambda *args: self._run(compiled, method, *args)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self._forward is None:
+            return self.network(x)
+        return self._run(self._forward, self.network, x)
+
+    def _run(self, compiled: Callable[..., Any], eager: Callable[..., Any], *args: Any) -> Any:
+        if self.failure is not None:
+            return eager(*args)
+        start = time.perf_counter() if self._calls < 2 else 0.0
+        try:
+            result = compiled(*args)
+        except Exception as error:  # noqa: BLE001 - any backend failure falls back to eager
+            self.failure = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
+            warnings.warn(
+                f"torch.compile is not available for this network here ({self.failure}); "
+                "training continues in eager mode. Set compile=false to silence this.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return eager(*args)
+        if self._calls < 2:
+            self.warmup_s += time.perf_counter() - start
+            self._calls += 1
+        return result

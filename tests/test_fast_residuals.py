@@ -1,0 +1,80 @@
+"""Fast residual paths give the losses of the plain autograd path: forward Laplacian, compile."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import deepinn as dp
+from deepinn.problems._poisson import PoissonParams, build_poisson
+from deepinn.training import CollocationData, PINNModule, adam
+
+
+def _setup(dtype=torch.float64, space=None):
+    square = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
+    problem = build_poisson(
+        PoissonParams(n_interior=200, n_boundary=40), square,
+        lambda domain, n: dp.samplers.RandomUniformSampler(domain, n, seed=0),
+    )
+    torch.manual_seed(0)
+    net = dp.nn.FullyConnected([2, 16, 16, 1], "tanh", bounds=square.bounding_box(), dtype=dtype)
+    data = CollocationData(problem, dtype=dtype)
+    points = data.global_points(0)
+    rows = {name: batch["x"].shape[0] for name, batch in points.items()}
+    return problem, net, points, rows
+
+
+def _losses_and_grads(module, points, rows):
+    module.net.zero_grad()
+    total, losses = module.compute_losses(points, rows)
+    total.backward()
+    grads = torch.cat([p.grad.reshape(-1) for p in module.net.parameters()])
+    return total.detach(), {k: v.detach() for k, v in losses.items()}, grads
+
+
+def test_forward_laplacian_losses_and_gradients_equal_autograd():
+    problem, net, points, rows = _setup()
+    reverse = _losses_and_grads(PINNModule(problem, net, adam(), field_mode="reverse"), points, rows)
+    auto = _losses_and_grads(PINNModule(problem, net, adam(), field_mode="auto"), points, rows)
+    assert torch.allclose(reverse[0], auto[0], rtol=1e-12, atol=0)
+    assert torch.allclose(reverse[2], auto[2], rtol=1e-10, atol=1e-14)
+
+
+def test_auto_mode_really_takes_the_forward_laplacian(monkeypatch):
+    problem, net, points, rows = _setup()
+    calls = []
+    original = net.forward_derivatives
+    monkeypatch.setattr(net, "forward_derivatives", lambda *a: calls.append(1) or original(*a))
+    module = PINNModule(problem, net, adam(), field_mode="auto")
+    module.compute_losses(points, rows)
+    assert calls == [1]
+
+
+@pytest.mark.slow
+def test_compiled_losses_equal_eager_losses():
+    problem, net, points, rows = _setup(torch.float32)
+    eager = _losses_and_grads(PINNModule(problem, net, adam()), points, rows)
+    module = PINNModule(problem, net, adam(), compile=True)
+    compiled = _losses_and_grads(module, points, rows)
+    if module.compiled[1].failure is not None:
+        pytest.skip(f"torch.compile unavailable here: {module.compiled[1].failure}")
+    assert torch.allclose(eager[0], compiled[0], rtol=1e-5)
+    assert torch.allclose(eager[2], compiled[2], rtol=1e-4, atol=1e-6)
+    assert module.compiled[1].warmup_s > 0
+
+
+def test_compile_failure_falls_back_to_eager_with_a_warning(monkeypatch):
+    problem, net, points, rows = _setup()
+
+    def broken(function, **kwargs):
+        def fail(*args):
+            raise RuntimeError("no C++ compiler found")
+
+        return fail
+
+    monkeypatch.setattr(torch, "compile", broken)
+    eager = _losses_and_grads(PINNModule(problem, net, adam()), points, rows)
+    module = PINNModule(problem, net, adam(), compile=True)
+    with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler found.*eager mode"):
+        fallback = _losses_and_grads(module, points, rows)
+    assert torch.equal(eager[0], fallback[0])

@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 
 from deepinn import DeepinnError
 from deepinn.plugins import load_registry
-from deepinn.training import register_configs, run_from_config
+from deepinn.training import check_launch, register_configs, run_from_config
 from deepinn.training.report import summary
 
 registry = load_registry()
@@ -24,14 +24,16 @@ register_configs(registry)
 
 @hydra.main(version_base=None, config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    run_dir = HydraConfig.get().runtime.output_dir
+    hydra_cfg = HydraConfig.get()
+    run_dir = hydra_cfg.runtime.output_dir
     try:
+        check_launch(cfg, hydra_cfg)
         result = run_from_config(cfg, registry, run_dir)
     except DeepinnError as error:
         print(f"Error: {error}", file=sys.stderr)
         sys.exit(1)
     if result.trainer.is_global_zero:
-        print(summary(result.metrics, run_dir))
+        print(summary(result.metrics, run_dir, tensorboard=bool(cfg.logger.tensorboard)))
     return result.metrics.get("rel_l2", result.metrics.get("final_loss"))
 
 

@@ -2,6 +2,7 @@
 
 from deepinn.training._config import GROUPS as GROUPS
 from deepinn.training._config import build_components as build_components
+from deepinn.training._config import check_launch as check_launch
 from deepinn.training._config import register_configs as register_configs
 from deepinn.training._config import run_from_config as run_from_config
 from deepinn.training._data import CollocationData as CollocationData
@@ -15,10 +16,18 @@ from deepinn.training._optim import adam_lbfgs as adam_lbfgs
 from deepinn.training._optim import lbfgs as lbfgs
 
 __all__ = [
+    "CollocationData",
+    "FitResult",
     "GROUPS",
-    "build_components",
-    "register_configs",
-    "run_from_config","CollocationData", "FitResult", "PINNModule", "Phase",
+    "PINNModule",
+    "Phase",
     "adam",
     "adam_lbfgs",
-    "lbfgs", "fit", "relative_l2"]
+    "build_components",
+    "check_launch",
+    "fit",
+    "lbfgs",
+    "register_configs",
+    "relative_l2",
+    "run_from_config",
+]

@@ -17,7 +17,7 @@ from deepinn.problems import Problem
 from deepinn.training._fit import FitResult, fit
 from deepinn.training._optim import Phase
 
-__all__ = ["GROUPS", "build_components", "register_configs", "run_from_config"]
+__all__ = ["GROUPS", "build_components", "check_launch", "register_configs", "run_from_config"]
 
 GROUPS: dict[str, str] = {
     "space": "spaces",
@@ -88,6 +88,20 @@ def build_components(cfg: DictConfig, registry: Registry) -> tuple[Problem, torc
         in_dim=problem.space.dim, out_dim=len(problem.outputs), bounds=problem.domain.bounding_box(),
     )
     return problem, network, _phases(cfg)
+
+
+def check_launch(cfg: DictConfig, hydra_cfg: Any) -> None:
+    """Refuse a local sweep (``-m``) with DDP: Lightning's ranks would re-run the whole sweep."""
+    from hydra.types import RunMode
+
+    strategy = str(cfg.trainer.get("strategy", "auto"))
+    launcher = str(hydra_cfg.launcher.get("_target_", ""))
+    if hydra_cfg.mode == RunMode.MULTIRUN and strategy.startswith("ddp") and "BasicLauncher" in launcher:
+        raise ConfigurationError(
+            f"A local sweep (-m) with trainer.strategy={strategy} would make every DDP rank re-run "
+            "the whole sweep. Sweep with a cluster launcher (hydra/launcher=submitit_slurm, see "
+            "docs/distributed.md) or run the DDP jobs one at a time."
+        )
 
 
 def run_from_config(cfg: DictConfig, registry: Registry, run_dir: str) -> FitResult:

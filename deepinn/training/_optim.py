@@ -11,7 +11,7 @@ import torch
 
 from deepinn._errors import ConfigurationError
 
-__all__ = ["Phase", "adam", "adam_lbfgs", "lbfgs", "LBFGSMonitor", "phase_at"]
+__all__ = ["LBFGSMonitor", "Phase", "adam", "adam_lbfgs", "check_phases", "lbfgs", "phase_at"]
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any]

@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["summary"]
 
 
-def summary(metrics: Mapping[str, Any], run_dir: str) -> str:
+def summary(metrics: Mapping[str, Any], run_dir: str, tensorboard: bool = True) -> str:
     """rel_l2, time, steps, the run folder and the command that opens TensorBoard."""
     lines = ["", f"deepinn: problem {metrics.get('problem')!r} finished"]
     if "rel_l2" in metrics:
@@ -21,5 +21,6 @@ def summary(metrics: Mapping[str, Any], run_dir: str) -> str:
     if metrics.get("stop_reason"):
         lines.append(f"  stopped     {metrics['stop_reason']}")
     lines.append(f"  run folder  {run_dir}")
-    lines.append(f"  TensorBoard tensorboard --logdir {run_dir}/tensorboard")
+    if tensorboard:
+        lines.append(f"  TensorBoard tensorboard --logdir {run_dir}/tensorboard")
     return "\n".join(lines)

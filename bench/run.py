@@ -107,7 +107,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def accuracy_table(results: list[dict[str, Any]]) -> str:
     """The accuracy table (markdown)."""
-    header = ["problem", "metric", "error", "target", "met", "steps", "wall s", "ms/step",
+    header = ["problem", "metric", "error", "target", "met", "steps", "wall s", "CPU s", "ms/step",
               "peak MiB", "to target s", "to target steps"]
     rows = []
     for r in results:
@@ -116,7 +116,8 @@ def accuracy_table(results: list[dict[str, Any]]) -> str:
             continue
         metric = "k rel. error" if "coefficient" in r["metric"] else "rel L2"
         rows.append([r["case"], metric, _fmt(r["error"], ".2e"), _fmt(r["target"], ".0e"), _fmt(r["met"]),
-                     _fmt(r["steps"]), _fmt(r["wall_s"], ".0f"), _fmt(r["timing"]["ms_per_step"], ".1f"),
+                     _fmt(r["steps"]), _fmt(r["wall_s"], ".0f"), _fmt(r.get("cpu_s"), ".0f"),
+                     _fmt(r["timing"]["ms_per_step"], ".1f"),
                      _fmt(r["peak_rss_mib"], ".0f"), _fmt(r["time_to_target_s"], ".0f"),
                      _fmt(r["steps_to_target"])])
     return _table(header, rows)
@@ -124,17 +125,21 @@ def accuracy_table(results: list[dict[str, Any]]) -> str:
 
 def speed_table(results: list[dict[str, Any]]) -> str:
     """The speed table (markdown): ms/step and the ratio to the plain loop."""
-    header = ["case", "implementation", "ms/step", "ratio to plain", "first loss", "peak MiB"]
+    header = ["case", "implementation", "ms/step", "ratio to plain", "CPU ms/step", "CPU ratio",
+              "first loss", "peak MiB"]
     plain = {r["case"]: r.get("ms_per_step") for r in results if r.get("implementation") == "plain"}
+    plain_cpu = {r["case"]: r.get("cpu_ms_per_step") for r in results if r.get("implementation") == "plain"}
     rows = []
     for r in results:
         if "error_message" in r:
-            rows.append([r["case"], "FAILED: " + r["error_message"][:80], "", "", "", ""])
+            rows.append([r["case"], "FAILED: " + r["error_message"][:80]] + [""] * (len(header) - 2))
             continue
-        base = plain.get(r["case"])
+        base, base_cpu = plain.get(r["case"]), plain_cpu.get(r["case"])
         ratio = r["ms_per_step"] / base if base and r["ms_per_step"] else None
+        cpu_ratio = r["cpu_ms_per_step"] / base_cpu if base_cpu and r.get("cpu_ms_per_step") else None
         name = "plain PyTorch" if r["implementation"] == "plain" else f"deepinn field_mode={r['implementation']}"
         rows.append([r["case"], name, _fmt(r["ms_per_step"], ".2f"), _fmt(ratio, ".2f"),
+                     _fmt(r.get("cpu_ms_per_step"), ".2f"), _fmt(cpu_ratio, ".2f"),
                      _fmt(r["first_loss"], ".6g"), _fmt(r["peak_rss_mib"], ".0f")])
     return _table(header, rows)
 

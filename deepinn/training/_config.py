@@ -108,6 +108,10 @@ def run_from_config(cfg: DictConfig, registry: Registry, run_dir: str) -> FitRes
     """Train what ``cfg`` describes, writing the run folder ``run_dir``."""
     if cfg.dtype not in DTYPES:
         raise ConfigurationError(f"dtype={cfg.dtype!r}; valid values are {list(DTYPES)}.")
+    if cfg.get("threads") is not None:
+        if int(cfg.threads) <= 0:
+            raise ConfigurationError(f"threads={cfg.threads}; use a positive number or null.")
+        torch.set_num_threads(int(cfg.threads))
     problem, network, phases = build_components(cfg, registry)
     trainer_options = OmegaConf.to_container(cfg.trainer, resolve=True)
     max_steps = int(trainer_options.pop("max_steps"))  # type: ignore[union-attr]

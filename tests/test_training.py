@@ -98,3 +98,18 @@ def test_inverse_problem_recovers_a_diffusion_coefficient():
     result = fit(problem, _net(problem), phases=adam_lbfgs(adam_steps=300, lr=1e-2), max_steps=800,
                  dtype=torch.float64, trainer_options={"enable_progress_bar": False})
     assert result.metrics["coefficient_rel_error"]["k"] < 0.01
+
+
+def test_lbfgs_phase_can_switch_to_float64():
+    problem = _poisson_1d()
+    net = _net(problem)
+    result = fit(problem, net, phases=adam_lbfgs(adam_steps=100, lbfgs_dtype="float64"), max_steps=300,
+                 trainer_options={"enable_progress_bar": False})
+    assert next(result.network.parameters()).dtype == torch.float64
+    assert result.metrics["rel_l2"] < 1e-3
+
+
+def test_unknown_phase_dtype_is_named():
+    problem = _poisson_1d()
+    with pytest.raises(dp.ConfigurationError, match=r"dtype = 'float16'.*float64"):
+        fit(problem, _net(problem), phases=adam_lbfgs(adam_steps=10, lbfgs_dtype="float16"), max_steps=20)

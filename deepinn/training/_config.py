@@ -15,7 +15,7 @@ from deepinn._errors import ConfigurationError
 from deepinn.plugins import Registry
 from deepinn.problems import Problem
 from deepinn.training._fit import FitResult, fit
-from deepinn.training._optim import Phase
+from deepinn.training._optim import DTYPES, Phase
 
 __all__ = ["GROUPS", "build_components", "check_launch", "register_configs", "run_from_config"]
 
@@ -29,8 +29,6 @@ GROUPS: dict[str, str] = {
     "problem": "problems",
 }
 """Hydra config group -> registry kind."""
-
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def _node_type(group: str, name: str, schema: type) -> type:
@@ -66,7 +64,7 @@ def _phases(cfg: DictConfig) -> list[Phase]:
                 f"optimizer.phases[{index}] cannot be built: {error}. Check its _target_ and "
                 "arguments (any torch.optim optimizer works, with _partial_: true)."
             ) from None
-        phases.append(Phase(optimizer, phase.get("steps"), scheduler))
+        phases.append(Phase(optimizer, phase.get("steps"), scheduler, phase.get("dtype")))
     return phases
 
 

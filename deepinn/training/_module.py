@@ -16,7 +16,7 @@ from deepinn.constraints import AbstractConstraint
 from deepinn.operators import Field
 from deepinn.problems import Problem
 from deepinn.training._compile import CompiledNetwork
-from deepinn.training._optim import LBFGSMonitor, Phase, check_phases, phase_at
+from deepinn.training._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
 
 __all__ = ["PINNModule"]
 
@@ -89,6 +89,7 @@ class PINNModule(pl.LightningModule):
         self._bad_step: torch.Tensor | None = None  # first step with a non-finite loss, or -1
         self._bad_constraints: torch.Tensor | None = None
         self._loss_names: list[str] = []
+        self._cast_batch: tuple[tuple[int, torch.dtype], dict[str, Any]] | None = None
         self.compiled: tuple[CompiledNetwork, CompiledNetwork] | None = None
         if compile:
             self.compiled = (CompiledNetwork(network, True), CompiledNetwork(network, False))
@@ -183,9 +184,27 @@ class PINNModule(pl.LightningModule):
             scheduler = schedulers[position]
         return optimizer, scheduler
 
+    def _switch_dtype(self, batch: dict[str, Any], dtype_name: str | None) -> dict[str, Any]:
+        """Move the network (and this round's points) to the phase's dtype, once per round."""
+        if dtype_name is None:
+            return batch
+        dtype = DTYPES[dtype_name]
+        if next(self.net.parameters()).dtype != dtype:
+            self.to(dtype)
+        cached = self._cast_batch
+        if cached is None or cached[0] != (batch["round"], dtype):
+            points = {
+                name: {k: v.to(dtype) if v.is_floating_point() else v for k, v in part.items()}
+                for name, part in batch["points"].items()
+            }
+            cached = ((batch["round"], dtype), dict(batch, points=points))
+            self._cast_batch = cached
+        return cached[1]
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         step = self.global_step
         index = phase_at(self.phases, step)
+        batch = self._switch_dtype(batch, self.phases[index].dtype)
         optimizer, scheduler = self._phase_objects(index)
         raw = optimizer.optimizer
         is_lbfgs = isinstance(raw, torch.optim.LBFGS)
@@ -325,6 +344,7 @@ class PINNModule(pl.LightningModule):
     # ------------------------------------------------------------------ validation
     def predict_points(self, x: torch.Tensor, chunk: int = 65_536) -> torch.Tensor:
         """The network's outputs at ``x`` (no graph kept), in chunks."""
+        x = x.to(next(self.net.parameters()).dtype)
         with torch.no_grad():
             return torch.cat([self.net(part) for part in x.split(chunk)])
 

@@ -26,11 +26,17 @@ class Phase:
             torch.optim.Adam, lr=1e-3)``; Hydra: ``_target_: torch.optim.Adam, _partial_: true``).
         steps: How many optimizer steps this phase runs; the last phase may leave it None.
         scheduler: Optionally builds a learning-rate scheduler, stepped once per optimizer step.
+        dtype: ``"float64"`` to switch the network and the points to float64 when this phase
+            starts (typically the L-BFGS phase after float32 Adam); None keeps the dtype.
     """
 
     optimizer: OptimizerFactory
     steps: int | None = None
     scheduler: SchedulerFactory | None = None
+    dtype: str | None = None
+
+
+DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}
 
 
 def check_phases(phases: Sequence[Phase]) -> None:
@@ -46,6 +52,11 @@ def check_phases(phases: Sequence[Phase]) -> None:
         if phase.steps is not None and phase.steps <= 0:
             raise ConfigurationError(
                 f"optimizer.phases[{index}].steps = {phase.steps}; use a positive number."
+            )
+        if phase.dtype is not None and phase.dtype not in DTYPES:
+            raise ConfigurationError(
+                f"optimizer.phases[{index}].dtype = {phase.dtype!r}; valid values are "
+                f"{list(DTYPES)} or null."
             )
 
 
@@ -128,6 +139,10 @@ def lbfgs(history_size: int = 50, tolerance_grad: float = 1e-9, tolerance_change
     )
 
 
-def adam_lbfgs(adam_steps: int = 1000, lr: float = 1e-3, **lbfgs_options: float) -> list[Phase]:
-    """Adam for ``adam_steps`` steps, then L-BFGS until ``max_steps``."""
-    return [Phase(functools.partial(torch.optim.Adam, lr=lr), steps=adam_steps), lbfgs(**lbfgs_options)]  # type: ignore[arg-type]
+def adam_lbfgs(
+    adam_steps: int = 1000, lr: float = 1e-3, lbfgs_dtype: str | None = None, **lbfgs_options: float
+) -> list[Phase]:
+    """Adam for ``adam_steps`` steps, then L-BFGS (in ``lbfgs_dtype`` if given) until ``max_steps``."""
+    second = lbfgs(**lbfgs_options)  # type: ignore[arg-type]
+    second.dtype = lbfgs_dtype
+    return [Phase(functools.partial(torch.optim.Adam, lr=lr), steps=adam_steps), second]

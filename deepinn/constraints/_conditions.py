@@ -161,38 +161,8 @@ def _boundary_normals(name: str, sampler: object, x: torch.Tensor) -> torch.Tens
     return torch.as_tensor(normal(x)).to(x)
 
 
-class NeumannBC(_Sampled):
-    """Prescribed outward normal derivative: ``du/dn(x) = flux(x)`` on a boundary."""
-
-    order = 1
-
-    def __init__(
-        self,
-        name: str,
-        sampler: object,
-        flux: PointFunction,
-        outputs: Sequence[str] | str = "u",
-        weight: float = 1.0,
-        space: Space | None = None,
-    ) -> None:
-        super().__init__(name, sampler, weight, space)
-        self.flux = flux
-        self.outputs = _outputs(outputs)
-
-    def sample(self, generator: torch.Generator) -> Batch:
-        x = self._draw(generator)
-        return {
-            "x": x,
-            "normal": _boundary_normals(self.name, self.sampler, x),
-            "target": as_columns(self.flux(x), len(x), f"{self.name}: flux(x)").to(x),
-        }
-
-    def residual(self, field: object, batch: Batch) -> torch.Tensor:
-        return _normal_derivative(field, self.outputs, batch["normal"]) - batch["target"]
-
-
 class RobinBC(_Sampled):
-    """``alpha * u + beta * du/dn = value(x)`` on a boundary."""
+    """``alpha * u + beta * du/dn = value(x)`` on a boundary (outward normal derivative)."""
 
     order = 1
 
@@ -222,9 +192,25 @@ class RobinBC(_Sampled):
         }
 
     def residual(self, field: object, batch: Batch) -> torch.Tensor:
-        u = _values(field, self.outputs)
-        du_dn = _normal_derivative(field, self.outputs, batch["normal"])
-        return self.alpha * u + self.beta * du_dn - batch["target"]
+        result = self.beta * _normal_derivative(field, self.outputs, batch["normal"])
+        if self.alpha != 0.0:
+            result = result + self.alpha * _values(field, self.outputs)
+        return result - batch["target"]
+
+
+class NeumannBC(RobinBC):
+    """Prescribed outward normal derivative: ``du/dn(x) = flux(x)`` on a boundary."""
+
+    def __init__(
+        self,
+        name: str,
+        sampler: object,
+        flux: PointFunction,
+        outputs: Sequence[str] | str = "u",
+        weight: float = 1.0,
+        space: Space | None = None,
+    ) -> None:
+        super().__init__(name, sampler, flux, 0.0, 1.0, outputs, weight, space)
 
 
 class PeriodicBC(_Sampled):

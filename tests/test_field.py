@@ -268,6 +268,7 @@ class TanhLayer(torch.nn.Module):
     def forward_derivatives(
         self, x: torch.Tensor, second: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        second = torch.as_tensor(second, dtype=torch.bool)  # the Field passes a tuple of bools
         self.protocol_calls.append(second.clone())
         h = torch.tanh(self.inner(x))  # (N, m)
         w1, w2 = self.inner.weight, self.outer.weight  # (m, d), (k, m)

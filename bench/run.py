@@ -38,7 +38,7 @@ PROBLEMS = [
     "inverse_diffusion",
 ]
 SPEED_CASES = ["P1", "P2"]
-IMPLEMENTATIONS = ["plain", "reverse", "auto"]
+IMPLEMENTATIONS = ["plain", "reverse", "auto", "compile"]
 CASE_TIMEOUT_S = 1800
 
 
@@ -137,7 +137,9 @@ def speed_table(results: list[dict[str, Any]]) -> str:
         base, base_cpu = plain.get(r["case"]), plain_cpu.get(r["case"])
         ratio = r["ms_per_step"] / base if base and r["ms_per_step"] else None
         cpu_ratio = r["cpu_ms_per_step"] / base_cpu if base_cpu and r.get("cpu_ms_per_step") else None
-        name = "plain PyTorch" if r["implementation"] == "plain" else f"deepinn field_mode={r['implementation']}"
+        name = {"plain": "plain PyTorch", "compile": "deepinn field_mode=auto compile=true"}.get(
+            r["implementation"], f"deepinn field_mode={r['implementation']}"
+        )
         rows.append([r["case"], name, _fmt(r["ms_per_step"], ".2f"), _fmt(ratio, ".2f"),
                      _fmt(r.get("cpu_ms_per_step"), ".2f"), _fmt(cpu_ratio, ".2f"),
                      _fmt(r["first_loss"], ".6g"), _fmt(r["peak_rss_mib"], ".0f")])

@@ -27,7 +27,7 @@ CASES: dict[str, dict[str, Any]] = {
         "description": "Burgers, MLP 2-20-20-20-1 tanh, 2540 + 80 + 160 points",
     },
 }
-IMPLEMENTATIONS = ("plain", "reverse", "auto")
+IMPLEMENTATIONS = ("plain", "reverse", "auto", "compile")
 SEED = 0
 
 
@@ -62,6 +62,7 @@ def run_speed(case: str, implementation: str, steps: int, threads: int = 2) -> d
 
     torch.set_num_threads(threads)
     problem, network, points = _setup(case)
+    warmup_s = None
     if implementation == "plain":
         net = plain_loop.make_network(CASES[case]["layers"], network.state_dict())
         inputs = {name: batch["x"].clone() for name, batch in points.items()}
@@ -75,14 +76,17 @@ def run_speed(case: str, implementation: str, steps: int, threads: int = 2) -> d
         from deepinn.training import adam, fit
 
         timer = StepTimer()
-        fit(
+        compiled = implementation == "compile"  # the forward Laplacian through torch.compile
+        result = fit(
             problem, network, phases=adam(1e-3), max_steps=steps, seed=SEED, run_dir=None,
-            dtype=torch.float32, field_mode=implementation, val_every=steps, eval_points=1000,
+            dtype=torch.float32, field_mode="auto" if compiled else implementation,
+            compile=compiled, val_every=steps, eval_points=1000,
             trainer_options={"accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
                              "callbacks": [timer]},
             logger=False,
         )
         seconds, cpu_seconds, first_loss = timer.seconds, timer.cpu_seconds, timer.first_loss
+        warmup_s = sum(c.warmup_s for c in result.module.compiled) if compiled else None
     median, cpu_median = steady_median(seconds), steady_median(cpu_seconds)
     return {
         "case": case,
@@ -95,4 +99,5 @@ def run_speed(case: str, implementation: str, steps: int, threads: int = 2) -> d
         "first_loss": first_loss,
         "peak_rss_mib": peak_rss_mib(),
         "threads": torch.get_num_threads(),
+        "compile_warmup_s": warmup_s,
     }

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = ["net.hidden=[16,16]", "problem.n_interior=200", "problem.n_boundary=80", "eval_points=2000"]
+FAST = ["net.hidden=[16,16]", "problem.n_interior=200", "problem.n_boundary=80", "eval_points=2000", "threads=1"]
 
 pytestmark = pytest.mark.slow
 

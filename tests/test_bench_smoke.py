@@ -41,7 +41,7 @@ def test_smoke_runs_every_problem_through_its_experiment_config(smoke):
 def test_smoke_times_both_speed_cases_for_every_implementation(smoke):
     _, data = smoke
     cases = {(r["case"], r["implementation"]) for r in data["speed"]}
-    assert cases == {(c, i) for c in ("P1", "P2") for i in ("plain", "reverse", "auto")}
+    assert cases == {(c, i) for c in ("P1", "P2") for i in ("plain", "reverse", "auto", "compile")}
     for case in ("P1", "P2"):
         first = {r["implementation"]: r["first_loss"] for r in data["speed"] if r["case"] == case}
         # same points, same initial weights: the same loss before the first update

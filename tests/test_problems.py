@@ -245,3 +245,30 @@ def test_unknown_weight_names_the_constraints(registry):
 def test_weights_are_applied_by_constraint_name(registry):
     problem = _build(registry, "allen_cahn", params={"weights": {"initial": 100.0}})
     assert {c.name: c.weight for c in problem.constraints} == {"pde": 1.0, "periodic": 1.0, "initial": 100.0}
+
+
+# ---------------------------------------------------------------------- allen_cahn_net
+def _allen_cahn_net(registry, **params):
+    return registry.build("networks", "allen_cahn_net", {"hidden": [8, 8], **params}, in_dim=2, out_dim=1, bounds=None)
+
+
+def test_allen_cahn_net_is_periodic_in_x_with_its_derivatives(registry):
+    net = _allen_cahn_net(registry, frequencies=2).double()
+    t = torch.rand(5, 1, generator=torch.Generator().manual_seed(0))
+    left = torch.cat([-torch.ones(5, 1), t], 1).requires_grad_(True)
+    right = torch.cat([torch.ones(5, 1), t], 1).requires_grad_(True)
+    u_left, u_right = net(left), net(right)
+    (g_left,) = torch.autograd.grad(u_left.sum(), left)
+    (g_right,) = torch.autograd.grad(u_right.sum(), right)
+    assert torch.allclose(u_left, u_right, atol=1e-12) and torch.allclose(g_left, g_right, atol=1e-12)
+
+
+def test_allen_cahn_net_hard_initial_condition_holds_at_t0(registry):
+    net = _allen_cahn_net(registry, hard_initial=True).double()
+    x = torch.cat([torch.linspace(-1, 1, 9).unsqueeze(1), torch.zeros(9, 1)], 1)
+    assert torch.allclose(net(x), x[:, :1] ** 2 * torch.cos(math.pi * x[:, :1]), atol=1e-14)
+
+
+def test_allen_cahn_net_rejects_other_problems_shapes(registry):
+    with pytest.raises(ConfigurationError, match="in_dim=3"):
+        registry.build("networks", "allen_cahn_net", None, in_dim=3, out_dim=1, bounds=None)

@@ -66,13 +66,13 @@ class AllenCahnNet(torch.nn.Module):
         self.body = FullyConnected(
             [2 * frequencies + 1, *hidden, 1], activation=activation, initialiser=initialiser
         )
-        self.register_buffer("wavenumbers", math.pi * torch.arange(1, frequencies + 1).float())
+        self.register_buffer("modes", torch.arange(1, frequencies + 1, dtype=torch.get_default_dtype()))
         self.hard_initial = hard_initial
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``u`` (N, 1) at points (N, 2) with columns (x, t)."""
         s, t = x[:, 0:1], x[:, 1:2]
-        phase = s * self.wavenumbers.to(x.dtype)
+        phase = math.pi * (s * self.modes.to(x.dtype))  # pi in x's precision: periodic to round-off
         out = self.body(torch.cat([torch.cos(phase), torch.sin(phase), 2.0 * t - 1.0], dim=1))
         if self.hard_initial:
             out = s**2 * torch.cos(math.pi * s) + t * out

@@ -40,14 +40,38 @@ def test_forward_laplacian_losses_and_gradients_equal_autograd():
     assert torch.allclose(reverse[2], auto[2], rtol=1e-10, atol=1e-14)
 
 
-def test_auto_mode_really_takes_the_forward_laplacian(monkeypatch):
+def test_auto_mode_takes_the_single_laplacian_lane_for_poisson(monkeypatch):
     problem, net, points, rows = _setup()
     calls = []
-    original = net.forward_derivatives
-    monkeypatch.setattr(net, "forward_derivatives", lambda *a: calls.append(1) or original(*a))
+    for name in ("forward_derivatives", "forward_laplacian"):
+        original = getattr(net, name)
+        monkeypatch.setattr(net, name, lambda *a, n=name, f=original: calls.append(n) or f(*a))
     module = PINNModule(problem, net, adam(), field_mode="auto")
     module.compute_losses(points, rows)
-    assert calls == [1]
+    assert calls == ["forward_laplacian"]
+
+
+def _pde(name, second_order, laplacian_only, space):
+    sampler = dp.samplers.RandomUniformSampler(dp.domains.Interval(space, 0, 1), 4, seed=0)
+    return dp.constraints.PDEConstraint(
+        name, sampler, lambda f: f.laplacian("u"), second_order=second_order, laplacian_only=laplacian_only
+    )
+
+
+@pytest.mark.parametrize(
+    ("hints", "expected"),
+    [
+        ([(("x",), True), (("x",), True)], True),
+        ([(("x",), True), (("x",), False)], False),
+        ([(("x",), True), (None, False)], True),  # an unhinted member does not decide
+        ([(None, False)], False),
+    ],
+)
+def test_a_group_takes_the_laplacian_lane_only_when_every_hinted_member_agrees(hints, expected):
+    space = dp.spaces.R1("x")
+    members = [_pde(f"pde{i}", hint, only, space) for i, (hint, only) in enumerate(hints)]
+    (group,) = PINNModule._group_by_order(members)
+    assert group.laplacian_only is expected
 
 
 @pytest.mark.slow

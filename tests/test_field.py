@@ -338,6 +338,54 @@ def test_forward_mode_uses_the_protocol_when_hinted() -> None:
     assert len(net.protocol_calls) == 1
 
 
+class TanhLayerWithLaplacian(TanhLayer):
+    """``TanhLayer`` that also carries a single Laplacian lane (``forward_laplacian``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.laplacian_calls: list[tuple[bool, ...]] = []
+
+    def forward_laplacian(
+        self, x: torch.Tensor, second: tuple[bool, ...]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        self.laplacian_calls.append(tuple(second))
+        u, du, d2u = TanhLayer.forward_derivatives(self, x, second)
+        self.protocol_calls.clear()
+        return u, du, d2u.sum(dim=2)
+
+
+def test_laplacian_only_field_takes_the_single_lane(grad_calls: list[int]) -> None:
+    net = TanhLayerWithLaplacian()
+    reference = Field(net, _points(), SPACE, ("u", "v"), "reverse")
+    expected = [reference.laplacian("v", "x"), reference.values, reference.grad("u")]
+    grad_calls.clear()
+    field = Field(net, _points(), SPACE, ("u", "v"), "auto", second_order=["x"], laplacian_only=True)
+    got = [field.laplacian("v", "x"), field.values, field.grad("u")]
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, **TOL)
+    assert net.laplacian_calls == [(False, True, True)] and net.protocol_calls == []
+    assert grad_calls == []
+
+
+def test_laplacian_only_field_still_answers_single_second_derivatives() -> None:
+    net = TanhLayerWithLaplacian()
+    reference = Field(net, _points(), SPACE, ("u", "v"), "reverse")
+    field = Field(net, _points(), SPACE, ("u", "v"), "auto", second_order=["x"], laplacian_only=True)
+    field.laplacian("u", "x")
+    for wrt in ("x0", "t"):  # one declared coordinate alone, and an undeclared Laplacian
+        torch.testing.assert_close(field.laplacian("u", wrt), reference.laplacian("u", wrt), **TOL)
+    torch.testing.assert_close(field.partial("u", "x1", "x1"), reference.partial("u", "x1", "x1"), **TOL)
+    assert len(net.laplacian_calls) == 1
+
+
+def test_laplacian_only_without_forward_laplacian_uses_the_diagonal() -> None:
+    net = TanhLayer()
+    field = Field(net, _points(), SPACE, ("u", "v"), "auto", second_order=["x"], laplacian_only=True)
+    reference = Field(net, _points(), SPACE, ("u", "v"), "reverse")
+    torch.testing.assert_close(field.laplacian("u", "x"), reference.laplacian("u", "x"), **TOL)
+    assert len(net.protocol_calls) == 1
+
+
 # ------------------------------------------------------------------------------ errors
 
 

@@ -29,10 +29,14 @@ class AbstractConstraint(abc.ABC):
             evaluated in one forward pass.
         second_order: Coordinates whose second derivatives the residual needs (a hint that
             lets networks with a forward Laplacian compute them in the forward pass).
+        laplacian_only: The residual takes those second derivatives only as their sum, the
+            Laplacian (a network can then carry one Laplacian lane instead of one per
+            coordinate).
     """
 
     order: int = 0
     second_order: tuple[str, ...] | None = None
+    laplacian_only: bool = False
 
     def __init__(self, name: str, space: Space, weight: float = 1.0) -> None:
         if not isinstance(name, str) or not name.isidentifier():

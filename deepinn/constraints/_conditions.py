@@ -89,6 +89,9 @@ class PDEConstraint(_Sampled):
         order: Highest derivative order the residual takes (2 for most PDEs).
         second_order: Coordinates whose second derivatives the residual needs (e.g. ``('x',)``
             for the heat equation), a hint for networks with a forward Laplacian.
+        laplacian_only: The residual takes those second derivatives only through
+            ``field.laplacian`` over exactly those coordinates (Poisson, Helmholtz,
+            Navier-Stokes), so a network can carry a single Laplacian lane.
     """
 
     def __init__(
@@ -101,12 +104,14 @@ class PDEConstraint(_Sampled):
         order: int = 2,
         second_order: Sequence[str] | None = None,
         space: Space | None = None,
+        laplacian_only: bool = False,
     ) -> None:
         super().__init__(name, sampler, weight, space)
         self.residual_fn = residual
         self.source = source
         self.order = order
         self.second_order = tuple(second_order) if second_order is not None else None
+        self.laplacian_only = bool(laplacian_only)
 
     def sample(self, generator: torch.Generator) -> Batch:
         x = self._draw(generator)

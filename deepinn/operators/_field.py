@@ -24,6 +24,13 @@ returns ``(u (N, k), du (N, k, d), d2u (N, k, d))`` with ``d2u[:, :, i]`` = d2u 
 ``second_order=[...]`` whose first request is a value, a first derivative, a Laplacian or a pure
 second derivative calls it once for all three. Mixed partials and undeclared coordinates fall
 back to autograd (reverse mode, or nested ``jvp`` in ``'forward'`` mode).
+
+Laplacian lane: when the residual needs the second derivatives only as the Laplacian over the
+declared coordinates (``laplacian_only=True``, e.g. Poisson, Helmholtz, Navier-Stokes), a network
+that also defines ``forward_laplacian(x, second)``, returning ``(u (N, k), du (N, k, d),
+lap (N, k))``, is asked for that instead: it carries one second-derivative lane rather than one
+per coordinate (4 lanes instead of 5 in 2-D). A pure second derivative asked of such a Field
+later is still correct: it falls back to autograd through the returned gradient.
 """
 
 from __future__ import annotations
@@ -70,7 +77,9 @@ class _State:
         self.second_order: list[int] | None = None
         self.values: torch.Tensor | None = None
         self.first: dict[int, torch.Tensor] = {}  # from the protocol; reverse ones live in cache
+        self.laplacian_only = False
         self.protocol_second: torch.Tensor | None = None
+        self.protocol_laplacian: torch.Tensor | None = None
         self.protocol_columns: frozenset[int] = frozenset()
         self.forward: dict[tuple[int, ...], torch.Tensor] = {}
         self.used_protocol = False
@@ -90,6 +99,8 @@ class Field:
         mode: ``'auto'``, ``'reverse'`` or ``'forward'`` (see the module docstring).
         second_order: Coordinate or variable names whose second derivatives the residual will
             take (for the forward-Laplacian protocol); None when not known.
+        laplacian_only: The residual takes those second derivatives only as their sum, the
+            Laplacian (lets a network with ``forward_laplacian`` carry a single lane).
         cache: The derivative cache to use; default a fresh one.
 
     Coordinates are addressed by name: a one-dimensional variable ``'t'``, an indexed coordinate
@@ -114,6 +125,7 @@ class Field:
         mode: str = "auto",
         *,
         second_order: Sequence[str] | None = None,
+        laplacian_only: bool = False,
         cache: DerivativeCache | None = None,
     ) -> None:
         if not callable(fn):
@@ -140,6 +152,7 @@ class Field:
         if second_order is not None:
             hint = [second_order] if isinstance(second_order, str) else list(second_order)
             self._state.second_order = self._columns(hint) if hint else []
+        self._state.laplacian_only = bool(laplacian_only)
 
     # ----------------------------------------------------------------------------- views
 
@@ -256,6 +269,11 @@ class Field:
         ``laplacian('u', 'x')`` on ``R1('t') * R2('x')`` sums over x0 and x1.
         """
         o, columns = self._output(out), self._columns(wrt)
+        self._values(_PURE_SECOND)
+        state = self._state
+        lap = state.protocol_laplacian
+        if lap is not None and sorted(columns) == sorted(state.protocol_columns):
+            return self._take(lap[:, o : o + 1])
         terms = [self._pure_second(o, j) for j in columns]
         return self._take(torch.stack(terms, dim=0).sum(dim=0))
 
@@ -335,9 +353,16 @@ class Field:
             )
         return out
 
+    def _protocol_method(self) -> str:
+        """The network method the protocol calls: the Laplacian lane where it is enough."""
+        state = self._state
+        if state.laplacian_only and callable(getattr(state.fn, "forward_laplacian", None)):
+            return "forward_laplacian"
+        return "forward_derivatives"
+
     def _protocol_allowed(self, request: str) -> bool:
         state = self._state
-        method = getattr(state.fn, "forward_derivatives", None)
+        method = getattr(state.fn, self._protocol_method(), None)
         return (
             state.mode in ("auto", "forward")
             and state.second_order is not None
@@ -362,25 +387,31 @@ class Field:
         n, d, k = x.shape[0], x.shape[1], len(state.output_names)
         marked = set(columns)
         second = tuple(i in marked for i in range(d))  # a tuple: no device sync in the network
-        returned = state.fn.forward_derivatives(x, second)  # type: ignore[attr-defined]
+        method = self._protocol_method()
+        returned = getattr(state.fn, method)(x, second)
+        summed = method == "forward_laplacian"
+        last = "lap" if summed else "d2u"
         if not isinstance(returned, tuple) or len(returned) != 3:
             raise ConfigurationError(
-                f"{type(state.fn).__name__}.forward_derivatives must return a tuple "
-                f"(u, du, d2u); got {type(returned).__name__}."
+                f"{type(state.fn).__name__}.{method} must return a tuple (u, du, {last}); got "
+                f"{type(returned).__name__}."
             )
         u, du, d2u = returned
-        expected = {"u": (n, k), "du": (n, k, d), "d2u": (n, k, d)}
+        expected = {"u": (n, k), "du": (n, k, d), last: (n, k) if summed else (n, k, d)}
         for label, tensor in zip(expected, (u, du, d2u)):
             if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != expected[label]:
                 shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else tensor
                 raise ShapeError(
-                    f"{type(state.fn).__name__}.forward_derivatives returned {label} of shape "
-                    f"{shape}; expected {expected[label]} for {n} points, {k} outputs and {d} "
+                    f"{type(state.fn).__name__}.{method} returned {label} of shape {shape}; "
+                    f"expected {expected[label]} for {n} points, {k} outputs and {d} "
                     "coordinates."
                 )
         state.values = u
         state.first = {o: du[:, o, :] for o in range(k)}
-        state.protocol_second = d2u
+        if summed:
+            state.protocol_laplacian = d2u
+        else:
+            state.protocol_second = d2u
         state.protocol_columns = frozenset(columns)
         state.used_protocol = True
 

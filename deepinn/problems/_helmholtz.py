@@ -76,6 +76,8 @@ def build_helmholtz(
                 make_sampler(domain, params.n_interior),
                 functools.partial(_residual, k=params.k, scale=_scale(params.a1, params.a2)),
                 functools.partial(_source, k=params.k, a1=params.a1, a2=params.a2),
+                second_order=domain.space.coordinate_names(),
+                laplacian_only=True,
             ),
             DirichletBC("boundary", make_sampler(domain.boundary, params.n_boundary), exact),
         ],

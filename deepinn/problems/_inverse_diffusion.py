@@ -95,6 +95,7 @@ def build_inverse_diffusion(
                 functools.partial(_residual, k=k, scale=domain.dim * math.pi**2),
                 functools.partial(_source, k_true=params.k_true),
                 second_order=domain.space.coordinate_names(),
+                laplacian_only=True,
             ),
             DirichletBC("boundary", make_sampler(domain.boundary, params.n_boundary), sine_product),
             DataConstraint("data", domain.space, points, values),

@@ -77,6 +77,7 @@ def build_laplace(
                 make_sampler(square, params.n_interior),
                 laplace_residual,
                 second_order=("x", "y"),
+                laplacian_only=True,
             ),
             DirichletBC("left", make_sampler(left, params.n_dirichlet // 2), _zero),
             DirichletBC("right", make_sampler(right, params.n_dirichlet - params.n_dirichlet // 2), _one),

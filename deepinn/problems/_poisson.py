@@ -58,6 +58,7 @@ def build_poisson(
                 functools.partial(_residual, scale=domain.dim * math.pi**2),
                 sine_product,  # f / (d pi^2)
                 second_order=domain.space.coordinate_names(),
+                laplacian_only=True,
             ),
             DirichletBC("boundary", make_sampler(domain.boundary, params.n_boundary), sine_product),
         ],

@@ -17,7 +17,8 @@ class CompiledNetwork:
 
     Compiled are the plain forward (only where no derivative is taken through it: compiled graphs
     do not support the double backward of nested autograd) and the network's forward-derivative
-    pass (``forward_derivatives``, used for residuals that need second derivatives). When
+    pass (``forward_derivatives`` or ``forward_laplacian``, used for residuals that need second
+    derivatives). When
     compilation is not available (no compiler, an unsupported operation), a warning says why and
     training goes on in eager mode. ``warmup_s`` is the time the first compiled calls took.
 
@@ -32,10 +33,14 @@ class CompiledNetwork:
         self.warmup_s = 0.0
         self._calls = 0
         self._forward = torch.compile(network.forward, dynamic=False) if compile_forward else None
-        method = getattr(network, "forward_derivatives", None)
-        if callable(method):
-            compiled = torch.compile(method, dynamic=False)
-            self.forward_derivatives = lambda *args: self._run(compiled, method, *args)
+        for name in ("forward_derivatives", "forward_laplacian"):
+            method = getattr(network, name, None)
+            if callable(method):
+                setattr(self, name, self._compiled_method(method))
+
+    def _compiled_method(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        compiled = torch.compile(method, dynamic=False)
+        return lambda *args: self._run(compiled, method, *args)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self._forward is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import lightning.pytorch as pl
 import torch
@@ -21,6 +21,14 @@ from deepinn.training._optim import DTYPES, LBFGSMonitor, Phase, check_phases, p
 __all__ = ["PINNModule"]
 
 FIELD_MODES = ("auto", "reverse", "forward")
+
+
+class _Group(NamedTuple):
+    """Constraints evaluated in one forward pass, and what their residuals need."""
+
+    second_order: tuple[str, ...] | None
+    laplacian_only: bool
+    members: list[AbstractConstraint]
 
 
 class PINNModule(pl.LightningModule):
@@ -95,18 +103,23 @@ class PINNModule(pl.LightningModule):
             self.compiled = (CompiledNetwork(network, True), CompiledNetwork(network, False))
 
     @staticmethod
-    def _group_by_order(
-        constraints: Sequence[AbstractConstraint],
-    ) -> list[tuple[tuple[str, ...] | None, list[AbstractConstraint]]]:
+    def _group_by_order(constraints: Sequence[AbstractConstraint]) -> list[_Group]:
+        """Constraints of one derivative order, with the union of their second-order hints.
+
+        The group may use a single Laplacian lane only when every hinted member asks for the
+        Laplacian over the same coordinates.
+        """
         groups: dict[int, list[AbstractConstraint]] = {}
         for constraint in constraints:
             groups.setdefault(constraint.order, []).append(constraint)
         result = []
         for order in sorted(groups):
             members = groups[order]
-            hints = [c.second_order for c in members if c.second_order is not None]
-            second = tuple(sorted({h for hint in hints for h in hint})) if hints else None
-            result.append((second, members))
+            hinted = [c for c in members if c.second_order is not None]
+            hints = {tuple(sorted(c.second_order or ())) for c in hinted}
+            second = tuple(sorted({h for hint in hints for h in hint})) if hinted else None
+            laplacian_only = bool(hinted) and len(hints) == 1 and all(c.laplacian_only for c in hinted)
+            result.append(_Group(second, laplacian_only, members))
         return result
 
     # ------------------------------------------------------------------ forward and loss
@@ -124,7 +137,7 @@ class PINNModule(pl.LightningModule):
         gradients is its gradient. On one process the shard is the whole set.
         """
         losses: dict[str, torch.Tensor] = {}
-        for second_order, members in self._groups:
+        for second_order, laplacian_only, members in self._groups:
             inputs = [c.inputs(points[c.name]) for c in members]
             x = inputs[0] if len(inputs) == 1 else torch.cat(inputs)
             network: Any = self.net
@@ -137,6 +150,7 @@ class PINNModule(pl.LightningModule):
                 output_names=self.problem.outputs,
                 mode=self.field_mode,
                 second_order=second_order,
+                laplacian_only=laplacian_only,
             )
             start = 0
             for constraint, part in zip(members, inputs):

@@ -7,6 +7,15 @@ and 400 boundary points. P2: Burgers (``problem=burgers``), MLP 2-20-20-20-1 tan
 implementation. deepinn runs through ``deepinn.fit`` (Lightning, loss logging every 10 steps, the
 finite-loss check every step) with ``field_mode='reverse'`` (nested autograd) or ``'auto'``
 (forward Laplacian); the plain loop is nested autograd.
+
+Machines like the 2-core ones this runs on drift by 20-40% within a minute (shared caches and
+memory bandwidth), so timings taken in separate processes minutes apart do not give a
+trustworthy ratio. Each deepinn run therefore carries its own plain loop: after every
+``PAIRED_BLOCK`` deepinn steps, a ``PairedPlainLoop`` callback (``bench/timing.py``) runs as many plain-loop steps
+(a copy of the same network, the same points, its own Adam) in the same process, so both are
+timed under the same conditions; the ratio is taken against those paired steps. A deepinn step
+is timed over its whole cycle (one ``on_train_batch_end`` to the next, less the paired steps in
+between), so Lightning's loop, data fetching and hooks are inside the figure.
 """
 
 from __future__ import annotations
@@ -29,6 +38,34 @@ CASES: dict[str, dict[str, Any]] = {
 }
 IMPLEMENTATIONS = ("plain", "reverse", "auto", "compile")
 SEED = 0
+PAIRED_BLOCK = 10
+
+
+def _plain_loop(case: str, network: Any, points: dict[str, dict[str, Any]]) -> tuple[Any, ...]:
+    """The plain loop on a copy of ``network``'s weights and the points.
+
+    Returns:
+        ``(net, inputs, loss_fn, step)``; ``step()`` is one Adam step with its own optimizer.
+    """
+    import torch
+
+    import plain_loop
+
+    net = plain_loop.make_network(CASES[case]["layers"], network.state_dict())
+    inputs = {name: batch["x"].clone() for name, batch in points.items()}
+    if case == "P1":
+        inputs["source"] = plain_loop.poisson_source(inputs["pde"])
+        loss_fn = plain_loop.poisson_loss
+    else:
+        loss_fn = plain_loop.burgers_loss
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+    def step() -> None:
+        optimizer.zero_grad()
+        loss_fn(net, inputs).backward()
+        optimizer.step()
+
+    return net, inputs, loss_fn, step
 
 
 def _setup(case: str) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
@@ -58,24 +95,19 @@ def run_speed(case: str, implementation: str, steps: int, threads: int = 2) -> d
     import torch
 
     import plain_loop
-    from timing import StepTimer, peak_rss_mib, steady_median
+    from timing import PairedPlainLoop, peak_rss_mib, steady_median
 
     torch.set_num_threads(threads)
     problem, network, points = _setup(case)
     warmup_s = None
+    paired: dict[str, Any] = {}
     if implementation == "plain":
-        net = plain_loop.make_network(CASES[case]["layers"], network.state_dict())
-        inputs = {name: batch["x"].clone() for name, batch in points.items()}
-        if case == "P1":
-            inputs["source"] = plain_loop.poisson_source(inputs["pde"])
-            loss_fn = plain_loop.poisson_loss
-        else:
-            loss_fn = plain_loop.burgers_loss
+        net, inputs, loss_fn, _ = _plain_loop(case, network, points)
         seconds, cpu_seconds, first_loss = plain_loop.train(net, loss_fn, inputs, steps)
     else:
         from deepinn.training import adam, fit
 
-        timer = StepTimer()
+        timer = PairedPlainLoop(_plain_loop(case, network, points)[3], PAIRED_BLOCK)
         compiled = implementation == "compile"  # the forward Laplacian through torch.compile
         result = fit(
             problem, network, phases=adam(1e-3), max_steps=steps, seed=SEED, run_dir=None,
@@ -87,8 +119,16 @@ def run_speed(case: str, implementation: str, steps: int, threads: int = 2) -> d
         )
         seconds, cpu_seconds, first_loss = timer.seconds, timer.cpu_seconds, timer.first_loss
         warmup_s = sum(c.warmup_s for c in result.module.compiled) if compiled else None
+        plain_median = steady_median(timer.plain_seconds)
+        plain_cpu = steady_median(timer.plain_cpu_seconds)
+        paired = {
+            "paired_plain_ms_per_step": plain_median and 1e3 * plain_median,
+            "paired_plain_cpu_ms_per_step": plain_cpu and 1e3 * plain_cpu,
+            "paired_plain_steps": len(timer.plain_seconds),
+        }
     median, cpu_median = steady_median(seconds), steady_median(cpu_seconds)
     return {
+        **paired,
         "case": case,
         "kind": "speed",
         "implementation": implementation,

@@ -9,11 +9,12 @@ from __future__ import annotations
 import resource
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import lightning.pytorch as pl
 
-__all__ = ["ErrorRecorder", "StepTimer", "peak_rss_mib", "steady_median"]
+__all__ = ["ErrorRecorder", "PairedPlainLoop", "StepTimer", "peak_rss_mib", "steady_median"]
 
 
 def peak_rss_mib() -> float:
@@ -80,6 +81,58 @@ class StepTimer(pl.Callback):
             "per_phase": per_phase,
             "first_loss": self.first_loss,
         }
+
+
+class PairedPlainLoop(pl.Callback):
+    """Times deepinn's whole step cycle and, interleaved with it, a plain-loop step function.
+
+    A deepinn step is timed from one ``on_train_batch_end`` to the next (Lightning's loop, data
+    fetching and hooks included), less the plain steps run in between: after every ``block``
+    deepinn steps, ``plain_step`` runs ``block`` times. Both are timed under the same machine
+    conditions, which a shared 2-core machine does not keep from one minute to the next.
+
+    Attributes:
+        seconds, cpu_seconds: deepinn's steps.
+        plain_seconds, plain_cpu_seconds: the paired plain steps.
+        first_loss: deepinn's total loss of the first step.
+    """
+
+    def __init__(self, plain_step: Callable[[], None], block: int = 10) -> None:
+        self.plain_step = plain_step
+        self.block = block
+        self.seconds: list[float] = []
+        self.cpu_seconds: list[float] = []
+        self.plain_seconds: list[float] = []
+        self.plain_cpu_seconds: list[float] = []
+        self.first_loss: float | None = None
+        self._mark: tuple[float, float] | None = None
+        self._steps = 0
+
+    @staticmethod
+    def _now() -> tuple[float, float]:
+        return time.perf_counter(), time.process_time()
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        self._mark = self._now()
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        now = self._now()
+        if self._mark is not None:
+            self.seconds.append(now[0] - self._mark[0])
+            self.cpu_seconds.append(now[1] - self._mark[1])
+        if self.first_loss is None and "total" in pl_module.last_losses:
+            self.first_loss = float(pl_module.last_losses["total"])
+        self._steps += 1
+        if self._steps % self.block == 0:
+            for _ in range(self.block):
+                start = self._now()
+                self.plain_step()
+                end = self._now()
+                self.plain_seconds.append(end[0] - start[0])
+                self.plain_cpu_seconds.append(end[1] - start[1])
+        self._mark = self._now()
 
 
 class ErrorRecorder(pl.Callback):

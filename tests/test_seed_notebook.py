@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from seed_notebook import SPEC, extract_code, run_notebook
-
-pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="shared/spec is not beside the checkout")
+from seed_notebook import SHARED_SPEC, SPEC, extract_code, run_notebook
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +22,11 @@ def _value(displayed, source):
     matches = [value for src, value in displayed if src == source]
     assert matches, f"{source!r} was not displayed; displayed: {[s for s, _ in displayed]}"
     return matches
+
+
+@pytest.mark.skipif(not SHARED_SPEC.exists(), reason="shared/spec is not beside the checkout")
+def test_the_kept_copy_is_the_shared_seed():
+    assert SPEC.read_bytes() == SHARED_SPEC.read_bytes()
 
 
 def test_only_the_import_lines_change(notebook):

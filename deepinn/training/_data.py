@@ -26,6 +26,11 @@ def round_generator(seed: int, constraint: str, round_index: int) -> torch.Gener
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
 
 
+def _as_is(batch: Any) -> Any:
+    """The loaders' collate function: batches are built whole, there is nothing to convert."""
+    return batch
+
+
 class _PointStream(IterableDataset):
     """Yields the current points of every constraint, one batch per optimizer step."""
 
@@ -127,7 +132,7 @@ class CollocationData(pl.LightningDataModule):
 
     # ------------------------------------------------------------------ loaders
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(_PointStream(self), batch_size=None, num_workers=0)
+        return DataLoader(_PointStream(self), batch_size=None, num_workers=0, collate_fn=_as_is)
 
     def val_dataloader(self) -> DataLoader:
         points, values = self.problem.evaluation_set(self.eval_points)

@@ -11,10 +11,10 @@ with a Fourier pseudo-spectral method (2048 modes) and ETDRK4 time stepping (dt 
 
 Soft constraints alone rarely get a PINN below ~10% error here: the solution develops fronts of
 width ~0.006 that the initial-condition and PDE terms pull towards the wrong state. The network
-``allen_cahn_hard`` (registered with this problem, see :mod:`deepinn.problems._hard`) satisfies
-the initial and periodic conditions exactly by construction
-(``u = x^2 cos(pi x) + t N(cos(pi x), sin(pi x), t)``); ``conf/experiment/allen_cahn.yaml``
-selects it, and the two soft conditions then vanish identically.
+``allen_cahn_net`` (registered with this problem, see :mod:`deepinn.problems._hard`) is exactly
+periodic in x (an MLP on ``cos(pi x), sin(pi x), t``), so the periodic condition vanishes
+identically; ``conf/experiment/allen_cahn.yaml`` selects it and keeps the initial condition soft
+(weighted 100), because the initial slope is not periodic.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ and 400 boundary points. P2: Burgers (``problem=burgers``), MLP 2-20-20-20-1 tan
 80 boundary and 160 initial points. Both: Adam (lr 1e-3), full batch, float32,
 ``torch.set_num_threads(2)``, the same points and the same initial weights for every
 implementation. deepinn runs through ``deepinn.fit`` (Lightning, loss logging every 10 steps, the
-finite-loss check every step) with ``field_mode='reverse'`` (nested autograd) or ``'auto'``
+losses checked for NaN/inf every 10 steps) with ``field_mode='reverse'`` (nested autograd) or ``'auto'``
 (forward Laplacian); the plain loop is nested autograd.
 
 Machines like the 2-core ones this runs on drift by 20-40% within a minute (shared caches and
@@ -41,23 +41,23 @@ SEED = 0
 PAIRED_BLOCK = 10
 
 
-def _plain_loop(case: str, network: Any, points: dict[str, dict[str, Any]]) -> tuple[Any, ...]:
-    """The plain loop on a copy of ``network``'s weights and the points.
-
-    Returns:
-        ``(net, inputs, loss_fn, step)``; ``step()`` is one Adam step with its own optimizer.
-    """
-    import torch
-
+def _plain_loop(case: str, network: Any, points: dict[str, dict[str, Any]]) -> tuple[Any, Any, Any]:
+    """The plain loop's network (a copy of ``network``'s weights), inputs and loss function."""
     import plain_loop
 
     net = plain_loop.make_network(CASES[case]["layers"], network.state_dict())
     inputs = {name: batch["x"].clone() for name, batch in points.items()}
     if case == "P1":
         inputs["source"] = plain_loop.poisson_source(inputs["pde"])
-        loss_fn = plain_loop.poisson_loss
-    else:
-        loss_fn = plain_loop.burgers_loss
+        return net, inputs, plain_loop.poisson_loss
+    return net, inputs, plain_loop.burgers_loss
+
+
+def _plain_step(case: str, network: Any, points: dict[str, dict[str, Any]]) -> Any:
+    """One plain-loop Adam step (its own copy of the network and its own optimizer) per call."""
+    import torch
+
+    net, inputs, loss_fn = _plain_loop(case, network, points)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
 
     def step() -> None:
@@ -65,7 +65,7 @@ def _plain_loop(case: str, network: Any, points: dict[str, dict[str, Any]]) -> t
         loss_fn(net, inputs).backward()
         optimizer.step()
 
-    return net, inputs, loss_fn, step
+    return step
 
 
 def _setup(case: str) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
@@ -102,12 +102,12 @@ def run_speed(case: str, implementation: str, steps: int, threads: int = 2) -> d
     warmup_s = None
     paired: dict[str, Any] = {}
     if implementation == "plain":
-        net, inputs, loss_fn, _ = _plain_loop(case, network, points)
+        net, inputs, loss_fn = _plain_loop(case, network, points)
         seconds, cpu_seconds, first_loss = plain_loop.train(net, loss_fn, inputs, steps)
     else:
         from deepinn.training import adam, fit
 
-        timer = PairedPlainLoop(_plain_loop(case, network, points)[3], PAIRED_BLOCK)
+        timer = PairedPlainLoop(_plain_step(case, network, points), PAIRED_BLOCK)
         compiled = implementation == "compile"  # the forward Laplacian through torch.compile
         result = fit(
             problem, network, phases=adam(1e-3), max_steps=steps, seed=SEED, run_dir=None,

@@ -1,4 +1,4 @@
-"""Extract and run the code of the seed notebook (shared/spec) with ``import deepinn as dp``.
+"""Extract and run the code of the seed notebook (kept as tests/data) with ``import deepinn as dp``.
 
 The notebook dump has lost its indentation and mixes code, printed output and prose. A line is
 code when it compiles (joined with its continuation lines) and does not start like printed

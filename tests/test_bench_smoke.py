@@ -47,6 +47,9 @@ def test_smoke_times_both_speed_cases_for_every_implementation(smoke):
         # same points, same initial weights: the same loss before the first update
         assert first["reverse"] == pytest.approx(first["plain"], rel=1e-4)
         assert first["auto"] == pytest.approx(first["plain"], rel=1e-4)
+    for record in data["speed"]:  # every deepinn row carries its own interleaved plain-loop steps
+        if record["implementation"] != "plain":
+            assert record["paired_plain_steps"] >= 10 and record["paired_plain_ms_per_step"] > 0
 
 
 def test_smoke_prints_the_tables_and_the_machine(smoke):

@@ -51,8 +51,16 @@ def test_auto_mode_takes_the_single_laplacian_lane_for_poisson(monkeypatch):
     assert calls == ["forward_laplacian"]
 
 
+def _domain(space):
+    if space.dim == 1:
+        return dp.domains.Interval(space, 0, 1)
+    if space.dim == 2:
+        return dp.domains.Parallelogram(space, [0, 0], [1, 0], [0, 1])
+    return dp.domains.Box(space, [0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1])
+
+
 def _pde(name, second_order, laplacian_only, space):
-    sampler = dp.samplers.RandomUniformSampler(dp.domains.Interval(space, 0, 1), 4, seed=0)
+    sampler = dp.samplers.RandomUniformSampler(_domain(space), 4, seed=0)
     return dp.constraints.PDEConstraint(
         name, sampler, lambda f: f.laplacian("u"), second_order=second_order, laplacian_only=laplacian_only
     )
@@ -62,16 +70,29 @@ def _pde(name, second_order, laplacian_only, space):
     ("hints", "expected"),
     [
         ([(("x",), True), (("x",), True)], True),
+        ([(("x",), True), (("x0", "x1"), True)], True),  # the same columns, named differently
+        ([(("x",), True), (("x0",), True)], False),  # different columns
         ([(("x",), True), (("x",), False)], False),
-        ([(("x",), True), (None, False)], True),  # an unhinted member does not decide
-        ([(None, False)], False),
+        ([(("x",), True), (None, False)], False),  # an unhinted member may ask anything
     ],
 )
-def test_a_group_takes_the_laplacian_lane_only_when_every_hinted_member_agrees(hints, expected):
-    space = dp.spaces.R1("x")
+def test_a_group_takes_the_laplacian_lane_only_when_every_member_promises_it(hints, expected):
+    space = dp.spaces.R2("x")
     members = [_pde(f"pde{i}", hint, only, space) for i, (hint, only) in enumerate(hints)]
-    (group,) = PINNModule._group_by_order(members)
+    (group,) = PINNModule._group_by_order(members, space)
     assert group.laplacian_only is expected
+
+
+def test_group_hints_are_merged_by_column():
+    space = dp.spaces.R1("t") * dp.spaces.R2("x")
+    members = [_pde("a", ("x0",), False, space), _pde("b", ("x", "t"), False, space)]
+    (group,) = PINNModule._group_by_order(members, space)
+    assert group.second_order == ("t", "x0", "x1")
+
+
+def test_laplacian_only_without_second_order_is_refused():
+    with pytest.raises(dp.ConfigurationError, match=r"laplacian_only=True needs second_order"):
+        _pde("pde", None, True, dp.spaces.R1("x"))
 
 
 @pytest.mark.slow

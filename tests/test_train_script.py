@@ -68,7 +68,9 @@ def test_tensorboard_has_scalars_histograms_images_and_config(short_run):
     assert any(tag.startswith("gradients/") for tag in tags["histograms"])
     assert {"points", "solution"} <= set(tags["images"])
     assert any("config" in tag for tag in tags["tensors"])
-    assert len(accumulator.Scalars("train/loss")) == 8  # every 5 of 40 steps
+    assert [event.step for event in accumulator.Scalars("train/loss")] == list(range(0, 40, 5))
+    for tag in ("train/loss/pde", "train/loss/boundary", "train/lr"):  # the same steps as the total
+        assert [event.step for event in accumulator.Scalars(tag)] == list(range(0, 40, 5)), tag
 
 
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):

@@ -111,6 +111,11 @@ class PDEConstraint(_Sampled):
         self.source = source
         self.order = order
         self.second_order = tuple(second_order) if second_order is not None else None
+        if laplacian_only and self.second_order is None:
+            raise ConfigurationError(
+                f"Constraint {name!r}: laplacian_only=True needs second_order=(...), the "
+                "coordinates the Laplacian sums over, e.g. second_order=('x',)."
+            )
         self.laplacian_only = bool(laplacian_only)
 
     def sample(self, generator: torch.Generator) -> Batch:

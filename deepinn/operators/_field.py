@@ -14,11 +14,12 @@ Modes:
     ``'forward'``: derivatives of second and higher order by nested forward-mode products
         (``torch.func.jvp`` with one-hot tangents); first derivatives stay reverse-mode (one
         backward gives all coordinates). Trainable like reverse mode.
-    ``'auto'``: reverse, unless the network offers ``forward_derivatives`` (below) and the
-        Field was told which second derivatives the residual needs (``second_order=``).
+    ``'auto'``: reverse, unless the network offers ``forward_derivatives`` or
+        ``forward_laplacian`` (below) and the Field was told which second derivatives the
+        residual needs (``second_order=``).
 
 Forward-Laplacian protocol: a network may define ``forward_derivatives(x, second)`` where
-``second`` is a bool tensor (d,) marking the coordinates whose second derivatives are needed; it
+``second`` is a tuple of d bools marking the coordinates whose second derivatives are needed; it
 returns ``(u (N, k), du (N, k, d), d2u (N, k, d))`` with ``d2u[:, :, i]`` = d2u / dx_i^2 for marked
 ``i`` (zero elsewhere). In modes ``'auto'`` and ``'forward'``, a Field built with
 ``second_order=[...]`` whose first request is a value, a first derivative, a Laplacian or a pure
@@ -30,7 +31,8 @@ declared coordinates (``laplacian_only=True``, e.g. Poisson, Helmholtz, Navier-S
 that also defines ``forward_laplacian(x, second)``, returning ``(u (N, k), du (N, k, d),
 lap (N, k))``, is asked for that instead: it carries one second-derivative lane rather than one
 per coordinate (4 lanes instead of 5 in 2-D). A pure second derivative asked of such a Field
-later is still correct: it falls back to autograd through the returned gradient.
+later is still correct in eager mode (autograd through the returned gradient, a double backward
+that a compiled network does not support), so ``laplacian_only`` is a promise of the residual.
 """
 
 from __future__ import annotations
@@ -212,7 +214,7 @@ class Field:
 
     @property
     def used_forward_derivatives(self) -> bool:
-        """Whether the network's ``forward_derivatives`` served this Field (so far)."""
+        """Whether the network's ``forward_derivatives`` or ``forward_laplacian`` served this Field."""
         return self._state.used_protocol
 
     @property

@@ -14,13 +14,16 @@ from torch.nn.parallel import DistributedDataParallel
 from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.constraints import AbstractConstraint
 from deepinn.operators import Field
+from deepinn.operators._names import resolve_columns
 from deepinn.problems import Problem
+from deepinn.spaces import Space
 from deepinn.training._compile import CompiledNetwork
 from deepinn.training._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
 
 __all__ = ["PINNModule"]
 
 FIELD_MODES = ("auto", "reverse", "forward")
+_UNCHECKED_LIMIT = 256
 
 
 class _Group(NamedTuple):
@@ -89,7 +92,7 @@ class PINNModule(pl.LightningModule):
         self.field_mode = field_mode
         self.finite_check_every = finite_check_every
         self.save_hyperparameters(dict(hparams or {}))
-        self._groups = self._group_by_order(problem.constraints)
+        self._groups = self._group_by_order(problem.constraints, problem.space)
         self._device_batch: tuple[int, torch.device, dict[str, Any]] | None = None
         self.last_losses: dict[str, torch.Tensor] = {}
         self.stop_reason: str | None = None
@@ -103,22 +106,30 @@ class PINNModule(pl.LightningModule):
             self.compiled = (CompiledNetwork(network, True), CompiledNetwork(network, False))
 
     @staticmethod
-    def _group_by_order(constraints: Sequence[AbstractConstraint]) -> list[_Group]:
+    def _group_by_order(constraints: Sequence[AbstractConstraint], space: Space) -> list[_Group]:
         """Constraints of one derivative order, with the union of their second-order hints.
 
-        The group may use a single Laplacian lane only when every hinted member asks for the
-        Laplacian over the same coordinates.
+        Hints are compared by the columns they name (``'x'`` and ``('x0', 'x1')`` agree). The
+        group takes a single Laplacian lane only when every member asks for the Laplacian over
+        the same columns: a member without that promise may ask for a single second derivative,
+        which the lane cannot give without a double backward (not available under compile).
         """
         groups: dict[int, list[AbstractConstraint]] = {}
         for constraint in constraints:
             groups.setdefault(constraint.order, []).append(constraint)
+        names = space.coordinate_names()
         result = []
         for order in sorted(groups):
             members = groups[order]
-            hinted = [c for c in members if c.second_order is not None]
-            hints = {tuple(sorted(c.second_order or ())) for c in hinted}
-            second = tuple(sorted({h for hint in hints for h in hint})) if hinted else None
-            laplacian_only = bool(hinted) and len(hints) == 1 and all(c.laplacian_only for c in hinted)
+            hints = [
+                frozenset(resolve_columns(space, list(c.second_order)))
+                for c in members
+                if c.second_order is not None
+            ]
+            second = tuple(names[i] for i in sorted(frozenset().union(*hints))) if hints else None
+            laplacian_only = len(set(hints)) == 1 and all(
+                c.second_order is not None and c.laplacian_only for c in members
+            )
             result.append(_Group(second, laplacian_only, members))
         return result
 
@@ -310,10 +321,16 @@ class PINNModule(pl.LightningModule):
         return reduced.sum(), dict(zip(names, reduced.unbind()))
 
     def _track_finite(self, step: int, losses: Mapping[str, torch.Tensor]) -> None:
-        """Keep this step's constraint losses on the device until the next check (no host sync)."""
+        """Keep this step's constraint losses on the device until the next check (no host sync).
+
+        At most ``_UNCHECKED_LIMIT`` steps are kept: a very long check interval still checks
+        (one host sync) that often, so the memory stays bounded.
+        """
         if not self._loss_names:
             self._loss_names = list(losses)
         self._unchecked.append((step, torch.stack(list(losses.values()))))
+        if len(self._unchecked) >= _UNCHECKED_LIMIT:
+            self._raise_if_non_finite()
 
     def _raise_if_non_finite(self) -> None:
         """Stop with the first bad step and constraint(s), if a loss was not finite.
@@ -349,7 +366,10 @@ class PINNModule(pl.LightningModule):
         self._raise_if_non_finite()
 
     def _log_losses(self, step: int, losses: Mapping[str, torch.Tensor], optimizer: Any) -> None:
-        """Log the total through Lightning (progress bar, checkpoint monitor) and the rest directly.
+        """Log the losses to the loggers directly; the total also through Lightning.
+
+        ``self.log`` feeds the progress bar and the checkpoint monitor (``callback_metrics``);
+        the loggers get every value in one ``log_metrics`` call at ``step``.
 
         Lightning's ``self.log`` re-walks a metric's whole state at every call (about a
         millisecond per key on a 2-core CPU, several percent of a small PINN's step), so the
@@ -357,14 +377,16 @@ class PINNModule(pl.LightningModule):
         ``log_metrics`` call, with one host sync every ``log_every`` steps. The losses are global
         already (reduced with the gradients): no extra sync under DDP.
         """
-        self.log("train/loss", losses["total"], prog_bar=True, on_step=True, on_epoch=False, batch_size=1)
+        self.log("train/loss", losses["total"], prog_bar=True, logger=False, batch_size=1)
         if not self.loggers:
             return
         values = {f"train/loss/{name}": value for name, value in losses.items() if name != "total"}
+        values["train/loss"] = losses["total"]
         for name, parameter in self.coefficients.items():
             values[f"train/coefficient/{name}"] = parameter.detach().reshape(-1)[0]
         numbers = torch.stack([value.detach().double() for value in values.values()]).tolist()
-        metrics = dict(zip(values, numbers), **{"train/lr": optimizer.optimizer.param_groups[0]["lr"]})
+        metrics = dict(zip(values, numbers))
+        metrics["train/lr"] = optimizer.optimizer.param_groups[0]["lr"]
         for logger in self.loggers:
             logger.log_metrics(metrics, step=step)
 

@@ -16,8 +16,10 @@ A constraint subclasses ``deepinn.constraints.AbstractConstraint`` and implement
   every tensor of the batch has N rows (batches are sharded across DDP ranks by rows);
 - ``residual(field, batch) -> (N, m)``: the residual from the network's ``Field`` at the points
   (``field['u']``, ``field.grad('u')``, ``field.laplacian('u')``, ``field.partial('u', 'x0')``);
-- the class attributes ``order`` (highest derivative order) and ``second_order`` (which
-  coordinates' second derivatives the residual takes; a hint for forward-Laplacian networks).
+- the class attributes ``order`` (highest derivative order), ``second_order`` (which
+  coordinates' second derivatives the residual takes; a hint for forward-Laplacian networks) and
+  ``laplacian_only`` (the residual takes them only as ``field.laplacian`` over exactly those
+  coordinates, so such a network carries a single Laplacian lane).
 
 The factory contract is ``factory(params, **context) -> constraint``: ``params`` (the schema) holds
 what a configuration can set, the keyword context what only code can give (here the name, the
@@ -128,6 +130,7 @@ class PointwiseSource(AbstractConstraint):
         self.width = float(width)
         self.output = output
         self.second_order = tuple(domain.space.names)  # d2/dx0^2 and d2/dx1^2 of the variable
+        self.laplacian_only = True  # the residual below needs only their sum
 
     def sample(self, generator: torch.Generator) -> Batch:
         x = self.sampler.sample_points(generator).as_tensor.detach()

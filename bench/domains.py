@@ -60,11 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         target = 1e-3 if r["domain"] == "parallelogram" else 1e-2
         if "error" in r:
-            print(f"| {r['domain']} | FAILED: {str(r['error'])[-120:]!r} | {target:.0e} | NO | | | | |")
+            failure = str(r["error"])[-120:]
+            print(f"| {r['domain']} | FAILED: {failure!r} | {target:.0e} | NO | | | | |")
             continue
         met = r["rel_l2"] < target and (r["domain"] != "parallelogram" or r["wall_time_s"] < 90)
-        print(f"| {r['domain']} | {r['rel_l2']:.2e} | {target:.0e} | {'yes' if met else 'NO'} | "
-              f"{r['steps']} | {r['wall_time_s']:.0f} | {r['process_s']:.0f} | {r.get('stop_reason') or '-'} |")
+        cells = [r["domain"], f"{r['rel_l2']:.2e}", f"{target:.0e}", "yes" if met else "NO",
+                 r["steps"], f"{r['wall_time_s']:.0f}", f"{r['process_s']:.0f}",
+                 r.get("stop_reason") or "-"]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0 if all("error" not in r for r in results) else 1

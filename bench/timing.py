@@ -14,7 +14,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 
-__all__ = ["ErrorRecorder", "PairedPlainLoop", "StepTimer", "peak_rss_mib", "steady_median"]
+__all__ = ["CycleTimer", "ErrorRecorder", "PairedPlainLoop", "StepTimer", "peak_rss_mib", "steady_median"]
 
 
 def peak_rss_mib() -> float:
@@ -83,30 +83,23 @@ class StepTimer(pl.Callback):
         }
 
 
-class PairedPlainLoop(pl.Callback):
-    """Times deepinn's whole step cycle and, interleaved with it, a plain-loop step function.
+class CycleTimer(pl.Callback):
+    """Wall and process CPU time of every step's whole cycle.
 
-    A deepinn step is timed from one ``on_train_batch_end`` to the next (Lightning's loop, data
-    fetching and hooks included), less the plain steps run in between: after every ``block``
-    deepinn steps, ``plain_step`` runs ``block`` times. Both are timed under the same machine
-    conditions, which a shared 2-core machine does not keep from one minute to the next.
+    A step is timed from one ``on_train_batch_end`` to the next (Lightning's loop, data fetching
+    and hooks included, unlike :class:`StepTimer`), less any validation run in between.
 
     Attributes:
-        seconds, cpu_seconds: deepinn's steps.
-        plain_seconds, plain_cpu_seconds: the paired plain steps.
+        seconds, cpu_seconds: One entry per step, in order.
         first_loss: deepinn's total loss of the first step.
     """
 
-    def __init__(self, plain_step: Callable[[], None], block: int = 10) -> None:
-        self.plain_step = plain_step
-        self.block = block
+    def __init__(self) -> None:
         self.seconds: list[float] = []
         self.cpu_seconds: list[float] = []
-        self.plain_seconds: list[float] = []
-        self.plain_cpu_seconds: list[float] = []
         self.first_loss: float | None = None
         self._mark: tuple[float, float] | None = None
-        self._steps = 0
+        self._validation_start = (0.0, 0.0)
 
     @staticmethod
     def _now() -> tuple[float, float]:
@@ -114,6 +107,14 @@ class PairedPlainLoop(pl.Callback):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
         self._mark = self._now()
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        self._validation_start = self._now()
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if self._mark is not None:  # the validation's time is not the step's
+            now, start = self._now(), self._validation_start
+            self._mark = (self._mark[0] + now[0] - start[0], self._mark[1] + now[1] - start[1])
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
@@ -124,22 +125,46 @@ class PairedPlainLoop(pl.Callback):
             self.cpu_seconds.append(now[1] - self._mark[1])
         if self.first_loss is None and "total" in pl_module.last_losses:
             self.first_loss = float(pl_module.last_losses["total"])
-        self._steps += 1
-        if self._steps % self.block == 0:
+        self.after_step()
+        self._mark = self._now()
+
+    def after_step(self) -> None:
+        """Work between two timed steps that is not theirs (nothing here)."""
+
+
+class PairedPlainLoop(CycleTimer):
+    """Times deepinn's step cycles and, interleaved with them, a plain-loop step function.
+
+    After every ``block`` deepinn steps, ``plain_step`` runs ``block`` times, outside deepinn's
+    figure. Both are timed under the same machine conditions, which a shared 2-core machine does
+    not keep from one minute to the next.
+
+    Attributes:
+        plain_seconds, plain_cpu_seconds: The paired plain steps.
+    """
+
+    def __init__(self, plain_step: Callable[[], None], block: int = 10) -> None:
+        super().__init__()
+        self.plain_step = plain_step
+        self.block = block
+        self.plain_seconds: list[float] = []
+        self.plain_cpu_seconds: list[float] = []
+
+    def after_step(self) -> None:
+        if len(self.seconds) % self.block == 0:
             for _ in range(self.block):
                 start = self._now()
                 self.plain_step()
                 end = self._now()
                 self.plain_seconds.append(end[0] - start[0])
                 self.plain_cpu_seconds.append(end[1] - start[1])
-        self._mark = self._now()
 
 
 class ErrorRecorder(pl.Callback):
     """At each validation: the step, the wall time since fit start, the summed optimizer-step time
     and the logged errors (``val/rel_l2``, ``val/coefficient_error/*``)."""
 
-    def __init__(self, timer: StepTimer) -> None:
+    def __init__(self, timer: StepTimer | CycleTimer) -> None:
         self.timer = timer
         self.history: list[dict[str, float]] = []
         self._start = 0.0

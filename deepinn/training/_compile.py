@@ -18,9 +18,9 @@ class CompiledNetwork:
     Compiled are the plain forward (only where no derivative is taken through it: compiled graphs
     do not support the double backward of nested autograd) and the network's forward-derivative
     pass (``forward_derivatives`` or ``forward_laplacian``, used for residuals that need second
-    derivatives). When
-    compilation is not available (no compiler, an unsupported operation), a warning says why and
-    training goes on in eager mode. ``warmup_s`` is the time the first compiled calls took.
+    derivatives). When compilation is not available (no compiler, an unsupported operation), a
+    warning says why and training goes on in eager mode. ``warmup_s`` is the time the first
+    compiled calls took.
 
     Args:
         network: The network (its parameters stay those of the module being trained).

@@ -354,8 +354,8 @@ class PINNModule(pl.LightningModule):
             for callback in self.trainer.checkpoint_callbacks:
                 checkpoint = getattr(callback, "last_model_path", None) or checkpoint
         raise TrainingError(
-            f"Non-finite loss at step {step} in constraint(s) {bad_names}. Training stopped; the last "
-            f"good checkpoint is {checkpoint or '(none saved yet)'}. Lower the learning rate, "
+            f"Non-finite loss at step {step} in constraint(s) {bad_names}. Training stopped; the "
+            f"last good checkpoint is {checkpoint or '(none saved yet)'}. Lower the learning rate, "
             "check the residual and its data for NaN/inf, or use float64 (dtype=float64)."
         )
 
@@ -366,16 +366,13 @@ class PINNModule(pl.LightningModule):
         self._raise_if_non_finite()
 
     def _log_losses(self, step: int, losses: Mapping[str, torch.Tensor], optimizer: Any) -> None:
-        """Log the losses to the loggers directly; the total also through Lightning.
+        """Log every loss, the learning rate and the coefficients to the loggers at ``step``.
 
-        ``self.log`` feeds the progress bar and the checkpoint monitor (``callback_metrics``);
-        the loggers get every value in one ``log_metrics`` call at ``step``.
-
-        Lightning's ``self.log`` re-walks a metric's whole state at every call (about a
-        millisecond per key on a 2-core CPU, several percent of a small PINN's step), so the
-        per-constraint losses, the learning rate and the coefficients go to the loggers in one
-        ``log_metrics`` call, with one host sync every ``log_every`` steps. The losses are global
-        already (reduced with the gradients): no extra sync under DDP.
+        One ``log_metrics`` call with one host sync, every ``log_every`` steps. Only the total
+        goes through ``self.log`` (for the progress bar and the checkpoint monitor): Lightning
+        re-walks a logged metric's whole state at every call, about a millisecond per key on a
+        2-core CPU, several percent of a small PINN's step. The losses are global already
+        (reduced with the gradients): no extra sync under DDP.
         """
         self.log("train/loss", losses["total"], prog_bar=True, logger=False, batch_size=1)
         if not self.loggers:

@@ -4,18 +4,19 @@ P1: 2-D Poisson (``problem=poisson`` on the unit square), MLP 2-50-50-50-50-1 ta
 and 400 boundary points. P2: Burgers (``problem=burgers``), MLP 2-20-20-20-1 tanh, 2540 interior,
 80 boundary and 160 initial points. Both: Adam (lr 1e-3), full batch, float32,
 ``torch.set_num_threads(2)``, the same points and the same initial weights for every
-implementation. deepinn runs through ``deepinn.fit`` (Lightning, loss logging every 10 steps, the
-losses checked for NaN/inf every 10 steps) with ``field_mode='reverse'`` (nested autograd) or ``'auto'``
-(forward Laplacian); the plain loop is nested autograd.
+implementation. deepinn runs through ``deepinn.fit`` (Lightning, loss logging every 10 steps,
+the losses checked for NaN/inf every 10 steps) with ``field_mode='reverse'`` (nested autograd)
+or ``'auto'`` (forward Laplacian); the plain loop is nested autograd.
 
 Machines like the 2-core ones this runs on drift by 20-40% within a minute (shared caches and
 memory bandwidth), so timings taken in separate processes minutes apart do not give a
 trustworthy ratio. Each deepinn run therefore carries its own plain loop: after every
-``PAIRED_BLOCK`` deepinn steps, a ``PairedPlainLoop`` callback (``bench/timing.py``) runs as many plain-loop steps
-(a copy of the same network, the same points, its own Adam) in the same process, so both are
-timed under the same conditions; the ratio is taken against those paired steps. A deepinn step
-is timed over its whole cycle (one ``on_train_batch_end`` to the next, less the paired steps in
-between), so Lightning's loop, data fetching and hooks are inside the figure.
+``PAIRED_BLOCK`` deepinn steps, a ``PairedPlainLoop`` callback (``bench/timing.py``) runs as
+many plain-loop steps (a copy of the same network, the same points, its own Adam) in the same
+process, so both are timed under the same conditions; the ratio is taken against those paired
+steps. A deepinn step is timed over its whole cycle (one ``on_train_batch_end`` to the next,
+less the paired steps in between), so Lightning's loop, data fetching and hooks are inside the
+figure.
 """
 
 from __future__ import annotations

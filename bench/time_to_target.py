@@ -29,22 +29,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 TARGET = 1e-3
 
 
-def _lbfgs(params: Any) -> Any:
-    import torch
-
-    return torch.optim.LBFGS(params, lr=1.0, max_iter=1, max_eval=25, history_size=50,
-                             line_search_fn="strong_wolfe", tolerance_grad=1e-9, tolerance_change=1e-12)
-
-
 def plain_run(network: Any, points: Any, eval_x: Any, eval_u: Any, args: argparse.Namespace) -> dict[str, Any]:
     """The plain loop with the schedule; the optimizer seconds until rel L2 <= TARGET."""
     import torch
 
+    from deepinn.training import lbfgs as lbfgs_phase
     from speed import _plain_loop
 
     net, inputs, loss_fn = _plain_loop("P1", network, points)
     adam = torch.optim.Adam(net.parameters(), lr=1e-3)
-    lbfgs = _lbfgs(net.parameters())
+    lbfgs = lbfgs_phase().optimizer(net.parameters())  # torch's LBFGS, deepinn's settings
     seconds, error = 0.0, math.nan
     for step in range(args.max_steps):
         start = time.perf_counter()

@@ -68,8 +68,7 @@ def test_tensorboard_has_scalars_histograms_images_and_config(short_run):
     assert any(tag.startswith("gradients/") for tag in tags["histograms"])
     assert {"points", "solution"} <= set(tags["images"])
     assert any("config" in tag for tag in tags["tensors"])
-    assert [event.step for event in accumulator.Scalars("train/loss")] == list(range(0, 40, 5))
-    for tag in ("train/loss/pde", "train/loss/boundary", "train/lr"):  # the same steps as the total
+    for tag in ("train/loss", "train/loss/pde", "train/loss/boundary", "train/lr"):
         assert [event.step for event in accumulator.Scalars(tag)] == list(range(0, 40, 5)), tag
 
 

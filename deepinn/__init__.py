@@ -1,9 +1,10 @@
 """deepinn: physics-informed neural networks in PyTorch.
 
 ``import deepinn as dp`` gives the notebook API: ``dp.spaces``, ``dp.domains``, ``dp.samplers``,
-``dp.constraints`` (and the original names in ``dp.constraint``), ``dp.operators``, ``dp.nn``,
-``dp.problems``, ``dp.utils``, ``dp.fit`` and ``dp.Model``. Importing loads no plugin: call
-``dp.plugins.load_registry()``. The training service (Lightning) is imported on first use.
+``dp.constraints``, ``dp.operators``, ``dp.nn``, ``dp.problems`` and ``dp.fit``. The original
+DeepINN names (``dp.constraint``, ``dp.domain``, ``dp.utils``, ``dp.Model``) live in one corner,
+:mod:`deepinn.seed`. Importing loads no plugin: call ``dp.plugins.load_registry()``. The
+training service (Lightning) is imported on first use.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from deepinn import constraint as constraint
 from deepinn import constraints as constraints
 from deepinn import domains as domains
 from deepinn import nn as nn
@@ -19,8 +19,8 @@ from deepinn import operators as operators
 from deepinn import plugins as plugins
 from deepinn import problems as problems
 from deepinn import samplers as samplers
+from deepinn import seed as seed
 from deepinn import spaces as spaces
-from deepinn import utils as utils
 from deepinn._errors import ConfigurationError as ConfigurationError
 from deepinn._errors import DeepinnError as DeepinnError
 from deepinn._errors import GeometryError as GeometryError
@@ -29,13 +29,19 @@ from deepinn._errors import ShapeError as ShapeError
 from deepinn._errors import TrainingError as TrainingError
 from deepinn.problems import Problem as Problem
 
+constraint = seed
+"""The original ``dp.constraint`` names (``PDE``, ``DirichletBC``, ``Jacobian``)."""
+domain = seed
+"""The original ``dp.domain`` names (``Generic``): :mod:`deepinn.seed`."""
+utils = seed
+"""The original ``dp.utils`` names (``scatter``): :mod:`deepinn.seed`."""
+
 __version__ = "0.1.0"
 
 _LAZY = {
     "training": ("deepinn.training", None),
-    "domain": ("deepinn.domain", None),
     "fit": ("deepinn.training", "fit"),
-    "Model": ("deepinn._model", "Model"),
+    "Model": ("deepinn.seed", "Model"),
 }
 
 
@@ -69,6 +75,7 @@ __all__ = [
     "plugins",
     "problems",
     "samplers",
+    "seed",
     "spaces",
     "training",
     "utils",

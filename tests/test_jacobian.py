@@ -1,4 +1,4 @@
-"""The notebook API Jacobian(X, y)(i, j), with the seed notebook's printed values."""
+"""The seed notebook's Jacobian(X, y)(i, j) (deepinn.seed), with the notebook's printed values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from deepinn._errors import ConfigurationError, ShapeError
-from deepinn.operators import DerivativeCache, Jacobian
+from deepinn.operators import DerivativeCache
+from deepinn.seed import Jacobian
 
 
 @pytest.fixture

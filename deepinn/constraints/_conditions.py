@@ -57,24 +57,6 @@ class _Sampled(AbstractConstraint):
     def _draw(self, generator: torch.Generator | None) -> torch.Tensor:
         return self.sampler.sample_points(generator).as_tensor.detach()  # type: ignore[attr-defined]
 
-    def sampler_object(self) -> object:
-        """The sampler that draws this constraint's points (the original DeepINN name)."""
-        return self.sampler
-
-    def sample_labels(self, points: torch.Tensor) -> torch.Tensor:
-        """The target values at ``points`` as a 1-D tensor (N,) (the original DeepINN name).
-
-        Dirichlet-type constraints return their prescribed values, a PDE its source term
-        (zeros without one).
-        """
-        points = points.as_tensor if hasattr(points, "as_tensor") else torch.as_tensor(points)
-        function = getattr(self, "value", None) or getattr(self, "source", None)
-        if function is None:
-            return torch.zeros(len(points), dtype=points.dtype)
-        with torch.no_grad():
-            labels = as_columns(function(points.detach()), len(points), f"{self.name}: labels")
-        return labels[:, 0] if labels.shape[1] == 1 else labels
-
 
 class PDEConstraint(_Sampled):
     """The PDE residual at interior points: ``residual(field) - source(x)``.

@@ -4,7 +4,8 @@ The functional operators (``grad``, ``partial``, ``jacobian``, ``hessian``, ``la
 ``divergence``) take outputs and the input they were computed from; ``forward_laplacian`` and
 ``forward_hessian`` take the function and use forward mode. ``Field`` is what a residual
 receives: outputs and derivatives by name, computed lazily and shared through one
-``DerivativeCache`` per step. ``Jacobian`` is the notebook API ``dp.constraint.Jacobian``.
+``DerivativeCache`` per step. (The original notebook's ``Jacobian(X, y)(i, j)`` class lives in
+:mod:`deepinn.seed`.)
 """
 
 from deepinn.operators._autograd import divergence as divergence
@@ -19,13 +20,11 @@ from deepinn.operators._field import Field as Field
 from deepinn.operators._forward import directional_derivative as directional_derivative
 from deepinn.operators._forward import forward_hessian as forward_hessian
 from deepinn.operators._forward import forward_laplacian as forward_laplacian
-from deepinn.operators._jacobian import Jacobian as Jacobian
 
 __all__ = [
     "FIELD_MODES",
     "DerivativeCache",
     "Field",
-    "Jacobian",
     "directional_derivative",
     "divergence",
     "forward_hessian",

@@ -1,4 +1,4 @@
-"""``scatter``: a matplotlib figure of sampled points (object API, no pyplot state)."""
+"""``dp.utils.scatter``: a matplotlib figure of sampled points (object API, no pyplot state)."""
 
 from __future__ import annotations
 

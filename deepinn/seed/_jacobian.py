@@ -1,4 +1,7 @@
-"""The notebook API ``dp.constraint.Jacobian(X, y)(i, j)``: one entry dy_i / dX_j at a time.
+"""The original DeepINN ``dp.constraint.Jacobian(X, y)(i, j)``: one entry dy_i / dX_j at a time.
+
+The core operators are :func:`deepinn.operators.jacobian` and ``Field``; this class is the
+notebook's calling convention over the same :class:`~deepinn.operators.DerivativeCache`.
 
 Difference from the original DeepINN notebook: there, ``Jacobian(X, y)(i, j)`` ignored ``i`` and
 returned column ``j`` of the gradient of the *sum of all outputs*. deepinn returns the true
@@ -12,7 +15,8 @@ from __future__ import annotations
 import torch
 
 from deepinn._errors import ConfigurationError, ShapeError
-from deepinn.operators._cache import DerivativeCache, check_input, layout_of, to_2d
+from deepinn.operators import DerivativeCache
+from deepinn.operators._cache import check_input, layout_of, to_2d
 
 __all__ = ["Jacobian"]
 

@@ -1,6 +1,7 @@
 """The original DeepINN tutorial's trainer: ``dp.Model(problem, net).compile(...).train(...)``.
 
-A thin layer over :func:`deepinn.training.fit` (Lightning underneath).
+A thin layer over :func:`deepinn.training.fit` (Lightning underneath, so
+:mod:`deepinn.seed` imports this module on first use of ``Model``).
 """
 
 from __future__ import annotations
@@ -36,29 +37,41 @@ class Model:
         self.result: FitResult | None = None
         self.history: list[dict[str, Any]] = []
 
-    def compile(self, optimiser: str = "adam", lr: float = 1e-3, loss: str = "MSE", device: str = "cpu") -> Model:
+    def compile(
+        self, optimiser: str = "adam", lr: float = 1e-3, loss: str = "MSE", device: str = "cpu"
+    ) -> Model:
         """Choose the optimizer (``adam`` or ``lbfgs``), learning rate, loss and device."""
         key = optimiser.lower()
         if key not in _OPTIMIZERS:
             raise ConfigurationError(unknown_name_message("optimiser", optimiser, _OPTIMIZERS))
         if loss.upper() != "MSE":
-            raise ConfigurationError(f"loss={loss!r}: only 'MSE' (mean squared residual) is supported.")
+            raise ConfigurationError(
+                f"loss={loss!r}: only 'MSE' (mean squared residual) is supported."
+            )
         if not (device == "cpu" or device.startswith("cuda")):
             raise ConfigurationError(f"device={device!r}; use 'cpu', 'cuda' or 'cuda:N'.")
         if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigurationError(f"device={device!r} but CUDA is not available here; use 'cpu'.")
+            raise ConfigurationError(
+                f"device={device!r} but CUDA is not available here; use 'cpu'."
+            )
         self._phases = adam(lr) if _OPTIMIZERS[key] == "adam" else [lbfgs()]
         self.device = device
         return self
 
-    def train(self, iterations: int = 1000, run_dir: str | Path | None = None, **options: Any) -> dict[str, Any]:
+    def train(
+        self, iterations: int = 1000, run_dir: str | Path | None = None, **options: Any
+    ) -> dict[str, Any]:
         """Train for ``iterations`` optimizer steps; returns the metrics (also in ``history``)."""
         if self._phases is None:
             raise ConfigurationError("Call model.compile(...) before model.train(...).")
         trainer_options: dict[str, Any] = {"accelerator": "cpu", "enable_progress_bar": False}
         if self.device.startswith("cuda"):
             index = int(self.device.split(":")[1]) if ":" in self.device else 0
-            trainer_options = {"accelerator": "gpu", "devices": [index], "enable_progress_bar": False}
+            trainer_options = {
+                "accelerator": "gpu",
+                "devices": [index],
+                "enable_progress_bar": False,
+            }
         self.result = fit(
             self.problem,
             self.network,

@@ -1,0 +1,105 @@
+"""The original DeepINN constraint names: ``dp.constraint.PDE``, ``DirichletBC``, ``STRATEGIES``.
+
+``PDE(...)`` and ``DirichletBC(...)`` build the core :mod:`deepinn.constraints` classes, as thin
+subclasses that add the notebook's two methods, ``sampler_object()`` and ``sample_labels(X)``;
+the core classes do not carry them. Nothing here is a second implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from deepinn import samplers
+from deepinn._errors import ConfigurationError, unknown_name_message
+from deepinn.constraints import DirichletBC as _DirichletBC
+from deepinn.constraints import PDEConstraint
+from deepinn.constraints._abstract import as_columns
+
+__all__ = ["PDE", "STRATEGIES", "DirichletBC", "SeedDirichletBC", "SeedPDE"]
+
+STRATEGIES: dict[str, type] = {
+    "random": samplers.RandomUniformSampler,
+    "grid": samplers.GridSampler,
+    "LatinHypercube": samplers.LatinHypercubeSampler,
+    "sobol": samplers.SobolSampler,
+    "halton": samplers.HaltonSampler,
+}
+"""``sampling_strategy`` names of the original API -> sampler classes."""
+
+
+def _sampler(
+    domain: object, strategy: str, no_points: int, filter_fn: Callable | None, seed: int | None
+) -> object:
+    if strategy not in STRATEGIES:
+        raise ConfigurationError(unknown_name_message("sampling_strategy", strategy, STRATEGIES))
+    return STRATEGIES[strategy](domain, n_points=no_points, filter_fn=filter_fn, seed=seed)
+
+
+class _SeedMethods:
+    """The notebook's methods on a sampled constraint (``self.sampler``, ``self.name``)."""
+
+    sampler: object
+    name: str
+
+    def sampler_object(self) -> object:
+        """The sampler that draws this constraint's points."""
+        return self.sampler
+
+    def sample_labels(self, points: torch.Tensor) -> torch.Tensor:
+        """The target values at ``points`` as a 1-D tensor (N,).
+
+        A Dirichlet condition returns its prescribed values, a PDE its source term (zeros
+        without one).
+        """
+        points = points.as_tensor if hasattr(points, "as_tensor") else torch.as_tensor(points)
+        function = getattr(self, "value", None) or getattr(self, "source", None)
+        if function is None:
+            return torch.zeros(len(points), dtype=points.dtype)
+        with torch.no_grad():
+            labels = as_columns(function(points.detach()), len(points), f"{self.name}: labels")
+        return labels[:, 0] if labels.shape[1] == 1 else labels
+
+
+class SeedPDE(_SeedMethods, PDEConstraint):
+    """A core :class:`~deepinn.constraints.PDEConstraint` with the notebook's methods."""
+
+
+class SeedDirichletBC(_SeedMethods, _DirichletBC):
+    """A core :class:`~deepinn.constraints.DirichletBC` with the notebook's methods."""
+
+
+def _no_residual(field: object) -> torch.Tensor:
+    raise ConfigurationError(
+        "This PDE constraint has no residual yet: give it one through "
+        "dp.domain.Generic(pde, interior_points, [bcs]) or build "
+        "dp.constraints.PDEConstraint(name, sampler, residual=...) directly."
+    )
+
+
+def PDE(  # noqa: N802 - the original API's name
+    geom: object,
+    sampling_strategy: str = "random",
+    no_points: int = 1000,
+    filter_fn: Callable | None = None,
+    residual: Callable | None = None,
+    seed: int | None = None,
+) -> SeedPDE:
+    """Collocation points in the interior of ``geom`` (a core :class:`PDEConstraint`)."""
+    sampler = _sampler(geom, sampling_strategy, no_points, filter_fn, seed)
+    return SeedPDE("pde", sampler, residual or _no_residual)
+
+
+def DirichletBC(  # noqa: N802
+    geom: object,
+    function: Callable[[torch.Tensor], torch.Tensor],
+    sampling_strategy: str = "random",
+    no_points: int = 1000,
+    filter_fn: Callable | None = None,
+    seed: int | None = None,
+    name: str = "dirichlet",
+) -> SeedDirichletBC:
+    """Values ``function(X)`` prescribed on the boundary of ``geom`` (a core DirichletBC)."""
+    sampler = _sampler(geom.boundary, sampling_strategy, no_points, filter_fn, seed)  # type: ignore[attr-defined]
+    return SeedDirichletBC(name, sampler, function)

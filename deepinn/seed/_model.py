@@ -13,8 +13,7 @@ import torch
 
 from deepinn._errors import ConfigurationError, unknown_name_message
 from deepinn.problems import Problem
-from deepinn.training import FitResult, adam, fit
-from deepinn.training._optim import Phase, lbfgs
+from deepinn.training import FitResult, Phase, adam, fit, lbfgs
 
 __all__ = ["Model"]
 

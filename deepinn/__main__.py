@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Sequence
 
 from deepinn._errors import DeepinnError
-from deepinn.plugins._hookspecs import KINDS
+from deepinn.plugins._kinds import KINDS, find_kind
 from deepinn.plugins._listing import format_registry
 from deepinn.plugins._registry import DISABLE_ENV, STRICT_ENV, PluginWarning, load_registry
 
@@ -20,11 +20,11 @@ __all__ = ["main"]
 
 
 def _kind(value: str) -> str:
-    """Accept a kind as plural (``domains``) or singular (``domain``)."""
-    for kind in KINDS:
-        if value in (kind, kind.rstrip("s")):
-            return kind
-    raise argparse.ArgumentTypeError(f"unknown kind {value!r}; choose from {', '.join(KINDS)}")
+    """Accept a kind as plural (``domains``), singular (``domain``) or config group (``net``)."""
+    try:
+        return find_kind(value).name
+    except DeepinnError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -15,7 +15,7 @@ import pytest
 from test_registry_fakes import FakePlugins, fake_plugins, plugin_source
 
 from deepinn.__main__ import main
-from deepinn.plugins import DISABLE_ENV, STRICT_ENV, _registry
+from deepinn.plugins import DISABLE_ENV, KINDS, STRICT_ENV, _registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def test_plugins_lists_builtin_spaces(capsys: pytest.CaptureFixture[str]) -> Non
 def test_plugins_lists_every_kind(capsys: pytest.CaptureFixture[str]) -> None:
     main(["plugins"])
     headers = re.findall(r"^(\w+) \(\d+\):$", capsys.readouterr().out, re.M)
-    assert headers == list(_registry.KINDS)
+    assert headers == list(KINDS)
 
 
 def test_plugins_lists_a_third_party_component(
@@ -85,7 +85,7 @@ def test_kind_filter_repeats(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_kind_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["plugins", "--kind", "domian"])
-    assert (info.value.code, "unknown kind 'domian'" in capsys.readouterr().err) == (2, True)
+    assert (info.value.code, "Unknown kind 'domian'" in capsys.readouterr().err) == (2, True)
 
 
 def test_failed_plugin_is_listed_with_the_reason(

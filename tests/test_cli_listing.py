@@ -73,7 +73,7 @@ def test_kinds_keep_the_order_asked(registry: Registry) -> None:
 
 def test_unknown_kind_raises(registry: Registry) -> None:
     with pytest.raises(UnknownNameError, match="Did you mean 'domains'"):
-        format_registry(registry, ["domain"])
+        format_registry(registry, ["domian"])
 
 
 def test_missing_provider_shows_a_question_mark() -> None:

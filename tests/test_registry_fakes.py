@@ -21,7 +21,9 @@ __all__ = ["DOMAIN_PLUGIN", "FakePlugins", "fake_plugins", "plugin_source"]
 DOMAIN_PLUGIN = """
 from dataclasses import dataclass
 
+from deepinn.domains import Circle
 from deepinn.plugins import Registration, hookimpl
+from deepinn.spaces import R2
 
 
 @dataclass
@@ -30,10 +32,8 @@ class DiskParams:
     variable: str = "x"
 
 
-class Disk:
-    def __init__(self, params):
-        self.radius = params.radius
-        self.variable = params.variable
+def Disk(params):
+    return Circle(R2(params.variable), [0.0, 0.0], params.radius)
 
 
 @hookimpl

@@ -13,7 +13,9 @@ from deepinn._errors import (
     UnknownNameError,
     unknown_name_message,
 )
+from deepinn.domains import Circle
 from deepinn.plugins import Registration, Registry, hookimpl, load_registry
+from deepinn.spaces import R2
 
 
 @dataclass
@@ -27,8 +29,10 @@ class NamedParams:
     name: str = "inlet"
 
 
-def _circle(params: CircleParams, **context: object) -> tuple[CircleParams, dict]:
-    return params, context
+def _circle(params: CircleParams, **context: object) -> Circle:
+    circle = Circle(R2("x"), params.center, params.radius)
+    circle.context = context  # type: ignore[attr-defined]
+    return circle
 
 
 class _Shapes:
@@ -37,7 +41,6 @@ class _Shapes:
         return [
             Registration("circle", _circle, CircleParams, "A circle"),
             Registration("circle_sector", _circle, CircleParams, "A sector"),
-            Registration("named", _circle, NamedParams, "Has a field called name"),
         ]
 
 
@@ -50,7 +53,7 @@ def shapes() -> Registry:
 
 
 def test_unknown_name_lists_registered_names(shapes: Registry) -> None:
-    with pytest.raises(UnknownNameError, match="Registered domains: circle, circle_sector, named."):
+    with pytest.raises(UnknownNameError, match="Registered domains: circle, circle_sector."):
         shapes.get("domains", "circel")
 
 
@@ -77,13 +80,18 @@ def test_unknown_name_with_nothing_registered() -> None:
 
 
 def test_unknown_kind_lists_the_kinds(shapes: Registry) -> None:
-    with pytest.raises(UnknownNameError, match="Unknown kind 'domain'. Valid kinds: .*domains"):
-        shapes.names("domain")
+    with pytest.raises(UnknownNameError, match="Unknown kind 'domian'. Valid kinds: .*domains"):
+        shapes.names("domian")
+
+
+def test_a_kind_is_found_by_plural_singular_or_config_group(shapes: Registry) -> None:
+    assert shapes.names("domain") == shapes.names("domains") == shapes.domains.names()
+    assert shapes.kind("net") is shapes.networks
 
 
 def test_unknown_kind_suggests_the_plural(shapes: Registry) -> None:
     with pytest.raises(UnknownNameError, match="Did you mean 'domains'?"):
-        shapes.get("domain", "circle")
+        shapes.get("domainss", "circle")
 
 
 def test_unknown_name_message_uses_the_plural() -> None:
@@ -100,7 +108,7 @@ def test_unknown_name_message_takes_an_irregular_plural() -> None:
 
 
 def test_names_are_sorted(shapes: Registry) -> None:
-    assert shapes.names("domains") == ["circle", "circle_sector", "named"]
+    assert shapes.names("domains") == ["circle", "circle_sector"]
 
 
 def test_contains_by_kind_and_name(shapes: Registry) -> None:
@@ -108,8 +116,23 @@ def test_contains_by_kind_and_name(shapes: Registry) -> None:
 
 
 def test_build_passes_context_to_the_factory(shapes: Registry) -> None:
-    _, context = shapes.build("domains", "circle", None, space="x")
-    assert context == {"space": "x"}
+    circle = shapes.build("domains", "circle", None, space="x")
+    assert circle.context == {"space": "x"}
+
+
+def test_typed_accessor_builds_without_a_kind_string(shapes: Registry) -> None:
+    assert shapes.domains.build("circle", {"radius": 2.0}).radius == 2.0
+
+
+def test_factory_returning_the_wrong_type_is_refused_naming_the_plugin() -> None:
+    class _Bad:
+        @hookimpl
+        def deepinn_domains(self) -> list[Registration]:
+            return [Registration("nothing", lambda params: None, CircleParams, "Returns None")]
+
+    registry = load_registry(plugins=[_Bad()], builtins=False, entry_points=(), strict=True)
+    with pytest.raises(PluginError, match="domain 'nothing'.*_Bad.*returned None.*AbstractDomain"):
+        registry.domains.build("nothing")
 
 
 # -- parameters --------------------------------------------------------------------------------
@@ -137,8 +160,9 @@ def test_params_drop_the_hydra_option_name(shapes: Registry) -> None:
     assert shapes.params("domains", "circle", {"name": "circle"}) == CircleParams()
 
 
-def test_params_keep_a_schema_field_called_name(shapes: Registry) -> None:
-    assert shapes.params("domains", "named", {"name": "outlet"}).name == "outlet"
+def test_a_schema_field_called_name_is_refused_at_registration() -> None:
+    with pytest.raises(PluginError, match="NamedParams has a field called 'name'.*rename"):
+        Registration("named", _circle, NamedParams, "Has a field called name")
 
 
 def test_params_unknown_key_names_the_key(shapes: Registry) -> None:
@@ -173,3 +197,22 @@ def test_registration_needs_a_dataclass_schema() -> None:
 def test_registration_needs_a_callable_factory() -> None:
     with pytest.raises(PluginError, match="is not callable"):
         Registration("circle", "not callable", CircleParams, "bad")  # type: ignore[arg-type]
+
+
+def test_a_failing_built_in_plugin_raises_even_when_not_strict(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from deepinn.plugins import _registry
+
+    broken = types.ModuleType("deepinn_fake_broken_builtin")
+
+    @hookimpl
+    def deepinn_domains() -> list[Registration]:
+        raise RuntimeError("boom")
+
+    broken.deepinn_domains = deepinn_domains  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, broken.__name__, broken)
+    monkeypatch.setattr(_registry, "BUILTIN_PLUGINS", (broken.__name__,))
+    with pytest.raises(RuntimeError, match="boom"):
+        load_registry(strict=False, entry_points=())

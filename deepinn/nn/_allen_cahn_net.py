@@ -1,6 +1,6 @@
 """A network for the Allen-Cahn problem that satisfies its periodic condition by construction.
 
-Registered (``net=allen_cahn_net``) by the problem library because it is specific to
+Registered as ``net=allen_cahn_net`` by the networks plugin; it is made for
 ``problem=allen_cahn`` (inputs ``(x, t)`` on ``[-1, 1] x [0, 1]``, period 2 in x). It replaces
 the soft periodic condition, which PINNs satisfy poorly, with an exact one:
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import torch
 
 from deepinn._errors import ConfigurationError
-from deepinn.nn import FullyConnected
+from deepinn.nn._mlp import FullyConnected
 
 __all__ = ["AllenCahnNet", "AllenCahnNetParams", "build_allen_cahn_net"]
 

@@ -14,6 +14,7 @@ import torch
 
 from deepinn._errors import ConfigurationError
 from deepinn.nn._activations import get_activation
+from deepinn.nn._allen_cahn_net import AllenCahnNetParams, build_allen_cahn_net
 from deepinn.nn._bounds import Bounds
 from deepinn.nn._fourier import FourierFeatureNet
 from deepinn.nn._init import get_initialiser
@@ -116,5 +117,11 @@ def deepinn_networks() -> list[Registration]:
             build_fourier,
             FourierParams,
             "Random Fourier features followed by a fully connected network",
+        ),
+        Registration(
+            "allen_cahn_net",
+            build_allen_cahn_net,
+            AllenCahnNetParams,
+            "for problem=allen_cahn: an MLP on a periodic embedding of x (exact periodicity)",
         ),
     ]

@@ -4,10 +4,12 @@ Every hook is called once, when ``deepinn.plugins.load_registry()`` runs (never 
 no arguments, and returns a list of :class:`deepinn.plugins.Registration`. Names are unique per
 kind across all plugins: a second provider of a name is an error naming both providers, never a
 silent override. The registration's ``schema`` is a dataclass of the component's parameters; it is
-stored in Hydra's ConfigStore as option ``<name>`` of the kind's config group (``space``,
-``domain``, ``sampler``, ``constraint``, ``operator``, ``net``, ``problem``), so ``python
-train.py domain=<name> domain.<field>=...`` selects and configures it with no edit to ``conf/``.
-A schema must not have a field called ``name``: the config node uses it for the option's name.
+stored in Hydra's ConfigStore as option ``<name>`` of the kind's config group (``domain``,
+``sampler``, ``net``, ``problem``; see ``deepinn.plugins.KIND_TABLE``), so ``deepinn train
+domain=<name> domain.<field>=...`` selects and configures it with no edit to deepinn. Spaces,
+constraints and operators are used by name inside configured problems (``problem=custom``).
+A schema must not have a field called ``name``: the config node uses it for the option's name,
+and a registration whose schema has one is refused.
 """
 
 from __future__ import annotations
@@ -93,14 +95,3 @@ def deepinn_problems() -> list[Registration]:
     line (``sampler=sobol``) for one constraint, seeded from the run's seed. Returns a list of registrations, each name unique among all
     plugins' problems.
     """
-
-
-KINDS: tuple[str, ...] = (
-    "spaces",
-    "domains",
-    "samplers",
-    "constraints",
-    "operators",
-    "networks",
-    "problems",
-)

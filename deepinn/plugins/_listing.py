@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from deepinn.plugins._hookspecs import KINDS
+from deepinn.plugins._kinds import KINDS
 from deepinn.plugins._registry import Registry
 
 __all__ = ["format_registry"]

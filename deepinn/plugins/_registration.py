@@ -43,5 +43,11 @@ class Registration:
                 f"Registration {self.name!r}: schema {self.schema!r} must be a dataclass type "
                 "(decorate the parameter class with @dataclasses.dataclass)."
             )
+        if "name" in {f.name for f in dataclasses.fields(self.schema)}:
+            raise PluginError(
+                f"Registration {self.name!r}: schema {self.schema.__name__} has a field called "
+                "'name', which the config node uses for the option's registered name; rename "
+                "the field (e.g. 'label')."
+            )
         if not callable(self.factory):
             raise PluginError(f"Registration {self.name!r}: factory {self.factory!r} is not callable.")

@@ -11,10 +11,10 @@ import dataclasses
 import importlib
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pluggy
 from omegaconf import OmegaConf
@@ -28,13 +28,24 @@ from deepinn._errors import (
     unknown_name_message,
 )
 from deepinn.plugins import _hookspecs
-from deepinn.plugins._hookspecs import KINDS, PROJECT_NAME
+from deepinn.plugins._hookspecs import PROJECT_NAME
+from deepinn.plugins._kinds import KIND_TABLE, Kind, find_kind
 from deepinn.plugins._registration import Registration
+
+if TYPE_CHECKING:
+    import torch
+
+    from deepinn.constraints import AbstractConstraint
+    from deepinn.domains import AbstractDomain
+    from deepinn.problems import Problem
+    from deepinn.samplers import AbstractSampler
+    from deepinn.spaces import Space
 
 __all__ = [
     "DISABLE_ENV",
     "STRICT_ENV",
     "BUILTIN_PLUGINS",
+    "KindRegistry",
     "PluginFailure",
     "PluginWarning",
     "Registry",
@@ -75,77 +86,66 @@ class PluginFailure:
         )
 
 
-class Registry:
-    """Every registered component, by kind and name.
+T = TypeVar("T")
 
-    Build one with :func:`load_registry`; it holds its own plugin manager, so registries never
-    leak between tests or runs.
+
+class KindRegistry(Generic[T]):
+    """The registered components of one kind: look up, validate parameters, build.
+
+    Reached through the registry's typed accessors (``registry.domains``, ``registry.networks``,
+    ...), so callers never pass kind strings.
     """
 
-    def __init__(
-        self,
-        registrations: Mapping[str, Mapping[str, Registration]],
-        failures: Sequence[PluginFailure] = (),
-        plugin_manager: pluggy.PluginManager | None = None,
-    ) -> None:
-        self._registrations = {kind: dict(registrations.get(kind, {})) for kind in KINDS}
-        self.failures: tuple[PluginFailure, ...] = tuple(failures)
-        self.plugin_manager = plugin_manager
+    def __init__(self, kind: Kind, registrations: Mapping[str, Registration]) -> None:
+        self.kind = kind
+        self._registrations = dict(registrations)
 
-    def _check_kind(self, kind: str) -> None:
-        if kind not in self._registrations:
-            raise UnknownNameError(unknown_name_message("kind", kind, KINDS, listed="Valid"))
+    def names(self) -> list[str]:
+        """The registered names, sorted."""
+        return sorted(self._registrations)
 
-    def names(self, kind: str) -> list[str]:
-        """The registered names of ``kind``, sorted."""
-        self._check_kind(kind)
-        return sorted(self._registrations[kind])
+    def registrations(self) -> list[Registration]:
+        """The registrations, sorted by name."""
+        return [self._registrations[name] for name in self.names()]
 
-    def registrations(self, kind: str) -> list[Registration]:
-        """The registrations of ``kind``, sorted by name."""
-        self._check_kind(kind)
-        return [self._registrations[kind][name] for name in self.names(kind)]
+    def __contains__(self, name: object) -> bool:
+        return name in self._registrations
 
-    def get(self, kind: str, name: str) -> Registration:
+    def get(self, name: str) -> Registration:
         """The registration of ``name``; an unknown name lists what exists and the nearest."""
-        self._check_kind(kind)
         try:
-            return self._registrations[kind][name]
+            return self._registrations[name]
         except KeyError:
             raise UnknownNameError(
                 unknown_name_message(
-                    kind.rstrip("s"), name, self._registrations[kind], plural=kind
+                    self.kind.singular, name, self._registrations, plural=self.kind.name
                 )
                 + f" Install the plugin that provides {name!r} or pick a listed name."
             ) from None
 
-    def __contains__(self, key: tuple[str, str]) -> bool:
-        kind, name = key
-        return name in self._registrations.get(kind, {})
-
-    def params(self, kind: str, name: str, params: Any = None) -> Any:
+    def params(self, name: str, params: Any = None) -> Any:
         """Validate ``params`` (a mapping, a DictConfig, a schema instance or None).
 
         Returns an instance of the registration's schema; a wrong key or type raises a
         ``ConfigurationError`` naming the component, the key and the value.
         """
-        registration = self.get(kind, name)
+        registration = self.get(name)
         schema = registration.schema
+        what = f"{self.kind.singular} {name!r}"
         if isinstance(params, schema):
             return params
         if params is None:
             raw: dict[str, Any] = {}
         elif OmegaConf.is_config(params):
-            raw = dict(OmegaConf.to_container(params, resolve=True))  # type: ignore[arg-type]
+            container = OmegaConf.to_container(params, resolve=True)
+            raw = dict(container) if isinstance(container, dict) else {}
         elif isinstance(params, Mapping):
             raw = dict(params)
         else:
             raise ConfigurationError(
-                f"Parameters for {kind.rstrip('s')} {name!r} must be a mapping or a "
-                f"{schema.__name__}; got {params!r}."
+                f"Parameters for {what} must be a mapping or a {schema.__name__}; got {params!r}."
             )
-        if "name" not in {f.name for f in dataclasses.fields(schema)}:
-            raw.pop("name", None)  # a Hydra node may carry its option name
+        raw.pop("name", None)  # a Hydra node carries its option name (schemas have no `name`)
         try:
             merged = OmegaConf.merge(OmegaConf.structured(schema), raw)
             return OmegaConf.to_object(merged)
@@ -155,14 +155,107 @@ class Registry:
             detail = (getattr(error, "msg", None) or str(error)).splitlines()[0]
             where = f" at key {key!r}" if key else ""
             raise ConfigurationError(
-                f"Bad parameters for {kind.rstrip('s')} {name!r}{where}: {detail}. "
-                f"Its parameters are {fields}."
+                f"Bad parameters for {what}{where}: {detail}. Its parameters are {fields}."
             ) from None
 
+    def build(self, name: str, params: Any = None, /, **context: Any) -> T:
+        """Build component ``name`` from ``params`` and the kind's context.
+
+        Raises:
+            UnknownNameError: No plugin registered ``name``.
+            ConfigurationError: ``params`` do not fit the component's schema.
+            PluginError: The factory returned something that is not of the kind's type.
+        """
+        registration = self.get(name)
+        result = registration.factory(self.params(name, params), **context)
+        expected = self.kind.result_type()
+        valid = callable(result) if expected is None else isinstance(result, expected)
+        if not valid:
+            wanted = "a callable" if expected is None else f"a {expected.__name__}"
+            raise PluginError(
+                f"The factory of {self.kind.singular} {name!r} (plugin {registration.provider!r}, "
+                f"distribution {registration.distribution!r}) returned {result!r} of type "
+                f"{type(result).__name__}, not {wanted}. Fix the plugin: the factory must be "
+                f"{self.kind.factory}."
+            )
+        return result  # type: ignore[no-any-return]
+
+
+class Registry:
+    """Every registered component, by kind and name.
+
+    Build one with :func:`load_registry`; it holds its own plugin manager, so registries never
+    leak between tests or runs. Use the typed accessors (``registry.domains.build(name,
+    params)``); the string forms (``registry.build("domains", name)``) remain for plugin code.
+    """
+
+    def __init__(
+        self,
+        registrations: Mapping[str, Mapping[str, Registration]],
+        failures: Sequence[PluginFailure] = (),
+        plugin_manager: pluggy.PluginManager | None = None,
+    ) -> None:
+        self._kinds: dict[str, KindRegistry[Any]] = {
+            kind.name: KindRegistry(kind, registrations.get(kind.name, {})) for kind in KIND_TABLE
+        }
+        self.failures: tuple[PluginFailure, ...] = tuple(failures)
+        self.plugin_manager = plugin_manager
+
+    def kind(self, kind: str) -> KindRegistry[Any]:
+        """The components of ``kind`` (plural, singular or config-group name)."""
+        return self._kinds[find_kind(kind).name]
+
+    @property
+    def spaces(self) -> KindRegistry[Space]:
+        return self._kinds["spaces"]
+
+    @property
+    def domains(self) -> KindRegistry[AbstractDomain]:
+        return self._kinds["domains"]
+
+    @property
+    def samplers(self) -> KindRegistry[AbstractSampler]:
+        return self._kinds["samplers"]
+
+    @property
+    def constraints(self) -> KindRegistry[AbstractConstraint]:
+        return self._kinds["constraints"]
+
+    @property
+    def operators(self) -> KindRegistry[Callable[..., Any]]:
+        return self._kinds["operators"]
+
+    @property
+    def networks(self) -> KindRegistry[torch.nn.Module]:
+        return self._kinds["networks"]
+
+    @property
+    def problems(self) -> KindRegistry[Problem]:
+        return self._kinds["problems"]
+
+    def names(self, kind: str) -> list[str]:
+        """The registered names of ``kind``, sorted."""
+        return self.kind(kind).names()
+
+    def registrations(self, kind: str) -> list[Registration]:
+        """The registrations of ``kind``, sorted by name."""
+        return self.kind(kind).registrations()
+
+    def get(self, kind: str, name: str) -> Registration:
+        """The registration of ``name``; an unknown name lists what exists and the nearest."""
+        return self.kind(kind).get(name)
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        kind, name = key
+        return kind in self._kinds and name in self._kinds[kind]
+
+    def params(self, kind: str, name: str, params: Any = None) -> Any:
+        """Validate ``params`` for component ``name`` of ``kind``; see :meth:`KindRegistry.params`."""
+        return self.kind(kind).params(name, params)
+
     def build(self, kind: str, name: str, params: Any = None, /, **context: Any) -> Any:
-        """Build component ``name`` of ``kind`` from ``params`` and the kind's context."""
-        registration = self.get(kind, name)
-        return registration.factory(self.params(kind, name, params), **context)
+        """Build component ``name`` of ``kind``; see :meth:`KindRegistry.build`."""
+        return self.kind(kind).build(name, params, **context)
 
 
 def _env_flag(name: str) -> bool:
@@ -261,12 +354,13 @@ def load_registry(
         raise PluginError(
             f"deepinn plugin {plugin_name!r} (distribution {distribution!r}) "
             f"declares a hook that does not exist: {error}. Hooks are: "
-            f"{', '.join('deepinn_' + kind for kind in KINDS)}."
+            f"{', '.join(kind.hook for kind in KIND_TABLE)}."
         ) from None
 
-    registrations: dict[str, dict[str, Registration]] = {kind: {} for kind in KINDS}
-    for kind in KINDS:
-        caller = getattr(pm.hook, f"deepinn_{kind}")
+    registrations: dict[str, dict[str, Registration]] = {kind.name: {} for kind in KIND_TABLE}
+    for kind_row in KIND_TABLE:
+        kind = kind_row.name
+        caller = getattr(pm.hook, kind_row.hook)
         # get_hookimpls() is in registration order, so loading is deterministic.
         for impl in caller.get_hookimpls():
             plugin_name = impl.plugin_name
@@ -275,19 +369,19 @@ def load_registry(
                 returned = impl.function() or []
                 if isinstance(returned, Registration):
                     raise PluginError(
-                        f"deepinn_{kind} returned one Registration ({returned.name!r}), not a "
+                        f"{kind_row.hook} returned one Registration ({returned.name!r}), not a "
                         "list; return [Registration(...)]"
                     )
                 items = list(returned)
                 for item in items:
                     if not isinstance(item, Registration):
                         raise PluginError(
-                            f"deepinn_{kind} returned {item!r}; return a list of "
+                            f"{kind_row.hook} returned {item!r}; return a list of "
                             "deepinn.plugins.Registration"
                         )
             except Exception as error:  # noqa: BLE001
-                if isinstance(error, PluginError) and plugin_name in BUILTIN_PLUGINS:
-                    raise
+                if plugin_name in BUILTIN_PLUGINS:
+                    raise  # deepinn's own components cannot be disabled: never only a warning
                 _fail(
                     PluginFailure(plugin_name, distribution, f"{type(error).__name__}: {error}"),
                     failures,
@@ -298,7 +392,7 @@ def load_registry(
                 existing = registrations[kind].get(item.name)
                 if existing is not None:
                     raise DuplicateNameError(
-                        f"Two plugins register the {kind.rstrip('s')} {item.name!r}: "
+                        f"Two plugins register the {kind_row.singular} {item.name!r}: "
                         f"{existing.provider!r} (distribution {existing.distribution!r}) and "
                         f"{plugin_name!r} (distribution {distribution!r}). Uninstall or disable "
                         f"one ({DISABLE_ENV}=<plugin name>) or rename the registration."

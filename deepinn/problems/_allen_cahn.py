@@ -11,7 +11,7 @@ with a Fourier pseudo-spectral method (2048 modes) and ETDRK4 time stepping (dt 
 
 Soft constraints alone rarely get a PINN below ~10% error here: the solution develops fronts of
 width ~0.006 that the initial-condition and PDE terms pull towards the wrong state. The network
-``allen_cahn_net`` (registered with this problem, see :mod:`deepinn.problems._hard`) is exactly
+``allen_cahn_net`` (a registered network, see :mod:`deepinn.nn._allen_cahn_net`) is exactly
 periodic in x (an MLP on ``cos(pi x), sin(pi x), t``), so the periodic condition vanishes
 identically; ``conf/experiment/allen_cahn.yaml`` selects it and keeps the initial condition soft
 (weighted 100), because the initial slope is not periodic.

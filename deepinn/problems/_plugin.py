@@ -2,8 +2,8 @@
 
 Every factory is ``factory(params, domain, make_sampler) -> Problem``. Problems with a fixed
 geometry (laplace, heat, wave, burgers, allen_cahn, kovasznay) do not use ``domain``; poisson,
-helmholtz and inverse_diffusion are posed on it. The plugin also registers one network that only
-makes sense with its problem: ``allen_cahn_net`` (exactly periodic in x).
+helmholtz and inverse_diffusion are posed on it. Networks (including ``allen_cahn_net``,
+exactly periodic in x) are registered by the networks plugin.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from deepinn.plugins._hookspecs import hookimpl
 from deepinn.plugins._registration import Registration
 from deepinn.problems._allen_cahn import AllenCahnParams, build_allen_cahn
 from deepinn.problems._burgers import BurgersParams, build_burgers
-from deepinn.problems._hard import AllenCahnNetParams, build_allen_cahn_net
 from deepinn.problems._heat import HeatParams, build_heat
 from deepinn.problems._helmholtz import HelmholtzParams, build_helmholtz
 from deepinn.problems._inverse_diffusion import InverseDiffusionParams, build_inverse_diffusion
@@ -78,17 +77,5 @@ def deepinn_problems() -> list[Registration]:
             build_inverse_diffusion,
             InverseDiffusionParams,
             "recover k in -k lap u = f from noisy observations of u (1-3-D domain)",
-        ),
-    ]
-
-
-@hookimpl
-def deepinn_networks() -> list[Registration]:
-    return [
-        Registration(
-            "allen_cahn_net",
-            build_allen_cahn_net,
-            AllenCahnNetParams,
-            "for problem=allen_cahn: an MLP on a periodic embedding of x (exact periodicity)",
         ),
     ]

@@ -207,7 +207,7 @@ class Compiler:
         try:
             value = built(_FOLD)
             number = float(value.item() if isinstance(value, torch.Tensor) else value)
-        except (ArithmeticError, RuntimeError, ValueError) as exc:
+        except (ArithmeticError, RuntimeError, TypeError, ValueError) as exc:
             raise self.source.error(
                 f"This constant part cannot be computed: {exc}.", node
             ) from None

@@ -55,13 +55,10 @@ class Expression:
         pure = {c[0] for _, c in self.derivatives if len(c) == 2 and c[0] == c[1]}
         second = tuple(c for c in scope.coordinates if c in pure)
         self.second_order: tuple[str, ...] | None = second or None
-        through_laplacian = {
-            d for call in compiler.calls if call.laplacian is not None for d in call.derivatives
-        }
-        self.laplacian_only = (
-            self.order == 2
-            and all(call.laplacian in (None, second) for call in compiler.calls)
-            and all(d in through_laplacian for d in self.derivatives if len(d[1]) == 2)
+        self.laplacian_only = self.order == 2 and all(
+            call.laplacian == second
+            for call in compiler.calls
+            if any(len(c) == 2 for _, c in call.derivatives)
         )
 
     def __call__(self, context: Field | torch.Tensor | Points) -> torch.Tensor:

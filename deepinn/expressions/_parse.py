@@ -128,7 +128,9 @@ def parse_tree(source: Source) -> ast.expr:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        column = (exc.offset - 1) if exc.offset and exc.lineno == 1 else None
+        column = None
+        if exc.lineno == 1 and exc.offset is not None and "\n" not in text:
+            column = exc.offset - 1 if 0 < exc.offset <= len(text) else len(text)
         raise source.error(f"Syntax error: {exc.msg}. {_GRAMMAR_HINT}", column=column) from None
     except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
         raise source.error(

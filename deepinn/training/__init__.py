@@ -8,8 +8,8 @@ from deepinn.training._config import run_from_config as run_from_config
 from deepinn.training._data import CollocationData as CollocationData
 from deepinn.training._fit import FitResult as FitResult
 from deepinn.training._fit import fit as fit
+from deepinn.training._metrics import relative_l2 as relative_l2
 from deepinn.training._module import PINNModule as PINNModule
-from deepinn.training._module import relative_l2 as relative_l2
 from deepinn.training._optim import Phase as Phase
 from deepinn.training._optim import adam as adam
 from deepinn.training._optim import adam_lbfgs as adam_lbfgs

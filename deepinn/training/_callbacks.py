@@ -15,6 +15,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from deepinn._errors import ConfigurationError
+from deepinn.training._metrics import relative_l2
 from deepinn.training._plots import points_figure, solution_figure
 
 __all__ = ["FigureLogger", "GradientMonitor", "RunArtifacts"]
@@ -59,7 +60,7 @@ class GradientMonitor(pl.Callback):
         }
         if norms and grads:
             stacked = torch.stack([grad.norm() for grad in grads.values()]).cpu()
-            for name, value in zip(grads, stacked.tolist()):
+            for name, value in zip(grads, stacked.tolist(), strict=True):
                 writer.add_scalar(f"grad_norm/{name}", value, step)
             writer.add_scalar("grad_norm/total", float(stacked.norm()), step)
         if histograms:
@@ -133,33 +134,39 @@ class RunArtifacts(pl.Callback):
         data = trainer.datamodule
         if data is not None:
             for name, batch in data.current_global_points().items():
-                figure = points_figure({name: batch["x"]}, pl_module.problem.space.coordinate_names())
+                names = pl_module.problem.space.coordinate_names()
+                figure = points_figure({name: batch["x"]}, names)
                 figure.savefig(plots / f"points_{name}.png", dpi=100)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._write_points(trainer, pl_module)
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.metrics = compute_metrics(pl_module, trainer.global_step, time.perf_counter() - self._start, self.eval_points)
+        wall_time = time.perf_counter() - self._start
+        self.metrics = compute_metrics(pl_module, trainer.global_step, wall_time, self.eval_points)
         if trainer.is_global_zero:
             write_artifacts(self.run_dir, pl_module, self.metrics, self.eval_points)
 
 
-def compute_metrics(pl_module: Any, steps: int, wall_time: float, eval_points: int = 10_000) -> dict[str, Any]:
+def compute_metrics(
+    pl_module: Any, steps: int, wall_time: float, eval_points: int = 10_000
+) -> dict[str, Any]:
     """The run's summary: rel_l2 (if the solution is known), final losses, steps, time."""
     problem = pl_module.problem
     metrics: dict[str, Any] = {"problem": problem.name}
     points, exact = problem.evaluation_set(eval_points)
     if exact is not None:
         prediction = _predict_float64(pl_module)(points)
-        metrics["rel_l2"] = float((prediction - exact).norm() / exact.norm())
+        metrics["rel_l2"] = float(relative_l2(prediction, exact))
     losses = {k: float(v) for k, v in pl_module.last_losses.items()}
     metrics["final_loss"] = losses.pop("total", None)
     metrics["loss_per_constraint"] = losses
     metrics["steps"] = int(steps)
     metrics["wall_time_s"] = round(float(wall_time), 3)
     if pl_module.coefficients:
-        metrics["coefficients"] = {k: float(v.detach().reshape(-1)[0]) for k, v in pl_module.coefficients.items()}
+        metrics["coefficients"] = {
+            k: float(v.detach().reshape(-1)[0]) for k, v in pl_module.coefficients.items()
+        }
         metrics["coefficient_rel_error"] = {
             name: abs(metrics["coefficients"][name] - true) / abs(true)
             for name, true in problem.true_parameters.items()
@@ -169,7 +176,9 @@ def compute_metrics(pl_module: Any, steps: int, wall_time: float, eval_points: i
     return metrics
 
 
-def write_artifacts(run_dir: Path, pl_module: Any, metrics: dict[str, Any], eval_points: int) -> None:
+def write_artifacts(
+    run_dir: Path, pl_module: Any, metrics: dict[str, Any], eval_points: int
+) -> None:
     """metrics.json, predictions.npz and the solution plot of a finished run."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
@@ -12,35 +12,25 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from deepinn._errors import ConfigurationError, TrainingError
-from deepinn.constraints import AbstractConstraint
-from deepinn.operators import Field
-from deepinn.operators._names import resolve_columns
 from deepinn.problems import Problem
-from deepinn.spaces import Space
 from deepinn.training._compile import CompiledNetwork
+from deepinn.training._finite import FiniteTracker
+from deepinn.training._loss import PINNLoss, group_by_order
+from deepinn.training._metrics import relative_l2
 from deepinn.training._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
 
 __all__ = ["PINNModule"]
 
-FIELD_MODES = ("auto", "reverse", "forward")
-_UNCHECKED_LIMIT = 256
-
-
-class _Group(NamedTuple):
-    """Constraints evaluated in one forward pass, and what their residuals need."""
-
-    second_order: tuple[str, ...] | None
-    laplacian_only: bool
-    members: list[AbstractConstraint]
+_UNCHECKED_LIMIT = 256  # steps of losses kept on the device between two finiteness checks
 
 
 class PINNModule(pl.LightningModule):
     """Trains ``network`` so that every constraint of ``problem`` holds.
 
-    The loss is ``sum_c weight_c * mean(residual_c ** 2)``. Constraints that take derivatives of
-    the same order share one forward pass (their points are concatenated); derivatives go through
-    the operators' per-step cache. Optimization is manual so that Adam, L-BFGS and Adam then
-    L-BFGS run through one code path.
+    The loss is a :class:`PINNLoss` (``self.loss``), ``sum_c weight_c * mean(residual_c ** 2)``;
+    this module runs the loop around it: optimizer phases, dtype switches, the device copy of the
+    points, the DDP reduction, the finiteness guard, logging and validation. Optimization is
+    manual so that Adam, L-BFGS and Adam then L-BFGS run through one code path.
 
     Under DDP each rank holds a disjoint shard of the global points. The module synchronizes the
     gradients itself, after every backward (DDP's reducer is kept out with ``no_sync``): one
@@ -76,13 +66,11 @@ class PINNModule(pl.LightningModule):
     ) -> None:
         super().__init__()
         check_phases(phases)
-        if field_mode not in FIELD_MODES:
-            raise ConfigurationError(
-                f"field_mode = {field_mode!r}; valid modes are {list(FIELD_MODES)}."
-            )
-        for name, value in {"log_every": log_every, "finite_check_every": finite_check_every}.items():
+        counts = {"log_every": log_every, "finite_check_every": finite_check_every}
+        for name, value in counts.items():
             if value <= 0:
                 raise ConfigurationError(f"{name} = {value}; use a positive number of steps.")
+        self.loss = PINNLoss(problem, network, field_mode=field_mode, compile=compile)
         self.automatic_optimization = False
         self.problem = problem
         self.net = network
@@ -92,46 +80,19 @@ class PINNModule(pl.LightningModule):
         self.field_mode = field_mode
         self.finite_check_every = finite_check_every
         self.save_hyperparameters(dict(hparams or {}))
-        self._groups = self._group_by_order(problem.constraints, problem.space)
         self._device_batch: tuple[int, torch.device, dict[str, Any]] | None = None
         self.last_losses: dict[str, torch.Tensor] = {}
         self.stop_reason: str | None = None
         self._lbfgs_monitor = LBFGSMonitor()
-        # (step, stacked constraint losses) since the last finiteness check, kept on the device
-        self._unchecked: list[tuple[int, torch.Tensor]] = []
-        self._loss_names: list[str] = []
+        self._finite = FiniteTracker(_UNCHECKED_LIMIT)
         self._cast_batch: tuple[tuple[int, torch.dtype], dict[str, Any]] | None = None
-        self.compiled: tuple[CompiledNetwork, CompiledNetwork] | None = None
-        if compile:
-            self.compiled = (CompiledNetwork(network, True), CompiledNetwork(network, False))
 
-    @staticmethod
-    def _group_by_order(constraints: Sequence[AbstractConstraint], space: Space) -> list[_Group]:
-        """Constraints of one derivative order, with the union of their second-order hints.
+    _group_by_order = staticmethod(group_by_order)
 
-        Hints are compared by the columns they name (``'x'`` and ``('x0', 'x1')`` agree). The
-        group takes a single Laplacian lane only when every member asks for the Laplacian over
-        the same columns: a member without that promise may ask for a single second derivative,
-        which the lane cannot give without a double backward (not available under compile).
-        """
-        groups: dict[int, list[AbstractConstraint]] = {}
-        for constraint in constraints:
-            groups.setdefault(constraint.order, []).append(constraint)
-        names = space.coordinate_names()
-        result = []
-        for order in sorted(groups):
-            members = groups[order]
-            hints = [
-                frozenset(resolve_columns(space, list(c.second_order)))
-                for c in members
-                if c.second_order is not None
-            ]
-            second = tuple(names[i] for i in sorted(frozenset().union(*hints))) if hints else None
-            laplacian_only = len(set(hints)) == 1 and all(
-                c.second_order is not None and c.laplacian_only for c in members
-            )
-            result.append(_Group(second, laplacian_only, members))
-        return result
+    @property
+    def compiled(self) -> tuple[CompiledNetwork, CompiledNetwork] | None:
+        """The compiled forward passes (value-only, derivatives), or None in eager mode."""
+        return self.loss.compiled
 
     # ------------------------------------------------------------------ forward and loss
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -140,38 +101,12 @@ class PINNModule(pl.LightningModule):
     def compute_losses(
         self, points: Mapping[str, Mapping[str, torch.Tensor]], rows: Mapping[str, int]
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The total loss and each constraint's weighted loss for one batch of points.
+        """The total loss and each constraint's weighted loss (see :meth:`PINNLoss.__call__`).
 
-        ``rows`` holds each constraint's global number of points: a rank's shard contributes
-        ``weight * sum(residual ** 2) / (rows * columns)``, its part of the global mean, so the
-        sum over ranks (see :meth:`_all_reduce`) is the global loss and the sum of the ranks'
-        gradients is its gradient. On one process the shard is the whole set.
+        ``rows`` holds each constraint's global number of points; the sum over ranks (see
+        :meth:`_all_reduce`) of the shards' losses is the global loss.
         """
-        losses: dict[str, torch.Tensor] = {}
-        for second_order, laplacian_only, members in self._groups:
-            inputs = [c.inputs(points[c.name]) for c in members]
-            x = inputs[0] if len(inputs) == 1 else torch.cat(inputs)
-            network: Any = self.net
-            if self.compiled is not None:
-                network = self.compiled[0] if members[0].order == 0 else self.compiled[1]
-            field = Field(
-                network,
-                x,
-                self.problem.space,
-                output_names=self.problem.outputs,
-                mode=self.field_mode,
-                second_order=second_order,
-                laplacian_only=laplacian_only,
-            )
-            start = 0
-            for constraint, part in zip(members, inputs):
-                view = field if len(members) == 1 else field.rows(slice(start, start + len(part)))
-                start += len(part)
-                residual = constraint.checked_residual(view, points[constraint.name])
-                scale = 1.0 / (rows[constraint.name] * residual.shape[1])
-                losses[constraint.name] = constraint.weight * residual.square().sum() * scale
-        total = torch.stack(list(losses.values())).sum()
-        return total, losses
+        return self.loss(points, rows)
 
     # ------------------------------------------------------------------ data on the device
     def transfer_batch_to_device(
@@ -182,7 +117,8 @@ class PINNModule(pl.LightningModule):
             cached = self._device_batch
             if cached is not None and cached[0] == batch["round"] and cached[1] == device:
                 return cached[2]
-            moved = dict(batch, points=super().transfer_batch_to_device(batch["points"], device, dataloader_idx))
+            points = super().transfer_batch_to_device(batch["points"], device, dataloader_idx)
+            moved = dict(batch, points=points)
             self._device_batch = (batch["round"], device, moved)
             return moved
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
@@ -248,8 +184,8 @@ class PINNModule(pl.LightningModule):
                 total, losses = total.detach(), {k: v.detach() for k, v in losses.items()}
             if not first:
                 first.update(losses, total=total)
-                self._track_finite(step, losses)
-                if is_lbfgs or step % self.finite_check_every == 0:
+                due = self._finite.track(step, losses)
+                if due or is_lbfgs or step % self.finite_check_every == 0:
                     self._raise_if_non_finite()
             return total
 
@@ -318,37 +254,14 @@ class PINNModule(pl.LightningModule):
                 parameter.grad.copy_(flat[offset : offset + count].view_as(parameter.grad))
             offset += count
         reduced = flat[offset:]
-        return reduced.sum(), dict(zip(names, reduced.unbind()))
-
-    def _track_finite(self, step: int, losses: Mapping[str, torch.Tensor]) -> None:
-        """Keep this step's constraint losses on the device until the next check (no host sync).
-
-        At most ``_UNCHECKED_LIMIT`` steps are kept: a very long check interval still checks
-        (one host sync) that often, so the memory stays bounded.
-        """
-        if not self._loss_names:
-            self._loss_names = list(losses)
-        self._unchecked.append((step, torch.stack(list(losses.values()))))
-        if len(self._unchecked) >= _UNCHECKED_LIMIT:
-            self._raise_if_non_finite()
+        return reduced.sum(), dict(zip(names, reduced.unbind(), strict=True))
 
     def _raise_if_non_finite(self) -> None:
-        """Stop with the first bad step and constraint(s), if a loss was not finite.
-
-        One host sync per check, over every step since the last one.
-        """
-        if not self._unchecked:
+        """Stop with the first bad step and constraint(s), if a tracked loss was not finite."""
+        bad = self._finite.first_non_finite()
+        if bad is None:
             return
-        steps = [step for step, _ in self._unchecked]
-        bad = ~torch.isfinite(torch.stack([values for _, values in self._unchecked]))
-        self._unchecked.clear()
-        rows = bad.any(dim=1).tolist()
-        if not any(rows):
-            return
-        first = rows.index(True)
-        step = steps[first]
-        flags = bad[first].tolist()
-        bad_names = [name for name, flag in zip(self._loss_names, flags) if flag]
+        step, bad_names = bad
         checkpoint = None
         if self._trainer is not None:
             for callback in self.trainer.checkpoint_callbacks:
@@ -382,7 +295,7 @@ class PINNModule(pl.LightningModule):
         for name, parameter in self.coefficients.items():
             values[f"train/coefficient/{name}"] = parameter.detach().reshape(-1)[0]
         numbers = torch.stack([value.detach().double() for value in values.values()]).tolist()
-        metrics = dict(zip(values, numbers))
+        metrics = dict(zip(values, numbers, strict=True))
         metrics["train/lr"] = optimizer.optimizer.param_groups[0]["lr"]
         for logger in self.loggers:
             logger.log_metrics(metrics, step=step)
@@ -406,18 +319,4 @@ class PINNModule(pl.LightningModule):
             # Every rank measures the whole evaluation set (same parameters, same value); the
             # sync (once per validation) only keeps Lightning's epoch-level bookkeeping uniform.
             self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=1, sync_dist=True)
-
-
-def relative_l2(prediction: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
-    """||prediction - exact||_2 / ||exact||_2 over all points and outputs."""
-    if prediction.shape != exact.shape:
-        raise ConfigurationError(
-            f"Prediction shape {tuple(prediction.shape)} does not match the solution's "
-            f"{tuple(exact.shape)}; the network needs one output per problem output."
-        )
-    denominator = exact.norm()
-    if denominator == 0:
-        return (prediction - exact).norm()
-    return (prediction - exact).norm() / denominator
-
 

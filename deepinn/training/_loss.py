@@ -1,0 +1,149 @@
+"""The PINN loss: a problem's constraints evaluated on a network, without a Trainer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, final
+
+import torch
+
+from deepinn._errors import ConfigurationError
+from deepinn.constraints import AbstractConstraint
+from deepinn.operators import FIELD_MODES, Field
+from deepinn.operators._names import resolve_columns
+from deepinn.problems import Problem
+from deepinn.spaces import Space
+from deepinn.training._compile import CompiledNetwork
+
+__all__ = ["PINNLoss", "group_by_order"]
+
+Points = Mapping[str, Mapping[str, torch.Tensor]]
+"""One batch of points: each constraint's name to its sampled batch (``{"x": ..., ...}``)."""
+
+
+class _Group(NamedTuple):
+    """Constraints evaluated in one forward pass, and what their residuals need."""
+
+    second_order: tuple[str, ...] | None
+    laplacian_only: bool
+    members: list[AbstractConstraint]
+
+
+def group_by_order(constraints: Sequence[AbstractConstraint], space: Space) -> list[_Group]:
+    """Constraints of one derivative order, with the union of their second-order hints.
+
+    Hints are compared by the columns they name (``'x'`` and ``('x0', 'x1')`` agree). The group
+    takes a single Laplacian lane only when every member asks for the Laplacian over the same
+    columns: a member without that promise may ask for a single second derivative, which the lane
+    cannot give without a double backward (not available under compile).
+
+    Returns:
+        One group per derivative order, in increasing order; members keep the problem's order.
+    """
+    groups: dict[int, list[AbstractConstraint]] = {}
+    for constraint in constraints:
+        groups.setdefault(constraint.order, []).append(constraint)
+    names = space.coordinate_names()
+    result = []
+    for order in sorted(groups):
+        members = groups[order]
+        hints = [
+            frozenset(resolve_columns(space, list(c.second_order)))
+            for c in members
+            if c.second_order is not None
+        ]
+        second = tuple(names[i] for i in sorted(frozenset().union(*hints))) if hints else None
+        laplacian_only = len(set(hints)) == 1 and all(
+            c.second_order is not None and c.laplacian_only for c in members
+        )
+        result.append(_Group(second, laplacian_only, members))
+    return result
+
+
+@final
+class PINNLoss:
+    """``sum_c weight_c * mean(residual_c ** 2)`` over a problem's constraints.
+
+    Constraints that take derivatives of the same order share one forward pass (their points are
+    concatenated and each gets its rows of one :class:`Field`); derivatives go through the
+    Field's per-pass cache. A plain callable: no Lightning, no optimizer, no device handling.
+
+    Args:
+        problem: The problem whose constraints make the loss.
+        network: Maps (N, d) inputs to (N, len(problem.outputs)) outputs.
+        field_mode: ``auto`` (forward Laplacian where the network offers it), ``reverse`` or
+            ``forward`` (torch.func forward mode), passed to :class:`Field`.
+        compile: Run the network's forward passes through ``torch.compile``
+            (:class:`CompiledNetwork`), falling back to eager mode with a warning.
+
+    Raises:
+        ConfigurationError: ``field_mode`` is not one of :data:`FIELD_MODES`.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        network: torch.nn.Module,
+        field_mode: str = "auto",
+        compile: bool = False,
+    ) -> None:
+        if field_mode not in FIELD_MODES:
+            raise ConfigurationError(
+                f"field_mode = {field_mode!r}; valid modes are {list(FIELD_MODES)}."
+            )
+        self.problem = problem
+        self.network = network
+        self.field_mode = field_mode
+        self.groups = group_by_order(problem.constraints, problem.space)
+        self.compiled: tuple[CompiledNetwork, CompiledNetwork] | None = None
+        if compile:
+            self.compiled = (CompiledNetwork(network, True), CompiledNetwork(network, False))
+
+    def _network_for(self, order: int) -> Any:
+        """The callable a group of ``order`` evaluates: compiled forward for values only."""
+        if self.compiled is None:
+            return self.network
+        return self.compiled[0] if order == 0 else self.compiled[1]
+
+    def __call__(
+        self, points: Points, rows: Mapping[str, int] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The total loss and each constraint's weighted loss for one batch of points.
+
+        ``rows`` holds each constraint's global number of points: a shard contributes
+        ``weight * sum(residual ** 2) / (rows * columns)``, its part of the global mean, so the
+        sum of the shards' losses is the global loss and the sum of their gradients its gradient
+        (the training module sums them over the DDP ranks in one all-reduce). Without ``rows``
+        the batch is the whole set: each constraint's loss is ``weight * mean(residual ** 2)``.
+
+        Args:
+            points: Each constraint's batch, by constraint name.
+            rows: Each constraint's global number of points (default: its batch's rows).
+
+        Returns:
+            The total (a 0-d tensor with a graph) and each constraint's loss, by name.
+        """
+        losses: dict[str, torch.Tensor] = {}
+        for second_order, laplacian_only, members in self.groups:
+            inputs = [c.inputs(points[c.name]) for c in members]
+            x = inputs[0] if len(inputs) == 1 else torch.cat(inputs)
+            field = Field(
+                self._network_for(members[0].order),
+                x,
+                self.problem.space,
+                output_names=self.problem.outputs,
+                mode=self.field_mode,
+                second_order=second_order,
+                laplacian_only=laplacian_only,
+            )
+            start = 0
+            for constraint, part in zip(members, inputs, strict=True):
+                view = field if len(members) == 1 else field.rows(slice(start, start + len(part)))
+                start += len(part)
+                batch = points[constraint.name]
+                residual = constraint.checked_residual(view, batch)
+                count = rows[constraint.name] if rows is not None else batch["x"].shape[0]
+                scale = 1.0 / (count * residual.shape[1])
+                losses[constraint.name] = constraint.weight * residual.square().sum() * scale
+        total = torch.stack(list(losses.values())).sum()
+        return total, losses

@@ -10,7 +10,7 @@ from deepinn._errors import ConfigurationError, ShapeError
 from deepinn.expressions._compile import Compiler, ParameterValue
 from deepinn.expressions._nodes import Constant, Context, Node
 from deepinn.expressions._operators import OPERATORS, Derivative, ExpressionOperator
-from deepinn.expressions._parse import parse_tree
+from deepinn.expressions._parse import MAX_LENGTH, parse_tree
 from deepinn.expressions._source import Source
 from deepinn.operators import Field
 from deepinn.spaces import Points
@@ -197,6 +197,11 @@ def _build(
     field: bool,
 ) -> Expression:
     source = Source(text.strip() if isinstance(text, str) else text, key)
+    if isinstance(text, str) and len(text) > MAX_LENGTH:  # before stripping: padding counts
+        raise source.error(
+            f"The expression is {len(text)} characters long; the limit is {MAX_LENGTH}. "
+            "Split it into smaller parts or simplify it."
+        )
     if isinstance(coordinates, str) or isinstance(outputs, str):
         raise source.error("coordinates and outputs must be lists of names, e.g. ['x', 'y'].")
     compiler = Compiler(

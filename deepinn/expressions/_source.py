@@ -40,8 +40,10 @@ class Source:
         return ConfigurationError(self._format(message, line, start, end))
 
     def _format(self, message: str, line: int, start: int | None, end: int | None) -> str:
-        lines = self.text.splitlines() or [""]
         where = f"{self.key}: " if self.key else ""
+        if not isinstance(self.text, str):
+            return f"{where}{message}"
+        lines = self.text.splitlines() or [""]
         if start is None or not 1 <= line <= len(lines) or len(self.text) > 200:
             return f"{where}{message} (in expression {_shorten(self.text)!r})"
         shown = lines[line - 1]

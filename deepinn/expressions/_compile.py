@@ -164,15 +164,15 @@ class Compiler:
             return self._fold(Compare(symbols, operands), operands, node)
         if isinstance(node, ast.BoolOp):
             operands = [self.compile(n) for n in node.values]
-            built = Logical(isinstance(node.op, ast.And), operands)
-            return self._fold(built, operands, node)
+            logical = Logical(isinstance(node.op, ast.And), operands)
+            return self._fold(logical, operands, node)
         if isinstance(node, ast.Call):
             return self._call(node)
         raise self.source.error(f"{type(node).__name__} is not allowed in an expression.", node)
 
     def _number(self, node: ast.Constant) -> Node:
         try:
-            value = float(node.value)
+            value = float(node.value)  # type: ignore[arg-type]  # int or float: checked
         except OverflowError:
             value = math.inf
         if not math.isfinite(value):
@@ -266,7 +266,7 @@ class Compiler:
         name = node.func.id  # type: ignore[attr-defined]  # checked by the parser
         if name in self.operators:
             self._need_field(node, f"{name}(...) takes derivatives of the network outputs")
-            args = []
+            names: list[str] = []
             for arg in node.args:
                 if not isinstance(arg, ast.Name):
                     raise self.source.error(
@@ -274,9 +274,9 @@ class Compiler:
                         f"{name}(u, x); an expression cannot be differentiated here.",
                         arg,
                     )
-                args.append(arg.id)
+                names.append(arg.id)
             try:
-                call = self.operators[name](tuple(args), self.scope)
+                call = self.operators[name](tuple(names), self.scope)
             except ConfigurationError as exc:
                 raise self.source.error(str(exc), node) from None
             return self._derivative(call)

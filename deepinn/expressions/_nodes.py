@@ -26,9 +26,9 @@ __all__ = [
     "Coordinate",
     "Derivative",
     "Logical",
+    "Negative",
     "Node",
     "Not",
-    "Negative",
     "Output",
     "Parameter",
 ]
@@ -183,9 +183,9 @@ class Compare(Node):
 
     def __call__(self, ctx: Context) -> Value:
         values = [ctx.tensor(node(ctx)) for node in self.operands]
-        result = self.ops[0](values[0], values[1])
+        result = ctx.tensor(self.ops[0](values[0], values[1]))
         for op, a, b in zip(self.ops[1:], values[1:], values[2:], strict=False):
-            result = torch.logical_and(result, op(a, b))
+            result = torch.logical_and(result, ctx.tensor(op(a, b)))
         return result
 
 

@@ -118,17 +118,17 @@ def parse_tree(source: Source) -> ast.expr:
         )
     if not text.strip():
         raise source.error("The expression is empty; write a formula such as 'sin(pi*x)'.")
-    for column, char in enumerate(text):
+    for position, char in enumerate(text):
         if char not in _ALLOWED_CHARACTERS:
             raise source.error(
                 f"Character {char!r} is not allowed in an expression; use ASCII letters, "
                 "digits, _ . + - * / ( ) < > = ! , and spaces.",
-                column=column if char.isprintable() else None,
+                column=position if char.isprintable() else None,
             )
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        column = None
+        column: int | None = None
         if exc.lineno == 1 and exc.offset is not None and "\n" not in text:
             column = exc.offset - 1 if 0 < exc.offset <= len(text) else len(text)
         raise source.error(f"Syntax error: {exc.msg}. {_GRAMMAR_HINT}", column=column) from None

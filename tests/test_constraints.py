@@ -151,3 +151,93 @@ def test_problem_rejects_duplicate_constraint_names(disk):
     bcs = [DirichletBC("bc", sampler, value=lambda x: x[:, 0]) for _ in range(2)]
     with pytest.raises(dp.ConfigurationError, match=r"\['bc'\]"):
         dp.Problem("p", disk, bcs)
+
+
+# ---------------------------------------------------------------- residual shapes (issue #15)
+def _interval_pde(residual, source=None, n=10, **kwargs):
+    interval = dp.domains.Interval(dp.spaces.R1("x"), 0.0, 1.0)
+    sampler = dp.samplers.GridSampler(interval, n)
+    return PDEConstraint("pde", sampler, residual=residual, source=source, **kwargs)
+
+
+def _cubic(x):
+    return x**3
+
+
+def test_a_vector_residual_and_a_column_source_are_subtracted_as_columns():
+    # residual u'' as (N,), source 6x + 1 as (N, 1): the residual is -1 at every point, not (N, N).
+    pde = _interval_pde(lambda f: f.laplacian("u")[:, 0], source=lambda x: 6 * x + 1)
+    residual = _residual(pde, _cubic)
+    assert residual.shape == (10, 1)
+    assert torch.allclose(residual, torch.full((10, 1), -1.0, dtype=torch.float64))
+
+
+def test_a_column_residual_and_a_vector_source_are_subtracted_as_columns():
+    pde = _interval_pde(lambda f: f.laplacian("u"), source=lambda x: 6 * x[:, 0] + 1)
+    assert torch.allclose(_residual(pde, _cubic), torch.full((10, 1), -1.0, dtype=torch.float64))
+
+
+def test_the_loss_of_a_vector_residual_is_the_intended_mean_square():
+    from deepinn.training._loss import PINNLoss
+
+    pde = _interval_pde(lambda f: f.laplacian("u")[:, 0], source=lambda x: 6 * x + 1)
+    problem = dp.Problem("cubic", pde.sampler.domain, [pde])
+    batch = {k: v.double() for k, v in pde.sample(torch.Generator().manual_seed(0)).items()}
+    total, losses = PINNLoss(problem, _cubic)({"pde": batch})
+    assert losses["pde"].item() == pytest.approx(1.0, rel=1e-6)  # mean((-1)^2), not an N x N mean
+
+
+def test_a_residual_broadcast_to_one_column_per_point_is_refused():
+    pde = _interval_pde(lambda f: f["u"] - torch.sin(f.x[:, 0]))  # (10, 1) - (10,) -> (10, 10)
+    with pytest.raises(dp.ShapeError, match=r"'pde'.*\(10, 10\).*broadcasts.*Expected \(10, m\)"):
+        _residual(pde, _cubic)
+
+
+def test_a_residual_that_declares_its_columns_may_have_one_per_point():
+    pde = _interval_pde(lambda f: f["u"].expand(10, 10), columns=10)
+    assert _residual(pde, _cubic).shape == (10, 10)
+
+
+def test_a_residual_with_other_columns_than_declared_is_refused():
+    pde = _interval_pde(lambda f: f["u"], columns=2)
+    with pytest.raises(dp.ShapeError, match=r"'pde'.*\(10, 1\).*must have shape \(10, 2\)"):
+        _residual(pde, _cubic)
+
+
+def test_a_python_float_residual_is_refused():
+    pde = _interval_pde(lambda f: 0.0)
+    with pytest.raises(dp.ShapeError, match=r"'pde' returned the float 0\.0.*\(10, m\)"):
+        _residual(pde, _cubic)
+
+
+def test_a_zero_dimensional_residual_is_refused():
+    pde = _interval_pde(lambda f: f["u"].sum())
+    with pytest.raises(dp.ShapeError, match=r"'pde' returned a 0-d tensor.*\(10, m\).*field"):
+        _residual(pde, _cubic)
+
+
+def test_a_residual_with_the_wrong_number_of_rows_is_refused():
+    pde = _interval_pde(lambda f: f["u"][:4])
+    with pytest.raises(dp.ShapeError, match=r"'pde'.*shape \(4, 1\) for 10 points.*\(10, m\)"):
+        _residual(pde, _cubic)
+
+
+def test_a_source_with_other_columns_than_the_residual_is_refused():
+    pde = _interval_pde(lambda f: f["u"], source=lambda x: torch.cat([x, x], dim=1))
+    with pytest.raises(dp.ShapeError, match=r"'pde'.*\(10, 1\).*source\(x\) has \(10, 2\)"):
+        _residual(pde, _cubic)
+
+
+def test_a_dirichlet_value_with_too_many_columns_is_refused_when_sampled(disk):
+    sampler = dp.samplers.RandomUniformSampler(disk.boundary, 8, seed=0)
+    bc = DirichletBC("bc", sampler, value=lambda x: x)  # (8, 2) for the one output u
+    message = r"bc: value\(x\) has shape \(8, 2\); expected .*\(8, 1\)"
+    with pytest.raises(dp.ShapeError, match=message):
+        bc.sample(torch.Generator().manual_seed(0))
+
+
+def test_one_dirichlet_column_is_shared_by_every_output(disk):
+    sampler = dp.samplers.RandomUniformSampler(disk.boundary, 8, seed=0)
+    bc = DirichletBC("bc", sampler, value=lambda x: x[:, :1], outputs=("u", "v"))
+    target = bc.sample(torch.Generator().manual_seed(0))["target"]
+    assert target.shape == (8, 2) and torch.equal(target[:, 0], target[:, 1])

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from deepinn._errors import ConfigurationError, ShapeError
+from deepinn.operators import Field
 from deepinn.spaces import Space
 
 __all__ = ["AbstractConstraint", "Batch"]
@@ -32,11 +33,14 @@ class AbstractConstraint(abc.ABC):
         laplacian_only: The residual takes those second derivatives only as their sum, the
             Laplacian (a network can then carry one Laplacian lane instead of one per
             coordinate).
+        columns: The number of columns the residual has, when the constraint knows it (None:
+            any number except one per point, the mark of an (N,) - (N, 1) broadcast).
     """
 
     order: int = 0
     second_order: tuple[str, ...] | None = None
     laplacian_only: bool = False
+    columns: int | None = None
 
     def __init__(self, name: str, space: Space, weight: float = 1.0) -> None:
         if not isinstance(name, str) or not name.isidentifier():
@@ -62,36 +66,95 @@ class AbstractConstraint(abc.ABC):
         return batch["x"]
 
     @abc.abstractmethod
-    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+    def residual(self, field: Field, batch: Batch) -> torch.Tensor:
         """The residual (N, m) at ``batch['x']`` given the network's ``Field`` there."""
 
-    def checked_residual(self, field: object, batch: Batch) -> torch.Tensor:
-        """``residual`` with its shape checked against the batch: (N, m) with N = len(x)."""
-        residual = self.residual(field, batch)
+    def checked_residual(self, field: Field, batch: Batch) -> torch.Tensor:
+        """``residual`` as (N, m) with N = len(x), checked (see :func:`residual_columns`)."""
         n = batch["x"].shape[0]
-        if residual.dim() == 1:
-            residual = residual.unsqueeze(1)
-        if residual.dim() != 2 or residual.shape[0] != n:
-            raise ShapeError(
-                f"Constraint {self.name!r} returned a residual of shape {tuple(residual.shape)} "
-                f"for {n} points; it must have shape ({n}, m). Keep the point dimension first, "
-                "e.g. return field['u'] - target with both of shape (N, 1)."
-            )
-        return residual
+        return residual_columns(self.residual(field, batch), n, self.name, self.columns)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, weight={self.weight})"
 
 
-def as_columns(values: torch.Tensor, n: int, what: str) -> torch.Tensor:
-    """Return ``values`` as (n, m): a 1-D (n,) tensor becomes a column."""
+def residual_columns(value: object, n: int, name: str, columns: int | None = None) -> torch.Tensor:
+    """A residual as (n, m): a 1-D (n,) tensor becomes a column; anything else must be (n, m).
+
+    Refused, because a loss over them trains to a wrong answer: a Python number or a 0-d tensor
+    (no point dimension), a wrong number of rows, a number of columns other than ``columns``
+    and, when ``columns`` is None, (n, n) for n > 1, which is what subtracting an (n, 1) column
+    from an (n,) vector broadcasts to.
+
+    Raises:
+        ShapeError: Naming the constraint, the shape, the expected (n, m) and the fix.
+    """
+    if not isinstance(value, torch.Tensor) or value.dim() == 0:
+        shown = f"the {type(value).__name__} {value!r}"
+        if isinstance(value, torch.Tensor):
+            shown = "a 0-d tensor"
+        raise ShapeError(
+            f"Constraint {name!r} returned {shown} as its residual; it must be a tensor of "
+            f"shape ({n}, m), one row per point. Compute it from the field, e.g. "
+            "field['u'] - target, so that it keeps the point dimension."
+        )
+    original = tuple(value.shape)
+    if value.dim() == 1:
+        value = value.unsqueeze(1)
+    shape = tuple(value.shape)
+    as_column = f" (as a column {shape})" if shape != original else ""
+    expected = f"({n}, {columns})" if columns is not None else f"({n}, m)"
+    if value.dim() != 2 or shape[0] != n:
+        raise ShapeError(
+            f"Constraint {name!r} returned a residual of shape {original}{as_column} for {n} "
+            f"points; it must have shape {expected}. Keep the point dimension first, e.g. "
+            "return field['u'] - target with both of shape (N, 1)."
+        )
+    if columns is not None and shape[1] != columns:
+        raise ShapeError(
+            f"Constraint {name!r} returned a residual of shape {original} for {n} points; it "
+            f"must have shape {expected}, one column per condition."
+        )
+    if columns is None and n > 1 and shape[1] == n:
+        raise ShapeError(
+            f"Constraint {name!r} returned a residual of shape {original} for {n} points, one "
+            f"column per point: the mark of an ({n},) vector minus an ({n}, 1) column, which "
+            f"broadcasts to ({n}, {n}). Expected ({n}, m): make every term a column first, e.g. "
+            "torch.sin(x[:, :1]) rather than torch.sin(x[:, 0]). A residual that really has one "
+            f"column per point declares it: columns={n}."
+        )
+    return value
+
+
+def as_columns(values: object, n: int, what: str, columns: int | None = None) -> torch.Tensor:
+    """User-supplied per-point values (targets, sources) as (n, m) columns.
+
+    A number or a 0-d tensor is the same value at every point; a 1-D (n,) tensor becomes a
+    column. With ``columns``, a single column is repeated to ``columns`` columns and any other
+    number of columns is refused.
+
+    Raises:
+        ShapeError: Naming ``what``, the shape, the expected (n, m) and the fix.
+    """
     values = torch.as_tensor(values)
+    original = tuple(values.shape)
     if values.dim() == 0:
         values = values.expand(n)
     if values.dim() == 1:
         values = values.unsqueeze(1)
+    expected = f"({n}, {columns})" if columns is not None else f"({n}, m)"
     if values.dim() != 2 or values.shape[0] != n:
-        raise ShapeError(f"{what} has shape {tuple(values.shape)}; expected ({n},) or ({n}, m).")
+        raise ShapeError(
+            f"{what} has shape {original}; expected ({n},) or {expected}, one row per point. "
+            "Return one value per row of x, e.g. torch.sin(x[:, :1])."
+        )
+    if columns is not None and values.shape[1] != columns:
+        if values.shape[1] != 1:
+            raise ShapeError(
+                f"{what} has shape {original}; expected ({n},) or {expected}, one column per "
+                "output (or a single column shared by all outputs)."
+            )
+        values = values.repeat(1, columns)
     return values
 
 

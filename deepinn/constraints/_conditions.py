@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from deepinn._errors import ConfigurationError, ShapeError
-from deepinn.constraints._abstract import AbstractConstraint, Batch, as_columns
+from deepinn.constraints._abstract import AbstractConstraint, Batch, as_columns, residual_columns
+from deepinn.operators import Field
 from deepinn.spaces import Space
 
 __all__ = [
@@ -30,16 +31,16 @@ def _outputs(outputs: Sequence[str] | str) -> tuple[str, ...]:
     return (outputs,) if isinstance(outputs, str) else tuple(outputs)
 
 
-def _values(field: object, outputs: tuple[str, ...]) -> torch.Tensor:
-    columns = [field[name] for name in outputs]  # type: ignore[index]
+def _values(field: Field, outputs: tuple[str, ...]) -> torch.Tensor:
+    columns = [field[name] for name in outputs]
     return columns[0] if len(columns) == 1 else torch.cat(columns, dim=1)
 
 
-def _normal_derivative(field: object, outputs: tuple[str, ...], normal: torch.Tensor) -> torch.Tensor:
-    return torch.cat(
-        [(field.grad(name) * normal).sum(dim=1, keepdim=True) for name in outputs],  # type: ignore[attr-defined]
-        dim=1,
-    )
+def _normal_derivative(
+    field: Field, outputs: tuple[str, ...], normal: torch.Tensor
+) -> torch.Tensor:
+    columns = [(field.grad(name) * normal).sum(dim=1, keepdim=True) for name in outputs]
+    return torch.cat(columns, dim=1)
 
 
 class _Sampled(AbstractConstraint):
@@ -64,9 +65,11 @@ class PDEConstraint(_Sampled):
     Args:
         name: Names the logged loss.
         sampler: Draws the collocation points.
-        residual: Maps the network's ``Field`` at the points to the residual (N, m), e.g.
-            ``lambda f: -f.laplacian('u')``.
-        source: Optional right-hand side ``source(x)``; precomputed at sampling, not per step.
+        residual: Maps the network's ``Field`` at the points to the residual (N, m) (or (N,)),
+            e.g. ``lambda f: -f.laplacian('u')``.
+        source: Optional right-hand side ``source(x)``, (N,) or (N, m) (or (N, 1) shared by
+            the m columns); precomputed at sampling, not per step. Residual and source are made
+            (N, m) columns before the subtraction, so (N,) - (N, 1) cannot broadcast to (N, N).
         weight: Loss weight.
         order: Highest derivative order the residual takes (2 for most PDEs).
         second_order: Coordinates whose second derivatives the residual needs (e.g. ``('x',)``
@@ -74,21 +77,34 @@ class PDEConstraint(_Sampled):
         laplacian_only: The residual takes those second derivatives only through
             ``field.laplacian`` over exactly those coordinates (Poisson, Helmholtz,
             Navier-Stokes), so a network can carry a single Laplacian lane.
+        columns: The residual's number of columns m, checked at every step. Without it any m
+            is taken except one column per point, which is refused as a broadcast.
+
+    Raises:
+        ShapeError: (at a step) The residual is a number, has the wrong number of rows or
+            columns, or does not match the source's columns.
     """
 
     def __init__(
         self,
         name: str,
         sampler: object,
-        residual: Callable[[object], torch.Tensor],
+        residual: Callable[[Field], torch.Tensor],
         source: PointFunction | None = None,
         weight: float = 1.0,
         order: int = 2,
         second_order: Sequence[str] | None = None,
         space: Space | None = None,
         laplacian_only: bool = False,
+        columns: int | None = None,
     ) -> None:
         super().__init__(name, sampler, weight, space)
+        if columns is not None and (not isinstance(columns, int) or columns < 1):
+            raise ConfigurationError(
+                f"Constraint {name!r}: columns = {columns!r}; give the residual's number of "
+                "columns (an integer >= 1) or None."
+            )
+        self.columns = columns
         self.residual_fn = residual
         self.source = source
         self.order = order
@@ -104,15 +120,22 @@ class PDEConstraint(_Sampled):
         x = self._draw(generator)
         batch = {"x": x}
         if self.source is not None:
-            batch["source"] = as_columns(self.source(x), len(x), f"{self.name}: source(x)").to(x)
+            what = f"{self.name}: source(x)"
+            batch["source"] = as_columns(self.source(x), len(x), what, self.columns).to(x)
         return batch
 
-    def residual(self, field: object, batch: Batch) -> torch.Tensor:
-        value = self.residual_fn(field)
+    def residual(self, field: Field, batch: Batch) -> torch.Tensor:
+        n = batch["x"].shape[0]
+        value = residual_columns(self.residual_fn(field), n, self.name, self.columns)
         if "source" in batch:
-            if value.dim() == 1:
-                value = value.unsqueeze(1)
-            value = value - batch["source"]
+            source = batch["source"]
+            if source.shape[1] not in (1, value.shape[1]):
+                raise ShapeError(
+                    f"Constraint {self.name!r}: the residual has shape {tuple(value.shape)} but "
+                    f"source(x) has {tuple(source.shape)}; expected ({n}, {value.shape[1]}) or "
+                    f"({n}, 1). Give the source one column per residual column."
+                )
+            value = value - source
         return value
 
 
@@ -133,13 +156,14 @@ class DirichletBC(_Sampled):
         super().__init__(name, sampler, weight, space)
         self.value = value
         self.outputs = _outputs(outputs)
+        self.columns = len(self.outputs)
 
     def sample(self, generator: torch.Generator) -> Batch:
         x = self._draw(generator)
-        target = as_columns(self.value(x), len(x), f"{self.name}: value(x)").to(x)
-        return {"x": x, "target": target}
+        target = as_columns(self.value(x), len(x), f"{self.name}: value(x)", self.columns)
+        return {"x": x, "target": target.to(x)}
 
-    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+    def residual(self, field: Field, batch: Batch) -> torch.Tensor:
         return _values(field, self.outputs) - batch["target"]
 
 
@@ -174,16 +198,18 @@ class RobinBC(_Sampled):
         self.alpha = float(alpha)
         self.beta = float(beta)
         self.outputs = _outputs(outputs)
+        self.columns = len(self.outputs)
 
     def sample(self, generator: torch.Generator) -> Batch:
         x = self._draw(generator)
+        target = as_columns(self.value(x), len(x), f"{self.name}: value(x)", self.columns)
         return {
             "x": x,
             "normal": _boundary_normals(self.name, self.sampler, x),
-            "target": as_columns(self.value(x), len(x), f"{self.name}: value(x)").to(x),
+            "target": target.to(x),
         }
 
-    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+    def residual(self, field: Field, batch: Batch) -> torch.Tensor:
         result = self.beta * _normal_derivative(field, self.outputs, batch["normal"])
         if self.alpha != 0.0:
             result = result + self.alpha * _values(field, self.outputs)
@@ -231,6 +257,7 @@ class PeriodicBC(_Sampled):
         self.outputs = _outputs(outputs)
         self.derivatives = derivatives
         self.order = 1 if derivatives else 0
+        self.columns = len(self.outputs) * (1 + self.space.dim if derivatives else 1)
 
     def sample(self, generator: torch.Generator) -> Batch:
         x = self._draw(generator)
@@ -239,13 +266,13 @@ class PeriodicBC(_Sampled):
     def inputs(self, batch: Batch) -> torch.Tensor:
         return torch.cat([batch["x"], batch["partner"]])
 
-    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+    def residual(self, field: Field, batch: Batch) -> torch.Tensor:
         n = batch["x"].shape[0]
         values = _values(field, self.outputs)
         parts = [values[:n] - values[n:]]
         if self.derivatives:
             for name in self.outputs:
-                gradient = field.grad(name)  # type: ignore[attr-defined]
+                gradient = field.grad(name)
                 parts.append(gradient[:n] - gradient[n:])
         return torch.cat(parts, dim=1)
 
@@ -285,24 +312,24 @@ class InitialCondition(_Sampled):
         self.value, self.rate, self.time, self.t0 = value, rate, time, float(t0)
         self.outputs = _outputs(outputs)
         self.order = 1 if rate is not None else 0
+        self.columns = len(self.outputs) * (2 if rate is not None else 1)
 
     def sample(self, generator: torch.Generator) -> Batch:
         spatial = self._draw(generator)
         t_column = self.space.slice(self.time).start
         t = torch.full((len(spatial), 1), self.t0, dtype=spatial.dtype)
         x = torch.cat([spatial[:, :t_column], t, spatial[:, t_column:]], dim=1)
-        batch = {"x": x, "target": as_columns(self.value(x), len(x), f"{self.name}: value")}
+        k = len(self.outputs)
+        batch = {"x": x, "target": as_columns(self.value(x), len(x), f"{self.name}: value", k)}
         if self.rate is not None:
-            batch["rate"] = as_columns(self.rate(x), len(x), f"{self.name}: rate").to(x)
+            batch["rate"] = as_columns(self.rate(x), len(x), f"{self.name}: rate", k).to(x)
         batch["target"] = batch["target"].to(x)
         return batch
 
-    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+    def residual(self, field: Field, batch: Batch) -> torch.Tensor:
         parts = [_values(field, self.outputs) - batch["target"]]
         if self.rate is not None:
-            rates = torch.cat(
-                [field.partial(name, self.time) for name in self.outputs], dim=1  # type: ignore[attr-defined]
-            )
+            rates = torch.cat([field.partial(name, self.time) for name in self.outputs], dim=1)
             parts.append(rates - batch["rate"])
         return torch.cat(parts, dim=1)
 
@@ -338,6 +365,7 @@ class DataConstraint(AbstractConstraint):
                 f"{list(self.outputs)}; give one column per output."
             )
         self.points, self.values = points, values
+        self.columns = len(self.outputs)
 
     @classmethod
     def from_npz(
@@ -349,7 +377,7 @@ class DataConstraint(AbstractConstraint):
         values_key: str = "u",
         **kwargs: object,
     ) -> DataConstraint:
-        """Read points and values from an ``.npz`` file with arrays ``points_key``/``values_key``."""
+        """Read points and values from an ``.npz`` file (arrays ``points_key``, ``values_key``)."""
         with np.load(path) as data:
             missing = [key for key in (points_key, values_key) if key not in data]
             if missing:
@@ -361,5 +389,5 @@ class DataConstraint(AbstractConstraint):
     def sample(self, generator: torch.Generator) -> Batch:
         return {"x": self.points, "target": self.values}
 
-    def residual(self, field: object, batch: Batch) -> torch.Tensor:
+    def residual(self, field: Field, batch: Batch) -> torch.Tensor:
         return _values(field, self.outputs) - batch["target"]

@@ -26,6 +26,7 @@ import torch
 
 from deepinn.constraints import InitialCondition, PDEConstraint, PeriodicBC
 from deepinn.domains import AbstractDomain
+from deepinn.operators import Field
 from deepinn.problems._common import check_counts, load_grid_reference, space_time
 from deepinn.problems._problem import MakeSampler, Problem
 
@@ -56,11 +57,11 @@ def allen_cahn_initial(x: torch.Tensor) -> torch.Tensor:
     return s**2 * torch.cos(math.pi * s)
 
 
-def allen_cahn_residual(field: object) -> torch.Tensor:
+def allen_cahn_residual(field: Field) -> torch.Tensor:
     """``u_t - 1e-4 u_xx + 5 u^3 - 5 u`` from a Field on ``R1('x') * R1('t')``."""
-    u = field["u"]  # type: ignore[index]
-    u_t = field.partial("u", "t")  # type: ignore[attr-defined]
-    u_xx = field.partial("u", "x", "x")  # type: ignore[attr-defined]
+    u = field["u"]
+    u_t = field.partial("u", "t")
+    u_xx = field.partial("u", "x", "x")
     return u_t - DIFFUSION * u_xx + 5.0 * u**3 - 5.0 * u
 
 

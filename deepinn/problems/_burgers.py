@@ -19,6 +19,7 @@ import torch
 
 from deepinn.constraints import DirichletBC, InitialCondition, PDEConstraint
 from deepinn.domains import AbstractDomain
+from deepinn.operators import Field
 from deepinn.problems._common import check_counts, load_grid_reference, space_time
 from deepinn.problems._problem import MakeSampler, Problem
 
@@ -48,12 +49,12 @@ def burgers_initial(x: torch.Tensor) -> torch.Tensor:
     return -torch.sin(math.pi * x[:, 0:1])
 
 
-def burgers_residual(field: object) -> torch.Tensor:
+def burgers_residual(field: Field) -> torch.Tensor:
     """``u_t + u u_x - nu u_xx`` from a Field on ``R1('x') * R1('t')``."""
-    u = field["u"]  # type: ignore[index]
-    u_t = field.partial("u", "t")  # type: ignore[attr-defined]
-    u_x = field.partial("u", "x")  # type: ignore[attr-defined]
-    u_xx = field.partial("u", "x", "x")  # type: ignore[attr-defined]
+    u = field["u"]
+    u_t = field.partial("u", "t")
+    u_x = field.partial("u", "x")
+    u_xx = field.partial("u", "x", "x")
     return u_t + u * u_x - NU * u_xx
 
 

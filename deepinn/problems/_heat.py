@@ -18,6 +18,7 @@ import torch
 
 from deepinn.constraints import DirichletBC, InitialCondition, PDEConstraint
 from deepinn.domains import AbstractDomain
+from deepinn.operators import Field
 from deepinn.problems._common import check_counts, check_positive, space_time
 from deepinn.problems._problem import MakeSampler, Problem
 
@@ -47,9 +48,9 @@ def heat_solution(x: torch.Tensor, alpha: float) -> torch.Tensor:
     return torch.exp(-alpha * math.pi**2 * x[:, 1:2]) * torch.sin(math.pi * x[:, 0:1])
 
 
-def _residual(field: object, alpha: float) -> torch.Tensor:
-    u_t = field.partial("u", "t")  # type: ignore[attr-defined]
-    u_xx = field.partial("u", "x", "x")  # type: ignore[attr-defined]
+def _residual(field: Field, alpha: float) -> torch.Tensor:
+    u_t = field.partial("u", "t")
+    u_xx = field.partial("u", "x", "x")
     return (u_t - alpha * u_xx) / (alpha * math.pi**2)
 
 

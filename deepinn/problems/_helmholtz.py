@@ -20,6 +20,7 @@ import torch
 
 from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.domains import AbstractDomain
+from deepinn.operators import Field
 from deepinn.problems._common import check_counts, check_positive, require_dim
 from deepinn.problems._problem import MakeSampler, Problem
 
@@ -53,8 +54,8 @@ def _scale(a1: float, a2: float) -> float:
     return (a1**2 + a2**2) * math.pi**2
 
 
-def _residual(field: object, k: float, scale: float) -> torch.Tensor:
-    return (field.laplacian("u") + k**2 * field["u"]) / scale  # type: ignore[attr-defined,index]
+def _residual(field: Field, k: float, scale: float) -> torch.Tensor:
+    return (field.laplacian("u") + k**2 * field["u"]) / scale
 
 
 def _source(x: torch.Tensor, k: float, a1: float, a2: float) -> torch.Tensor:

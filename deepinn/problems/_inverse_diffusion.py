@@ -25,6 +25,7 @@ import torch
 from deepinn._errors import ConfigurationError
 from deepinn.constraints import DataConstraint, DirichletBC, PDEConstraint
 from deepinn.domains import AbstractDomain
+from deepinn.operators import Field
 from deepinn.problems._common import check_counts, check_positive, require_dim
 from deepinn.problems._poisson import sine_product
 from deepinn.problems._problem import MakeSampler, Problem
@@ -70,8 +71,8 @@ def noisy_observations(
     return points, values
 
 
-def _residual(field: object, k: torch.nn.Parameter, scale: float) -> torch.Tensor:
-    return -k * field.laplacian("u") / scale  # type: ignore[attr-defined]
+def _residual(field: Field, k: torch.nn.Parameter, scale: float) -> torch.Tensor:
+    return -k * field.laplacian("u") / scale
 
 
 def _source(x: torch.Tensor, k_true: float) -> torch.Tensor:

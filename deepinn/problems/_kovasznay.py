@@ -25,6 +25,7 @@ import torch
 
 from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.domains import AbstractDomain, Interval
+from deepinn.operators import Field
 from deepinn.problems._common import check_counts, check_positive, interval_end
 from deepinn.problems._problem import MakeSampler, Problem
 from deepinn.spaces import R1
@@ -65,15 +66,15 @@ def kovasznay_solution(x: torch.Tensor, reynolds: float) -> torch.Tensor:
     return torch.cat([u, v, p], dim=1)
 
 
-def navier_stokes_residual(field: object, reynolds: float) -> torch.Tensor:
+def navier_stokes_residual(field: Field, reynolds: float) -> torch.Tensor:
     """Both momentum equations and continuity, (N, 3), from a Field with outputs u, v, p."""
     f = field
-    u, v = f["u"], f["v"]  # type: ignore[index]
-    u_x, u_y = f.partial("u", "x"), f.partial("u", "y")  # type: ignore[attr-defined]
-    v_x, v_y = f.partial("v", "x"), f.partial("v", "y")  # type: ignore[attr-defined]
-    p_x, p_y = f.partial("p", "x"), f.partial("p", "y")  # type: ignore[attr-defined]
-    momentum_x = u * u_x + v * u_y + p_x - f.laplacian("u") / reynolds  # type: ignore[attr-defined]
-    momentum_y = u * v_x + v * v_y + p_y - f.laplacian("v") / reynolds  # type: ignore[attr-defined]
+    u, v = f["u"], f["v"]
+    u_x, u_y = f.partial("u", "x"), f.partial("u", "y")
+    v_x, v_y = f.partial("v", "x"), f.partial("v", "y")
+    p_x, p_y = f.partial("p", "x"), f.partial("p", "y")
+    momentum_x = u * u_x + v * u_y + p_x - f.laplacian("u") / reynolds
+    momentum_y = u * v_x + v * v_y + p_y - f.laplacian("v") / reynolds
     return torch.cat([momentum_x, momentum_y, u_x + v_y], dim=1)
 
 

@@ -16,6 +16,7 @@ import torch
 from deepinn._errors import ConfigurationError
 from deepinn.constraints import DirichletBC, NeumannBC, PDEConstraint
 from deepinn.domains import AbstractDomain, Interval
+from deepinn.operators import Field
 from deepinn.problems._common import check_counts, interval_end
 from deepinn.problems._problem import MakeSampler, Problem
 from deepinn.spaces import R1
@@ -46,9 +47,9 @@ def laplace_solution(x: torch.Tensor) -> torch.Tensor:
     return x[:, 0:1].clone()
 
 
-def laplace_residual(field: object) -> torch.Tensor:
+def laplace_residual(field: Field) -> torch.Tensor:
     """``-lap u`` from a Field on ``R1('x') * R1('y')``."""
-    return -field.laplacian("u")  # type: ignore[attr-defined]
+    return -field.laplacian("u")
 
 
 def _zero(x: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ import torch
 
 from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.domains import AbstractDomain
+from deepinn.operators import Field
 from deepinn.problems._common import check_counts, require_dim
 from deepinn.problems._problem import MakeSampler, Problem
 
@@ -39,8 +40,8 @@ def sine_product(x: torch.Tensor) -> torch.Tensor:
     return torch.prod(torch.sin(math.pi * x), dim=1, keepdim=True)
 
 
-def _residual(field: object, scale: float) -> torch.Tensor:
-    return -field.laplacian("u") / scale  # type: ignore[attr-defined]
+def _residual(field: Field, scale: float) -> torch.Tensor:
+    return -field.laplacian("u") / scale
 
 
 def build_poisson(

@@ -19,6 +19,7 @@ import torch
 
 from deepinn.constraints import DirichletBC, InitialCondition, PDEConstraint
 from deepinn.domains import AbstractDomain
+from deepinn.operators import Field
 from deepinn.problems._common import check_counts, check_positive, space_time
 from deepinn.problems._problem import MakeSampler, Problem
 
@@ -54,9 +55,9 @@ def initial_velocity(x: torch.Tensor, c: float) -> torch.Tensor:
     return c * math.pi * torch.sin(math.pi * x[:, 0:1])
 
 
-def _residual(field: object, c: float) -> torch.Tensor:
-    u_tt = field.partial("u", "t", "t")  # type: ignore[attr-defined]
-    u_xx = field.partial("u", "x", "x")  # type: ignore[attr-defined]
+def _residual(field: Field, c: float) -> torch.Tensor:
+    u_tt = field.partial("u", "t", "t")
+    u_xx = field.partial("u", "x", "x")
     return (u_tt - c**2 * u_xx) / (c * math.pi) ** 2
 
 

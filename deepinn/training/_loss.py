@@ -8,7 +8,7 @@ from typing import Any, NamedTuple, final
 import torch
 
 from deepinn._errors import ConfigurationError
-from deepinn.constraints import AbstractConstraint
+from deepinn.constraints import AbstractConstraint, Batch
 from deepinn.operators import FIELD_MODES, Field
 from deepinn.operators._names import resolve_columns
 from deepinn.problems import Problem
@@ -17,7 +17,7 @@ from deepinn.training._compile import CompiledNetwork
 
 __all__ = ["PINNLoss", "group_by_order"]
 
-Points = Mapping[str, Mapping[str, torch.Tensor]]
+Points = Mapping[str, Batch]
 """One batch of points: each constraint's name to its sampled batch (``{"x": ..., ...}``)."""
 
 

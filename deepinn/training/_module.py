@@ -15,7 +15,7 @@ from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.problems import Problem
 from deepinn.training._compile import CompiledNetwork
 from deepinn.training._finite import FiniteTracker
-from deepinn.training._loss import PINNLoss, group_by_order
+from deepinn.training._loss import PINNLoss, Points, group_by_order
 from deepinn.training._metrics import relative_l2
 from deepinn.training._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
 
@@ -99,7 +99,7 @@ class PINNModule(pl.LightningModule):
         return self.net(x)
 
     def compute_losses(
-        self, points: Mapping[str, Mapping[str, torch.Tensor]], rows: Mapping[str, int]
+        self, points: Points, rows: Mapping[str, int]
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The total loss and each constraint's weighted loss (see :meth:`PINNLoss.__call__`).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch
@@ -21,7 +22,7 @@ from deepinn.expressions import (
 from deepinn.operators import Field
 from deepinn.spaces import R1
 
-TOL: dict[str, float] = {"atol": 1e-12, "rtol": 1e-12}
+TOL: dict[str, Any] = {"atol": 1e-12, "rtol": 1e-12}
 KEY = "problem.constraints.pde.residual"
 XY = ("x", "y")
 

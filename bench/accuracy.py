@@ -33,14 +33,10 @@ SMOKE_STEPS = 4
 
 
 def compose(name: str, overrides: list[str]) -> DictConfig:
-    """The configuration of ``python train.py +experiment=<name> <overrides>``."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    """The configuration of ``deepinn train +experiment=<name> <overrides>``."""
+    from deepinn.app import compose as app_compose
 
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
-        return hydra_compose(config_name="train", overrides=[f"+experiment={name}", *overrides])
+    return app_compose([f"+experiment={name}", *overrides])
 
 
 def _smoke_overrides(cfg: DictConfig) -> list[str]:
@@ -48,8 +44,8 @@ def _smoke_overrides(cfg: DictConfig) -> list[str]:
         f"trainer.max_steps={SMOKE_STEPS}", "monitor.val_every=2", "eval_points=2000",
         "problem.n_interior=256",
     ]
-    if len(cfg.optimizer.phases) > 1:  # reach every phase (e.g. Adam then L-BFGS)
-        overrides.append(f"optimizer.phases.0.steps={SMOKE_STEPS // 2}")
+    if "adam_steps" in cfg.optimizer:  # reach every phase (Adam then L-BFGS)
+        overrides.append(f"optimizer.adam_steps={SMOKE_STEPS // 2}")
     return overrides
 
 
@@ -57,9 +53,9 @@ def run_case(name: str, smoke: bool = False, overrides: list[str] | None = None)
     """Train one experiment and return its figures (see ``bench/run.py`` for the fields)."""
     import torch
 
+    from deepinn.app import build_components, register_configs, typed_config
     from deepinn.plugins import load_registry
-    from deepinn.training import build_components, fit, register_configs
-    from deepinn.training._config import DTYPES
+    from deepinn.training import fit
     from timing import ErrorRecorder, StepTimer, peak_rss_mib
 
     registry = load_registry(strict=True)
@@ -71,6 +67,7 @@ def run_case(name: str, smoke: bool = False, overrides: list[str] | None = None)
     max_steps = int(cfg.trainer.max_steps)
     with open_dict(cfg):  # fine validation for the time-to-target curve
         cfg.monitor.val_every = cfg.monitor.val_every if smoke else max(25, max_steps // 100)
+    run = typed_config(cfg).run_config()
     problem, network, phases = build_components(cfg, registry)
     timer = StepTimer()
     recorder = ErrorRecorder(timer)
@@ -80,10 +77,7 @@ def run_case(name: str, smoke: bool = False, overrides: list[str] | None = None)
     options["callbacks"] = [timer, recorder]  # type: ignore[index]
     start, cpu_start = time.perf_counter(), time.process_time()
     result = fit(
-        problem, network, phases=phases, max_steps=max_steps, seed=int(cfg.seed), run_dir=None,
-        resample_every=int(cfg.resample_every), dtype=DTYPES[cfg.dtype],
-        field_mode=cfg.field_mode, log_every=int(cfg.monitor.log_every),
-        val_every=int(cfg.monitor.val_every), eval_points=int(cfg.eval_points),
+        problem, network, run, phases=phases, max_steps=max_steps, run_dir=None,
         trainer_options=options, logger=False,  # type: ignore[arg-type]
     )
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start

@@ -1,5 +1,6 @@
 """The ``deepinn`` command line (also ``python -m deepinn``).
 
+``deepinn train <overrides>`` runs the main job (see :mod:`deepinn.app`).
 ``deepinn plugins`` loads the registry and lists every registered component by kind, with the
 plugin and distribution that provide it, then every plugin that failed to load and why.
 """
@@ -35,6 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"deepinn {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser(
+        "train",
+        help="train a PINN from the packaged configuration (Hydra overrides follow)",
+        description=(
+            "Train the configured problem: deepinn train domain=circle sampler=sobol "
+            "trainer.max_steps=500. Hydra flags work too (-m, --cfg job, --config-dir DIR, "
+            "--help)."
+        ),
+        add_help=False,
+    )
     plugins = commands.add_parser(
         "plugins",
         help="list registered components and plugins that failed to load",
@@ -92,7 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status: 0 on success, 1 when deepinn reports an error (for example a plugin that
         fails to load in strict mode), 2 on a usage error.
     """
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["train"]:
+        from deepinn.app import train  # Hydra and Lightning only for the main job
+
+        return train(arguments[1:], None if argv is None else ["deepinn", *arguments])
+    args = _parser().parse_args(arguments)
     try:
         return _plugins(args)
     except DeepinnError as error:

@@ -1,19 +1,21 @@
-"""Every option of every config group composes (Hydra compose API) and builds."""
+"""Every option of every config group composes (Hydra compose API), builds and is checked."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import ConfigCompositionException
 
+import deepinn
+from deepinn import ConfigurationError
+from deepinn.app import GROUPS, build_components, compose, register_configs, typed_config
 from deepinn.plugins import load_registry
-from deepinn.training import GROUPS, build_components, register_configs
+from deepinn.training import OPTIMIZER_PRESETS, AdamLBFGSConfig, RunConfig
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
-BUILT_IN_DEFAULT_GROUPS = ("problem", "domain", "sampler", "net")
-YAML_GROUPS = ("optimizer", "trainer", "logger")
+CONF = Path(deepinn.__file__).resolve().parent / "conf"
+YAML_GROUPS = ("trainer", "logger")
 
 
 @pytest.fixture(scope="module")
@@ -23,33 +25,36 @@ def registry():
     return registry
 
 
-def _compose(overrides):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base=None):
-        return compose(config_name="train", overrides=overrides)
-
-
 def _options():
     registry = load_registry(strict=True)
-    cases = [(group, name) for group in BUILT_IN_DEFAULT_GROUPS for name in registry.names(GROUPS[group])]
+    cases = [(group, name) for group, kind in GROUPS.items() for name in registry.names(kind)]
+    cases += [("optimizer", name) for name in OPTIMIZER_PRESETS]
     cases += [(group, path.stem) for group in YAML_GROUPS for path in sorted((CONF / group).glob("*.yaml"))]
     return cases
 
 
 @pytest.mark.parametrize(("group", "name"), _options())
 def test_every_option_composes_and_builds(registry, group, name):
-    cfg = _compose([f"{group}={name}"])
+    cfg = compose([f"{group}={name}"])
     problem, network, phases = build_components(cfg, registry)
     assert problem.constraints and phases
     assert network(problem.domain.sample_uniform(3).to(next(network.parameters()).dtype)).shape == (3, len(problem.outputs))
 
 
+def test_the_config_groups_are_read_from_the_kind_table():
+    from deepinn.plugins import KIND_TABLE
+
+    assert GROUPS == {kind.group: kind.name for kind in KIND_TABLE if kind.group}
+    assert set(GROUPS) == {"problem", "domain", "sampler", "net"}
+
+
 @pytest.mark.parametrize("group", ["space", "operator", "constraint"])
-def test_registered_kinds_outside_the_defaults_compose(registry, group):
-    for name in registry.names(GROUPS[group]):
-        cfg = _compose([f"+{group}={name}"])
-        assert cfg[group].name == name
-        registry.params(GROUPS[group], name, cfg[group])
+def test_kinds_that_change_nothing_are_not_offered_as_groups(registry, group):
+    from hydra.core.config_store import ConfigStore
+
+    assert group not in ConfigStore.instance().repo
+    with pytest.raises(ConfigurationError, match=f"Unknown key '{group}'"):
+        typed_config(compose([f"+{group}={registry.names(group)[0]}"]))
 
 
 def test_no_yaml_preset_shadows_a_registered_name(registry):
@@ -57,10 +62,70 @@ def test_no_yaml_preset_shadows_a_registered_name(registry):
         folder = CONF / group
         clashes = sorted(p.stem for p in folder.glob("*.yaml") if p.stem in registry.names(kind)) if folder.is_dir() else []
         assert not clashes, f"conf/{group}/ has YAML files named like registered {kind}: {clashes}"
+    assert not (CONF / "optimizer").exists(), "optimizer presets are typed dataclasses, not YAML"
 
 
 def test_typed_parameters_are_checked_at_compose_time(registry):
-    from hydra.errors import ConfigCompositionException
-
     with pytest.raises(ConfigCompositionException):
-        _compose(["problem.n_interior=many"])
+        compose(["problem.n_interior=many"])
+
+
+@pytest.mark.parametrize("override", ["+sead=7", "+monitor.checkpoint_evry=5", "+optimizer.lr2=10.0", "+trainer.devcies=2"])
+def test_a_misspelt_key_is_an_error_naming_the_nearest(registry, override):
+    key = override[1:].split("=")[0]
+    with pytest.raises(ConfigurationError, match=f"Unknown key '{key}'.*Did you mean"):
+        typed_config(compose([override]))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("seed=-1", "seed = -1"),
+        ("eval_points=0", "eval_points = 0"),
+        ("monitor.checkpoint_every=-1", "monitor.checkpoint_every = -1"),
+        ("monitor.val_every=0", "monitor.val_every = 0"),
+        ("dtype=float16", "Unknown dtype 'float16'"),
+        ("field_mode=revers", "Did you mean 'reverse'"),
+        ("optimizer.lr=nan", "optimizer.lr = nan"),
+        ("optimizer.lr=-1", "optimizer.lr = -1"),
+        ("optimizer.scheduler.name=cosin", "Did you mean 'cosine'"),
+        ("trainer.devices=0", "trainer.devices = 0"),
+        ("trainer.strategy=ddp_spawn", "Valid strategies: auto, ddp"),
+        ("trainer.max_steps=0", "trainer.max_steps = 0"),
+    ],
+)
+def test_a_bad_value_is_refused_before_anything_is_built(registry, override, message):
+    with pytest.raises(ConfigurationError, match=message):
+        typed_config(compose([override]))
+
+
+def test_an_import_path_in_the_config_is_refused(registry, tmp_path):
+    experiment = tmp_path / "experiment"
+    experiment.mkdir()
+    (experiment / "evil.yaml").write_text(
+        "# @package _global_\nproblem:\n  weights: {_target_: builtins.open, _args_: [x, w]}\n"
+    )
+    with pytest.raises((ConfigurationError, ConfigCompositionException)):
+        typed_config(compose(["+experiment=evil"], config_dir=str(tmp_path)))
+    assert not (tmp_path / "x").exists()
+
+
+def test_optimizer_presets_are_overridden_by_number(registry):
+    config = typed_config(compose(["optimizer.adam_steps=7", "optimizer.lbfgs.tolerance_grad=1e-5"]))
+    assert isinstance(config.optimizer, AdamLBFGSConfig)
+    first, second = config.optimizer.phases(20)
+    assert first.steps == 7 and second.optimizer.keywords["tolerance_grad"] == 1e-5
+
+
+def test_every_experiment_uses_the_one_lbfgs_preset(registry):
+    for path in sorted((CONF / "experiment").glob("*.yaml")):
+        assert "_target_" not in path.read_text() and "LBFGS" not in path.read_text(), path.name
+        config = typed_config(compose([f"+experiment={path.stem}"]))
+        assert config.optimizer.lbfgs == AdamLBFGSConfig().lbfgs or config.optimizer.lbfgs.dtype
+
+
+def test_the_run_knobs_are_declared_once_in_run_config(registry):
+    config = typed_config(compose([]))
+    knobs = {f.name for f in dataclasses.fields(RunConfig)}
+    assert knobs <= {f.name for f in dataclasses.fields(config)}
+    assert config.monitor == RunConfig().monitor and config.seed == RunConfig().seed

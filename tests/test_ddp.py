@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(__file__).resolve().parent / "ddp_fit_script.py"
 STEPS = 8
 TINY = [
-    "optimizer=adam", "optimizer.phases.0.optimizer.lr=0.01", "dtype=float64", "seed=3",
+    "optimizer=adam", "optimizer.lr=0.01", "dtype=float64", "seed=3",
     "net.hidden=[8,8]", "problem.n_interior=65", "problem.n_boundary=33", "eval_points=500",
     f"trainer.max_steps={STEPS}", "trainer.enable_progress_bar=false", "resample_every=3",
     "monitor.log_every=1", "monitor.val_every=4", "monitor.checkpoint_every=4",

@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from deepinn.training import GROUPS
+from deepinn.app import GROUPS
 
 pytestmark = pytest.mark.slow
 

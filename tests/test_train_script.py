@@ -32,7 +32,7 @@ def _train(*overrides: str, run_dir: Path, check: bool = True) -> subprocess.Com
 def short_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     result = _train(
-        *FAST, "trainer.max_steps=40", "optimizer.phases.0.steps=30", "monitor.val_every=10",
+        *FAST, "trainer.max_steps=40", "optimizer.adam_steps=30", "monitor.val_every=10",
         "monitor.checkpoint_every=10", "monitor.log_every=5", "monitor.grad_norm_every=5",
         "monitor.histogram_every=10", run_dir=run_dir,
     )

@@ -1,91 +1,143 @@
-"""Hydra glue: registrations become config groups, a composed config becomes a run."""
+"""A composed configuration becomes components and a run (the only place that reads it)."""
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import itertools
 from typing import Any
 
 import torch
-from hydra.core.config_store import ConfigStore
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from deepinn._errors import ConfigurationError
+from deepinn._errors import ConfigurationError, unknown_name_message
+from deepinn.app._schema import TrainConfig
 from deepinn.plugins import Registry
 from deepinn.problems import Problem
-from deepinn.training._fit import FitResult, fit
-from deepinn.training._optim import DTYPES, Phase
+from deepinn.training import OPTIMIZER_PRESETS, FitResult, Phase, fit
 
-__all__ = ["GROUPS", "build_components", "check_launch", "register_configs", "run_from_config"]
-
-GROUPS: dict[str, str] = {
-    "space": "spaces",
-    "domain": "domains",
-    "sampler": "samplers",
-    "constraint": "constraints",
-    "operator": "operators",
-    "net": "networks",
-    "problem": "problems",
-}
-"""Hydra config group -> registry kind."""
+__all__ = ["build_components", "check_launch", "run_from_config", "typed_config"]
 
 
-def _node_type(group: str, name: str, schema: type) -> type:
-    """The schema plus a ``name`` field holding the option's registered name."""
-    return dataclasses.make_dataclass(
-        f"{schema.__name__}__{group}_{name}",
-        [("name", str, dataclasses.field(default=name))],
-        bases=(schema,),
+def _find_target(node: Any, path: str = "") -> str | None:
+    """The key path of the first ``_target_`` in ``node`` (configs never name import paths)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key == "_target_":
+                return where
+            found = _find_target(value, where)
+            if found is not None:
+                return found
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found = _find_target(value, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _unknown_keys(node: Any, path: str = "") -> tuple[str, list[str]] | None:
+    """The first typed node holding a key its schema does not declare (Hydra's ``+key=``
+    appends past the schema), with the declared keys."""
+    if not OmegaConf.is_dict(node):
+        return None
+    schema = OmegaConf.get_type(node)
+    if dataclasses.is_dataclass(schema):
+        declared = [f.name for f in dataclasses.fields(schema)]
+        for key in node:
+            if key not in declared:
+                return f"{path}{key}", declared
+    for key in node:
+        found = _unknown_keys(node._get_node(key), f"{path}{key}.")
+        if found is not None:
+            return found
+    return None
+
+
+def target_refusal(where: str) -> ConfigurationError:
+    """The error for a ``_target_`` anywhere in a configuration."""
+    return ConfigurationError(
+        f"{where}: a configuration cannot name an import path (_target_); components, "
+        f"optimizers and schedulers are chosen by name. Optimizers: "
+        f"{', '.join(sorted(OPTIMIZER_PRESETS))} (optimizer=<name>, numbers as "
+        "optimizer.lr=1e-3 optimizer.adam_steps=2000); schedulers: optimizer.scheduler.name="
+        "none|exponential|step|cosine|warmup|warmup_exponential."
     )
 
 
-def register_configs(registry: Registry, store: ConfigStore | None = None) -> None:
-    """Store every registration's schema in Hydra's ConfigStore as ``<group>/<name>``."""
-    store = store or ConfigStore.instance()
-    for group, kind in GROUPS.items():
-        for registration in registry.registrations(kind):
-            store.store(
-                group=group,
-                name=registration.name,
-                node=_node_type(group, registration.name, registration.schema),
-                provider=registration.provider,
-            )
+def typed_config(cfg: DictConfig) -> TrainConfig:
+    """The composed configuration as checked dataclasses (every value validated once).
+
+    Raises:
+        ConfigurationError: A ``_target_`` anywhere, an optimizer that is not a preset, or a
+            value that fails its schema's check.
+    """
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    where = _find_target(plain)
+    if where is not None:
+        raise target_refusal(where)
+    unknown = _unknown_keys(cfg)
+    if unknown is not None:
+        key, declared = unknown
+        parent, _, leaf = key.rpartition(".")
+        message = f"Unknown key {key!r}"
+        suggestion = difflib.get_close_matches(leaf, declared, n=1, cutoff=0.5)
+        hint = f" Did you mean {parent + '.' if parent else ''}{suggestion[0]}?" if suggestion else ""
+        raise ConfigurationError(
+            f"{message}. Valid keys{' of ' + parent if parent else ''}: {', '.join(declared)}."
+            f"{hint} Remove it or fix its spelling (a leading + adds a key that does not exist)."
+        )
+    optimizer_name = cfg.get("optimizer", {}).get("name") if OmegaConf.is_dict(cfg.get("optimizer")) else None
+    if optimizer_name not in OPTIMIZER_PRESETS:
+        raise ConfigurationError(
+            unknown_name_message("optimizer", str(optimizer_name), OPTIMIZER_PRESETS)
+            + " Choose one with optimizer=<name>."
+        )
+    try:
+        typed = OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None)
+        detail = (getattr(error, "msg", None) or str(error)).splitlines()[0]
+        raise ConfigurationError(f"{key or 'config'}: {detail}") from None
+    if not isinstance(typed, TrainConfig):
+        raise ConfigurationError(
+            "The configuration does not start from the train schema; compose it from "
+            "deepinn's conf/train.yaml (defaults: [train_schema, ...])."
+        )
+    return typed
 
 
-def _phases(cfg: DictConfig) -> list[Phase]:
-    phases = []
-    for index, phase in enumerate(cfg.optimizer.phases):
-        try:
-            optimizer = instantiate(phase.optimizer)
-            scheduler = instantiate(phase.scheduler) if phase.get("scheduler") else None
-        except Exception as error:  # noqa: BLE001 - Hydra wraps many error types
-            raise ConfigurationError(
-                f"optimizer.phases[{index}] cannot be built: {error}. Check its _target_ and "
-                "arguments (any torch.optim optimizer works, with _partial_: true)."
-            ) from None
-        phases.append(Phase(optimizer, phase.get("steps"), scheduler, phase.get("dtype")))
+def _phases(config: TrainConfig) -> list[Phase]:
+    phases: list[Phase] = config.optimizer.phases(config.trainer.max_steps)
     return phases
 
 
-def build_components(cfg: DictConfig, registry: Registry) -> tuple[Problem, torch.nn.Module, list[Phase]]:
+def build_components(
+    cfg: DictConfig, registry: Registry
+) -> tuple[Problem, torch.nn.Module, list[Phase]]:
     """Build the problem, the network and the optimizer phases a composed config describes."""
-    domain = registry.build("domains", cfg.domain.name, cfg.domain)
+    config = typed_config(cfg)
+    domain = registry.domains.build(cfg.domain.name, cfg.domain)
     counter = itertools.count()
 
     def make_sampler(domain: Any, n_points: int) -> Any:
-        return registry.build(
-            "samplers", cfg.sampler.name, cfg.sampler,
-            domain=domain, n_points=n_points, seed=int(cfg.seed) + next(counter),
+        return registry.samplers.build(
+            cfg.sampler.name, cfg.sampler,
+            domain=domain, n_points=n_points, seed=config.seed + next(counter),
         )
 
-    problem = registry.build("problems", cfg.problem.name, cfg.problem, domain=domain, make_sampler=make_sampler)
-    torch.manual_seed(int(cfg.seed))
-    network = registry.build(
-        "networks", cfg.net.name, cfg.net,
-        in_dim=problem.space.dim, out_dim=len(problem.outputs), bounds=problem.domain.bounding_box(),
+    problem = registry.problems.build(
+        cfg.problem.name, cfg.problem, domain=domain, make_sampler=make_sampler
     )
-    return problem, network, _phases(cfg)
+    torch.manual_seed(config.seed)
+    network = registry.networks.build(
+        cfg.net.name, cfg.net,
+        in_dim=problem.space.dim, out_dim=len(problem.outputs),
+        bounds=problem.domain.bounding_box(),
+    )
+    return problem, network, _phases(config)
 
 
 def check_launch(cfg: DictConfig, hydra_cfg: Any) -> None:
@@ -104,35 +156,26 @@ def check_launch(cfg: DictConfig, hydra_cfg: Any) -> None:
 
 def run_from_config(cfg: DictConfig, registry: Registry, run_dir: str) -> FitResult:
     """Train what ``cfg`` describes, writing the run folder ``run_dir``."""
-    if cfg.dtype not in DTYPES:
-        raise ConfigurationError(f"dtype={cfg.dtype!r}; valid values are {list(DTYPES)}.")
-    if cfg.get("threads") is not None:
-        if int(cfg.threads) <= 0:
-            raise ConfigurationError(f"threads={cfg.threads}; use a positive number or null.")
-        torch.set_num_threads(int(cfg.threads))
+    config = typed_config(cfg)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
     problem, network, phases = build_components(cfg, registry)
-    trainer_options = OmegaConf.to_container(cfg.trainer, resolve=True)
-    max_steps = int(trainer_options.pop("max_steps"))  # type: ignore[union-attr]
-    monitor = cfg.monitor
+    trainer = config.trainer
+    trainer_options = {
+        "accelerator": "gpu" if trainer.accelerator == "cuda" else trainer.accelerator,
+        "devices": trainer.devices,
+        "num_nodes": trainer.num_nodes,
+        "strategy": trainer.strategy,
+        "enable_progress_bar": trainer.enable_progress_bar,
+    }
     return fit(
         problem,
         network,
+        config.run_config(),
         phases=phases,
-        max_steps=max_steps,
-        seed=int(cfg.seed),
+        max_steps=trainer.max_steps,
         run_dir=run_dir,
-        resample_every=int(cfg.resample_every),
-        dtype=DTYPES[cfg.dtype],
-        field_mode=cfg.field_mode,
-        compile=bool(cfg.compile),
-        log_every=int(monitor.log_every),
-        val_every=monitor.val_every,
-        grad_norm_every=int(monitor.grad_norm_every),
-        histogram_every=int(monitor.histogram_every),
-        checkpoint_every=monitor.checkpoint_every,
-        eval_points=int(cfg.eval_points),
-        trainer_options=trainer_options,  # type: ignore[arg-type]
-        logger=bool(cfg.logger.tensorboard),
-        resume=cfg.resume,
+        trainer_options=trainer_options,
+        logger=config.logger.tensorboard,
         hparams=OmegaConf.to_container(cfg, resolve=True),  # type: ignore[arg-type]
     )

@@ -1,33 +1,46 @@
-"""The training service: Lightning module, collocation data, callbacks and ``fit``."""
+"""The training service: the loss, the Lightning module, collocation data, callbacks and ``fit``.
 
-from deepinn.training._config import GROUPS as GROUPS
-from deepinn.training._config import build_components as build_components
-from deepinn.training._config import check_launch as check_launch
-from deepinn.training._config import register_configs as register_configs
-from deepinn.training._config import run_from_config as run_from_config
+No Hydra here: the configuration layer (``deepinn.app``) builds components and calls ``fit``.
+"""
+
 from deepinn.training._data import CollocationData as CollocationData
 from deepinn.training._fit import FitResult as FitResult
 from deepinn.training._fit import fit as fit
 from deepinn.training._metrics import relative_l2 as relative_l2
 from deepinn.training._module import PINNModule as PINNModule
 from deepinn.training._optim import Phase as Phase
-from deepinn.training._optim import adam as adam
-from deepinn.training._optim import adam_lbfgs as adam_lbfgs
-from deepinn.training._optim import lbfgs as lbfgs
+from deepinn.training._presets import OPTIMIZER_PRESETS as OPTIMIZER_PRESETS
+from deepinn.training._presets import SCHEDULERS as SCHEDULERS
+from deepinn.training._presets import AdamConfig as AdamConfig
+from deepinn.training._presets import AdamLBFGSConfig as AdamLBFGSConfig
+from deepinn.training._presets import AdamWConfig as AdamWConfig
+from deepinn.training._presets import LBFGSConfig as LBFGSConfig
+from deepinn.training._presets import SchedulerConfig as SchedulerConfig
+from deepinn.training._presets import SGDConfig as SGDConfig
+from deepinn.training._presets import adam as adam
+from deepinn.training._presets import adam_lbfgs as adam_lbfgs
+from deepinn.training._presets import lbfgs as lbfgs
+from deepinn.training._settings import MonitorConfig as MonitorConfig
+from deepinn.training._settings import RunConfig as RunConfig
 
 __all__ = [
+    "OPTIMIZER_PRESETS",
+    "SCHEDULERS",
+    "AdamConfig",
+    "AdamLBFGSConfig",
+    "AdamWConfig",
     "CollocationData",
     "FitResult",
-    "GROUPS",
+    "LBFGSConfig",
+    "MonitorConfig",
     "PINNModule",
     "Phase",
+    "RunConfig",
+    "SGDConfig",
+    "SchedulerConfig",
     "adam",
     "adam_lbfgs",
-    "build_components",
-    "check_launch",
     "fit",
     "lbfgs",
-    "register_configs",
     "relative_l2",
-    "run_from_config",
 ]

@@ -24,7 +24,9 @@ from deepinn.training._callbacks import (
 )
 from deepinn.training._data import CollocationData
 from deepinn.training._module import PINNModule
-from deepinn.training._optim import Phase, adam
+from deepinn.training._optim import DTYPES, Phase
+from deepinn.training._presets import adam
+from deepinn.training._settings import RunConfig
 
 __all__ = ["FitResult", "checkpoint_path", "fit"]
 
@@ -64,60 +66,53 @@ def _fit(trainer: pl.Trainer, module: PINNModule, data: CollocationData, resume:
 def fit(
     problem: Problem,
     network: torch.nn.Module,
+    config: RunConfig | None = None,
     *,
     phases: Sequence[Phase] | None = None,
     max_steps: int = 2000,
-    seed: int = 0,
     run_dir: str | Path | None = None,
-    resample_every: int = 0,
-    dtype: torch.dtype = torch.float32,
-    field_mode: str = "auto",
-    compile: bool = False,
-    log_every: int = 10,
-    val_every: int | None = None,
-    grad_norm_every: int = 50,
-    histogram_every: int = 500,
-    checkpoint_every: int | None = None,
-    eval_points: int = 10_000,
     trainer_options: Mapping[str, Any] | None = None,
     logger: bool = True,
-    resume: str | Path | None = None,
     hparams: Mapping[str, Any] | None = None,
+    **knobs: Any,
 ) -> FitResult:
     """Train ``network`` on ``problem`` and return the metrics.
 
     Args:
         problem: The PDE problem.
-        network: The network; moved to ``dtype``.
+        network: The network; moved to the run's dtype.
+        config: The run's knobs (:class:`RunConfig`: seed, dtype, field_mode, compile,
+            resample_every, eval_points, resume, threads, monitor intervals).
         phases: Optimizer phases (default: Adam, lr 1e-3, for all steps).
         max_steps: Total number of optimizer steps over all phases.
-        seed: Seeds the points (and Lightning's global seed).
         run_dir: Folder for TensorBoard logs, checkpoints, plots, ``metrics.json`` and
             ``predictions.npz``; None keeps nothing on disk.
-        resample_every: Draw new points every this many steps (0: fixed points).
-        dtype: ``torch.float32`` or ``torch.float64``.
-        field_mode: Derivative mode, see :class:`deepinn.operators.Field`.
-        compile: Run the network's forward passes through ``torch.compile`` (eager fallback).
-        log_every: Log the losses every this many steps.
-        val_every: Measure the error against the solution every this many steps
-            (default: a tenth of ``max_steps``).
-        grad_norm_every: Log per-layer gradient norms every this many steps.
-        histogram_every: Log weight and gradient histograms every this many steps.
-        checkpoint_every: Save ``last.ckpt``/best every this many steps (default: ``val_every``).
-        eval_points: Size of the evaluation set.
         trainer_options: Extra ``lightning.Trainer`` arguments (accelerator, devices, strategy).
         logger: Log to TensorBoard (needs ``run_dir``).
-        resume: A checkpoint or run folder to continue from.
         hparams: The plain configuration, stored in checkpoints and TensorBoard.
+        **knobs: Fields of ``config`` to change, by name (``seed=1,
+            dtype=torch.float64, log_every=5``; monitor intervals may be given flat).
 
     Returns:
         A :class:`FitResult` with ``metrics`` (rel_l2, final_loss, loss_per_constraint, steps,
         wall_time_s).
+
+    Raises:
+        ConfigurationError: An unknown knob or a bad value (before anything is trained).
     """
-    if max_steps <= 0:
-        raise ConfigurationError(f"max_steps = {max_steps}; use a positive number of steps.")
-    if dtype not in (torch.float32, torch.float64):
-        raise ConfigurationError(f"dtype = {dtype}; use torch.float32 or torch.float64.")
+    if isinstance(knobs.get("dtype"), torch.dtype):
+        names = {value: key for key, value in DTYPES.items()}
+        if knobs["dtype"] not in names:
+            raise ConfigurationError(
+                f"dtype = {knobs['dtype']}; use torch.float32 or torch.float64."
+            )
+        knobs["dtype"] = names[knobs["dtype"]]
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps <= 0:
+        raise ConfigurationError(f"max_steps = {max_steps!r}; use a positive number of steps.")
+    run = (config or RunConfig()).replace(**knobs)
+    seed, dtype = run.seed, run.torch_dtype
+    if run.threads is not None:
+        torch.set_num_threads(run.threads)
     pl.seed_everything(seed, workers=False, verbose=False)
     network = network.to(dtype)
     for parameter in problem.parameters.values():
@@ -126,13 +121,14 @@ def fit(
         problem,
         network,
         phases if phases is not None else adam(),
-        log_every=log_every,
-        field_mode=field_mode,
-        compile=compile,
+        log_every=run.monitor.log_every,
+        field_mode=run.field_mode,
+        compile=run.compile,
         hparams=hparams,
     )
-    data = CollocationData(problem, seed, resample_every, eval_points, dtype)
-    val_every = val_every or max(1, max_steps // 10)
+    eval_points = run.eval_points
+    data = CollocationData(problem, seed, run.resample_every, eval_points, dtype)
+    val_every = run.val_every(max_steps)
     options = dict(trainer_options or {})
     callbacks: list[pl.Callback] = list(options.pop("callbacks", []))
     run_path = Path(run_dir) if run_dir is not None else None
@@ -148,14 +144,18 @@ def fit(
                 monitor=monitor,
                 mode="min",
                 save_last=True,
-                every_n_train_steps=checkpoint_every or val_every,
+                every_n_train_steps=run.checkpoint_every(max_steps),
             )
         )
         artifacts = RunArtifacts(run_path, eval_points)
         callbacks.append(artifacts)
         if logger:
             loggers.append(TensorBoardLogger(save_dir=str(run_path), name="tensorboard", version=""))
-            callbacks += [GradientMonitor(grad_norm_every, histogram_every), FigureLogger()]
+            monitor_every = run.monitor
+            callbacks += [
+                GradientMonitor(monitor_every.grad_norm_every, monitor_every.histogram_every),
+                FigureLogger(),
+            ]
     trainer = pl.Trainer(
         max_steps=max_steps,
         max_epochs=-1,
@@ -164,7 +164,7 @@ def fit(
         num_sanity_val_steps=0,
         inference_mode=False,
         use_distributed_sampler=False,
-        log_every_n_steps=log_every,
+        log_every_n_steps=run.monitor.log_every,
         enable_model_summary=False,
         enable_checkpointing=run_path is not None,
         logger=loggers or False,
@@ -179,7 +179,7 @@ def fit(
         warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`.*")
         warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
         warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)`? is deprecated.*")
-        _fit(trainer, module, data, resume)
+        _fit(trainer, module, data, run.resume)
     if artifacts is not None and artifacts.metrics:
         metrics = artifacts.metrics
     else:

@@ -1,8 +1,7 @@
-"""Optimizer phases: Adam, L-BFGS, or Adam then L-BFGS in one run."""
+"""Optimizer phases (one optimizer for a number of steps) and the L-BFGS stopping monitor."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,7 @@ import torch
 
 from deepinn._errors import ConfigurationError
 
-__all__ = ["LBFGSMonitor", "Phase", "adam", "adam_lbfgs", "check_phases", "lbfgs", "phase_at"]
+__all__ = ["DTYPES", "LBFGSMonitor", "Phase", "check_phases", "phase_at"]
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
@@ -116,33 +115,3 @@ class LBFGSMonitor:
         state["func_evals"] = func_evals
         self.restarted = True
         return None
-
-
-def adam(lr: float = 1e-3) -> list[Phase]:
-    """Adam for every step."""
-    return [Phase(functools.partial(torch.optim.Adam, lr=lr))]
-
-
-def lbfgs(history_size: int = 50, tolerance_grad: float = 1e-9, tolerance_change: float = 1e-12) -> Phase:
-    """One L-BFGS phase (strong Wolfe line search, one iteration per optimizer step)."""
-    return Phase(
-        functools.partial(
-            torch.optim.LBFGS,
-            lr=1.0,
-            max_iter=1,
-            max_eval=25,  # torch caps the line search at max_eval - 1 evaluations
-            history_size=history_size,
-            line_search_fn="strong_wolfe",
-            tolerance_grad=tolerance_grad,
-            tolerance_change=tolerance_change,
-        )
-    )
-
-
-def adam_lbfgs(
-    adam_steps: int = 1000, lr: float = 1e-3, lbfgs_dtype: str | None = None, **lbfgs_options: float
-) -> list[Phase]:
-    """Adam for ``adam_steps`` steps, then L-BFGS (in ``lbfgs_dtype`` if given) until ``max_steps``."""
-    second = lbfgs(**lbfgs_options)  # type: ignore[arg-type]
-    second.dtype = lbfgs_dtype
-    return [Phase(functools.partial(torch.optim.Adam, lr=lr), steps=adam_steps), second]

@@ -96,7 +96,7 @@ def test_every_component_builds_through_the_registry(registry: Registry) -> None
 
 def test_components_are_hydra_options(registry: Registry) -> None:
     """Each schema is a structured config: selectable and overridable with no YAML file."""
-    from deepinn.training import GROUPS, register_configs
+    from deepinn.app import GROUPS, register_configs
 
     register_configs(registry)
     groups = {kind: group for group, kind in GROUPS.items()}

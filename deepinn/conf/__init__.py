@@ -1,0 +1,1 @@
+"""The packaged Hydra configuration of ``deepinn train`` (YAML files only)."""

@@ -23,10 +23,12 @@ from deepinn import seed as seed
 from deepinn import spaces as spaces
 from deepinn._errors import ConfigurationError as ConfigurationError
 from deepinn._errors import DeepinnError as DeepinnError
+from deepinn._errors import DuplicateNameError as DuplicateNameError
 from deepinn._errors import GeometryError as GeometryError
 from deepinn._errors import PluginError as PluginError
 from deepinn._errors import ShapeError as ShapeError
 from deepinn._errors import TrainingError as TrainingError
+from deepinn._errors import UnknownNameError as UnknownNameError
 from deepinn.problems import Problem as Problem
 
 constraint = seed
@@ -59,12 +61,14 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ConfigurationError",
     "DeepinnError",
+    "DuplicateNameError",
     "GeometryError",
     "Model",
     "PluginError",
     "Problem",
     "ShapeError",
     "TrainingError",
+    "UnknownNameError",
     "constraint",
     "constraints",
     "domain",

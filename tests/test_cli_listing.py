@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from deepinn._errors import UnknownNameError
+from deepinn import UnknownNameError
 from deepinn.plugins import KINDS, PluginFailure, Registration, Registry, format_registry
 
 

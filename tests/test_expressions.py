@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import torch
 
-from deepinn._errors import ConfigurationError, ShapeError
+from deepinn import ConfigurationError, ShapeError
 from deepinn.expressions import (
     OPERATORS,
     Expression,

@@ -9,7 +9,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deepinn._errors import ConfigurationError
+from deepinn import ConfigurationError
 from deepinn.expressions import compile_function, compile_residual
 from deepinn.operators import Field
 from deepinn.spaces import R1

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from deepinn._errors import ConfigurationError, ShapeError
+from deepinn import ConfigurationError, ShapeError
 from deepinn.operators import Field
 from deepinn.spaces import R1, R2, Points
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from deepinn._errors import ConfigurationError, ShapeError
+from deepinn import ConfigurationError, ShapeError
 from deepinn.operators import DerivativeCache
 from deepinn.seed import Jacobian
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepinn._errors import ConfigurationError, ShapeError
+from deepinn import ConfigurationError, ShapeError
 from deepinn.nn import ACTIVATIONS, FourierFeatureNet, FullyConnected, SupportsForwardDerivatives
 from deepinn.nn._activations import get_activation
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from deepinn._errors import ConfigurationError, ShapeError
+from deepinn import ConfigurationError, ShapeError
 from deepinn.nn import FourierFeatureNet
 
 

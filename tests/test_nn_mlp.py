@@ -8,7 +8,7 @@ import pickle
 import pytest
 import torch
 
-from deepinn._errors import ConfigurationError, ShapeError
+from deepinn import ConfigurationError, ShapeError
 from deepinn.nn import ACTIVATIONS, INITIALISERS, FullyConnected
 from deepinn.spaces import R2, Points
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deepinn._errors import ConfigurationError, ShapeError
+from deepinn import ConfigurationError, ShapeError
 from deepinn.operators import divergence, grad, hessian, jacobian, laplacian, partial
 
 TOL = dict(atol=1e-10, rtol=1e-10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deepinn._errors import ConfigurationError, ShapeError
+from deepinn import ConfigurationError, ShapeError
 from deepinn.operators import (
     directional_derivative,
     forward_hessian,

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from deepinn._errors import ConfigurationError
+from deepinn import ConfigurationError
 from deepinn.operators import _plugin
 from deepinn.plugins import Registry, load_registry
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_registry_fakes import FakePlugins, fake_plugins, plugin_source
 
-from deepinn._errors import DuplicateNameError, PluginError
+from deepinn import DuplicateNameError, PluginError
 from deepinn.plugins import (
     DISABLE_ENV,
     STRICT_ENV,

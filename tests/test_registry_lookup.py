@@ -7,12 +7,8 @@ from dataclasses import dataclass, field
 import pytest
 from omegaconf import OmegaConf
 
-from deepinn._errors import (
-    ConfigurationError,
-    PluginError,
-    UnknownNameError,
-    unknown_name_message,
-)
+from deepinn import ConfigurationError, PluginError, UnknownNameError
+from deepinn._errors import unknown_name_message
 from deepinn.domains import Circle
 from deepinn.plugins import Registration, Registry, hookimpl, load_registry
 from deepinn.spaces import R2

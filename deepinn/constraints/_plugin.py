@@ -1,12 +1,15 @@
 """Built-in plugin: the constraint types.
 
-A constraint's residual is code (a function of the network's ``Field``), so these registrations
-carry the parameters a configuration can set — the number of points and the weight — and the
-factory takes the code-level parts as keyword context: ``factory(params, *, name, sampler, ...)``.
+A constraint's residual is code (a function of the network's ``Field``) or an expression of a
+configured problem, so these registrations carry the parameter a configuration sets on every
+constraint — the weight — and the factory takes the rest as keyword context:
+``factory(params, *, name, sampler, residual=..., value=..., ...)``. Where the points come from
+and how many there are is the sampler's business (``sampler`` in the context).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,16 +23,13 @@ from deepinn.plugins._registration import Registration
 class ConstraintParams:
     """Parameters every constraint takes from a configuration."""
 
-    n_points: int = 1000
     weight: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.n_points <= 0:
+        if not (self.weight >= 0 and math.isfinite(self.weight)):
             raise ConfigurationError(
-                f"n_points = {self.n_points}; a constraint needs a positive number of points."
+                f"weight = {self.weight}; use a finite weight >= 0 (0 switches the term off)."
             )
-        if self.weight < 0:
-            raise ConfigurationError(f"weight = {self.weight}; use a weight >= 0.")
 
 
 def _builder(cls: type) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -105,8 +107,11 @@ class Problem:
                     f"weights.{name}: problem {self.name!r} has no constraint {name!r}; its "
                     f"constraints are {sorted(by_name)}."
                 )
-            if not float(weight) >= 0.0:
-                raise ConfigurationError(f"weights.{name} = {weight!r}; use a weight >= 0.")
+            if not (float(weight) >= 0.0 and math.isfinite(float(weight))):
+                raise ConfigurationError(
+                    f"weights.{name} = {weight!r}; use a finite weight >= 0 (0 switches the "
+                    "term off)."
+                )
             by_name[name].weight = float(weight)
 
     def __repr__(self) -> str:

@@ -1,6 +1,7 @@
 """The ``deepinn`` command line (also ``python -m deepinn``).
 
-``deepinn train <overrides>`` runs the main job (see :mod:`deepinn.app`).
+``deepinn train <overrides>`` runs the main job (see :mod:`deepinn.app`); ``deepinn show KIND
+NAME`` prints one component's parameters (``deepinn plugins --params``: every component's).
 ``deepinn plugins`` loads the registry and lists every registered component by kind, with the
 plugin and distribution that provide it, then every plugin that failed to load and why.
 """
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from deepinn._errors import DeepinnError
 from deepinn.plugins._kinds import KINDS, find_kind
-from deepinn.plugins._listing import format_registry
+from deepinn.plugins._listing import format_params, format_registry
 from deepinn.plugins._registry import DISABLE_ENV, STRICT_ENV, PluginWarning, load_registry
 
 __all__ = ["main"]
@@ -81,6 +82,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"skip this plugin or distribution (repeatable); default from {DISABLE_ENV}",
     )
+    plugins.add_argument(
+        "--params",
+        action="store_true",
+        help="follow each component with its parameters (type, default, doc)",
+    )
+    show = commands.add_parser(
+        "show",
+        help="one component's parameters: deepinn show domain circle",
+        description="Show a registered component's summary, provider and parameters.",
+    )
+    show.add_argument("kind", type=_kind, help=f"its kind: {', '.join(KINDS)}")
+    show.add_argument("name", help="its registered name")
     return parser
 
 
@@ -89,7 +102,14 @@ def _plugins(args: argparse.Namespace) -> int:
         # Failures are listed below; do not print them twice.
         warnings.simplefilter("ignore", PluginWarning)
         registry = load_registry(strict=args.strict, disabled=args.disable)
-    sys.stdout.write(format_registry(registry, args.kind))
+    sys.stdout.write(format_registry(registry, args.kind, params=args.params))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    registry = load_registry()
+    components = registry.kind(args.kind)
+    sys.stdout.write(format_params(components.get(args.name), components.kind))
     return 0
 
 
@@ -110,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return train(arguments[1:], None if argv is None else ["deepinn", *arguments])
     args = _parser().parse_args(arguments)
     try:
-        return _plugins(args)
+        return _show(args) if args.command == "show" else _plugins(args)
     except DeepinnError as error:
         print(f"deepinn {args.command}: error: {error}", file=sys.stderr)
         return 1

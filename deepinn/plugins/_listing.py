@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from collections.abc import Sequence
+from typing import Any
 
-from deepinn.plugins._kinds import KINDS
+from deepinn.plugins._kinds import KINDS, Kind
+from deepinn.plugins._registration import Registration
 from deepinn.plugins._registry import Registry
 
-__all__ = ["format_registry"]
+__all__ = ["format_params", "format_registry"]
 
 _COLUMNS = ("NAME", "PROVIDER", "DISTRIBUTION", "SUMMARY")
 
@@ -21,12 +25,15 @@ def _table(rows: list[tuple[str, ...]], indent: str = "  ") -> list[str]:
     return lines
 
 
-def format_registry(registry: Registry, kinds: Sequence[str] | None = None) -> str:
+def format_registry(
+    registry: Registry, kinds: Sequence[str] | None = None, params: bool = False
+) -> str:
     """Describe every registered component by kind, then every plugin that failed to load.
 
     Args:
         registry: The registry to describe.
         kinds: The kinds to list (plural, as in ``deepinn.plugins.KINDS``); default all.
+        params: Follow each component with its parameters (:func:`format_params`).
 
     Returns:
         The listing: one block per kind, a row per component with its name, provider,
@@ -45,6 +52,13 @@ def format_registry(registry: Registry, kinds: Sequence[str] | None = None) -> s
                 (r.name, r.provider or "?", r.distribution or "?", r.summary) for r in registrations
             ]
             lines.extend(_table(rows))
+            if params:
+                kind_row = registry.kind(kind).kind
+                for registration in registrations:
+                    lines.append("")
+                    lines.extend(
+                        "  " + line for line in format_params(registration, kind_row).splitlines()
+                    )
         else:
             lines.append("  (none registered)")
         lines.append("")
@@ -56,3 +70,66 @@ def format_registry(registry: Registry, kinds: Sequence[str] | None = None) -> s
             )
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _field_docs(schema: type) -> dict[str, str]:
+    """Per-field docs: ``field(metadata={"help": ...})``, else the docstring's ``Attributes:``."""
+    docs: dict[str, str] = {}
+    lines = inspect.getdoc(schema) or ""
+    section = False
+    current = None
+    for line in lines.splitlines():
+        stripped = line.strip()
+        if stripped in ("Attributes:", "Args:", "Parameters:"):
+            section, current = True, None
+            continue
+        if not section:
+            continue
+        if not stripped or (not line.startswith(" ") and stripped.endswith(":")):
+            section = bool(stripped) and section
+            current = None
+            continue
+        key, sep, text = stripped.partition(":")
+        if sep and line.startswith("    ") and not line.startswith("        ") and key.isidentifier():
+            current = key
+            docs[key] = text.strip()
+        elif current is not None:
+            docs[current] += " " + stripped
+    for item in dataclasses.fields(schema):
+        if item.metadata.get("help"):
+            docs[item.name] = str(item.metadata["help"])
+    return docs
+
+
+def _default(item: dataclasses.Field[Any]) -> str:
+    if item.default is not dataclasses.MISSING:
+        return repr(item.default)
+    if item.default_factory is not dataclasses.MISSING:
+        return repr(item.default_factory())
+    return "(required)"
+
+
+def format_params(registration: Registration, kind: Kind) -> str:
+    """Describe one component's parameters: name, type, default and doc, one row each.
+
+    Returns:
+        ``<kind> <name>`` with its summary and provider, the option to select it on the command
+        line, then a table of its parameters. Ends with a newline.
+    """
+    lines = [f"{kind.singular} {registration.name}: {registration.summary}"]
+    lines.append(f"  provider {registration.provider or '?'} ({registration.distribution or '?'})")
+    if kind.group is not None:
+        lines.append(
+            f"  select with {kind.group}={registration.name}; set {kind.group}.<parameter>=..."
+        )
+    docs = _field_docs(registration.schema)
+    fields = dataclasses.fields(registration.schema)
+    if fields:
+        rows = [("PARAMETER", "TYPE", "DEFAULT", "DOC")] + [
+            (f.name, str(f.type).replace("typing.", ""), _default(f), docs.get(f.name, ""))
+            for f in fields
+        ]
+        lines.extend(_table(rows))
+    else:
+        lines.append("  (no parameters)")
+    return "\n".join(lines) + "\n"

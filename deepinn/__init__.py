@@ -38,7 +38,7 @@ domain = seed
 utils = seed
 """The original ``dp.utils`` names (``scatter``): :mod:`deepinn.seed`."""
 
-__version__ = "0.1.0"
+__version__ = "2.0.0"
 
 _LAZY = {
     "training": ("deepinn.training", None),

@@ -1,15 +1,19 @@
-"""A network for the Allen-Cahn problem that satisfies its periodic condition by construction.
+"""``net=allen_cahn_net``: a preset of the periodic embedding for the Allen-Cahn problem.
 
-Registered as ``net=allen_cahn_net`` by the networks plugin; it is made for
-``problem=allen_cahn`` (inputs ``(x, t)`` on ``[-1, 1] x [0, 1]``, period 2 in x). It replaces
-the soft periodic condition, which PINNs satisfy poorly, with an exact one:
+Registered by the networks plugin; it is made for ``problem=allen_cahn`` (inputs ``(x, t)`` on
+``[-1, 1] x [0, 1]``, period 2 in x). It replaces the soft periodic condition, which PINNs
+satisfy poorly, with an exact one:
 
     u(x, t) = N(cos(k pi x), sin(k pi x) for k = 1..frequencies, 2 t - 1)
 
-is 2-periodic in x with all its derivatives. With ``hard_initial=True`` it also satisfies the
-initial condition exactly, ``u = x^2 cos(pi x) + t N(...)``, but the initial condition's slope is
-not periodic (+-2 at x = -+1), so that form cannot meet the periodic derivative condition for
-t > 0; the default keeps the initial condition soft.
+is 2-periodic in x with all its derivatives. It is exactly ``net=mlp net.periodic={x:2.0}
+net.periodic_modes=<frequencies>`` on the Allen-Cahn box (see ``_embeddings.PeriodicEmbedding``),
+and takes the same ``architecture`` and ``rwf`` options; it keeps the forward-Laplacian fast path.
+
+With ``hard_initial=True`` it also satisfies the initial condition exactly,
+``u = x^2 cos(pi x) + t N(...)``, but the initial condition's slope is not periodic (+-2 at
+x = -+1), so that form cannot meet the periodic derivative condition for t > 0; the default keeps
+the initial condition soft. (The hard form has no forward lanes: its derivatives use autograd.)
 """
 
 from __future__ import annotations
@@ -20,13 +24,17 @@ from dataclasses import dataclass, field
 import torch
 
 from deepinn._errors import ConfigurationError
-from deepinn.nn._mlp import FullyConnected
+from deepinn.nn._network import compose_network
+from deepinn.nn._options import ArchitectureOptions
 
-__all__ = ["AllenCahnNet", "AllenCahnNetParams", "build_allen_cahn_net"]
+__all__ = ["AllenCahnNetParams", "HardInitial", "build_allen_cahn_net"]
+
+BOX = ([-1.0, 0.0], [1.0, 1.0])
+"""The Allen-Cahn box: x in [-1, 1] (period 2), t in [0, 1] (normalised to 2 t - 1)."""
 
 
 @dataclass
-class AllenCahnNetParams:
+class AllenCahnNetParams(ArchitectureOptions):
     """Parameters of ``net=allen_cahn_net`` (the MLP behind the periodic embedding)."""
 
     hidden: list[int] = field(default_factory=lambda: [64, 64, 64, 64])
@@ -35,7 +43,8 @@ class AllenCahnNetParams:
     frequencies: int = 1
     hard_initial: bool = False
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
+        super().validate()
         if isinstance(self.frequencies, bool) or self.frequencies < 1:
             raise ConfigurationError(
                 f"net=allen_cahn_net: frequencies = {self.frequencies!r}; use an int >= 1 "
@@ -43,52 +52,34 @@ class AllenCahnNetParams:
             )
 
 
-class AllenCahnNet(torch.nn.Module):
-    """``(x, t) -> u`` with an exactly periodic embedding of x (period 2); see the module doc.
+class HardInitial(torch.nn.Module):
+    """``u = x^2 cos(pi x) + t N(x, t)``: the Allen-Cahn initial condition held exactly."""
 
-    Args:
-        hidden: Hidden widths of the MLP.
-        activation: Its activation.
-        initialiser: Its weight initialiser.
-        frequencies: Fourier modes ``k = 1..frequencies`` of the embedding.
-        hard_initial: Add ``x^2 cos(pi x)`` and multiply the MLP by ``t``.
-    """
-
-    def __init__(
-        self,
-        hidden: list[int],
-        activation: str = "tanh",
-        initialiser: str = "xavier_normal",
-        frequencies: int = 1,
-        hard_initial: bool = False,
-    ) -> None:
+    def __init__(self, net: torch.nn.Module) -> None:
         super().__init__()
-        self.body = FullyConnected(
-            [2 * frequencies + 1, *hidden, 1], activation=activation, initialiser=initialiser
-        )
-        self.register_buffer("modes", torch.arange(1, frequencies + 1, dtype=torch.get_default_dtype()))
-        self.hard_initial = hard_initial
+        self.net = net
+        self.in_dim, self.out_dim = 2, 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``u`` (N, 1) at points (N, 2) with columns (x, t)."""
         s, t = x[:, 0:1], x[:, 1:2]
-        phase = math.pi * (s * self.modes.to(x.dtype))  # pi in x's precision: periodic to round-off
-        out = self.body(torch.cat([torch.cos(phase), torch.sin(phase), 2.0 * t - 1.0], dim=1))
-        if self.hard_initial:
-            out = s**2 * torch.cos(math.pi * s) + t * out
-        return out
+        return s**2 * torch.cos(math.pi * s) + t * self.net(x)
 
 
 def build_allen_cahn_net(
-    params: AllenCahnNetParams, in_dim: int, out_dim: int, bounds: object = None
+    params: AllenCahnNetParams, in_dim: int, out_dim: int, bounds: object = None, **_: object
 ) -> torch.nn.Module:
-    """Build an :class:`AllenCahnNet` (inputs ``(x, t)``, one output)."""
+    """Build the preset (inputs ``(x, t)``, one output); ``bounds`` is the fixed Allen-Cahn box."""
     if in_dim != 2 or out_dim != 1:
         raise ConfigurationError(
             f"net=allen_cahn_net maps (x, t) to u: in_dim 2 and out_dim 1, got in_dim={in_dim}, "
-            f"out_dim={out_dim}. Use it with problem=allen_cahn, or pick net=mlp."
+            f"out_dim={out_dim}. Use it with problem=allen_cahn, or pick net=mlp "
+            "net.periodic={x:<period>}."
         )
-    return AllenCahnNet(
-        list(params.hidden), params.activation, params.initialiser, params.frequencies,
-        params.hard_initial,
+    net = compose_network(
+        2, 1, list(params.hidden),
+        activation=params.activation, initialiser=params.initialiser, bounds=BOX,
+        architecture=params.architecture, rwf=params.rwf_pair(),
+        periodic={0: 2.0}, periodic_modes=params.frequencies,
     )
+    return HardInitial(net) if params.hard_initial else net

@@ -9,7 +9,7 @@ import torch
 
 from deepinn._errors import ConfigurationError, ShapeError
 
-__all__ = ["Bounds", "normalisation_affine"]
+__all__ = ["Bounds", "fold_normalisation", "normalisation_affine"]
 
 Bounds = tuple[torch.Tensor | Sequence[float], torch.Tensor | Sequence[float]]
 """``(lower, upper)``: two tensors or sequences of length ``in_dim`` (a domain's bounding box)."""
@@ -76,3 +76,18 @@ def normalisation_affine(bounds: Bounds, in_dim: int) -> tuple[torch.Tensor, tor
             "bounding box of a domain with positive extent in every coordinate, or bounds=None."
         )
     return 2.0 / width, -(upper + lower) / width
+
+
+def fold_normalisation(
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    scale: torch.Tensor | None,
+    shift: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fold ``x -> scale * x + shift`` into a layer: ``W (s x + c) + b = (W s) x + (W c + b)``.
+
+    With ``scale`` None the layer is returned unchanged.
+    """
+    if scale is None or shift is None:
+        return weight, bias
+    return weight * scale, torch.addmv(bias, weight, shift)

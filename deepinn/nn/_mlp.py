@@ -9,11 +9,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from deepinn._errors import ConfigurationError, ShapeError
+from deepinn._errors import ConfigurationError
 from deepinn.nn import _forward_laplacian as fl
 from deepinn.nn._activations import AbstractActivation, get_activation
-from deepinn.nn._bounds import Bounds, normalisation_affine
+from deepinn.nn._base import AbstractLaneNetwork, as_points, check_last_dim
+from deepinn.nn._bounds import Bounds, fold_normalisation, normalisation_affine
 from deepinn.nn._init import get_initialiser
+from deepinn.nn._rwf import factorise_layers
 
 __all__ = ["FullyConnected", "check_layer_size", "to_input_tensor"]
 
@@ -43,17 +45,11 @@ def check_layer_size(layer_size: Any, what: str = "layer_size") -> list[int]:
     return sizes
 
 
-def to_input_tensor(x: Any, in_dim: int) -> torch.Tensor:
-    """Accept deepinn Points (anything with ``as_tensor``) as well as tensors."""
-    tensor = getattr(x, "as_tensor", None)
-    if isinstance(tensor, torch.Tensor):
-        return tensor
-    raise ShapeError(
-        f"The network needs a tensor of shape (N, {in_dim}) or ({in_dim},), got {type(x).__name__}."
-    )
+to_input_tensor = as_points
+"""Accept deepinn Points (anything with ``as_tensor``) as well as tensors."""
 
 
-class FullyConnected(torch.nn.Module):
+class FullyConnected(AbstractLaneNetwork):
     """A multilayer perceptron ``in_dim -> hidden... -> out_dim`` with a smooth activation.
 
     The activation follows every hidden layer, never the output layer. With ``bounds`` the input
@@ -73,11 +69,14 @@ class FullyConnected(torch.nn.Module):
         initialiser: ``xavier_normal``, ``xavier_uniform``, ``kaiming_normal`` or
             ``kaiming_uniform`` (also ``"Glorot normal"``, ``"He uniform"``, ...); biases are 0.
         bounds: ``(lower, upper)`` corners of the input domain's bounding box, or None.
+        rwf: ``(mean, std)``: factorise every dense layer's weight as ``diag(exp(s)) V`` with
+            ``s ~ N(mean, std^2)`` (random weight factorisation, see ``_rwf``), or None.
+        generator: Draws the factorisation's log-scales (default: torch's global generator).
         dtype: The parameters' dtype (default: torch's default dtype).
         device: The parameters' device.
 
     Raises:
-        ConfigurationError: A bad width, activation, initialiser or degenerate bounds.
+        ConfigurationError: A bad width, activation, initialiser, rwf or degenerate bounds.
         ShapeError: Bounds that do not have ``in_dim`` coordinates.
     """
 
@@ -88,6 +87,8 @@ class FullyConnected(torch.nn.Module):
         initialiser: str = "xavier_normal",
         bounds: Bounds | None = None,
         *,
+        rwf: tuple[float, float] | None = None,
+        generator: torch.Generator | None = None,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
     ) -> None:
@@ -105,6 +106,8 @@ class FullyConnected(torch.nn.Module):
             for layer in self.linears:
                 init_(layer.weight)
                 layer.bias.zero_()
+        factorise_layers(self.linears, rwf, generator)
+        self.rwf = rwf
         self.input_scale: torch.Tensor | None
         self.input_shift: torch.Tensor | None
         if bounds is None:
@@ -127,11 +130,7 @@ class FullyConnected(torch.nn.Module):
         ``W (s * x + c) + b = (W * s) x + (W c + b)``.
         """
         first = self.linears[0]
-        if self.input_scale is None:
-            return first.weight, first.bias
-        weight = first.weight * self.input_scale
-        bias = torch.addmv(first.bias, first.weight, self.input_shift)
-        return weight, bias
+        return fold_normalisation(first.weight, first.bias, self.input_scale, self.input_shift)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Evaluate the network.
@@ -145,13 +144,8 @@ class FullyConnected(torch.nn.Module):
         Raises:
             ShapeError: The last dimension of ``x`` is not ``in_dim``.
         """
-        if not isinstance(x, torch.Tensor):
-            x = to_input_tensor(x, self.in_dim)
-        if x.dim() == 0 or x.shape[-1] != self.in_dim:
-            raise ShapeError(
-                f"The network expects inputs of shape (N, {self.in_dim}) or ({self.in_dim},), "
-                f"got {tuple(x.shape)}; the last dimension must be in_dim={self.in_dim}."
-            )
+        x = as_points(x, self.in_dim)
+        check_last_dim(x, self.in_dim)
         weight, bias = self.first_layer()
         h = F.linear(x, weight, bias)
         act = self._activation
@@ -163,6 +157,8 @@ class FullyConnected(torch.nn.Module):
 
     def forward_lanes(self, lanes: fl.Lanes, marked: fl.Marked) -> fl.Lanes:
         """Propagate forward-mode lanes through the network (see ``forward_derivatives``).
+
+        Works from any input lanes (an embedding's output as well as the raw input).
 
         Args:
             lanes: The lanes of the network's input (input normalisation is applied here).
@@ -181,67 +177,9 @@ class FullyConnected(torch.nn.Module):
             lanes = fl.linear_lanes(lanes, layer.weight, layer.bias)
         return lanes
 
-    def forward_derivatives(
-        self, x: torch.Tensor, second: fl.Second = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Value, gradient and Hessian diagonal in one forward pass (forward Laplacian).
-
-        Args:
-            x: ``(N, d)`` points, ``d = in_dim``. If ``x`` requires grad, the results are
-                differentiable w.r.t. it too (mixed partials can be taken by autograd).
-            second: Bool tensor or sequence of ``d`` bools marking the coordinates whose second
-                derivatives are needed (e.g. ``(True, True, False)`` for x but not t); None marks
-                all of them. A tuple of bools avoids a device synchronisation on GPUs.
-
-        Returns:
-            ``(u, du, d2u)``: ``u`` of shape (N, k), ``du[n, j, i] = du_j/dx_i`` of shape
-            (N, k, d) and ``d2u[n, j, i] = d^2 u_j / dx_i^2`` for marked ``i`` (zero elsewhere),
-            shape (N, k, d). All are differentiable w.r.t. the parameters; ``du`` and ``d2u``
-            are (non-contiguous) views.
-
-        Raises:
-            ShapeError: ``x`` is not ``(N, in_dim)`` or ``second`` has the wrong length.
-            ConfigurationError: ``second`` is not made of bools.
-        """
-        x = self._check_points(x)
-        marked = fl.marked_coordinates(second, self.in_dim)
-        lanes = self.forward_lanes(fl.input_lanes(x), marked)
-        return fl.output_derivatives(lanes, marked)
-
-    def forward_laplacian(
-        self, x: torch.Tensor, second: fl.Second = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Value, gradient and Laplacian in one forward pass, carrying a single Laplacian lane.
-
-        Cheaper than :meth:`forward_derivatives` when the residual needs only the sum of the
-        second derivatives (one lane instead of one per marked coordinate).
-
-        Args:
-            x: ``(N, d)`` points, ``d = in_dim``.
-            second: The coordinates summed over, as in :meth:`forward_derivatives` (None: all;
-                ``(True, True, False)``: the Laplacian in x of a u(x, y, t)).
-
-        Returns:
-            ``(u, du, lap)`` of shapes (N, k), (N, k, d) and (N, k), with
-            ``lap[n, j] = sum_{marked i} d^2 u_j / dx_i^2``.
-
-        Raises:
-            ShapeError: ``x`` is not ``(N, in_dim)`` or ``second`` has the wrong length.
-            ConfigurationError: ``second`` is not made of bools.
-        """
-        x = self._check_points(x)
-        marked = fl.marked_coordinates(second, self.in_dim, summed=True)
-        lanes = self.forward_lanes(fl.input_lanes(x), marked)
-        return fl.output_laplacian(lanes, marked)
-
-    def _check_points(self, x: Any) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            x = to_input_tensor(x, self.in_dim)
-        fl.check_input(x, self.in_dim)
-        return x
-
     def extra_repr(self) -> str:
         return (
             f"layer_size={list(self.layer_size)}, activation={self.activation!r}, "
             f"initialiser={self.initialiser!r}, normalised={self.input_scale is not None}"
+            + ("" if self.rwf is None else f", rwf={self.rwf}")
         )

@@ -1,12 +1,18 @@
-"""Built-in plugin: the networks ``mlp`` and ``fourier``.
+"""Built-in plugin: the networks ``mlp``, ``fourier`` and ``allen_cahn_net``.
 
-Every factory is ``factory(params, in_dim, out_dim, bounds) -> torch.nn.Module``; ``bounds`` is
-the ``(lower, upper)`` bounding box of the problem's inputs, used for input normalisation when
-``params.normalise`` is true, or None.
+Every factory is ``factory(params, in_dim, out_dim, bounds, coordinates=None) -> nn.Module``;
+``bounds`` is the ``(lower, upper)`` bounding box of the problem's inputs, used for input
+normalisation when ``params.normalise`` is true, or None; ``coordinates`` (optional) names the
+input columns, so ``net.periodic`` can name them (``{x: 2.0}``) instead of giving indices.
+
+All three take the options of :mod:`deepinn.nn._options` (``architecture``, ``rwf*``, and for
+``mlp``/``fourier`` ``periodic*``; ``mlp`` also ``fourier_features``/``fourier_scale``);
+see docs/networks.md.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +24,8 @@ from deepinn.nn._allen_cahn_net import AllenCahnNetParams, build_allen_cahn_net
 from deepinn.nn._bounds import Bounds
 from deepinn.nn._fourier import FourierFeatureNet
 from deepinn.nn._init import get_initialiser
-from deepinn.nn._mlp import FullyConnected
+from deepinn.nn._network import compose_network
+from deepinn.nn._options import FourierOptions, PeriodicOptions, resolve_periods
 from deepinn.plugins._hookspecs import hookimpl
 from deepinn.plugins._registration import Registration
 
@@ -26,8 +33,9 @@ __all__ = ["FourierParams", "MLPParams", "build_fourier", "build_mlp"]
 
 
 @dataclass
-class MLPParams:
-    """A fully connected network: hidden widths, activation, initialiser, input normalisation."""
+class MLPParams(FourierOptions):
+    """A fully connected network: hidden widths, activation, initialiser, input normalisation,
+    and the options for hard problems (architecture, rwf, periodic and Fourier embeddings)."""
 
     hidden: list[int] = field(default_factory=lambda: [50, 50, 50])
     activation: str = "tanh"
@@ -36,7 +44,7 @@ class MLPParams:
 
 
 @dataclass
-class FourierParams:
+class FourierParams(PeriodicOptions):
     """Random Fourier features (``n_features`` frequencies of scale ``sigma``) then an MLP."""
 
     hidden: list[int] = field(default_factory=lambda: [50, 50, 50])
@@ -75,23 +83,55 @@ def _check_common(name: str, params: Any, in_dim: int, out_dim: int) -> list[int
     return hidden
 
 
-def build_mlp(
-    params: MLPParams, in_dim: int, out_dim: int, bounds: Bounds | None = None
+def _compose(
+    name: str,
+    params: Any,
+    in_dim: int,
+    out_dim: int,
+    bounds: Bounds | None,
+    coordinates: Sequence[str] | None,
+    fourier: tuple[int, float] | None,
 ) -> torch.nn.Module:
-    """Build a :class:`FullyConnected` ``[in_dim, *hidden, out_dim]``."""
-    hidden = _check_common("mlp", params, in_dim, out_dim)
-    return FullyConnected(
-        [in_dim, *hidden, out_dim],
-        activation=params.activation,
-        initialiser=params.initialiser,
-        bounds=bounds if params.normalise else None,
-    )
+    hidden = _check_common(name, params, in_dim, out_dim)
+    try:
+        return compose_network(
+            in_dim, out_dim, hidden,
+            activation=params.activation, initialiser=params.initialiser,
+            bounds=bounds if params.normalise else None,
+            architecture=params.architecture, rwf=params.rwf_pair(),
+            periodic=resolve_periods(params.periodic, in_dim, coordinates),
+            periodic_modes=params.periodic_modes, fourier=fourier,
+        )
+    except ConfigurationError as error:
+        raise ConfigurationError(f"net={name}: {error}") from None
+
+
+def build_mlp(
+    params: MLPParams,
+    in_dim: int,
+    out_dim: int,
+    bounds: Bounds | None = None,
+    coordinates: Sequence[str] | None = None,
+) -> torch.nn.Module:
+    """Build a :class:`FullyConnected` ``[in_dim, *hidden, out_dim]`` (or, with options, the
+    modified MLP and/or embeddings in front; see :func:`compose_network`)."""
+    features = params.fourier_features
+    fourier = (features, params.fourier_scale) if features else None
+    return _compose("mlp", params, in_dim, out_dim, bounds, coordinates, fourier)
 
 
 def build_fourier(
-    params: FourierParams, in_dim: int, out_dim: int, bounds: Bounds | None = None
+    params: FourierParams,
+    in_dim: int,
+    out_dim: int,
+    bounds: Bounds | None = None,
+    coordinates: Sequence[str] | None = None,
 ) -> torch.nn.Module:
-    """Build a :class:`FourierFeatureNet` ``[in_dim, *hidden, out_dim]``."""
+    """Build a :class:`FourierFeatureNet` ``[in_dim, *hidden, out_dim]`` (or, with options, the
+    composed network with the same Fourier features)."""
+    if params.architecture != "plain" or params.rwf or params.periodic:
+        fourier = (params.n_features, params.sigma)
+        return _compose("fourier", params, in_dim, out_dim, bounds, coordinates, fourier)
     hidden = _check_common("fourier", params, in_dim, out_dim)
     try:
         return FourierFeatureNet(
@@ -110,7 +150,9 @@ def build_fourier(
 def deepinn_networks() -> list[Registration]:
     return [
         Registration(
-            "mlp", build_mlp, MLPParams, "Fully connected network (tanh, Xavier, normalised input)"
+            "mlp", build_mlp, MLPParams,
+            "Fully connected network (tanh, Xavier, normalised input); options: "
+            "architecture=modified, rwf, fourier_features, periodic",
         ),
         Registration(
             "fourier",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from deepinn._errors import ConfigurationError
 from deepinn.training._metrics import relative_l2
 from deepinn.training._plots import points_figure, solution_figure
 
-__all__ = ["FigureLogger", "GradientMonitor", "RunArtifacts"]
+__all__ = ["FigureLogger", "GradientMonitor", "RunArtifacts", "json_safe", "write_metrics"]
 
 
 def _tensorboard(trainer: pl.Trainer) -> Any | None:
@@ -176,12 +177,31 @@ def compute_metrics(
     return metrics
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
+    """``metrics.json``: always valid JSON (a NaN or infinite number is written as null)."""
+    text = json.dumps(json_safe(metrics), indent=2, allow_nan=False) + "\n"
+    temporary = run_dir / "metrics.json.tmp"
+    temporary.write_text(text)
+    temporary.replace(run_dir / "metrics.json")
+
+
 def write_artifacts(
     run_dir: Path, pl_module: Any, metrics: dict[str, Any], eval_points: int
 ) -> None:
     """metrics.json, predictions.npz and the solution plot of a finished run."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_metrics(run_dir, metrics)
     problem = pl_module.problem
     points, exact = problem.evaluation_set(eval_points)
     prediction = _predict_float64(pl_module)(points)

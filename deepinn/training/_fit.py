@@ -21,12 +21,22 @@ from deepinn.training._callbacks import (
     GradientMonitor,
     RunArtifacts,
     compute_metrics,
+    write_artifacts,
+)
+from deepinn.training._checkpoint import (
+    AtomicCheckpointIO,
+    check_compatible,
+    find_checkpoint,
+    load_checkpoint_safely,
 )
 from deepinn.training._data import CollocationData
 from deepinn.training._module import PINNModule
 from deepinn.training._optim import DTYPES, Phase
 from deepinn.training._presets import adam
+from deepinn.training._progress import LineProgress, stdout_is_terminal
+from deepinn.training._runfolder import held_run_folder
 from deepinn.training._settings import RunConfig
+from deepinn.training._signals import RunInterrupted, SignalCheckpoint, SIGTERMException
 
 __all__ = ["FitResult", "checkpoint_path", "fit"]
 
@@ -45,22 +55,33 @@ class FitResult:
         return self.module.net
 
 
-def checkpoint_path(resume: str | Path) -> Path:
-    """The checkpoint to resume from: a ``.ckpt`` file or a run folder's ``checkpoints/last.ckpt``."""
-    path = Path(resume)
-    candidates = [path] if path.is_file() else [path / "checkpoints" / "last.ckpt", path / "last.ckpt"]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise ConfigurationError(
-        f"resume={resume!s}: no checkpoint found (looked for {[str(c) for c in candidates]}). "
-        "Pass a .ckpt file or a run folder that has checkpoints/last.ckpt."
-    )
+def checkpoint_path(resume: str | Path, resume_from: str = "last") -> Path:
+    """The checkpoint to resume from: a ``.ckpt`` file, or a run folder's ``checkpoints/last.ckpt``
+    (``resume_from="best"``: its ``best-*.ckpt``)."""
+    return find_checkpoint(resume, resume_from)
 
 
-def _fit(trainer: pl.Trainer, module: PINNModule, data: CollocationData, resume: str | Path | None) -> None:
-    ckpt = str(checkpoint_path(resume)) if resume is not None else None
-    trainer.fit(module, datamodule=data, ckpt_path=ckpt, weights_only=True if ckpt else None)
+def _resume_checkpoint(run: RunConfig, hparams: Mapping[str, Any] | None) -> str | None:
+    """The checked checkpoint to resume from (loaded once, weights-only, and compared)."""
+    if run.resume is None:
+        return None
+    path = find_checkpoint(run.resume, run.resume_from)
+    checkpoint = load_checkpoint_safely(path)
+    check_compatible(path, checkpoint.get("hyper_parameters") or {}, hparams or {})
+    return str(path)
+
+
+def _fit(trainer: pl.Trainer, module: PINNModule, data: CollocationData, ckpt: str | None) -> None:
+    try:
+        trainer.fit(module, datamodule=data, ckpt_path=ckpt, weights_only=True if ckpt else None)
+    except RuntimeError as error:
+        if ckpt is None or "loading state_dict" not in str(error):
+            raise
+        detail = " ".join(str(error).split())[:300]
+        raise ConfigurationError(
+            f"resume={ckpt}: the checkpoint does not fit this network ({detail}). Resume with the "
+            "network the checkpoint was made with, or start a new run without resume=."
+        ) from None
 
 
 def fit(
@@ -128,14 +149,35 @@ def fit(
     )
     eval_points = run.eval_points
     data = CollocationData(problem, seed, run.resample_every, eval_points, dtype)
+    ckpt = _resume_checkpoint(run, hparams)
+    if run_dir is None:
+        return _train(module, data, run, None, max_steps, trainer_options, logger, ckpt)
+    with held_run_folder(run_dir, run.resume):
+        return _train(module, data, run, Path(run_dir), max_steps, trainer_options, logger, ckpt)
+
+
+def _train(
+    module: PINNModule,
+    data: CollocationData,
+    run: RunConfig,
+    run_path: Path | None,
+    max_steps: int,
+    trainer_options: Mapping[str, Any] | None,
+    logger: bool,
+    ckpt: str | None,
+) -> FitResult:
+    problem, eval_points = module.problem, run.eval_points
     val_every = run.val_every(max_steps)
     options = dict(trainer_options or {})
     callbacks: list[pl.Callback] = list(options.pop("callbacks", []))
-    run_path = Path(run_dir) if run_dir is not None else None
+    if options.get("enable_progress_bar", True) and not stdout_is_terminal():
+        options["enable_progress_bar"] = False  # no carriage-return bar in a log file
+        callbacks.append(LineProgress(run.monitor.log_every, max_steps))
+    signals = SignalCheckpoint(run_path / "checkpoints" if run_path is not None else None)
+    callbacks.append(signals)
     loggers: list[Any] = []
     artifacts = None
     if run_path is not None:
-        run_path.mkdir(parents=True, exist_ok=True)
         monitor = "val/rel_l2" if problem.has_solution else "train/loss"
         callbacks.append(
             ModelCheckpoint(
@@ -145,6 +187,7 @@ def fit(
                 mode="min",
                 save_last=True,
                 every_n_train_steps=run.checkpoint_every(max_steps),
+                enable_version_counter=False,  # the folder belongs to this run
             )
         )
         artifacts = RunArtifacts(run_path, eval_points)
@@ -170,16 +213,30 @@ def fit(
         logger=loggers or False,
         callbacks=callbacks,
         default_root_dir=str(run_path) if run_path is not None else None,
+        plugins=[AtomicCheckpointIO()],
         **options,
     )
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        # Expected here: the points are copied by the module (kept on the device between
-        # resamplings), and checkpoints hold the state after each optimizer step.
-        warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`.*")
-        warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
-        warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)`? is deprecated.*")
-        _fit(trainer, module, data, run.resume)
+    try:
+        with warnings.catch_warnings():
+            # Expected here: the points are copied by the module (kept on the device between
+            # resamplings), and checkpoints hold the state after each optimizer step.
+            warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`.*")
+            warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
+            warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)`? is deprecated.*")
+            _fit(trainer, module, data, ckpt)
+    except SIGTERMException:
+        metrics = compute_metrics(module, trainer.global_step, time.perf_counter() - start, eval_points)
+        metrics.setdefault("stop_reason", f"SIGTERM at step {trainer.global_step}")
+        if run_path is not None and trainer.is_global_zero:
+            write_artifacts(run_path, module, metrics, eval_points)
+        where = f"; resume with: deepinn train resume={run_path}" if run_path is not None else ""
+        raise RunInterrupted(
+            f"stopped by SIGTERM at step {trainer.global_step}; last.ckpt and metrics.json "
+            f"saved{where}",
+            metrics,
+            signals.saved,
+        ) from None
     if artifacts is not None and artifacts.metrics:
         metrics = artifacts.metrics
     else:

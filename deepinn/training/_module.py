@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -20,6 +21,29 @@ from deepinn.training._metrics import relative_l2
 from deepinn.training._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
 
 __all__ = ["PINNModule"]
+
+_SCHEDULED = ("lr", "initial_lr")  # a scheduler moves these; compared through the base rate
+
+
+def _group_settings(group: Mapping[str, Any]) -> dict[str, Any]:
+    """A param group's settings (no parameters): ``lr`` is the base rate (``initial_lr`` when a
+    scheduler set one), so a decayed rate is not mistaken for a changed setting."""
+    settings = {k: v for k, v in group.items() if k not in ("params", *_SCHEDULED)}
+    settings["lr"] = group.get("initial_lr", group.get("lr"))
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
+
+
+def _apply_setting(group: dict[str, Any], key: str, value: Any, scheduler: Any, number: int) -> None:
+    """Set ``key`` of a restored param group; a new base ``lr`` rescales the scheduled rate."""
+    if key != "lr":
+        group[key] = tuple(value) if isinstance(group.get(key), tuple) else value
+        return
+    base = group.get("initial_lr", group["lr"])
+    group["lr"] = group["lr"] * value / base if base else value
+    if "initial_lr" in group:
+        group["initial_lr"] = value
+    if scheduler is not None and hasattr(scheduler, "base_lrs"):
+        scheduler.base_lrs[number] = value
 
 _UNCHECKED_LIMIT = 256  # steps of losses kept on the device between two finiteness checks
 
@@ -132,7 +156,38 @@ class PINNModule(pl.LightningModule):
             optimizers.append(optimizer)
             if phase.scheduler is not None:
                 schedulers.append({"scheduler": phase.scheduler(optimizer), "interval": "step"})
+        # The configuration's settings, before a resumed checkpoint's state replaces them.
+        self._configured_groups = [
+            [_group_settings(group) for group in optimizer.param_groups] for optimizer in optimizers
+        ]
         return optimizers, schedulers
+
+    def on_train_start(self) -> None:
+        """On resume, apply the configuration's optimizer settings over the checkpoint's (a
+        lower ``optimizer.lr`` takes effect; a scheduler keeps its progress) and say so."""
+        if self.trainer.ckpt_path is None or not getattr(self, "_configured_groups", None):
+            return
+        optimizers = self.optimizers()
+        optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
+        scheduler_list = self.lr_schedulers() if self.trainer.lr_scheduler_configs else []
+        scheduler_list = scheduler_list if isinstance(scheduler_list, list) else [scheduler_list]
+        schedulers = {id(s.optimizer): s for s in scheduler_list if s is not None}
+        changes = []
+        for index, (wrapped, configured) in enumerate(zip(optimizers, self._configured_groups, strict=False)):
+            raw = getattr(wrapped, "optimizer", wrapped)
+            for number, (group, fresh) in enumerate(zip(raw.param_groups, configured, strict=False)):
+                restored = _group_settings(group)
+                for key, value in fresh.items():
+                    if key in restored and restored[key] != value:
+                        changes.append(f"optimizer {index} {key}: {restored[key]!r} -> {value!r}")
+                        _apply_setting(group, key, value, schedulers.get(id(raw)), number)
+        if changes and self.trainer.is_global_zero:
+            from deepinn.training._progress import log_line
+
+            log_line(
+                "resume: the configuration's optimizer settings replace the checkpoint's ("
+                + "; ".join(changes) + ")"
+            )
 
     def _phase_objects(self, index: int) -> tuple[Any, Any]:
         optimizers = self.optimizers()
@@ -266,10 +321,18 @@ class PINNModule(pl.LightningModule):
         if self._trainer is not None:
             for callback in self.trainer.checkpoint_callbacks:
                 checkpoint = getattr(callback, "last_model_path", None) or checkpoint
+        if checkpoint:
+            run_folder = Path(checkpoint).parent.parent
+            advice = (
+                f"Lower the learning rate and continue from it: deepinn train resume={run_folder} "
+                "optimizer.lr=<lower>"
+            )
+        else:
+            advice = "Lower the learning rate (optimizer.lr=<lower>) and run again"
         raise TrainingError(
             f"Non-finite loss at step {step} in constraint(s) {bad_names}. Training stopped; the "
-            f"last good checkpoint is {checkpoint or '(none saved yet)'}. Lower the learning rate, "
-            "check the residual and its data for NaN/inf, or use float64 (dtype=float64)."
+            f"last good checkpoint is {checkpoint or '(none saved yet)'}. {advice}; or check the "
+            "residual and its data for NaN/inf, or use float64 (dtype=float64)."
         )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -18,7 +18,9 @@ from deepinn._errors import ConfigurationError, unknown_name_message
 from deepinn.operators import FIELD_MODES
 from deepinn.training._optim import DTYPES
 
-__all__ = ["MonitorConfig", "RunConfig"]
+__all__ = ["RESUME_FROM", "MonitorConfig", "RunConfig"]
+
+RESUME_FROM: tuple[str, ...] = ("last", "best")
 
 
 def _int(where: str, value: Any, minimum: int, allow_none: bool = False) -> None:
@@ -67,6 +69,8 @@ class RunConfig:
         compile: ``torch.compile`` the network's forward passes (falls back to eager).
         eval_points: Size of the evaluation set for rel_l2.
         resume: A run folder or ``.ckpt`` to continue from.
+        resume_from: Which checkpoint of the ``resume`` run folder: ``last`` or ``best``
+            (no need to quote Lightning's ``best-step=200.ckpt`` names on the command line).
         monitor: Logging, validation and checkpoint intervals.
     """
 
@@ -78,6 +82,7 @@ class RunConfig:
     compile: bool = False
     eval_points: int = 10_000
     resume: Optional[str] = None  # noqa: UP045
+    resume_from: str = "last"
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
     def __post_init__(self) -> None:
@@ -85,6 +90,13 @@ class RunConfig:
         _int("threads", self.threads, 1, allow_none=True)
         _int("resample_every", self.resample_every, 0)
         _int("eval_points", self.eval_points, 1)
+        if self.resume_from not in RESUME_FROM:
+            raise ConfigurationError(
+                unknown_name_message(
+                    "resume_from", str(self.resume_from), RESUME_FROM, plural="choices",
+                    listed="Valid",
+                )
+            )
         if self.dtype not in DTYPES:
             raise ConfigurationError(
                 unknown_name_message("dtype", self.dtype, DTYPES, plural="dtypes", listed="Valid")

@@ -1,0 +1,206 @@
+"""Checkpoint safety: atomic, checksummed writes; resume checks that refuse a bad or foreign file.
+
+Every checkpoint is written to ``<name>.tmp``, flushed to disk and renamed over ``<name>`` (a
+crash or a full disk never leaves a truncated ``last.ckpt`` or ``best-*.ckpt``), with its
+SHA-256 in ``<name>.sha256``. A resume loads the file weights-only first and refuses, in one
+line, an empty, truncated, bit-flipped (checksum), non-checkpoint or unsafe (pickled code) file,
+and a checkpoint made by a configuration whose problem, domain, network, sampler or dtype
+differ from the run's.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.utilities.types import _PATH
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from deepinn._errors import ConfigurationError, TrainingError
+
+__all__ = [
+    "COMPATIBLE_SECTIONS",
+    "AtomicCheckpointIO",
+    "check_compatible",
+    "find_checkpoint",
+    "load_checkpoint_safely",
+]
+
+COMPATIBLE_SECTIONS = ("problem", "domain", "net", "sampler", "dtype")
+"""Configuration sections a resumed run must share with its checkpoint (the rest may change:
+trainer.max_steps, monitor.*, optimizer.*, seed, eval_points, ...)."""
+
+_SUFFIX = ".sha256"
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def _write_error(path: Path, error: OSError) -> TrainingError:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        try:
+            free = f"{shutil.disk_usage(path.parent).free / 2**20:.1f} MiB free"
+        except OSError:
+            free = "no space left"
+        return TrainingError(
+            f"Could not write checkpoint {str(path)!r}: the disk is full ({free}); no partial "
+            "file was left. Free space (or point hydra.run.dir at a disk with room) and continue "
+            f"with: deepinn train resume={path.parent.parent}"
+        )
+    return TrainingError(
+        f"Could not write checkpoint {str(path)!r}: {error.strerror or error}. Check that the "
+        "run folder is writable and has room, then resume from its last checkpoint."
+    )
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """``torch.save`` to a temporary file, fsync, rename; a checksum next to it."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None
+    ) -> None:
+        target = Path(path)
+        temporary = target.with_name(target.name + ".tmp")
+        checksum = target.with_name(target.name + _SUFFIX)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(temporary, "wb") as handle:
+                torch.save(checkpoint, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            checksum_tmp = checksum.with_name(checksum.name + ".tmp")
+            checksum_tmp.write_text(_digest(temporary) + "\n")
+            os.replace(temporary, target)
+            os.replace(checksum_tmp, checksum)
+        except OSError as error:
+            for leftover in (temporary, checksum.with_name(checksum.name + ".tmp")):
+                leftover.unlink(missing_ok=True)
+            raise _write_error(target, error) from None
+
+    def remove_checkpoint(self, path: _PATH) -> None:
+        super().remove_checkpoint(path)
+        Path(str(path) + _SUFFIX).unlink(missing_ok=True)
+
+
+def find_checkpoint(resume: str | os.PathLike[str], resume_from: str = "last") -> Path:
+    """The checkpoint ``resume`` names: a ``.ckpt`` file, or a run folder's last/best checkpoint.
+
+    Raises:
+        ConfigurationError: Nothing to resume from there, or ``resume_from=best`` with a file.
+    """
+    path = Path(resume)
+    if path.is_file():
+        if resume_from != "last":
+            raise ConfigurationError(
+                f"resume_from={resume_from} picks a checkpoint in a run folder, but resume={path} "
+                "is a file. Give the run folder (resume=<run folder> resume_from=best) or drop "
+                "resume_from."
+            )
+        return path
+    folders = [path / "checkpoints", path]
+    if resume_from == "best":
+        found = sorted(
+            (c for folder in folders for c in folder.glob("best-*.ckpt") if c.is_file()),
+            key=lambda c: c.stat().st_mtime,
+        )
+        if found:
+            return found[-1]
+        looked = [str(folder / "best-*.ckpt") for folder in folders]
+    else:
+        for candidate in (folder / "last.ckpt" for folder in folders):
+            if candidate.is_file():
+                return candidate
+        looked = [str(folder / "last.ckpt") for folder in folders]
+    raise ConfigurationError(
+        f"resume={resume!s}: no checkpoint found (looked for {', '.join(looked)}). Pass a run "
+        "folder that has checkpoints (resume=<run folder>, with resume_from=last or best) or a "
+        ".ckpt file."
+    )
+
+
+def load_checkpoint_safely(path: Path) -> dict[str, Any]:
+    """Load ``path`` weights-only, refusing in one line anything that is not a sound checkpoint.
+
+    Raises:
+        ConfigurationError: An empty, truncated, corrupt, unsafe or non-checkpoint file.
+    """
+    fix = "Resume from another checkpoint of the run (resume=<run folder> resume_from=best|last)."
+    size = path.stat().st_size
+    if size == 0:
+        raise ConfigurationError(f"resume: {str(path)!r} is empty (0 bytes), not a checkpoint. {fix}")
+    checksum = Path(str(path) + _SUFFIX)
+    if checksum.is_file() and checksum.read_text().strip() != _digest(path):
+        raise ConfigurationError(
+            f"resume: {str(path)!r} does not match its checksum ({checksum.name}): the file is "
+            f"corrupt (changed or truncated since it was written). {fix}"
+        )
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - torch raises many types for a bad file
+        text = str(error)
+        if "weights_only" in text or "Unsupported global" in text or "WeightsUnpickler" in text:
+            reason = (
+                "it holds pickled Python objects, not only weights (a file from elsewhere, or a "
+                "malicious one); deepinn loads weights-only checkpoints and never runs a pickle"
+            )
+        else:
+            reason = f"it is truncated or corrupt ({type(error).__name__}: {text.splitlines()[0][:120] if text else '?'})"
+        raise ConfigurationError(f"resume: cannot load {str(path)!r}: {reason}. {fix}") from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "global_step" not in checkpoint:
+        raise ConfigurationError(
+            f"resume: {str(path)!r} is not a deepinn/Lightning training checkpoint (no state_dict "
+            f"and global_step). {fix}"
+        )
+    return checkpoint
+
+
+def _flatten(node: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(node, Mapping):
+        flat: dict[str, Any] = {}
+        for key, value in node.items():
+            flat.update(_flatten(value, f"{prefix}.{key}"))
+        return flat or {prefix: {}}
+    return {prefix: node}
+
+
+def check_compatible(path: Path, stored: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+    """Refuse a resume whose configuration differs from the checkpoint's in a section of
+    :data:`COMPATIBLE_SECTIONS` (a checkpoint or run without a stored configuration is not
+    compared).
+
+    Raises:
+        ConfigurationError: Naming each differing key with both values.
+    """
+    if not stored or not current:
+        return
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    for section in COMPATIBLE_SECTIONS:
+        if section in stored or section in current:
+            old.update(_flatten(stored.get(section), section))
+            new.update(_flatten(current.get(section), section))
+    missing = object()
+    differing = [
+        f"{key}: {old.get(key, '(unset)')!r} in the checkpoint, {new.get(key, '(unset)')!r} now"
+        for key in sorted(set(old) | set(new))
+        if old.get(key, missing) != new.get(key, missing)
+    ]
+    if differing:
+        shown = "; ".join(differing[:6]) + (f"; and {len(differing) - 6} more" if len(differing) > 6 else "")
+        raise ConfigurationError(
+            f"resume={path}: the checkpoint was made by another configuration ({shown}). A resumed "
+            f"run keeps {', '.join(COMPATIBLE_SECTIONS)}; only trainer.max_steps, monitor.*, "
+            "optimizer.* and the like may change. Resume with the checkpoint's settings (its run "
+            "folder's .hydra/config.yaml) or start a new run without resume=."
+        )

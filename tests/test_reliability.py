@@ -1,0 +1,230 @@
+"""Reliability in-process (#15): run folder ownership, checkpoint safety, resume checks and
+settings, metrics.json, SIGTERM, the memory estimate, progress lines."""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import pickle
+import signal
+import threading
+
+import pytest
+import torch
+
+import deepinn as dp
+from deepinn.constraints import DirichletBC, PDEConstraint
+from deepinn.training import RunConfig, fit
+from deepinn.training._checkpoint import AtomicCheckpointIO, find_checkpoint, load_checkpoint_safely
+from deepinn.training._runfolder import claim_run_folder, make_unique_folder, release_run_folder
+from deepinn.training._signals import RunInterrupted
+
+QUIET = {"enable_progress_bar": False}
+
+
+def _problem():
+    interval = dp.domains.Interval(dp.spaces.R1("x"), 0.0, 1.0)
+    exact = lambda x: torch.sin(math.pi * x)  # noqa: E731
+    pde = PDEConstraint("pde", dp.samplers.GridSampler(interval, 16),
+                        residual=lambda f: -f.laplacian("u") / math.pi**2, source=exact)
+    bc = DirichletBC("boundary", dp.samplers.GridSampler(interval.boundary, 2), value=exact)
+    return dp.Problem("poisson1d", interval, [pde, bc], exact=exact)
+
+
+def _net(hidden=(8,)):
+    torch.manual_seed(0)
+    return dp.nn.FullyConnected([1, *hidden, 1], "tanh", bounds=([0.0], [1.0]))
+
+
+HP = {"problem": {"name": "p"}, "domain": {"name": "interval"}, "net": {"hidden": [8]},
+      "sampler": {"name": "grid"}, "dtype": "float32", "optimizer": {"name": "adam", "lr": 1e-3}}
+
+
+def _fit(run_dir, steps=4, hparams=HP, **knobs):
+    knobs.setdefault("eval_points", 50)
+    return fit(_problem(), _net(), max_steps=steps, run_dir=run_dir, logger=False,
+               trainer_options=QUIET, hparams=hparams, checkpoint_every=2, val_every=2, **knobs)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("finished")
+    _fit(run)
+    return run
+
+
+# ------------------------------------------------------------------ run folder ownership
+def test_a_used_run_folder_is_refused(finished_run):
+    with pytest.raises(dp.ConfigurationError, match="belongs to another run.*resume="):
+        claim_run_folder(finished_run)
+
+
+def test_a_run_folder_can_be_resumed_in_place(finished_run):
+    claim_run_folder(finished_run, resume=finished_run / "checkpoints" / "last.ckpt")
+    release_run_folder(finished_run)
+
+
+def test_a_folder_locked_by_another_process_is_refused(tmp_path):
+    import fcntl
+
+    (tmp_path / ".lock").write_text("pid 1\n")
+    with open(tmp_path / ".lock") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        pid = os.fork()
+        if pid == 0:  # a second process tries the locked folder
+            try:
+                claim_run_folder(tmp_path, resume=tmp_path)
+            except dp.ConfigurationError as error:
+                os._exit(0 if "in use by a running training" in str(error) else 2)
+            os._exit(1)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_default_folder_names_are_unique(tmp_path):
+    first, second = make_unique_folder(tmp_path / "run"), make_unique_folder(tmp_path / "run")
+    assert (first.name, second.name) == ("run", "run-1")
+
+
+def test_secondary_ddp_ranks_are_not_refused(finished_run, monkeypatch):
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    claim_run_folder(finished_run)  # rank 0 owns it; nothing raised, nothing held
+
+
+def test_an_uncreatable_folder_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(dp.ConfigurationError, match="Cannot create the run folder"):
+        claim_run_folder(blocker / "run")
+
+
+# ------------------------------------------------------------------ metrics.json
+def test_metrics_json_is_valid_json_with_nan_as_null(tmp_path):
+    from deepinn.training._callbacks import write_metrics
+
+    write_metrics(tmp_path, {"rel_l2": math.nan, "losses": {"pde": math.inf}, "steps": 3})
+    data = json.loads((tmp_path / "metrics.json").read_text(), parse_constant=pytest.fail)
+    assert data == {"rel_l2": None, "losses": {"pde": None}, "steps": 3}
+
+
+# ------------------------------------------------------------------ checkpoints
+def test_checkpoint_writes_are_atomic_and_a_full_disk_is_one_line(tmp_path, monkeypatch):
+    io = AtomicCheckpointIO()
+    target = tmp_path / "best-step=2.ckpt"
+
+    def full(obj, handle):
+        handle.write(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(dp.TrainingError, match="disk is full.*no partial file.*resume=") as info:
+        io.save_checkpoint({"state_dict": {}}, target)
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "bitflip", "text", "pickle", "not_a_checkpoint"])
+def test_a_bad_checkpoint_is_refused_in_one_line(finished_run, tmp_path, damage):
+    source = (finished_run / "checkpoints" / "last.ckpt").read_bytes()
+    bad = tmp_path / "bad.ckpt"
+    if damage == "empty":
+        bad.write_bytes(b"")
+    elif damage == "truncated":
+        bad.write_bytes(source[: len(source) // 2])
+    elif damage == "bitflip":
+        (tmp_path / "bad.ckpt.sha256").write_text((finished_run / "checkpoints" / "last.ckpt.sha256").read_text())
+        flipped = bytearray(source)
+        flipped[len(flipped) // 2] ^= 0x10
+        bad.write_bytes(bytes(flipped))
+    elif damage == "text":
+        bad.write_text("hello\n")
+    elif damage == "pickle":
+        class Evil:
+            def __reduce__(self):
+                return (os.system, ("echo pwned",))
+
+        with open(bad, "wb") as handle:
+            pickle.dump({"state_dict": Evil()}, handle)
+    else:
+        torch.save({"weights": torch.zeros(2)}, bad)
+    with pytest.raises(dp.ConfigurationError, match="resume") as info:
+        load_checkpoint_safely(bad)
+    message = str(info.value)
+    assert "\n" not in message and "weights_only=False" not in message
+
+
+def test_resume_from_best_or_last_of_a_run_folder(finished_run):
+    assert find_checkpoint(finished_run).name == "last.ckpt"
+    assert find_checkpoint(finished_run, "best").name.startswith("best-step=")
+    with pytest.raises(dp.ConfigurationError, match="resume_from"):
+        RunConfig(resume_from="worst")
+
+
+def test_resume_with_another_network_names_the_differing_keys(finished_run, tmp_path):
+    changed = dict(HP, net={"hidden": [16]})
+    with pytest.raises(dp.ConfigurationError, match=r"net.hidden: \[8\] in the checkpoint, \[16\] now"):
+        _fit(tmp_path / "new", steps=6, hparams=changed, resume=str(finished_run))
+
+
+def test_resume_without_stored_config_and_another_size_is_one_line(finished_run, tmp_path):
+    with pytest.raises(dp.ConfigurationError, match="does not fit this network"):
+        fit(_problem(), _net((16,)), max_steps=6, run_dir=tmp_path / "new", logger=False,
+            trainer_options=QUIET, resume=str(finished_run), eval_points=50)
+
+
+def test_resume_applies_and_reports_a_lower_learning_rate(finished_run, tmp_path, capsys):
+    from deepinn.training import Phase
+
+    phases = [Phase(lambda p: torch.optim.Adam(p, lr=1e-4), steps=None)]
+    result = fit(_problem(), _net(), phases=phases, max_steps=6, run_dir=tmp_path / "new", logger=False,
+                 trainer_options=QUIET, resume=str(finished_run), eval_points=50)
+    assert result.module.optimizers().optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    assert "optimizer 0 lr: 0.001 -> 0.0001" in capsys.readouterr().out
+
+
+def test_divergence_advice_names_the_resume_command(tmp_path):
+    problem = _problem()
+    calls = {"n": 0}
+    base = problem.constraints[0].residual_fn
+
+    def poisoned(field):
+        calls["n"] += 1
+        return base(field) * (math.nan if calls["n"] > 5 else 1.0)
+
+    problem.constraints[0].residual_fn = poisoned
+    with pytest.raises(dp.TrainingError, match=f"deepinn train resume={tmp_path} optimizer.lr=<lower>"):
+        fit(problem, _net(), max_steps=20, run_dir=tmp_path, logger=False, trainer_options=QUIET,
+            checkpoint_every=2, val_every=2, eval_points=50)
+
+
+# ------------------------------------------------------------------ SIGTERM
+def test_sigterm_saves_last_checkpoint_and_metrics_with_the_reason(tmp_path):
+    problem = _problem()
+    base = problem.constraints[0].residual_fn
+    calls = {"n": 0}
+
+    def slow(field):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGTERM)).start()
+            threading.Event().wait(0.3)
+        return base(field)
+
+    problem.constraints[0].residual_fn = slow
+    with pytest.raises(RunInterrupted, match=f"SIGTERM at step .*resume={tmp_path}") as info:
+        fit(problem, _net(), max_steps=1000, run_dir=tmp_path, logger=False, trainer_options=QUIET,
+            eval_points=50)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["stop_reason"].startswith("SIGTERM at step ")
+    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert state["global_step"] == metrics["steps"] == info.value.metrics["steps"]
+
+
+# ------------------------------------------------------------------ progress lines
+def test_progress_is_lines_when_stdout_is_not_a_terminal(tmp_path, capsys):
+    fit(_problem(), _net(), max_steps=4, logger=False, log_every=2, eval_points=50,
+        trainer_options={"enable_progress_bar": True})
+    out = capsys.readouterr().out
+    assert "step 2/4  loss " in out and "step 4/4  loss " in out and "\r" not in out

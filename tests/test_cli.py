@@ -146,12 +146,15 @@ def test_disable_skips_the_plugin(fakes: FakePlugins, capsys: pytest.CaptureFixt
     assert "frob" not in capsys.readouterr().out
 
 
-def test_duplicate_names_exit_non_zero(
+def test_duplicate_names_are_listed_with_their_qualified_forms(
     fakes: FakePlugins, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fakes.add("first", plugin_source(name="disk"), distribution="a-dist")
     fakes.add("second", plugin_source(name="disk"), distribution="b-dist")
-    assert main(["plugins"]) == 1
+    assert main(["plugins", "--kind", "domains"]) == 0
+    out = capsys.readouterr().out
+    assert "domain 'disk' is registered by 2 plugins" in out and "first:disk, second:disk" in out
+    assert main(["show", "domain", "disk"]) == 1
     assert "Two plugins register the domain 'disk'" in capsys.readouterr().err
 
 

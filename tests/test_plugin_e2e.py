@@ -369,7 +369,7 @@ def deepinn_domains():
 """
 
 
-def test_two_distributions_registering_one_name_is_an_error_naming_both(
+def test_two_distributions_registering_one_name_is_an_error_only_when_chosen(
     tmp_path: Path, site_view: Path
 ) -> None:
     venv = Venv(tmp_path / "venv", site_view)
@@ -382,10 +382,11 @@ def test_two_distributions_registering_one_name_is_an_error_naming_both(
         "'rings_b' (distribution 'deepinn-rings-b')"
     )
     listing = venv.plugins(check=False)
-    assert listing.returncode == 1 and message in listing.stderr
-    training = venv.train(*TINY, run_dir=tmp_path / "run", check=False)
-    assert training.returncode != 0
-    assert "DuplicateNameError" in training.stderr and message in training.stderr
+    assert listing.returncode == 0 and "rings_a:ring, rings_b:ring" in listing.stdout
+    training = venv.train(*TINY, "domain=ring", run_dir=tmp_path / "run", check=False)
+    assert training.returncode != 0 and message in training.stderr
+    assert "domain=rings_a:ring or domain=rings_b:ring" in training.stderr
+    assert venv.train(*TINY, "domain=rings_b:ring", run_dir=tmp_path / "run-b").returncode == 0
     # disabling either provider resolves the clash
     assert (
         "deepinn-rings-b"

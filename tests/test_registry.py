@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_registry_fakes import FakePlugins, fake_plugins, plugin_source
 
-from deepinn import DuplicateNameError, PluginError
+from deepinn import DuplicateNameError, PluginError, UnknownNameError
 from deepinn.plugins import (
     DISABLE_ENV,
     STRICT_ENV,
@@ -226,12 +226,23 @@ def test_disabling_one_plugin_keeps_the_rest(fakes: FakePlugins) -> None:
 def test_duplicate_name_names_both_providers_and_distributions(fakes: FakePlugins) -> None:
     fakes.add("first", plugin_source(name="disk"), distribution="a-dist")
     fakes.add("second", plugin_source(name="disk"), distribution="b-dist")
+    registry = _load(fakes, strict=True)  # loading works: only choosing the bare name fails
     with pytest.raises(
         DuplicateNameError,
         match=r"domain 'disk': 'first' \(distribution 'a-dist'\) and 'second' "
-        r"\(distribution 'b-dist'\)",
+        r"\(distribution 'b-dist'\).*domain=first:disk or domain=second:disk",
     ):
-        _load(fakes, strict=False)
+        registry.domains.get("disk")
+
+
+def test_a_qualified_name_always_selects_one_provider(fakes: FakePlugins) -> None:
+    fakes.add("first", plugin_source(name="disk"), distribution="a-dist")
+    fakes.add("second", plugin_source(name="disk"), distribution="b-dist")
+    registry = _load(fakes, strict=True)
+    assert registry.domains.get("second:disk").distribution == "b-dist"
+    assert registry.domains.build("first:disk", {"radius": 2.0}).radius == 2.0
+    with pytest.raises(UnknownNameError, match="'first:disk', 'second:disk'"):
+        registry.domains.get("third:disk")
 
 
 def test_duplicate_of_a_builtin_names_deepinn(fakes: FakePlugins) -> None:
@@ -241,7 +252,7 @@ def test_duplicate_of_a_builtin_names_deepinn(fakes: FakePlugins) -> None:
         match=r"'deepinn.spaces._plugin' \(distribution "
         r"'deepinn'\) and 'spaces2' \(distribution 'x-dist'\)",
     ):
-        _load(fakes, strict=True, builtins=True)
+        _load(fakes, strict=True, builtins=True).spaces.get("r2")
 
 
 def test_same_name_in_two_kinds_is_allowed(fakes: FakePlugins) -> None:
@@ -344,8 +355,9 @@ def test_duplicate_error_is_the_same_whatever_the_discovery_order(
         monkeypatch.setattr(
             metadata, "entry_points", lambda group, o=order: o(fakes.entry_points())
         )
+        registry = load_registry(strict=True, builtins=False, disabled=())
         with pytest.raises(DuplicateNameError) as info:
-            load_registry(strict=True, builtins=False, disabled=())
+            registry.domains.get("disk")
         messages.append(str(info.value))
     assert messages[0] == messages[1]
 

@@ -24,7 +24,7 @@ SCHEMA_NAME = "train_schema"
 def _node_type(group: str, name: str, schema: type) -> type:
     """The schema plus a ``name`` field holding the option's registered name."""
     return dataclasses.make_dataclass(
-        f"{schema.__name__}__{group}_{name}",
+        f"{schema.__name__}__{group}_{name.replace(':', '__')}",
         [("name", str, dataclasses.field(default=name))],
         bases=(schema,),
     )
@@ -35,13 +35,23 @@ def register_configs(registry: Registry, store: ConfigStore | None = None) -> No
     store = store or ConfigStore.instance()
     store.store(name=SCHEMA_NAME, node=TrainConfig, provider="deepinn")
     for group, kind in GROUPS.items():
-        for registration in registry.kind(kind).registrations():
-            store.store(
-                group=group,
-                name=registration.name,
-                node=_node_type(group, registration.name, registration.schema),
-                provider=registration.provider,
-            )
+        components = registry.kind(kind)
+        duplicates = components.duplicates()
+        for registration in components.registrations():
+            # A bare name two plugins register is still an option, and building it names both;
+            # each one's qualified name (provider:name) selects it.
+            names = [registration.name] if registration.name not in duplicates else []
+            if registration.name in duplicates:
+                names.append(components.qualified(registration))
+                if registration is duplicates[registration.name][0]:
+                    names.append(registration.name)
+            for name in names:
+                store.store(
+                    group=group,
+                    name=name,
+                    node=_node_type(group, name, registration.schema),
+                    provider=registration.provider,
+                )
     for name, preset in OPTIMIZER_PRESETS.items():
         store.store(group="optimizer", name=name, node=preset, provider="deepinn")
 

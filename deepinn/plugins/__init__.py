@@ -9,8 +9,8 @@ from deepinn.plugins._kinds import find_kind as find_kind
 from deepinn.plugins._listing import format_registry as format_registry
 from deepinn.plugins._registration import Registration as Registration
 from deepinn.plugins._registry import DISABLE_ENV as DISABLE_ENV
-from deepinn.plugins._registry import KindRegistry as KindRegistry
 from deepinn.plugins._registry import STRICT_ENV as STRICT_ENV
+from deepinn.plugins._registry import KindRegistry as KindRegistry
 from deepinn.plugins._registry import PluginFailure as PluginFailure
 from deepinn.plugins._registry import PluginWarning as PluginWarning
 from deepinn.plugins._registry import Registry as Registry
@@ -20,9 +20,9 @@ __all__ = [
     "DISABLE_ENV",
     "KINDS",
     "KIND_TABLE",
+    "STRICT_ENV",
     "Kind",
     "KindRegistry",
-    "STRICT_ENV",
     "PluginFailure",
     "PluginWarning",
     "Registration",

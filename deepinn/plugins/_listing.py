@@ -62,6 +62,15 @@ def format_registry(
         else:
             lines.append("  (none registered)")
         lines.append("")
+    for kind in KINDS if kinds is None else kinds:
+        components = registry.kind(kind)
+        for name, found in sorted(components.duplicates().items()):
+            qualified = ", ".join(components.qualified(r) for r in found)
+            lines.append(
+                f"{components.kind.singular} {name!r} is registered by {len(found)} plugins: "
+                f"choose one by its qualified name ({qualified})."
+            )
+            lines.append("")
     if registry.failures:
         lines.append(f"plugins that failed to load ({len(registry.failures)}):")
         for failure in registry.failures:

@@ -42,9 +42,9 @@ if TYPE_CHECKING:
     from deepinn.spaces import Space
 
 __all__ = [
+    "BUILTIN_PLUGINS",
     "DISABLE_ENV",
     "STRICT_ENV",
-    "BUILTIN_PLUGINS",
     "KindRegistry",
     "PluginFailure",
     "PluginWarning",
@@ -96,32 +96,82 @@ class KindRegistry(Generic[T]):
     ...), so callers never pass kind strings.
     """
 
-    def __init__(self, kind: Kind, registrations: Mapping[str, Registration]) -> None:
+    def __init__(
+        self, kind: Kind, registrations: Mapping[str, Registration | Sequence[Registration]]
+    ) -> None:
         self.kind = kind
-        self._registrations = dict(registrations)
+        self._by_name: dict[str, list[Registration]] = {
+            name: [found] if isinstance(found, Registration) else list(found)
+            for name, found in registrations.items()
+        }
 
     def names(self) -> list[str]:
-        """The registered names, sorted."""
-        return sorted(self._registrations)
+        """The registered names, sorted (a name two plugins register appears once)."""
+        return sorted(self._by_name)
 
     def registrations(self) -> list[Registration]:
-        """The registrations, sorted by name."""
-        return [self._registrations[name] for name in self.names()]
+        """Every registration, sorted by name (then by provider)."""
+        return [found for name in self.names() for found in self._by_name[name]]
+
+    def duplicates(self) -> dict[str, list[Registration]]:
+        """The names more than one plugin registers, with their registrations."""
+        return {name: found for name, found in self._by_name.items() if len(found) > 1}
+
+    @staticmethod
+    def qualified(registration: Registration) -> str:
+        """``provider:name``, which always selects this one registration."""
+        return f"{registration.provider}:{registration.name}"
 
     def __contains__(self, name: object) -> bool:
-        return name in self._registrations
+        if not isinstance(name, str):
+            return False
+        try:
+            self.get(name)
+        except PluginError:
+            return False
+        return True
+
+    def _unknown(self, name: str) -> UnknownNameError:
+        return UnknownNameError(
+            unknown_name_message(self.kind.singular, name, self._by_name, plural=self.kind.name)
+            + f" Install the plugin that provides {name!r} or pick a listed name."
+        )
 
     def get(self, name: str) -> Registration:
-        """The registration of ``name``; an unknown name lists what exists and the nearest."""
-        try:
-            return self._registrations[name]
-        except KeyError:
+        """The registration of ``name`` (or of ``provider:name``).
+
+        Raises:
+            UnknownNameError: Nothing is registered under ``name``; lists what is and the nearest.
+            DuplicateNameError: Two plugins register the bare ``name``; names both and their
+                qualified forms, which always work.
+        """
+        provider, _, bare = name.rpartition(":")
+        found = self._by_name.get(bare)
+        if not found:
+            raise self._unknown(bare)
+        if provider:
+            for registration in found:
+                if registration.provider == provider:
+                    return registration
+            providers = ", ".join(repr(self.qualified(r)) for r in found)
             raise UnknownNameError(
-                unknown_name_message(
-                    self.kind.singular, name, self._registrations, plural=self.kind.name
-                )
-                + f" Install the plugin that provides {name!r} or pick a listed name."
-            ) from None
+                f"No plugin {provider!r} registers the {self.kind.singular} {bare!r}; it is "
+                f"registered as {providers}."
+            )
+        if len(found) > 1:
+            providers = " and ".join(
+                f"{r.provider!r} (distribution {r.distribution!r})" for r in found
+            )
+            choices = " or ".join(
+                f"{self.kind.group}={self.qualified(r)}" if self.kind.group else self.qualified(r)
+                for r in found
+            )
+            raise DuplicateNameError(
+                f"Two plugins register the {self.kind.singular} {bare!r}: {providers}. Choose "
+                f"one by its qualified name ({choices}), or disable one "
+                f"({DISABLE_ENV}=<plugin name>)."
+            )
+        return found[0]
 
     def params(self, name: str, params: Any = None) -> Any:
         """Validate ``params`` (a mapping, a DictConfig, a schema instance or None).
@@ -191,7 +241,7 @@ class Registry:
 
     def __init__(
         self,
-        registrations: Mapping[str, Mapping[str, Registration]],
+        registrations: Mapping[str, Mapping[str, Registration | Sequence[Registration]]],
         failures: Sequence[PluginFailure] = (),
         plugin_manager: pluggy.PluginManager | None = None,
     ) -> None:
@@ -309,8 +359,10 @@ def load_registry(
     Returns:
         A fresh :class:`Registry`.
 
+    A name two plugins register is kept under both (``provider:name`` selects one); choosing the
+    bare name is then an error naming both (:meth:`KindRegistry.get`).
+
     Raises:
-        DuplicateNameError: Two plugins registered one name of one kind.
         PluginError: A plugin failed to load in strict mode, or declares an unknown hook.
     """
     strict = _env_flag(STRICT_ENV) if strict is None else strict
@@ -337,7 +389,7 @@ def load_registry(
         try:
             plugin = entry_point.load()
             pm.register(plugin, name=entry_point.name)
-        except Exception as error:  # noqa: BLE001 - a broken plugin must not take the rest down
+        except Exception as error:
             _fail(
                 PluginFailure(entry_point.name, distribution, f"{type(error).__name__}: {error}"),
                 failures,
@@ -357,7 +409,9 @@ def load_registry(
             f"{', '.join(kind.hook for kind in KIND_TABLE)}."
         ) from None
 
-    registrations: dict[str, dict[str, Registration]] = {kind.name: {} for kind in KIND_TABLE}
+    registrations: dict[str, dict[str, list[Registration]]] = {
+        kind.name: {} for kind in KIND_TABLE
+    }
     for kind_row in KIND_TABLE:
         kind = kind_row.name
         caller = getattr(pm.hook, kind_row.hook)
@@ -379,7 +433,7 @@ def load_registry(
                             f"{kind_row.hook} returned {item!r}; return a list of "
                             "deepinn.plugins.Registration"
                         )
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 if plugin_name in BUILTIN_PLUGINS:
                     raise  # deepinn's own components cannot be disabled: never only a warning
                 _fail(
@@ -389,16 +443,8 @@ def load_registry(
                 )
                 continue
             for item in items:
-                existing = registrations[kind].get(item.name)
-                if existing is not None:
-                    raise DuplicateNameError(
-                        f"Two plugins register the {kind_row.singular} {item.name!r}: "
-                        f"{existing.provider!r} (distribution {existing.distribution!r}) and "
-                        f"{plugin_name!r} (distribution {distribution!r}). Uninstall or disable "
-                        f"one ({DISABLE_ENV}=<plugin name>) or rename the registration."
-                    )
-                registrations[kind][item.name] = dataclasses.replace(
-                    item, provider=plugin_name, distribution=distribution
+                registrations[kind].setdefault(item.name, []).append(
+                    dataclasses.replace(item, provider=plugin_name, distribution=distribution)
                 )
     return Registry(registrations, failures, pm)
 

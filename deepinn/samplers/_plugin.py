@@ -36,9 +36,19 @@ class QuasiRandomParams:
 
 @dataclass
 class AdaptiveParams:
-    """Residual-adaptive points: the largest residuals among ``pool_factor * n`` candidates."""
+    """Residual-adaptive points, re-selected from the current network's residual every
+    ``resample_every`` steps (which must be > 0).
 
+    ``method``: ``rad`` (n points drawn from ``pool_factor * n`` uniform candidates with density
+    ``|r|^k / mean(|r|^k) + c``, Wu et al. 2023), ``rard`` (keep the points, add
+    ``add_fraction * n`` drawn with that density per round) or ``greedy`` (the n largest |r|).
+    """
+
+    method: str = "rad"
+    k: float = 1.0
+    c: float = 1.0
     pool_factor: int = 4
+    add_fraction: float = 0.1
 
 
 def build_random(
@@ -79,8 +89,17 @@ def build_halton(
 def build_adaptive(
     params: AdaptiveParams, domain: AbstractDomain, n_points: int, seed: int | None = None
 ) -> AbstractSampler:
-    """Build an :class:`AdaptiveSampler` (its ``residual_fn`` is set by the training loop)."""
-    return AdaptiveSampler(domain, n_points, pool_factor=params.pool_factor, seed=seed)
+    """Build an :class:`AdaptiveSampler` (the training data scores it with the network)."""
+    return AdaptiveSampler(
+        domain,
+        n_points,
+        pool_factor=params.pool_factor,
+        seed=seed,
+        method=params.method,
+        k=params.k,
+        c=params.c,
+        add_fraction=params.add_fraction,
+    )
 
 
 @hookimpl
@@ -94,6 +113,6 @@ def deepinn_samplers() -> list[Registration]:
         Registration("sobol", build_sobol, QuasiRandomParams, "scrambled Sobol sequence"),
         Registration("halton", build_halton, QuasiRandomParams, "scrambled Halton sequence"),
         Registration(
-            "adaptive", build_adaptive, AdaptiveParams, "largest-residual points of a random pool"
+            "adaptive", build_adaptive, AdaptiveParams, "residual-adaptive points (RAD, RAR-D)"
         ),
     ]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import lightning.pytorch as pl
@@ -11,9 +12,18 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from deepinn._errors import ConfigurationError
+from deepinn.constraints import AbstractConstraint
 from deepinn.problems import Problem
+from deepinn.samplers import AdaptiveSampler
 
 __all__ = ["CollocationData", "round_generator"]
+
+log = logging.getLogger(__name__)
+
+PointwiseResidual = Callable[[AbstractConstraint, dict[str, torch.Tensor]], torch.Tensor]
+"""``residual(constraint, batch) -> (N,)``: the norm of the constraint's residual per point."""
+
+_KEPT_ROUNDS = 2  # adaptive selections kept in the state (the loader prefetches one batch)
 
 
 def round_generator(seed: int, constraint: str, round_index: int) -> torch.Generator:
@@ -54,6 +64,20 @@ class CollocationData(pl.LightningDataModule):
         resample_every: Draw new points every this many optimizer steps (0: fixed points).
         eval_points: Size of the evaluation set for the error against the solution.
         dtype: Dtype of the training points (the network's dtype).
+
+    Constraints whose sampler is an :class:`AdaptiveSampler` (``sampler=adaptive``) are
+    re-selected at every round from the *current* network's residual: round 0 is the first
+    ``n`` of a uniform pool; each later round draws a pool of ``pool_factor * n`` candidates
+    (generator: seed, constraint, round), scores it with ``residual`` (default: the training
+    module's ``PINNLoss.pointwise_residual``, or the sampler's own ``residual_fn`` when set) and
+    keeps points by RAD / RAR-D / greedy (generator: seed, constraint + "/select", round). Rank 0's
+    choice is broadcast, so every DDP rank holds the same global set before taking its shard. The
+    selections of the last rounds are in :meth:`state_dict`, so a resumed run reuses what the
+    uninterrupted run selected with the weights it had then.
+
+    Raises:
+        ConfigurationError: An adaptive sampler with ``resample_every = 0`` (it would never
+            see a residual).
     """
 
     def __init__(
@@ -70,6 +94,15 @@ class CollocationData(pl.LightningDataModule):
                 f"resample_every = {resample_every}; use 0 (fixed points) or a positive number "
                 "of steps."
             )
+        adaptive = [
+            c.name for c in problem.constraints if isinstance(getattr(c, "sampler", None), AdaptiveSampler)
+        ]
+        if adaptive and resample_every == 0:
+            raise ConfigurationError(
+                f"sampler=adaptive (constraints {adaptive}) with resample_every = 0: the points "
+                "would never be re-selected from the residual. Set resample_every to a positive "
+                "number of steps (e.g. resample_every=500) or use another sampler."
+            )
         self.problem = problem
         self.seed = seed
         self.resample_every = resample_every
@@ -78,6 +111,8 @@ class CollocationData(pl.LightningDataModule):
         self._round: int | None = None
         self._global: dict[str, dict[str, torch.Tensor]] = {}
         self._batch: dict[str, Any] = {}
+        self.residual: PointwiseResidual | None = None
+        self._selected: dict[int, dict[str, dict[str, torch.Tensor]]] = {}
 
     # ------------------------------------------------------------------ sharding
     def _rank_world(self) -> tuple[int, int]:
@@ -96,12 +131,71 @@ class CollocationData(pl.LightningDataModule):
         """Every constraint's full (unsharded) batch for a resampling round."""
         batches = {}
         for constraint in self.problem.constraints:
-            batch = constraint.sample(round_generator(self.seed, constraint.name, round_index))
+            sampler = getattr(constraint, "sampler", None)
+            if isinstance(sampler, AdaptiveSampler):
+                batch = self._adaptive_batch(constraint, sampler, round_index)
+            else:
+                batch = constraint.sample(round_generator(self.seed, constraint.name, round_index))
             batches[constraint.name] = {
                 key: value.to(self.dtype) if value.is_floating_point() else value
                 for key, value in batch.items()
             }
         return batches
+
+    # ------------------------------------------------------------------ adaptive points
+    def _residual_for(self, sampler: AdaptiveSampler) -> PointwiseResidual:
+        if sampler.residual_fn is not None:
+            return lambda _constraint, batch: sampler._residual_norm(batch["x"])
+        if self.residual is not None:
+            return self.residual
+        module = self.trainer.lightning_module if self.trainer is not None else None
+        loss = getattr(module, "loss", None)
+        if loss is None or not hasattr(loss, "pointwise_residual"):
+            raise ConfigurationError(
+                "sampler=adaptive needs the network's residual: train through deepinn.fit (or "
+                "set CollocationData.residual = loss.pointwise_residual)."
+            )
+        return loss.pointwise_residual
+
+    def _adaptive_batch(
+        self, constraint: AbstractConstraint, sampler: AdaptiveSampler, round_index: int
+    ) -> dict[str, torch.Tensor]:
+        """The constraint's global batch of ``round_index``, selected from the residual."""
+        name = constraint.name
+        kept = self._selected.get(round_index, {})
+        if name in kept:
+            return kept[name]
+        with sampler.drawing_pool():
+            pool = constraint.sample(round_generator(self.seed, name, round_index))
+        n = sampler.n_points
+        if round_index == 0:
+            batch = {key: value[:n] for key, value in pool.items()}
+        else:
+            previous = self._selected.get(round_index - 1, {}).get(name)
+            if sampler.method == "rard" and previous is None:
+                log.warning(
+                    "adaptive sampler (rard) of %r: round %d has no previous set in the state; "
+                    "starting again from a uniform set.", name, round_index,
+                )
+                previous = {key: value[:n] for key, value in pool.items()}
+            scores = self._residual_for(sampler)(constraint, pool)
+            count = sampler.n_added if sampler.method == "rard" else n
+            generator = round_generator(self.seed, f"{name}/select", round_index)
+            index = self._same_on_every_rank(sampler.select(scores, count, generator))
+            batch = {key: value[index] for key, value in pool.items()}
+            if sampler.method == "rard" and previous is not None:
+                batch = {key: torch.cat([previous[key], batch[key]]) for key in batch}
+        self._selected.setdefault(round_index, {})[name] = batch
+        for old in sorted(self._selected)[:-_KEPT_ROUNDS]:
+            del self._selected[old]
+        return batch
+
+    def _same_on_every_rank(self, index: torch.Tensor) -> torch.Tensor:
+        """Rank 0's selection on every rank (they agree already; this makes it certain)."""
+        rank, world = self._rank_world()
+        if world > 1 and self.trainer is not None:
+            index = torch.as_tensor(self.trainer.strategy.broadcast(index, src=0))
+        return index
 
     def batch_for(self, step: int) -> dict[str, Any]:
         """The batch of optimizer step ``step``: this rank's shard of the round's points."""
@@ -142,8 +236,17 @@ class CollocationData(pl.LightningDataModule):
         return DataLoader([item], batch_size=None, num_workers=0)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"seed": self.seed, "resample_every": self.resample_every}
+        selected = {
+            str(round_index): {name: dict(batch) for name, batch in batches.items()}
+            for round_index, batches in self._selected.items()
+        }
+        return {"seed": self.seed, "resample_every": self.resample_every, "adaptive": selected}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.seed = int(state_dict["seed"])
         self.resample_every = int(state_dict["resample_every"])
+        self._selected = {
+            int(round_index): {name: dict(batch) for name, batch in batches.items()}
+            for round_index, batches in state_dict.get("adaptive", {}).items()
+        }
+        self._round = None

@@ -10,9 +10,11 @@ import torch
 from deepinn._errors import ConfigurationError
 from deepinn.constraints import AbstractConstraint, Batch
 from deepinn.operators import FIELD_MODES, Field
+from deepinn.operators._field import offers_forward_derivatives, time_modes
 from deepinn.operators._names import resolve_columns
 from deepinn.problems import Problem
 from deepinn.spaces import Space
+from deepinn.training._causal import CausalConfig, CausalWeighting, Reduce
 from deepinn.training._compile import CompiledNetwork
 
 __all__ = ["PINNLoss", "group_by_order"]
@@ -71,13 +73,23 @@ class PINNLoss:
     Args:
         problem: The problem whose constraints make the loss.
         network: Maps (N, d) inputs to (N, len(problem.outputs)) outputs.
-        field_mode: ``auto`` (forward Laplacian where the network offers it), ``reverse`` or
+        field_mode: ``auto`` (per group, the forward Laplacian where the network offers it or
+            nested autograd, whichever a short timed probe on the first batch finds faster;
+            see :attr:`group_modes` and :attr:`mode_probe`), ``reverse`` or
             ``forward`` (torch.func forward mode), passed to :class:`Field`.
         compile: Run the network's forward passes through ``torch.compile``
             (:class:`CompiledNetwork`), falling back to eager mode with a warning.
+        causal: Causal weighting in time of the space-time PDE residuals
+            (:class:`CausalConfig`; default off). Its last weights are in
+            ``self.causal.last_weights``.
+
+    Attributes:
+        reduce: None, or a function summing a tensor over the DDP ranks; the training module
+            sets it under DDP so the causal chunk losses (hence the weights) are global.
 
     Raises:
-        ConfigurationError: ``field_mode`` is not one of :data:`FIELD_MODES`.
+        ConfigurationError: ``field_mode`` is not one of :data:`FIELD_MODES`, or causal
+            training is asked of a problem without a space-time PDE constraint.
     """
 
     def __init__(
@@ -86,6 +98,7 @@ class PINNLoss:
         network: torch.nn.Module,
         field_mode: str = "auto",
         compile: bool = False,
+        causal: CausalConfig | None = None,
     ) -> None:
         if field_mode not in FIELD_MODES:
             raise ConfigurationError(
@@ -95,15 +108,56 @@ class PINNLoss:
         self.network = network
         self.field_mode = field_mode
         self.groups = group_by_order(problem.constraints, problem.space)
+        self.causal = CausalWeighting(causal or CausalConfig(), problem.constraints)
+        self.reduce: Reduce | None = None
         self.compiled: tuple[CompiledNetwork, CompiledNetwork] | None = None
         if compile:
             self.compiled = (CompiledNetwork(network, True), CompiledNetwork(network, False))
+        self.group_modes: dict[str, str] | None = None  # first member's name -> mode (auto)
+        self.mode_probe: dict[str, dict[str, float]] = {}  # first member's name -> seconds
 
     def _network_for(self, order: int) -> Any:
         """The callable a group of ``order`` evaluates: compiled forward for values only."""
         if self.compiled is None:
             return self.network
         return self.compiled[0] if order == 0 else self.compiled[1]
+
+    def _choose_modes(self, points: Points) -> dict[str, str]:
+        """``auto``: per group, forward lanes or nested autograd, whichever a probe finds faster.
+
+        Only groups where the network offers forward derivatives and the residuals declared their
+        second derivatives have a choice; under ``compile`` the lanes are kept (they compile).
+        Decided once, on the first batch (cached for the run, logged at INFO).
+        """
+        import logging
+
+        self.group_modes = {}
+        if self.field_mode != "auto" or self.compiled is not None:
+            return self.group_modes
+        for second_order, laplacian_only, members in self.groups:
+            if second_order is None or not offers_forward_derivatives(self.network, laplacian_only):
+                continue
+
+            def evaluate(mode: str, members: list[AbstractConstraint] = members) -> torch.Tensor:
+                inputs = [c.inputs(points[c.name]) for c in members]
+                field = Field(self.network, torch.cat(inputs), self.problem.space,
+                              output_names=self.problem.outputs, mode=mode,
+                              second_order=second_order, laplacian_only=laplacian_only)
+                terms, start = [], 0
+                for c, part in zip(members, inputs, strict=True):
+                    view = field.rows(slice(start, start + len(part)))
+                    start += len(part)
+                    terms.append(c.checked_residual(view, points[c.name]).square().mean())
+                return torch.stack(terms).sum()
+
+            chosen, seconds = time_modes(evaluate, list(self.network.parameters()))
+            self.group_modes[members[0].name] = chosen
+            self.mode_probe[members[0].name] = seconds
+            logging.getLogger("deepinn.training").info(
+                "field_mode=auto: %s for %s (probe ms: %s)", chosen, [c.name for c in members],
+                {m: round(1e3 * t, 3) for m, t in seconds.items()},
+            )
+        return self.group_modes
 
     def __call__(
         self, points: Points, rows: Mapping[str, int] | None = None
@@ -124,6 +178,7 @@ class PINNLoss:
             The total (a 0-d tensor with a graph) and each constraint's loss, by name.
         """
         losses: dict[str, torch.Tensor] = {}
+        modes = self.group_modes if self.group_modes is not None else self._choose_modes(points)
         for second_order, laplacian_only, members in self.groups:
             inputs = [c.inputs(points[c.name]) for c in members]
             x = inputs[0] if len(inputs) == 1 else torch.cat(inputs)
@@ -132,7 +187,7 @@ class PINNLoss:
                 x,
                 self.problem.space,
                 output_names=self.problem.outputs,
-                mode=self.field_mode,
+                mode=modes.get(members[0].name, self.field_mode),
                 second_order=second_order,
                 laplacian_only=laplacian_only,
             )
@@ -143,7 +198,60 @@ class PINNLoss:
                 batch = points[constraint.name]
                 residual = constraint.checked_residual(view, batch)
                 count = rows[constraint.name] if rows is not None else batch["x"].shape[0]
+                if self.causal.applies_to(constraint.name):
+                    causal = self.causal.loss(
+                        constraint.name, batch["x"], residual, count, self.reduce
+                    )
+                    losses[constraint.name] = constraint.weight * causal
+                    continue
                 scale = 1.0 / (count * residual.shape[1])
                 losses[constraint.name] = constraint.weight * residual.square().sum() * scale
         total = torch.stack(list(losses.values())).sum()
         return total, losses
+
+    def pointwise_residual(
+        self,
+        constraint: AbstractConstraint | str,
+        batch: Batch | torch.Tensor,
+        chunk: int = 32_768,
+    ) -> torch.Tensor:
+        """``|residual|`` (the norm over its columns) of ``constraint`` at each point, (N,).
+
+        Evaluated with the network as it is now, in eager mode, in chunks of ``chunk`` rows, on
+        the network's device and dtype; the result is detached, on the CPU, float64.
+
+        Args:
+            constraint: A constraint of the problem, or its name.
+            batch: Its batch (``constraint.sample(...)``: points and per-point data) or bare
+                (N, d) points (for constraints whose residual needs nothing else).
+        """
+        if isinstance(constraint, str):
+            constraint = next(c for c in self.problem.constraints if c.name == constraint)
+        group = next(g for g in self.groups if constraint in g.members)
+        if isinstance(batch, torch.Tensor):
+            batch = {"x": batch}
+        reference = next(iter(self.network.parameters()), None)
+        device = reference.device if reference is not None else torch.device("cpu")
+        dtype = reference.dtype if reference is not None else torch.get_default_dtype()
+        n = batch["x"].shape[0]
+        norms = []
+        with torch.enable_grad():
+            for start in range(0, n, chunk):
+                part = {
+                    key: (value[start : start + chunk]).to(
+                        device, dtype if value.is_floating_point() else value.dtype
+                    )
+                    for key, value in batch.items()
+                }
+                field = Field(
+                    self.network,
+                    constraint.inputs(part),
+                    self.problem.space,
+                    output_names=self.problem.outputs,
+                    mode=self.field_mode,
+                    second_order=group.second_order,
+                    laplacian_only=group.laplacian_only,
+                )
+                residual = constraint.checked_residual(field, part)
+                norms.append(residual.detach().norm(dim=1).to("cpu", torch.float64))
+        return torch.cat(norms)

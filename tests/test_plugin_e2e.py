@@ -49,7 +49,7 @@ EXAMPLE_COMPONENTS = {
     "samplers": "jittered_grid",
     "constraints": "pointwise_source",
     "operators": "biharmonic",
-    "networks": "resmlp",
+    "networks": "example_resmlp",
     "problems": "poisson_annulus",
 }
 TINY = [
@@ -265,7 +265,7 @@ def test_train_selects_every_example_component(example_venv: Venv, tmp_path: Pat
         "problem=poisson_annulus",
         "domain=annulus",
         "sampler=jittered_grid",
-        "net=resmlp",
+        "net=example_resmlp",
         "+operator=biharmonic",
         "+constraint=pointwise_source",
         "+space=spacetime",

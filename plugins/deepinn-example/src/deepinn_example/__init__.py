@@ -2,7 +2,7 @@
 
 Installing the package registers, through the ``deepinn`` entry point ``example``, the space
 ``spacetime``, the domain ``annulus``, the sampler ``jittered_grid``, the constraint type
-``pointwise_source``, the operator ``biharmonic``, the network ``resmlp`` and the problem
+``pointwise_source``, the operator ``biharmonic``, the network ``example_resmlp`` and the problem
 ``poisson_annulus``. Importing it registers nothing: ``deepinn.plugins.load_registry()`` does.
 Copy the package, rename it, and keep the parts you need (see README.md).
 """

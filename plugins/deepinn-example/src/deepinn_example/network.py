@@ -1,4 +1,4 @@
-"""TEMPLATE (network): ``resmlp``, a residual MLP.
+"""TEMPLATE (network): ``example_resmlp``, a residual MLP.
 
     z = scale * x + shift                 (the bounding box onto [-1, 1]^d)
     h = act(lift(z))
@@ -57,7 +57,7 @@ class ResMLP(torch.nn.Module):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ConfigurationError(
-                f"resmlp: activation={activation!r}; choose one of {sorted(ACTIVATIONS)}."
+                f"example_resmlp: activation={activation!r}; choose one of {sorted(ACTIVATIONS)}."
             )
         self.activation = activation
         self.lift = torch.nn.Linear(in_dim, width)
@@ -75,7 +75,7 @@ class ResMLP(torch.nn.Module):
                 or not bool((upper > lower).all())
             ):
                 raise ConfigurationError(
-                    f"resmlp: bounds {lower.tolist()}, {upper.tolist()} must be {in_dim} numbers "
+                    f"example_resmlp: bounds {lower.tolist()}, {upper.tolist()} must be {in_dim} numbers "
                     "each with upper > lower."
                 )
             scale = (2.0 / (upper - lower)).to(scale)
@@ -94,7 +94,7 @@ class ResMLP(torch.nn.Module):
 
 @dataclass
 class ResMLPParams:
-    """Parameters of ``net=resmlp`` (``python train.py net=resmlp net.width=64 net.blocks=4``).
+    """Parameters of ``net=example_resmlp`` (``python train.py net=example_resmlp net.width=64 net.blocks=4``).
 
     Attributes:
         width: Hidden width, >= 1.
@@ -111,11 +111,11 @@ class ResMLPParams:
     def __post_init__(self) -> None:
         if self.width < 1 or self.blocks < 0:
             raise ConfigurationError(
-                f"resmlp: width={self.width}, blocks={self.blocks}; use width >= 1, blocks >= 0."
+                f"example_resmlp: width={self.width}, blocks={self.blocks}; use width >= 1, blocks >= 0."
             )
         if self.activation not in ACTIVATIONS:
             raise ConfigurationError(
-                f"resmlp: activation={self.activation!r}; choose one of {sorted(ACTIVATIONS)}."
+                f"example_resmlp: activation={self.activation!r}; choose one of {sorted(ACTIVATIONS)}."
             )
 
 

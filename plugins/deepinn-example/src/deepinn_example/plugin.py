@@ -10,7 +10,7 @@ schema, summary)``:
 
 - ``name``: unique within its kind across all installed plugins (two providers of one name is an
   error naming both), letters, digits and underscores; it is the Hydra option
-  (``python train.py domain=annulus``);
+  (``deepinn train domain=annulus``);
 - ``factory``: a module-level function building the component from a schema instance plus the
   kind's context (see each module);
 - ``schema``: a dataclass of the parameters, also the Hydra structured config of the option;
@@ -22,8 +22,8 @@ Hooks should be cheap and side-effect free: they run in every process that loads
 After ``pip install deepinn-example``::
 
     python -m deepinn plugins    # lists the components below, distribution deepinn-example
-    python train.py problem=poisson_annulus domain=annulus sampler=jittered_grid net=resmlp
-    python train.py problem=poisson_annulus domain=circle problem.sources=[[0.5,0.5,2]]
+    deepinn train problem=poisson_annulus domain=annulus sampler=jittered_grid net=example_resmlp
+    deepinn train problem=poisson_annulus domain=circle problem.sources=[[0.5,0.5,2]]
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def deepinn_operators() -> list[Registration]:
 def deepinn_networks() -> list[Registration]:
     return [
         Registration(
-            "resmlp",
+            "example_resmlp",  # prefixed: a plugin should not take names authors write
             build_resmlp,
             ResMLPParams,
             "residual MLP (skip connections, normalised input)",

@@ -37,6 +37,8 @@ that a compiled network does not support), so ``laplacian_only`` is a promise of
 
 from __future__ import annotations
 
+import statistics
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
@@ -48,11 +50,62 @@ from deepinn.operators._forward import directional_derivative
 from deepinn.operators._names import Names, check_output_names, input_tensor, resolve_columns
 from deepinn.spaces import Points, Space
 
-__all__ = ["Field", "FIELD_MODES"]
+__all__ = ["Field", "FIELD_MODES", "offers_forward_derivatives", "time_modes"]
 
 FIELD_MODES: tuple[str, ...] = ("auto", "reverse", "forward")
 
 Index = Any  # a slice, a sequence of ints, or an integer / boolean index tensor
+
+
+
+def offers_forward_derivatives(fn: Any, laplacian_only: bool) -> bool:
+    """Whether ``fn`` offers the forward-Laplacian protocol a Field in mode ``auto`` would use."""
+    names = ("forward_laplacian", "forward_derivatives") if laplacian_only else ("forward_derivatives",)
+    return any(callable(getattr(fn, name, None)) for name in names)
+
+
+def time_modes(
+    evaluate: Callable[[str], torch.Tensor],
+    parameters: Sequence[torch.Tensor],
+    modes: Sequence[str] = ("auto", "reverse"),
+    repeats: int = 5,
+) -> tuple[str, dict[str, float]]:
+    """The fastest of ``modes`` for one loss term, by a short timed probe.
+
+    Each mode's ``evaluate(mode)`` (a scalar loss built through a Field in that mode) and its
+    gradient with respect to ``parameters`` (``torch.autograd.grad``: no ``.grad`` is touched)
+    run once to warm up and then ``repeats`` times, the modes interleaved so that a machine's
+    drift hits them alike; the median decides. A mode that fails is left out.
+
+    Returns:
+        The chosen mode and each mode's median seconds (a failed mode is absent).
+    """
+    params = [p for p in parameters if p.requires_grad]
+
+    def once(mode: str) -> float:
+        start = time.perf_counter()
+        loss = evaluate(mode)
+        if params:
+            torch.autograd.grad(loss, params, allow_unused=True)
+        if loss.is_cuda:
+            torch.cuda.synchronize(loss.device)
+        return time.perf_counter() - start
+
+    samples: dict[str, list[float]] = {}
+    for mode in modes:
+        try:
+            once(mode)
+        except Exception:  # noqa: BLE001 - a mode this residual cannot use is not a candidate
+            continue
+        samples[mode] = []
+    for _ in range(repeats):
+        for mode in samples:
+            samples[mode].append(once(mode))
+    medians = {mode: statistics.median(times) for mode, times in samples.items() if times}
+    if not medians:
+        return modes[0], {}
+    return min(medians, key=medians.__getitem__), medians
+
 
 # What a first request is, for deciding whether the forward-Laplacian protocol may serve it.
 _VALUE, _FIRST, _PURE_SECOND, _OTHER = "value", "first", "pure_second", "other"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import itertools
 from typing import Any
 
@@ -128,8 +129,11 @@ def build_components(
             domain=domain, n_points=n_points, seed=config.seed + next(counter),
         )
 
+    factory = registry.problems.get(cfg.problem.name).factory
+    wants_registry = "registry" in inspect.signature(factory).parameters
     problem = registry.problems.build(
-        cfg.problem.name, cfg.problem, domain=domain, make_sampler=make_sampler
+        cfg.problem.name, cfg.problem, domain=domain, make_sampler=make_sampler,
+        **({"registry": registry} if wants_registry else {}),
     )
     torch.manual_seed(config.seed)
     network = registry.networks.build(

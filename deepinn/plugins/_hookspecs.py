@@ -92,6 +92,8 @@ def deepinn_problems() -> list[Registration]:
     ``factory(params, domain, make_sampler) -> deepinn.problems.Problem`` where ``domain`` is the
     domain chosen on the command line (``domain=circle``; a problem with a fixed geometry may
     ignore it) and ``make_sampler(domain, n_points)`` builds the sampler chosen on the command
-    line (``sampler=sobol``) for one constraint, seeded from the run's seed. Returns a list of registrations, each name unique among all
-    plugins' problems.
+    line (``sampler=sobol``) for one constraint, seeded from the run's seed. A factory that also
+    has a ``registry`` parameter gets the run's ``Registry`` (to build constraints,
+    samplers or operators by registered name, as ``problem=custom`` does). Returns a list of
+    registrations, each name unique among all plugins' problems.
     """

@@ -2,7 +2,8 @@
 
 Every factory is ``factory(params, domain, make_sampler) -> Problem``. Problems with a fixed
 geometry (laplace, heat, wave, burgers, allen_cahn, kovasznay) do not use ``domain``; poisson,
-helmholtz and inverse_diffusion are posed on it. Networks (including ``allen_cahn_net``,
+helmholtz and inverse_diffusion are posed on it; ``custom`` (a PDE written in configuration) also
+takes ``registry`` to build its constraints by registered kind. Networks (including ``allen_cahn_net``,
 exactly periodic in x) are registered by the networks plugin.
 """
 
@@ -12,6 +13,8 @@ from deepinn.plugins._hookspecs import hookimpl
 from deepinn.plugins._registration import Registration
 from deepinn.problems._allen_cahn import AllenCahnParams, build_allen_cahn
 from deepinn.problems._burgers import BurgersParams, build_burgers
+from deepinn.problems._custom import build_custom
+from deepinn.problems._custom_schema import CustomParams
 from deepinn.problems._heat import HeatParams, build_heat
 from deepinn.problems._helmholtz import HelmholtzParams, build_helmholtz
 from deepinn.problems._inverse_diffusion import InverseDiffusionParams, build_inverse_diffusion
@@ -77,5 +80,11 @@ def deepinn_problems() -> list[Registration]:
             build_inverse_diffusion,
             InverseDiffusionParams,
             "recover k in -k lap u = f from noisy observations of u (1-3-D domain)",
+        ),
+        Registration(
+            "custom",
+            build_custom,
+            CustomParams,
+            "a PDE written in configuration: coordinates, outputs, parameters, constraints",
         ),
     ]

@@ -1,0 +1,239 @@
+"""``problem=custom``: a PDE problem written in configuration (docs/yaml_pde.md).
+
+Coordinates, the domain (the ``domain`` group, times ``time: [t0, t1]``), outputs, parameters,
+learnable coefficients and named constraints. Each constraint is built through the registry by
+its registered kind (``registry.constraints.build(kind, params, **context)``), so a plugin's
+constraint kind is configured like the built-in ones; residuals, values and sources are
+expressions (:mod:`deepinn.expressions`) whose derivative operators are the registered
+operators that have an expression form, and whose derivative hints are set on the constraint.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from deepinn._errors import ConfigurationError
+from deepinn.constraints import AbstractConstraint
+from deepinn.domains import AbstractDomain
+from deepinn.expressions import OPERATORS, Expression, ExpressionOperator, compile_function
+from deepinn.expressions import compile_residual
+from deepinn.problems._custom_constraint import build_constraint
+from deepinn.problems._custom_data import read_table
+from deepinn.problems._custom_domain import build_geometry
+from deepinn.problems._custom_schema import ConstraintSpec, CustomParams
+from deepinn.problems._problem import MakeSampler, Problem
+
+__all__ = ["build_custom", "expression_operators"]
+
+
+def expression_operators(registry: Any) -> dict[str, ExpressionOperator]:
+    """The built-in expression operators plus every registered operator with an expression form.
+
+    A registered operator offers one by giving its factory an attribute ``expression``, an
+    :data:`~deepinn.expressions.ExpressionOperator`; it is then callable in expressions under its
+    registered name.
+    """
+    operators = dict(OPERATORS)
+    if registry is not None:
+        for registration in registry.operators.registrations():
+            form = getattr(registration.factory, "expression", None)
+            if callable(form):
+                operators[registration.name] = form
+    return operators
+
+
+def _names(values: Any, key: str, what: str) -> tuple[str, ...]:
+    names = tuple(str(v) for v in values)
+    if not names or len(set(names)) != len(names) or not all(n.isidentifier() for n in names):
+        raise ConfigurationError(
+            f"{key} = {list(names)}; give distinct {what} names (letters, digits, _), e.g. [u]."
+        )
+    return names
+
+
+def _constant(value: Any, key: str, coordinates: tuple[str, ...], known: dict[str, float]) -> float:
+    """A parameter's value: a number or an expression of constants and earlier parameters."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigurationError(
+            f"{key} = {value!r}; give a number or an expression of constants, e.g. 0.01/pi."
+        )
+    if isinstance(value, str):
+        expression = compile_function(value, key=key, coordinates=coordinates, parameters=known)
+        if not expression.is_constant:
+            used = sorted(expression.names & set(coordinates))
+            raise ConfigurationError(
+                f"{key} = {value!r} depends on the coordinate(s) {used}; a parameter is a "
+                "constant. Write the term into the residual or source instead."
+            )
+        value = float(expression(torch.zeros(1, len(coordinates), dtype=torch.float64))[0, 0])
+    if not math.isfinite(float(value)):
+        raise ConfigurationError(f"{key} = {value!r}; a parameter must be finite.")
+    return float(value)
+
+
+def _learnable(
+    params: CustomParams, taken: set[str]
+) -> tuple[dict[str, torch.nn.Parameter], dict[str, float]]:
+    parameters: dict[str, torch.nn.Parameter] = {}
+    true_values: dict[str, float] = {}
+    for name, spec in params.learnable.items():
+        key = f"problem.learnable.{name}"
+        if name in taken:
+            raise ConfigurationError(
+                f"{key}: {name!r} is already a coordinate, output or parameter; rename it."
+            )
+        # YAML 1.1 reads an unquoted key `true` as the boolean True: accept both.
+        raw = dict(spec) if isinstance(spec, Mapping) else {"initial": spec}
+        spec = {("true" if k is True else str(k)): v for k, v in raw.items()}
+        unknown = sorted(set(spec) - {"initial", "true"})
+        if unknown or "initial" not in spec:
+            raise ConfigurationError(
+                f"{key} = {spec!r}; give the initial value ({name}: 0.5) or "
+                f"{{initial: 0.5, true: 2.0}} (true: the value to report the error against)."
+            )
+        initial = _constant(spec["initial"], f"{key}.initial", (), {})
+        parameters[name] = torch.nn.Parameter(torch.tensor([initial]))
+        if spec.get("true") is not None:
+            true_values[name] = _constant(spec["true"], f"{key}.true", (), {})
+    return parameters, true_values
+
+
+def _exact(
+    params: CustomParams, coordinates: tuple[str, ...], outputs: tuple[str, ...],
+    numbers: dict[str, float],
+) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    if params.exact is None:
+        return None
+    if isinstance(params.exact, str):
+        texts = {outputs[0]: params.exact} if len(outputs) == 1 else {}
+        if len(outputs) > 1:
+            raise ConfigurationError(
+                f"problem.exact is one expression but there are {len(outputs)} outputs "
+                f"{list(outputs)}; give a mapping, e.g. exact: {{u: ..., v: ...}}."
+            )
+    elif isinstance(params.exact, Mapping):
+        texts = {str(k): v for k, v in params.exact.items()}
+    else:
+        raise ConfigurationError(
+            f"problem.exact = {params.exact!r}; give an expression of the coordinates or a "
+            "mapping output -> expression."
+        )
+    wrong = sorted(set(texts) ^ set(outputs))
+    if wrong:
+        raise ConfigurationError(
+            f"problem.exact names {sorted(texts)} but the outputs are {list(outputs)}; give one "
+            "expression per output."
+        )
+    functions = [
+        compile_function(
+            str(texts[o]), key=f"problem.exact.{o}" if len(outputs) > 1 else "problem.exact",
+            coordinates=coordinates, parameters=numbers, outputs=outputs,
+        )
+        for o in outputs
+    ]
+
+    def exact(x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([f(x) for f in functions], dim=1)
+
+    return exact
+
+
+def build_custom(
+    params: CustomParams, domain: AbstractDomain, make_sampler: MakeSampler, registry: Any = None
+) -> Problem:
+    """The problem ``params`` describes, on ``domain`` (times ``params.time``).
+
+    Args:
+        registry: Where constraint kinds, samplers and expression operators are looked up
+            (passed by the app); default: deepinn's built-in components only.
+
+    Raises:
+        ConfigurationError: Naming the key (``problem.constraints.wall.value``) and the fix.
+    """
+    if registry is None:
+        from deepinn.plugins import load_registry
+
+        registry = load_registry(entry_points=[])
+    if not params.constraints:
+        raise ConfigurationError(
+            "problem.constraints is empty: problem=custom needs its loss terms, e.g. "
+            "constraints: {pde: {kind: pde, residual: '-laplacian(u) - 1'}, wall: {kind: "
+            "dirichlet, value: '0'}}. See docs/yaml_pde.md or +experiment=yaml_poisson_lshape."
+        )
+    time = None if params.time is None else list(params.time)
+    geometry = build_geometry(domain, params.coordinates, time, params.time_coordinate)
+    coordinates = geometry.coordinates
+    outputs = _names(params.outputs, "problem.outputs", "output")
+    clash = sorted(set(outputs) & set(coordinates))
+    if clash:
+        raise ConfigurationError(
+            f"problem.outputs {list(outputs)} and problem.coordinates {list(coordinates)} share "
+            f"{clash}; rename one."
+        )
+    numbers: dict[str, float] = {}
+    for name, value in params.parameters.items():
+        if name in coordinates or name in outputs:
+            raise ConfigurationError(
+                f"problem.parameters.{name}: {name!r} is already a coordinate or output; rename it."
+            )
+        numbers[name] = _constant(value, f"problem.parameters.{name}", coordinates, numbers)
+    learnable, true_values = _learnable(params, {*coordinates, *outputs, *numbers})
+    operators = expression_operators(registry)
+
+    def residual(text: str, key: str) -> Expression:
+        return compile_residual(
+            text, key=key, coordinates=coordinates, outputs=outputs,
+            parameters={**numbers, **learnable}, operators=operators, time=geometry.time,
+        )
+
+    def function(text: str, key: str, on: tuple[str, ...] = coordinates) -> Expression:
+        expression = compile_function(
+            text, key=key, coordinates=on, outputs=outputs,
+            parameters={**numbers, **{n: 0.0 for n in learnable}},
+        )
+        used = sorted(expression.names & set(learnable))
+        if used:
+            raise ConfigurationError(
+                f"{key}: {text!r} uses the learnable coefficient(s) {used}, but values and "
+                "sources are computed once when the points are drawn, so they would get no "
+                "gradient; move the term into the residual."
+            )
+        return expression
+
+    constraints: list[AbstractConstraint] = []
+    for name, spec in params.constraints.items():
+        if not isinstance(spec, ConstraintSpec):
+            spec = ConstraintSpec(**dict(spec))
+        constraints.append(
+            build_constraint(
+                str(name), spec, registry=registry, geometry=geometry, outputs=outputs,
+                make_sampler=make_sampler, residual=residual, function=function,
+            )
+        )
+    exact = _exact(params, coordinates, outputs, numbers)
+    reference = None
+    if params.reference is not None:
+        if exact is not None:
+            raise ConfigurationError(
+                "problem.exact and problem.reference are both set; keep one (the error is "
+                "measured against it)."
+            )
+        points, values, _ = read_table(
+            params.reference, "problem.reference", coordinates, outputs, geometry.time
+        )
+        reference = (points, values)
+    return Problem(
+        params.label,
+        geometry.domain,
+        constraints,
+        outputs=outputs,
+        exact=exact,
+        reference=reference,
+        parameters=learnable,
+        true_parameters=true_values,
+    )
+

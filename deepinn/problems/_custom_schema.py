@@ -1,0 +1,88 @@
+"""The schema of ``problem=custom``: a PDE written in configuration (see docs/yaml_pde.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+__all__ = ["DEFAULT_POINTS", "ConstraintSpec", "CustomParams"]
+
+DEFAULT_POINTS = 1000
+"""Points of a sampled constraint when ``n`` is not given."""
+
+
+@dataclass
+class ConstraintSpec:
+    """One named loss term (``problem.constraints.<name>``).
+
+    Attributes:
+        kind: A registered constraint name (``deepinn plugins --kind constraint``): pde,
+            dirichlet, neumann, robin, periodic, initial, data, or a plugin's.
+        at: Where the points come from: ``interior``, ``boundary`` (the spatial boundary, times
+            the time interval when time-dependent), ``initial`` (the spatial domain at t0) or
+            ``data`` (the rows of ``file``). Default by kind: pde -> interior, initial ->
+            initial, data -> data, other kinds -> boundary.
+        n: How many points (default 1000; for ``at: data``, every row of the file).
+        sampler: A registered sampler name for this constraint (default: the run's ``sampler``).
+        where: Keep only the points where this expression of the coordinates holds, e.g.
+            ``"x < 0"`` for one end or ``"y > 0.999"`` for one wall.
+        weight: Loss weight (0 switches the term off).
+        residual: The PDE residual, an expression of outputs, derivatives, coordinates and
+            parameters (``"u_t + u*u_x - nu*u_xx"``).
+        source: A right-hand side subtracted from the residual, a function of the coordinates.
+        value: The prescribed value (dirichlet, initial, robin: g; neumann: the flux du/dn).
+        rate: The initial rate du/dt (kind ``initial``; second order in time problems).
+        outputs: The outputs the condition applies to (default: all).
+        file: Observations (``.csv`` with a header, or ``.npz``) for ``at: data``: a path, or
+            the name of a packaged data file.
+        params: More parameters of the constraint kind, by name (``robin``: alpha, beta;
+            ``periodic``: shift, derivatives; a plugin's own schema fields).
+    """
+
+    kind: str
+    at: Optional[str] = None  # noqa: UP045 - OmegaConf needs Optional
+    n: Optional[int] = None  # noqa: UP045
+    sampler: Optional[str] = None  # noqa: UP045
+    where: Optional[str] = None  # noqa: UP045
+    weight: float = 1.0
+    residual: Optional[str] = None  # noqa: UP045
+    source: Optional[str] = None  # noqa: UP045
+    value: Optional[str] = None  # noqa: UP045
+    rate: Optional[str] = None  # noqa: UP045
+    outputs: Optional[list[str]] = None  # noqa: UP045
+    file: Optional[str] = None  # noqa: UP045
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CustomParams:
+    """A problem written in configuration (the structured config of ``problem=custom``).
+
+    Attributes:
+        label: The problem's name in logs and ``metrics.json``.
+        coordinates: The coordinate names in column order (``[x, y]``, ``[x, t]``); default:
+            the domain's (``x0, x1`` for ``domain=parallelogram``) plus ``t`` when ``time`` is set.
+        time: ``[t0, t1]``: the problem is time-dependent, on the domain times this interval.
+        time_coordinate: The name of the time coordinate.
+        outputs: The network's outputs (``[u]``, ``[u, v, p]``).
+        parameters: Named constants: a number or an expression of constants and earlier
+            parameters (``nu: 0.01/pi``).
+        learnable: Coefficients trained with the network (inverse problems): ``k: 0.5`` (the
+            initial value) or ``k: {initial: 0.5, true: 2.0}`` (the true value is reported).
+        constraints: The loss terms by name (each names the logged loss).
+        exact: The exact solution: an expression of the coordinates (one output) or a mapping
+            output -> expression.
+        reference: A reference solution file (``.npz``/``.csv``, a path or a packaged name such
+            as ``burgers``) when no exact solution is known.
+    """
+
+    label: str = "custom"
+    coordinates: Optional[list[str]] = None  # noqa: UP045
+    time: Optional[list[float]] = None  # noqa: UP045
+    time_coordinate: str = "t"
+    outputs: list[str] = field(default_factory=lambda: ["u"])
+    parameters: dict[str, Any] = field(default_factory=dict)
+    learnable: dict[str, Any] = field(default_factory=dict)
+    constraints: dict[str, ConstraintSpec] = field(default_factory=dict)
+    exact: Any = None
+    reference: Optional[str] = None  # noqa: UP045

@@ -11,7 +11,7 @@ import torch
 from deepinn.nn import FullyConnected
 from deepinn.operators._field import time_modes
 from deepinn.plugins import load_registry
-from deepinn.training import CollocationData
+from deepinn.training import CollocationData, adam, fit
 from deepinn.training._loss import PINNLoss
 
 
@@ -62,30 +62,44 @@ def test_probe_chooses_the_faster_path_per_group(network_class, expected, caplog
     network = network_class([2, 8, 1], activation="tanh", bounds=None).to(torch.float64)
     loss = PINNLoss(problem, network, field_mode="auto")
     with caplog.at_level(logging.INFO, logger="deepinn.training"):
+        loss.choose_modes(points)
         loss(points)
     assert loss.group_modes == {"pde": expected}  # only the second-order group has a choice
     assert set(loss.mode_probe["pde"]) == {"auto", "reverse"}
     assert sum("field_mode=auto" in r.message for r in caplog.records) == 1
 
 
-def test_probe_runs_once_per_run_and_leaves_gradients_alone(caplog):
+def test_fit_probes_once_per_run(caplog):
     problem, network, points = _case("burgers", *CASES["burgers"])
     loss = PINNLoss(problem, network, field_mode="auto")
     with caplog.at_level(logging.INFO, logger="deepinn.training"):
-        loss(points)
-        chosen = dict(loss.group_modes)
-        loss(points)
-    assert loss.group_modes == chosen
+        fit(problem, network, phases=adam(1e-3), max_steps=3, run_dir=None, dtype=torch.float64,
+            val_every=3, eval_points=100, logger=False,
+            trainer_options={"accelerator": "cpu", "devices": 1, "enable_progress_bar": False})
     assert sum("field_mode=auto" in r.message for r in caplog.records) == 1
-    assert all(p.grad is None for p in network.parameters())
+
+
+def test_the_probe_leaves_gradients_alone():
+    problem, network, points = _case("burgers", *CASES["burgers"])
+    loss = PINNLoss(problem, network, field_mode="auto")
+    chosen = dict(loss.choose_modes(points))
+    assert set(chosen) == {"pde"} and all(p.grad is None for p in network.parameters())
+    loss(points)
+    assert loss.group_modes == chosen
+
+
+def test_a_loss_used_on_its_own_takes_the_lanes_until_probed():
+    problem, network, points = _case("poisson", *CASES["poisson"])
+    loss = PINNLoss(problem, network, field_mode="auto")
+    loss(points)
+    assert loss.group_modes is None
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_explicit_modes_are_not_probed(mode):
     problem, network, points = _case("poisson", *CASES["poisson"])
     loss = PINNLoss(problem, network, field_mode=mode)
-    loss(points)
-    assert loss.group_modes == {} and loss.mode_probe == {}
+    assert loss.choose_modes(points) == {} and loss.mode_probe == {}
 
 
 def _loss_and_gradients(problem, network, points, mode, forced=None):

@@ -122,12 +122,13 @@ class PINNLoss:
             return self.network
         return self.compiled[0] if order == 0 else self.compiled[1]
 
-    def _choose_modes(self, points: Points) -> dict[str, str]:
+    def choose_modes(self, points: Points) -> dict[str, str]:
         """``auto``: per group, forward lanes or nested autograd, whichever a probe finds faster.
 
         Only groups where the network offers forward derivatives and the residuals declared their
         second derivatives have a choice; under ``compile`` the lanes are kept (they compile).
-        Decided once, on the first batch (cached for the run, logged at INFO).
+        The training module calls this once, on its first batch (cached for the run, logged at
+        INFO); until then (a loss used on its own) ``auto`` takes the lanes wherever offered.
         """
         import logging
 
@@ -178,7 +179,7 @@ class PINNLoss:
             The total (a 0-d tensor with a graph) and each constraint's loss, by name.
         """
         losses: dict[str, torch.Tensor] = {}
-        modes = self.group_modes if self.group_modes is not None else self._choose_modes(points)
+        modes = self.group_modes or {}
         for second_order, laplacian_only, members in self.groups:
             inputs = [c.inputs(points[c.name]) for c in members]
             x = inputs[0] if len(inputs) == 1 else torch.cat(inputs)

@@ -226,6 +226,8 @@ class PINNModule(pl.LightningModule):
         is_lbfgs = isinstance(raw, torch.optim.LBFGS)
         distributed = self._distributed()
         first: dict[str, torch.Tensor] = {}
+        if self.loss.group_modes is None:  # field_mode=auto: time each group's paths, once
+            self.loss.choose_modes(batch["points"])
 
         def closure() -> torch.Tensor:
             optimizer.zero_grad()

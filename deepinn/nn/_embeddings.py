@@ -65,8 +65,10 @@ def concat_lanes(parts: Sequence[fl.Lanes]) -> fl.Lanes:
     if template is not None:
         lanes = template.shape[0]
         filled = [
-            p.value.new_zeros((lanes, n, p.value.shape[-1])) if d is None else d.expand(lanes, n, -1)
-            for p, d in zip(parts, diags)
+            p.value.new_zeros((lanes, n, p.value.shape[-1]))
+            if d is None
+            else d.expand(lanes, n, -1)
+            for p, d in zip(parts, diags, strict=True)
         ]
         diag = torch.cat(filled, dim=-1)
     return fl.Lanes(value, grad, diag)
@@ -79,9 +81,7 @@ def check_fourier(n_features: object, sigma: object, keys: tuple[str, str]) -> N
         ConfigurationError: A count that is not a positive int, a scale that is not > 0 finite.
     """
     if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
-        raise ConfigurationError(
-            f"{keys[0]}={n_features!r}; it must be a positive int (e.g. 64)."
-        )
+        raise ConfigurationError(f"{keys[0]}={n_features!r}; it must be a positive int (e.g. 64).")
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma > 0:
         raise ConfigurationError(
             f"{keys[1]}={sigma!r}; the frequency scale must be a positive number (e.g. 1.0)."

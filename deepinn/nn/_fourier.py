@@ -71,7 +71,7 @@ class FourierFeatureNet(AbstractLaneNetwork):
         )
         weight, bias = fourier_matrix(n_features, sigma, self.in_dim, bounds, generator)
         like = self.body.linears[0].weight
-        # z = 2 pi B (scale * x + shift), folded once: weight = 2 pi B diag(scale), bias = 2 pi B shift
+        # z = 2 pi B (scale x + shift), folded: weight = 2 pi B diag(scale), bias = 2 pi B shift
         self.register_buffer("feature_weight", weight.to(like.dtype).to(like.device))
         self.register_buffer("feature_bias", bias.to(like.dtype).to(like.device))
 
@@ -87,7 +87,7 @@ class FourierFeatureNet(AbstractLaneNetwork):
         return self.body(torch.cat([torch.cos(z), torch.sin(z)], dim=-1))
 
     def forward_lanes(self, lanes: fl.Lanes, marked: fl.Marked) -> fl.Lanes:
-        """Propagate forward-mode lanes: the features (exact, see ``sincos_lanes``), then the MLP."""
+        """Propagate forward-mode lanes: the features (exact, ``sincos_lanes``), then the MLP."""
         z = fl.linear_lanes(lanes, self.feature_weight, self.feature_bias)
         return self.body.forward_lanes(sincos_lanes(z, marked), marked)
 

@@ -94,7 +94,8 @@ class ModifiedMLP(AbstractLaneNetwork):
         self.in_dim, self.out_dim = sizes[0], sizes[-1]
         kwargs = {"dtype": dtype, "device": device}
         self.encoders = torch.nn.ModuleList(
-            torch.nn.Linear(sizes[0], hidden[0], **kwargs) for _ in range(2)  # type: ignore[arg-type]
+            torch.nn.Linear(sizes[0], hidden[0], **kwargs)
+            for _ in range(2)  # type: ignore[arg-type]
         )
         self.linears = torch.nn.ModuleList(
             torch.nn.Linear(a, b, **kwargs)  # type: ignore[arg-type]
@@ -112,7 +113,9 @@ class ModifiedMLP(AbstractLaneNetwork):
         scale = shift = None
         if bounds is not None:
             like = self.linears[0].weight
-            scale, shift = (t.to(like.dtype).to(like.device) for t in normalisation_affine(bounds, self.in_dim))
+            scale, shift = (
+                t.to(like.dtype).to(like.device) for t in normalisation_affine(bounds, self.in_dim)
+            )
         self.register_buffer("input_scale", scale)
         self.register_buffer("input_shift", shift)
 

@@ -100,7 +100,5 @@ def compose_network(
         stages.append(FourierEmbedding(width, fourier[0], fourier[1], body_bounds))
         width, body_bounds = stages[-1].out_dim, None
     body_class = ModifiedMLP if architecture == "modified" else FullyConnected
-    body = body_class(
-        [width, *hidden, out_dim], activation, initialiser, body_bounds, rwf=rwf
-    )
+    body = body_class([width, *hidden, out_dim], activation, initialiser, body_bounds, rwf=rwf)
     return EmbeddedNetwork(stages, body) if stages else body

@@ -5,7 +5,7 @@
 - ``rwf``, ``rwf_mean``, ``rwf_std``: random weight factorisation of every dense layer,
   ``W = diag(exp(s)) V`` with ``s ~ N(rwf_mean, rwf_std^2)`` (see ``_rwf``).
 - ``periodic``, ``periodic_modes``: exact periodic embedding, coordinate (name or column index,
-  as a string) -> period, with harmonics ``k = 1..periodic_modes`` (see ``_embeddings``).
+  an int) -> period, with harmonics ``k = 1..periodic_modes`` (see ``_embeddings``).
 - ``fourier_features``, ``fourier_scale`` (``net=mlp``, ``net=allen_cahn_net``; ``net=fourier``
   has its own ``n_features``/``sigma``): random Fourier features, 0 for none.
 
@@ -17,14 +17,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from typing import Any
 
 from deepinn._errors import ConfigurationError, nearest
 from deepinn.nn._embeddings import check_fourier
 from deepinn.nn._rwf import check_rwf
 
-__all__ = ["ARCHITECTURES", "ArchitectureOptions", "FourierOptions", "PeriodicOptions", "resolve_periods"]
+__all__ = [
+    "ARCHITECTURES",
+    "ArchitectureOptions",
+    "FourierOptions",
+    "PeriodicOptions",
+    "resolve_periods",
+]
 
 ARCHITECTURES: tuple[str, ...] = ("plain", "modified")
 """The values of ``net.architecture``."""
@@ -32,7 +38,9 @@ ARCHITECTURES: tuple[str, ...] = ("plain", "modified")
 
 def _positive_int(key: str, value: object, example: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"net.{key}={value!r}: it must be an int >= 1, e.g. net.{key}={example}.")
+        raise ConfigurationError(
+            f"net.{key}={value!r}: it must be an int >= 1, e.g. net.{key}={example}."
+        )
 
 
 @dataclass
@@ -65,24 +73,30 @@ class ArchitectureOptions:
 
 @dataclass
 class PeriodicOptions(ArchitectureOptions):
-    """Adds the exact periodic embedding: ``periodic`` (coordinate -> period), ``periodic_modes``."""
+    """Adds the exact periodic embedding: ``periodic`` (coordinate -> period), ``periodic_modes``.
+    """
 
-    periodic: Optional[dict[str, float]] = None  # noqa: UP045 - OmegaConf needs Optional
+    # Keys: coordinate names or column indices (Any: OmegaConf then takes `{x: 2.0}` and
+    # `{0: 2.0}`). An empty dict, not None: Hydra cannot merge `net.periodic={x:2.0}` into a None
+    # Optional dict node (OmegaConf 2.3 raises AttributeError).
+    periodic: dict[Any, float] = field(default_factory=dict)
     periodic_modes: int = 1
 
     def validate(self) -> None:
         super().validate()
         _positive_int("periodic_modes", self.periodic_modes, "2")
         if self.periodic is None:
-            return
-        if not isinstance(self.periodic, Mapping) or not self.periodic:
+            self.periodic = {}
+        if not isinstance(self.periodic, Mapping):
             raise ConfigurationError(
                 f"net.periodic={self.periodic!r}: give a mapping coordinate -> period, e.g. "
-                "net.periodic={x:2.0} (or null for none)."
+                "net.periodic={x:2.0} ({} for none)."
             )
         for key, period in self.periodic.items():
-            if isinstance(period, bool) or not isinstance(period, (int, float)) or not (
-                math.isfinite(period) and period > 0
+            if (
+                isinstance(period, bool)
+                or not isinstance(period, (int, float))
+                or not (math.isfinite(period) and period > 0)
             ):
                 raise ConfigurationError(
                     f"net.periodic.{key}={period!r}: a period must be a finite number > 0, e.g. "
@@ -105,7 +119,9 @@ class FourierOptions(PeriodicOptions):
                 f"net.fourier_features={features!r}: it must be an int >= 0 (0 switches the "
                 "features off), e.g. net.fourier_features=64."
             )
-        check_fourier(max(features, 1), self.fourier_scale, ("net.fourier_features", "net.fourier_scale"))
+        check_fourier(
+            max(features, 1), self.fourier_scale, ("net.fourier_features", "net.fourier_scale")
+        )
 
 
 def resolve_periods(
@@ -123,6 +139,11 @@ def resolve_periods(
     columns: dict[int, float] = {}
     for key, period in (periodic or {}).items():
         text = str(key)
+        if isinstance(key, bool) or not isinstance(key, (int, str)):
+            raise ConfigurationError(
+                f"net.periodic: the key {key!r} is neither a coordinate name nor a column index; "
+                "write e.g. net.periodic={x:2.0} or net.periodic={0:2.0}."
+            )
         if isinstance(key, int) or text.isdigit():
             column = int(text)
             if column >= in_dim:
@@ -134,7 +155,8 @@ def resolve_periods(
             raise ConfigurationError(
                 f"net.periodic: the coordinate {text!r} cannot be resolved: the network was built "
                 "without coordinate names. Give its column index instead, e.g. "
-                f"net.periodic={{'0':{period}}}, or build with coordinates=problem.space.coordinate_names()."
+                f"net.periodic={{0:{period}}}, or build with "
+                "coordinates=problem.space.coordinate_names()."
             )
         elif text in coordinates:
             column = list(coordinates).index(text)
@@ -146,6 +168,8 @@ def resolve_periods(
                 f"{list(coordinates)}.{hint}"
             )
         if column in columns:
-            raise ConfigurationError(f"net.periodic: column {column} is given twice ({periodic!r}).")
+            raise ConfigurationError(
+                f"net.periodic: column {column} is given twice ({periodic!r})."
+            )
         columns[column] = float(period)
     return columns

@@ -26,7 +26,11 @@ def check_rwf(mean: object, std: object) -> tuple[float, float]:
         ConfigurationError: A non-finite mean or a negative/non-finite std.
     """
     for key, value in (("rwf_mean", mean), ("rwf_std", std)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
             raise ConfigurationError(
                 f"net.{key}={value!r}: it must be a finite number (e.g. net.rwf_mean=1.0 "
                 "net.rwf_std=0.1)."
@@ -47,7 +51,9 @@ class RWFLinear(torch.nn.Module):
     (``layer.weight``, ``layer.bias``) works unchanged.
     """
 
-    def __init__(self, direction: torch.Tensor, log_scale: torch.Tensor, bias: torch.Tensor) -> None:
+    def __init__(
+        self, direction: torch.Tensor, log_scale: torch.Tensor, bias: torch.Tensor
+    ) -> None:
         super().__init__()
         self.out_features, self.in_features = direction.shape
         self.direction = torch.nn.Parameter(direction)
@@ -64,9 +70,7 @@ class RWFLinear(torch.nn.Module):
     ) -> RWFLinear:
         """Factorise ``layer.weight`` with ``s ~ N(mean, std^2)``, keeping ``W`` unchanged."""
         weight = layer.weight.detach()
-        noise = torch.randn(
-            weight.shape[0], generator=generator, dtype=torch.float64, device="cpu"
-        )
+        noise = torch.randn(weight.shape[0], generator=generator, dtype=torch.float64, device="cpu")
         log_scale = (mean + std * noise).to(weight.dtype).to(weight.device)
         direction = weight / torch.exp(log_scale).unsqueeze(1)
         bias = layer.bias.detach().clone()

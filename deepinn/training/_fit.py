@@ -146,6 +146,8 @@ def fit(
         field_mode=run.field_mode,
         compile=run.compile,
         hparams=hparams,
+        weighting=run.weighting,
+        causal=run.causal,
     )
     eval_points = run.eval_points
     data = CollocationData(problem, seed, run.resample_every, eval_points, dtype)

@@ -14,10 +14,12 @@ from torch.nn.parallel import DistributedDataParallel
 
 from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.problems import Problem
+from deepinn.training._causal import CausalConfig, sum_over_ranks
 from deepinn.training._compile import CompiledNetwork
 from deepinn.training._finite import FiniteTracker
 from deepinn.training._loss import PINNLoss, Points, group_by_order
 from deepinn.training._metrics import relative_l2
+from deepinn.training._weighting import LossWeighting, WeightingConfig
 from deepinn.training._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
 
 __all__ = ["PINNModule"]
@@ -75,6 +77,9 @@ class PINNModule(pl.LightningModule):
         compile: Run the network's forward passes through ``torch.compile``
             (:class:`CompiledNetwork`), falling back to eager mode with a warning.
         hparams: The plain configuration to store in checkpoints and TensorBoard.
+        weighting: Loss balancing (:class:`WeightingConfig`; ``self.balancer`` holds the
+            weights as a buffer, so checkpoints keep them).
+        causal: Causal weighting in time of the PDE residuals (:class:`CausalConfig`).
     """
 
     def __init__(
@@ -87,6 +92,8 @@ class PINNModule(pl.LightningModule):
         finite_check_every: int = 10,
         compile: bool = False,
         hparams: Mapping[str, Any] | None = None,
+        weighting: WeightingConfig | None = None,
+        causal: CausalConfig | None = None,
     ) -> None:
         super().__init__()
         check_phases(phases)
@@ -94,7 +101,12 @@ class PINNModule(pl.LightningModule):
         for name, value in counts.items():
             if value <= 0:
                 raise ConfigurationError(f"{name} = {value}; use a positive number of steps.")
-        self.loss = PINNLoss(problem, network, field_mode=field_mode, compile=compile)
+        self.loss = PINNLoss(problem, network, field_mode=field_mode, compile=compile, causal=causal)
+        self.balancer = LossWeighting(
+            weighting or WeightingConfig(),
+            [c.name for c in problem.constraints],
+            [c.weight for c in problem.constraints],
+        )
         self.automatic_optimization = False
         self.problem = problem
         self.net = network
@@ -226,17 +238,26 @@ class PINNModule(pl.LightningModule):
         is_lbfgs = isinstance(raw, torch.optim.LBFGS)
         distributed = self._distributed()
         first: dict[str, torch.Tensor] = {}
+
+        self.loss.reduce = sum_over_ranks if distributed else None  # global causal weights
         if self.loss.group_modes is None:  # field_mode=auto: time each group's paths, once
             self.loss.choose_modes(batch["points"])
 
         def closure() -> torch.Tensor:
             optimizer.zero_grad()
             total, losses = self.compute_losses(batch["points"], batch["rows"])
+            if self.balancer.enabled:
+                if not first and self.balancer.due(step):  # global norms: reduced over ranks
+                    trained = [p for p in self.parameters() if p.requires_grad]
+                    self.balancer.update(losses, trained, self.loss.reduce)
+                total = self.balancer.combine(losses)
             self.manual_backward(total)
             if distributed:
                 # Global loss and gradient on every rank, at every call (L-BFGS calls this several
                 # times per step): every rank takes the same line-search decisions.
                 total, losses = self._all_reduce(losses)
+                if self.balancer.enabled:
+                    total = self.balancer.combine(losses)
             else:
                 total, losses = total.detach(), {k: v.detach() for k, v in losses.items()}
             if not first:
@@ -359,6 +380,10 @@ class PINNModule(pl.LightningModule):
         values["train/loss"] = losses["total"]
         for name, parameter in self.coefficients.items():
             values[f"train/coefficient/{name}"] = parameter.detach().reshape(-1)[0]
+        values.update(self.balancer.logged())
+        for name, weights in self.loss.causal.last_weights.items():
+            values[f"train/causal/{name}/min_weight"] = weights.min()
+            values.update({f"train/causal/{name}/chunk_{i}": w for i, w in enumerate(weights)})
         numbers = torch.stack([value.detach().double() for value in values.values()]).tolist()
         metrics = dict(zip(values, numbers, strict=True))
         metrics["train/lr"] = optimizer.optimizer.param_groups[0]["lr"]

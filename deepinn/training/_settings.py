@@ -16,7 +16,9 @@ import torch
 
 from deepinn._errors import ConfigurationError, unknown_name_message
 from deepinn.operators import FIELD_MODES
+from deepinn.training._causal import CausalConfig
 from deepinn.training._optim import DTYPES
+from deepinn.training._weighting import WeightingConfig
 
 __all__ = ["RESUME_FROM", "MonitorConfig", "RunConfig"]
 
@@ -72,6 +74,8 @@ class RunConfig:
         resume_from: Which checkpoint of the ``resume`` run folder: ``last`` or ``best``
             (no need to quote Lightning's ``best-step=200.ckpt`` names on the command line).
         monitor: Logging, validation and checkpoint intervals.
+        weighting: Loss balancing (``weighting.name=grad_norm``, ``alpha``, ``every``).
+        causal: Causal weighting in time (``causal.tol``, ``chunks``, ``time``).
     """
 
     seed: int = 0
@@ -84,6 +88,8 @@ class RunConfig:
     resume: Optional[str] = None  # noqa: UP045
     resume_from: str = "last"
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    weighting: WeightingConfig = field(default_factory=WeightingConfig)
+    causal: CausalConfig = field(default_factory=CausalConfig)
 
     def __post_init__(self) -> None:
         _int("seed", self.seed, 0)
@@ -107,6 +113,10 @@ class RunConfig:
                     "field_mode", self.field_mode, FIELD_MODES, plural="modes", listed="Valid"
                 )
             )
+        if isinstance(self.weighting, dict):
+            self.weighting = WeightingConfig(**self.weighting)
+        if isinstance(self.causal, dict):
+            self.causal = CausalConfig(**self.causal)
         if isinstance(self.monitor, dict):
             self.monitor = MonitorConfig(**self.monitor)
 

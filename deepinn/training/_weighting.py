@@ -1,0 +1,155 @@
+"""Loss balancing: global weights from the constraints' gradient norms (Wang et al. 2021/2023).
+
+``weighting.name=grad_norm``: every ``weighting.every`` steps, with ``g_i = ||grad L_i|| / w_i``
+(the gradient norm of constraint i's loss before its configured weight ``w_i``),
+``lambda_i_new = sum_j g_j / g_i`` and ``lambda_i = alpha * lambda_i + (1 - alpha) *
+lambda_i_new``. The loss is ``sum_i lambda_i * L_i``; the configured weights still multiply (the
+balanced gradients are ``w_i * sum_j g_j``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from deepinn._errors import ConfigurationError, unknown_name_message
+
+__all__ = ["WEIGHTINGS", "LossWeighting", "WeightingConfig"]
+
+WEIGHTINGS = ("none", "grad_norm")
+"""``none``: every balancing weight is 1; ``grad_norm``: see the module docstring."""
+
+
+@dataclass
+class WeightingConfig:
+    """Loss balancing (``weighting.*``).
+
+    Attributes:
+        name: ``none`` or ``grad_norm``.
+        alpha: Moving-average factor of the weights (0: the newest weights only).
+        every: Update the weights every this many optimizer steps.
+    """
+
+    name: str = "none"
+    alpha: float = 0.9
+    every: int = 100
+
+    def __post_init__(self) -> None:
+        if self.name not in WEIGHTINGS:
+            raise ConfigurationError(
+                unknown_name_message(
+                    "weighting.name", self.name, WEIGHTINGS, plural="weightings", listed="Valid"
+                )
+            )
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not (
+            0.0 <= self.alpha < 1.0
+        ):
+            raise ConfigurationError(
+                f"weighting.alpha = {self.alpha!r}; use a number in [0, 1) (e.g. 0.9)."
+            )
+        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
+            raise ConfigurationError(
+                f"weighting.every = {self.every!r}; use a positive number of steps (e.g. 100)."
+            )
+
+
+class LossWeighting(torch.nn.Module):
+    """The balancing weights of a problem's constraints, a buffer (so checkpoints hold them).
+
+    Args:
+        config: name, alpha, every.
+        names: The constraints, in the loss's order.
+        constraint_weights: Each constraint's configured weight (the norms are taken before it).
+    """
+
+    def __init__(
+        self,
+        config: WeightingConfig,
+        names: Sequence[str],
+        constraint_weights: Sequence[float],
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.names = list(names)
+        self.constraint_weights = [float(w) for w in constraint_weights]
+        self.register_buffer("weights", torch.ones(len(self.names)))
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.name != "none"
+
+    def due(self, step: int) -> bool:
+        """Whether the weights are updated at ``step``."""
+        return self.enabled and step % self.config.every == 0
+
+    def combine(self, losses: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """``sum_i lambda_i * L_i`` (the weights are constants)."""
+        if not self.enabled:
+            return torch.stack([losses[name] for name in self.names]).sum()
+        weights = self.weights.detach()
+        return torch.stack(
+            [weights[i].to(losses[name]) * losses[name] for i, name in enumerate(self.names)]
+        ).sum()
+
+    def gradient_norms(
+        self,
+        losses: Mapping[str, torch.Tensor],
+        parameters: Sequence[torch.Tensor],
+        reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """``||grad L_i||`` per constraint, of the global loss when ``reduce`` sums over ranks.
+
+        Under DDP each rank's ``L_i`` is its shard's part of the global loss, so the global
+        gradient is the sum of the ranks' gradients: the per-constraint gradients are summed
+        (one all-reduce) before the norms are taken. The graph is kept for the step's backward.
+        """
+        rows = []
+        for name in self.names:
+            loss = losses[name]
+            grads = (
+                torch.autograd.grad(loss, parameters, retain_graph=True, allow_unused=True)
+                if loss.requires_grad
+                else [None] * len(parameters)
+            )
+            rows.append(
+                torch.cat(
+                    [
+                        (g if g is not None else torch.zeros_like(p)).reshape(-1)
+                        for g, p in zip(grads, parameters, strict=True)
+                    ]
+                )
+            )
+        matrix = torch.stack(rows).detach()
+        if reduce is not None:
+            matrix = reduce(matrix)
+        return matrix.norm(dim=1)
+
+    def update(
+        self,
+        losses: Mapping[str, torch.Tensor],
+        parameters: Sequence[torch.Tensor],
+        reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
+        """Recompute the weights from the losses' gradient norms (moving average)."""
+        norms = self.gradient_norms(losses, parameters, reduce).to(self.weights)
+        raw = []
+        for i, weight in enumerate(self.constraint_weights):
+            value = float(norms[i]) / weight if weight > 0 else math.nan
+            raw.append(value)
+        raw_t = torch.tensor(raw, dtype=self.weights.dtype, device=self.weights.device)
+        usable = torch.isfinite(raw_t) & (raw_t > 0)
+        if not bool(usable.any()):
+            return
+        new = self.weights.clone()
+        new[usable] = raw_t[usable].sum() / raw_t[usable]
+        alpha = self.config.alpha
+        self.weights.copy_(alpha * self.weights + (1.0 - alpha) * new)
+
+    def logged(self) -> dict[str, torch.Tensor]:
+        """``train/weight/<name>`` for the loggers (empty when balancing is off)."""
+        if not self.enabled:
+            return {}
+        return {f"train/weight/{name}": self.weights[i] for i, name in enumerate(self.names)}

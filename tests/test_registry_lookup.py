@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+import torch
 from omegaconf import OmegaConf
 
 from deepinn import ConfigurationError, PluginError, UnknownNameError
@@ -212,3 +213,24 @@ def test_a_failing_built_in_plugin_raises_even_when_not_strict(monkeypatch: pyte
     monkeypatch.setattr(_registry, "BUILTIN_PLUGINS", (broken.__name__,))
     with pytest.raises(RuntimeError, match="boom"):
         load_registry(strict=False, entry_points=())
+
+
+def test_optional_context_reaches_only_factories_that_accept_it() -> None:
+    seen: dict[str, object] = {}
+
+    def takes(params: CircleParams, in_dim: int, out_dim: int, bounds: object, coordinates: tuple) -> torch.nn.Module:
+        seen["coordinates"] = coordinates
+        return torch.nn.Linear(in_dim, out_dim)
+
+    def ignores(params: CircleParams, in_dim: int, out_dim: int, bounds: object) -> torch.nn.Module:
+        return torch.nn.Linear(in_dim, out_dim)
+
+    class _Nets:
+        @hookimpl
+        def deepinn_networks(self) -> list[Registration]:
+            return [Registration("takes", takes, CircleParams, "t"), Registration("ignores", ignores, CircleParams, "i")]
+
+    registry = load_registry(plugins=[_Nets()], builtins=False, entry_points=(), strict=True)
+    for name in ("takes", "ignores"):
+        registry.networks.build(name, None, in_dim=2, out_dim=1, bounds=None, coordinates=("x", "t"))
+    assert seen == {"coordinates": ("x", "t")}

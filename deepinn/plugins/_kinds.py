@@ -27,6 +27,8 @@ class Kind:
         factory: The factory's call signature, as plugins must implement it.
         result: ``"module:Class"``, the type every factory of this kind must return
             (``"callable"`` for operators, which return a function).
+        optional_context: Context the service offers that a factory may accept or not: it
+            is passed only to factories whose signature names it (or takes ``**kwargs``).
     """
 
     name: str
@@ -34,6 +36,7 @@ class Kind:
     group: str | None
     factory: str
     result: str
+    optional_context: tuple[str, ...] = ()
 
     @property
     def hook(self) -> str:
@@ -66,12 +69,14 @@ KIND_TABLE: tuple[Kind, ...] = (
     ),
     Kind("operators", "operator", None, "factory(params) -> callable", "callable"),
     Kind(
-        "networks", "network", "net", "factory(params, in_dim, out_dim, bounds) -> nn.Module",
-        "torch.nn:Module",
+        "networks", "network", "net",
+        "factory(params, in_dim, out_dim, bounds[, coordinates]) -> nn.Module",
+        "torch.nn:Module", ("coordinates",),
     ),
     Kind(
-        "problems", "problem", "problem", "factory(params, domain, make_sampler) -> Problem",
-        "deepinn.problems:Problem",
+        "problems", "problem", "problem",
+        "factory(params, domain, make_sampler[, registry]) -> Problem",
+        "deepinn.problems:Problem", ("registry",),
     ),
 )
 """Every kind of component, in the order they are loaded and listed."""

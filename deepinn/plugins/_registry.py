@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -217,6 +218,12 @@ class KindRegistry(Generic[T]):
             PluginError: The factory returned something that is not of the kind's type.
         """
         registration = self.get(name)
+        optional = [key for key in self.kind.optional_context if key in context]
+        if optional:
+            accepted = inspect.signature(registration.factory).parameters.values()
+            if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted):
+                names = {p.name for p in accepted}
+                context = {k: v for k, v in context.items() if k in names or k not in optional}
         result = registration.factory(self.params(name, params), **context)
         expected = self.kind.result_type()
         valid = callable(result) if expected is None else isinstance(result, expected)

@@ -82,7 +82,7 @@ def test_a_problem_without_time_is_refused() -> None:
     square = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
     pde = PDEConstraint("pde", dp.samplers.RandomUniformSampler(square, 10), residual=lambda f: f["u"], order=0)
     problem = dp.Problem("space_only", square, [pde])
-    with pytest.raises(ConfigurationError, match=r"causal.tol = 1.0 needs a PDE constraint.*causal.time = 't'.*\['x0', 'x1'\]"):
+    with pytest.raises(ConfigurationError, match=r"causal.tol = 1.0 needs a PDE constraint.*causal.time = 't'.*coordinates \(x0, x1\)"):
         PINNLoss(problem, Formula(lambda x: x[:, :1]), causal=CausalConfig(tol=1.0))
 
 

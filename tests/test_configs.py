@@ -129,3 +129,17 @@ def test_the_run_knobs_are_declared_once_in_run_config(registry):
     knobs = {f.name for f in dataclasses.fields(RunConfig)}
     assert knobs <= {f.name for f in dataclasses.fields(config)}
     assert config.monitor == RunConfig().monitor and config.seed == RunConfig().seed
+
+
+def test_a_problem_with_its_own_geometry_refuses_an_explicit_domain(registry, monkeypatch):
+    from deepinn.app import _build
+
+    monkeypatch.setattr(_build, "_explicit_domain_choice", lambda: "sphere")
+    with pytest.raises(ConfigurationError, match="problem=heat has its own geometry.*domain=sphere"):
+        build_components(compose(["problem=heat", "domain=sphere"]), registry)
+    build_components(compose(["problem=poisson", "domain=sphere"]), registry)  # posed on it
+
+
+def test_networks_receive_the_coordinate_names(registry):
+    _, network, _ = build_components(compose(["problem=heat", "+net.periodic={x: 2.0}"]), registry)
+    assert network is not None

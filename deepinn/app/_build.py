@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import inspect
 import itertools
 from typing import Any
 
@@ -14,6 +13,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from deepinn._errors import ConfigurationError, unknown_name_message
 from deepinn.app._schema import TrainConfig
+from deepinn.domains import AbstractDomain
 from deepinn.plugins import Registry
 from deepinn.problems import Problem
 from deepinn.training import OPTIMIZER_PRESETS, FitResult, Phase, fit
@@ -85,12 +85,14 @@ def typed_config(cfg: DictConfig) -> TrainConfig:
         parent, _, leaf = key.rpartition(".")
         message = f"Unknown key {key!r}"
         suggestion = difflib.get_close_matches(leaf, declared, n=1, cutoff=0.5)
-        hint = f" Did you mean {parent + '.' if parent else ''}{suggestion[0]}?" if suggestion else ""
+        prefix = f"{parent}." if parent else ""
+        hint = f" Did you mean {prefix}{suggestion[0]}?" if suggestion else ""
         raise ConfigurationError(
             f"{message}. Valid keys{' of ' + parent if parent else ''}: {', '.join(declared)}."
             f"{hint} Remove it or fix its spelling (a leading + adds a key that does not exist)."
         )
-    optimizer_name = cfg.get("optimizer", {}).get("name") if OmegaConf.is_dict(cfg.get("optimizer")) else None
+    optimizer = cfg.get("optimizer")
+    optimizer_name = optimizer.get("name") if OmegaConf.is_dict(optimizer) else None
     if optimizer_name not in OPTIMIZER_PRESETS:
         raise ConfigurationError(
             unknown_name_message("optimizer", str(optimizer_name), OPTIMIZER_PRESETS)
@@ -129,19 +131,53 @@ def build_components(
             domain=domain, n_points=n_points, seed=config.seed + next(counter),
         )
 
-    factory = registry.problems.get(cfg.problem.name).factory
-    wants_registry = "registry" in inspect.signature(factory).parameters
     problem = registry.problems.build(
-        cfg.problem.name, cfg.problem, domain=domain, make_sampler=make_sampler,
-        **({"registry": registry} if wants_registry else {}),
+        cfg.problem.name, cfg.problem, domain=domain, make_sampler=make_sampler, registry=registry
     )
+    _check_domain_is_used(problem, domain, cfg)
     torch.manual_seed(config.seed)
     network = registry.networks.build(
         cfg.net.name, cfg.net,
         in_dim=problem.space.dim, out_dim=len(problem.outputs),
-        bounds=problem.domain.bounding_box(),
+        bounds=problem.domain.bounding_box(), coordinates=problem.space.coordinate_names(),
     )
     return problem, network, _phases(config)
+
+
+def _contains_domain(node: object, domain: object, depth: int = 0) -> bool:
+    """Whether ``domain`` is ``node`` or one of its parts (products, set operations, ...)."""
+    if node is domain:
+        return True
+    if depth > 8 or not isinstance(node, AbstractDomain):
+        return False
+    return any(_contains_domain(part, domain, depth + 1) for part in vars(node).values())
+
+
+def _explicit_domain_choice() -> str | None:
+    """The ``domain=...`` the user typed, when a Hydra run knows its overrides."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    for override in HydraConfig.get().overrides.task:
+        key, _, value = override.lstrip("+~").partition("=")
+        if key == "domain":
+            return value
+    return None
+
+
+def _check_domain_is_used(problem: Problem, domain: object, cfg: DictConfig) -> None:
+    """A problem with its own geometry refuses an explicitly chosen domain it would ignore."""
+    if _contains_domain(problem.domain, domain):
+        return
+    chosen = _explicit_domain_choice()
+    if chosen is not None:
+        raise ConfigurationError(
+            f"problem={cfg.problem.name} has its own geometry ({problem.domain!r}) and does not "
+            f"use domain={chosen}: the run would train elsewhere than asked. Drop domain=..., or "
+            "pick a problem posed on the chosen domain (poisson, helmholtz, inverse_diffusion, "
+            "custom)."
+        )
 
 
 def check_launch(cfg: DictConfig, hydra_cfg: Any) -> None:
@@ -150,7 +186,8 @@ def check_launch(cfg: DictConfig, hydra_cfg: Any) -> None:
 
     strategy = str(cfg.trainer.get("strategy", "auto"))
     launcher = str(hydra_cfg.launcher.get("_target_", ""))
-    if hydra_cfg.mode == RunMode.MULTIRUN and strategy.startswith("ddp") and "BasicLauncher" in launcher:
+    local_sweep = hydra_cfg.mode == RunMode.MULTIRUN and "BasicLauncher" in launcher
+    if local_sweep and strategy.startswith("ddp"):
         raise ConfigurationError(
             f"A local sweep (-m) with trainer.strategy={strategy} would make every DDP rank re-run "
             "the whole sweep. Sweep with a cluster launcher (hydra/launcher=submitit_slurm, see "

@@ -3,33 +3,56 @@
 The configuration is packaged in ``deepinn/conf`` (Hydra's package search path), so the command
 runs from any directory and writes its run folder under the current one. A user's own YAML joins
 with ``--config-dir DIR`` (e.g. ``deepinn train --config-dir myconf +experiment=mypde``).
+
+Before Hydra starts the run, :func:`train` composes the configuration once and checks it
+(composition, types, values, the memory estimate), then claims the run folder: every error is
+one line ``deepinn train: error: ...`` with exit status 1, and a refused run creates nothing.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import cast
+from pathlib import Path
+from typing import NoReturn, cast
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, OmegaConfBaseException
 
-from deepinn._errors import DeepinnError
-from deepinn.app._build import check_launch, run_from_config, target_refusal
-from deepinn.app._store import register_configs
+from deepinn._errors import ConfigurationError, DeepinnError, unknown_name_message
+from deepinn.app._build import check_launch, run_from_config, target_refusal, typed_config
+from deepinn.app._memory import check_memory
+from deepinn.app._store import compose, register_configs
 from deepinn.app._summary import summary
 from deepinn.plugins import PluginWarning, Registry, load_registry
+from deepinn.training._runfolder import claim_run_folder, is_secondary_rank, make_unique_folder
+from deepinn.training._signals import EXIT_SIGTERM, RunInterrupted
 
 __all__ = ["train"]
 
 _state: dict[str, object] = {}
+_PASS_THROUGH = ("help", "hydra_help", "cfg", "info", "shell_completion", "multirun",
+                 "experimental_rerun", "config_path", "config_name")  # Hydra flags run as given
 
 
-def _fail(error: DeepinnError) -> None:
-    print(f"deepinn train: error: {error}", file=sys.stderr)
+def _fail(error: DeepinnError | str) -> NoReturn:
+    message = " ".join(str(error).split())  # one line, whatever the source
+    print(f"deepinn train: error: {message}", file=sys.stderr)
     sys.exit(1)
+
+
+def _to_log_file(text: str) -> None:
+    """``text`` into the run's ``train.log`` (Hydra's file handler), not to the console again."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            for line in text.splitlines():
+                handler.emit(logging.LogRecord("deepinn", logging.INFO, __file__, 0, line, None, None))
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="train")
@@ -38,16 +61,152 @@ def _train(cfg: DictConfig) -> float | None:
     registry = cast(Registry, _state["registry"])
     hydra_cfg = HydraConfig.get()
     run_dir = hydra_cfg.runtime.output_dir
+    tensorboard = bool(cfg.logger.tensorboard)
     try:
         check_launch(cfg, hydra_cfg)
         result = run_from_config(cfg, registry, run_dir)
+    except RunInterrupted as stop:
+        text = summary(stop.metrics, run_dir, tensorboard=tensorboard)
+        print(text, flush=True)
+        _to_log_file(text)
+        print(f"deepinn train: {stop}", file=sys.stderr)
+        sys.exit(EXIT_SIGTERM)
     except DeepinnError as error:
+        _to_log_file(f"deepinn train: error: {error}")
         _fail(error)
-        return None
     if result.trainer.is_global_zero:
-        print(summary(result.metrics, run_dir, tensorboard=bool(cfg.logger.tensorboard)))
+        text = summary(result.metrics, run_dir, tensorboard=tensorboard)
+        print(text)
+        _to_log_file(text)
     value = result.metrics.get("rel_l2", result.metrics.get("final_loss"))
     return float(value) if value is not None else None
+
+
+# ---------------------------------------------------------------------- checks before Hydra
+def _key_of(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def _value_of(overrides: Sequence[str], key: str | None) -> str | None:
+    for override in reversed(overrides):
+        if "=" in override and _key_of(override) == key:
+            return override.split("=", 1)[1]
+    return None
+
+
+def _options(error: MissingConfigException) -> list[str]:
+    text = str(error)
+    if "Available options" not in text:
+        return []
+    listed = text.split("Available options", 1)[1].split("Config search path", 1)[0]
+    return [line.strip() for line in listed.splitlines()[1:] if line.startswith("\t")]
+
+
+_EXPECTED = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false",
+             "String": "a string"}
+
+
+def _composition_message(error: Exception, overrides: Sequence[str]) -> str:
+    """Hydra's or OmegaConf's multi-line composition error as one line: key, value, fix."""
+    if isinstance(error, MissingConfigException):
+        found = re.search(r"Could not find '([^']+)/([^'/]+)'", str(error))
+        if found:
+            group, name = found.groups()
+            return (
+                unknown_name_message(f"{group} option", name, _options(error),
+                                     plural=f"{group} options")
+                + f" Choose one with {group}=<name> (deepinn plugins lists the registered "
+                "components)."
+            )
+    if isinstance(error, OverrideParseException):
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        parser = OverridesParser.create()
+        for override in overrides:
+            try:
+                parser.parse_overrides([override])
+            except HydraException as bad:
+                detail = str(bad).splitlines()[0]
+                hint = "quote a value with special characters: key='value'"
+                if _key_of(override) == "resume" and override.count("=") > 1:
+                    hint = (
+                        "Lightning's checkpoint names hold '=': use resume=<run folder> "
+                        f"resume_from=best (or last), or quote the path: resume='{override.split('=', 1)[1]}'"
+                    )
+                return f"cannot read the override {override!r} ({detail}); {hint}."
+    cause = error.__cause__ if isinstance(error.__cause__, OmegaConfBaseException) else error
+    if isinstance(cause, OmegaConfBaseException):
+        key = getattr(cause, "full_key", None) or "config"
+        if isinstance(cause, ConfigAttributeError):
+            schema = getattr(cause, "object_type", None)
+            declared = [f for f in getattr(schema, "__dataclass_fields__", {})]
+            parent, _, leaf = key.rpartition(".")
+            return (
+                unknown_name_message(f"key{' of ' + parent if parent else ''}", leaf, declared,
+                                     plural=f"keys{' of ' + parent if parent else ''}",
+                                     listed="Valid")
+                + " Fix its spelling (a leading + adds a key that does not exist)."
+            )
+        detail = (getattr(cause, "msg", None) or str(cause)).splitlines()[0]
+        value = _value_of(overrides, key)
+        wanted = re.search(r"converted to (\w+)", detail)
+        expected = _EXPECTED.get(wanted.group(1), wanted.group(1)) if wanted else "a valid value"
+        shown = f"{key}={value}" if value is not None else key
+        return f"{shown}: {detail}. Give {expected}, e.g. {key}=<{expected.replace(' ', '_')}>."
+    return str(error).splitlines()[0]
+
+
+def _domain_dim(cfg: DictConfig, registry: Registry) -> int:
+    """The domain's dimension (building a domain allocates nothing); 1 if it cannot say."""
+    try:
+        domain = registry.domains.build(cfg.domain.name, cfg.domain)
+        return int(domain.dim)
+    except Exception:  # noqa: BLE001 - the run itself reports a bad domain, with its message
+        return 1
+
+
+def _quote(path: str) -> str:
+    return "'" + path.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _prepare(overrides: list[str], registry: Registry) -> list[str]:
+    """Check the configuration and claim the run folder before Hydra creates anything.
+
+    Returns:
+        The overrides to run, with ``hydra.run.dir`` set to the claimed folder.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.global_hydra import GlobalHydra
+
+    args = get_args_parser().parse_args(overrides)
+    if any(getattr(args, flag, None) for flag in _PASS_THROUGH):
+        return overrides  # help, --cfg, sweeps: each job is checked when it runs
+    plain = list(args.overrides)
+    try:
+        cfg = compose(plain, args.config_dir)
+        extra = [] if args.config_dir is None else [
+            f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]"
+        ]
+        GlobalHydra.instance().clear()
+        with initialize_config_module(config_module="deepinn.conf", version_base=None):
+            full = hydra_compose("train", overrides=[*extra, *plain], return_hydra_config=True)
+        run_dir = str(OmegaConf.select(full, "hydra.run.dir"))
+    except (HydraException, OmegaConfBaseException) as error:
+        _fail(_composition_message(error, plain))
+    finally:
+        GlobalHydra.instance().clear()
+    config = typed_config(cfg)
+    check_memory(cfg, _domain_dim(cfg, registry))
+    if is_secondary_rank():
+        return overrides  # DDP ranks > 0 write into rank 0's folder
+    if any(_key_of(o) == "hydra.run.dir" for o in plain):
+        claim_run_folder(run_dir, config.resume)
+        return overrides
+    folder = make_unique_folder(run_dir)
+    claim_run_folder(folder, config.resume)
+    return [*overrides, f"hydra.run.dir={_quote(str(folder))}"]
 
 
 def train(overrides: Sequence[str], argv: Sequence[str] | None = None) -> int:
@@ -59,7 +218,8 @@ def train(overrides: Sequence[str], argv: Sequence[str] | None = None) -> int:
             re-execute it); default ``sys.argv``.
 
     Returns:
-        0 on success; an error exits the process with status 1 and one line on stderr.
+        0 on success; an error exits the process with status 1 and one line on stderr; SIGTERM
+        exits with status 143 after saving ``last.ckpt`` and ``metrics.json``.
     """
     original = list(sys.argv if argv is None else argv)
     for override in overrides:
@@ -70,12 +230,15 @@ def train(overrides: Sequence[str], argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("always", PluginWarning)
             registry = load_registry()
         register_configs(registry)
+        prepared = _prepare(list(overrides), registry)
     except DeepinnError as error:
         _fail(error)
     _state.update(argv=original, registry=registry)
-    sys.argv = [original[0], *overrides]
+    sys.argv = [original[0], *prepared]
     try:
         _train()
     finally:
         sys.argv = original
     return 0
+
+

@@ -17,7 +17,8 @@ from deepinn.domains import Parallelogram
 from deepinn.problems._inverse_diffusion import noisy_observations
 from deepinn.spaces import R2
 
-OUT = Path(__file__).resolve().parents[1] / "deepinn" / "problems" / "data" / "inverse_diffusion_obs.csv"
+DATA = Path(__file__).resolve().parents[1] / "deepinn" / "problems" / "data"
+OUT = DATA / "inverse_diffusion_obs.csv"
 
 
 def main() -> None:

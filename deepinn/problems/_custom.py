@@ -19,8 +19,13 @@ import torch
 from deepinn._errors import ConfigurationError
 from deepinn.constraints import AbstractConstraint
 from deepinn.domains import AbstractDomain
-from deepinn.expressions import OPERATORS, Expression, ExpressionOperator, compile_function
-from deepinn.expressions import compile_residual
+from deepinn.expressions import (
+    OPERATORS,
+    Expression,
+    ExpressionOperator,
+    compile_function,
+    compile_residual,
+)
 from deepinn.problems._custom_constraint import build_constraint
 from deepinn.problems._custom_data import read_table
 from deepinn.problems._custom_domain import build_geometry
@@ -193,7 +198,7 @@ def build_custom(
     def function(text: str, key: str, on: tuple[str, ...] = coordinates) -> Expression:
         expression = compile_function(
             text, key=key, coordinates=on, outputs=outputs,
-            parameters={**numbers, **{n: 0.0 for n in learnable}},
+            parameters={**numbers, **dict.fromkeys(learnable, 0.0)},
         )
         used = sorted(expression.names & set(learnable))
         if used:

@@ -63,6 +63,11 @@ def _check(spec: ConstraintSpec, key: str, kind: str, on: str, geometry: Geometr
             f"{', '.join(ON_CHOICES)}{f'. Did you mean {hint!r}?' if hint else '.'} (A part of "
             "the boundary is chosen with where: e.g. where: 'x < 0'.)"
         )
+    if kind == "initial" and on != "initial":
+        raise ConfigurationError(
+            f"{key}.at = {on!r}: an 'initial' constraint holds at t0 on the spatial domain; "
+            "use at: initial (or omit at)."
+        )
     if on == "initial" and geometry.time is None:
         raise ConfigurationError(
             f"{key}.at = 'initial' but the problem is steady; set problem.time: [t0, t1] "
@@ -71,7 +76,8 @@ def _check(spec: ConstraintSpec, key: str, kind: str, on: str, geometry: Geometr
     if (on == "data") != (spec.file is not None):
         raise ConfigurationError(
             f"{key}: at: data reads its points from a file and file reads data only: "
-            + (f"give {key}.file (a .csv or .npz)." if spec.file is None else f"set {key}.at: data.")
+            + (f"give {key}.file (a .csv or .npz)." if spec.file is None
+               else f"set {key}.at: data.")
         )
     needed = NEEDS.get(kind)
     if needed is not None and getattr(spec, needed) is None:
@@ -162,7 +168,8 @@ def build_constraint(
             points, values = points[: spec.n], values[: spec.n]
         context.update(points=points, values=values, outputs=present)
     else:
-        domain = {"interior": geometry.domain, "boundary": geometry.boundary}.get(on, geometry.spatial)
+        places = {"interior": geometry.domain, "boundary": geometry.boundary}
+        domain = places.get(on, geometry.spatial)
         n = DEFAULT_POINTS if spec.n is None else spec.n
         context["sampler"] = _sampler(spec, key, domain, n, registry, make_sampler, function)
         if chosen is not None or kind in (*_BOUNDARY_KINDS, "initial"):

@@ -54,7 +54,9 @@ def resolve_file(value: str, key: str) -> Path:
     )
 
 
-def _missing(key: str, path: Path, wanted: Sequence[str], found: Sequence[str]) -> ConfigurationError:
+def _missing(
+    key: str, path: Path, wanted: Sequence[str], found: Sequence[str]
+) -> ConfigurationError:
     return ConfigurationError(
         f"{key}: {path.name} has no column(s) {list(wanted)}; it has {list(found)}. Name the "
         "columns after the problem's coordinates and outputs."
@@ -69,9 +71,10 @@ def _read_csv(path: Path, key: str) -> dict[str, np.ndarray]:
     names = data.dtype.names or ()
     if not names or data.size == 0:
         raise ConfigurationError(
-            f"{key}: {path} needs a header line naming its columns (e.g. x,y,u) and at least one row."
+            f"{key}: {path} needs a header line naming its columns (e.g. x,y,u) and at least "
+            "one row."
         )
-    return {name: np.atleast_1d(data[name]) for name in names}
+    return {name: np.atleast_1d(np.asarray(data[name])) for name in names}  # type: ignore[call-overload]
 
 
 def _grid(
@@ -81,7 +84,7 @@ def _grid(
     if "axes" in arrays:
         axes = [str(a) for a in arrays["axes"]]
     else:
-        axes = ([time] if time in coordinates else []) + [c for c in coordinates if c != time]
+        axes = [c for c in coordinates if c == time] + [c for c in coordinates if c != time]
     if sorted(axes) != sorted(coordinates):
         raise ConfigurationError(
             f"{key}: {path.name}'s axes {axes} are not the coordinates {list(coordinates)}."

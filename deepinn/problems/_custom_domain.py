@@ -116,18 +116,18 @@ def build_geometry(
         ConfigurationError: Naming ``problem.coordinates`` / ``problem.time`` and the fix.
     """
     native = domain.space.coordinate_names()
-    if time is not None:
-        if len(time) != 2 or not float(time[0]) < float(time[1]):
-            raise ConfigurationError(
-                f"problem.time = {list(time)}; give the time interval as [t0, t1] with t0 < t1, "
-                "e.g. problem.time=[0,1]."
-            )
+    if time is not None and (len(time) != 2 or not float(time[0]) < float(time[1])):
+        raise ConfigurationError(
+            f"problem.time = {list(time)}; give the time interval as [t0, t1] with t0 < t1, "
+            "e.g. problem.time=[0,1]."
+        )
     if coordinates is None:
         coordinates = [*native, time_coordinate] if time is not None else list(native)
     coordinates = tuple(str(c) for c in coordinates)
     if len(set(coordinates)) != len(coordinates) or not all(c.isidentifier() for c in coordinates):
         raise ConfigurationError(
-            f"problem.coordinates = {list(coordinates)}; give distinct names, e.g. [x, y] or [x, t]."
+            f"problem.coordinates = {list(coordinates)}; give distinct names, e.g. [x, y] or "
+            "[x, t]."
         )
     spatial_names = [c for c in coordinates if time is None or c != time_coordinate]
     if time is not None and time_coordinate not in coordinates:
@@ -151,7 +151,7 @@ def build_geometry(
         )
     spatial = domain
     if spatial_names != native:
-        spatial = RenamedDomain(domain, Space({name: 1 for name in spatial_names}))
+        spatial = RenamedDomain(domain, Space(dict.fromkeys(spatial_names, 1)))
     if time is None:
         return Geometry(coordinates, None, 0.0, spatial, spatial, spatial.boundary)
     if time_coordinate in spatial.space:

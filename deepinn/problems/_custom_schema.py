@@ -40,17 +40,17 @@ class ConstraintSpec:
     """
 
     kind: str
-    at: Optional[str] = None  # noqa: UP045 - OmegaConf needs Optional
-    n: Optional[int] = None  # noqa: UP045
-    sampler: Optional[str] = None  # noqa: UP045
-    where: Optional[str] = None  # noqa: UP045
+    at: Optional[str] = None
+    n: Optional[int] = None
+    sampler: Optional[str] = None
+    where: Optional[str] = None
     weight: float = 1.0
-    residual: Optional[str] = None  # noqa: UP045
-    source: Optional[str] = None  # noqa: UP045
-    value: Optional[str] = None  # noqa: UP045
-    rate: Optional[str] = None  # noqa: UP045
-    outputs: Optional[list[str]] = None  # noqa: UP045
-    file: Optional[str] = None  # noqa: UP045
+    residual: Optional[str] = None
+    source: Optional[str] = None
+    value: Optional[str] = None
+    rate: Optional[str] = None
+    outputs: Optional[list[str]] = None
+    file: Optional[str] = None
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -77,12 +77,12 @@ class CustomParams:
     """
 
     label: str = "custom"
-    coordinates: Optional[list[str]] = None  # noqa: UP045
-    time: Optional[list[float]] = None  # noqa: UP045
+    coordinates: Optional[list[str]] = None
+    time: Optional[list[float]] = None
     time_coordinate: str = "t"
     outputs: list[str] = field(default_factory=lambda: ["u"])
     parameters: dict[str, Any] = field(default_factory=dict)
     learnable: dict[str, Any] = field(default_factory=dict)
     constraints: dict[str, ConstraintSpec] = field(default_factory=dict)
     exact: Any = None
-    reference: Optional[str] = None  # noqa: UP045
+    reference: Optional[str] = None

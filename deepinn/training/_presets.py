@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import torch
 
@@ -50,6 +50,22 @@ def _non_negative(where: str, **values: float) -> None:
     for key, value in values.items():
         if isinstance(value, bool) or not (value >= 0 and math.isfinite(value)):
             raise ConfigurationError(f"{where}.{key} = {value!r}; use a finite number >= 0.")
+
+
+_FUSED_DEVICES = ("cpu", "cuda")
+
+
+def _fast_kernels(optimizer: type[torch.optim.Optimizer], params: Any, **options: Any) -> torch.optim.Optimizer:
+    """``optimizer`` with torch's fused kernel where the parameters' device has one (CPU, CUDA:
+    one kernel for the whole update instead of a dozen per tensor), else the default."""
+    params = list(params)
+    tensors = [p for p in params if isinstance(p, torch.Tensor)] or [
+        t for group in params if isinstance(group, dict) for t in group["params"]
+    ]
+    if tensors and all(t.device.type in _FUSED_DEVICES and t.is_floating_point() for t in tensors):
+        if len({t.device for t in tensors}) == 1:
+            return optimizer(params, fused=True, **options)
+    return optimizer(params, **options)
 
 
 def _check_adam(lr: float, betas: list[float], weight_decay: float = 0.0) -> None:
@@ -204,7 +220,8 @@ class AdamConfig:
 
     def _factory(self) -> functools.partial[torch.optim.Optimizer]:
         return functools.partial(
-            torch.optim.Adam, lr=self.lr, betas=tuple(self.betas), weight_decay=self.weight_decay
+            _fast_kernels, torch.optim.Adam, lr=self.lr, betas=tuple(self.betas),
+            weight_decay=self.weight_decay,
         )
 
     def phases(self, max_steps: int) -> list[Phase]:
@@ -228,7 +245,8 @@ class AdamWConfig:
     def phases(self, max_steps: int) -> list[Phase]:
         """One AdamW phase for every step."""
         factory = functools.partial(
-            torch.optim.AdamW, lr=self.lr, betas=tuple(self.betas), weight_decay=self.weight_decay
+            _fast_kernels, torch.optim.AdamW, lr=self.lr, betas=tuple(self.betas),
+            weight_decay=self.weight_decay,
         )
         return [Phase(factory, scheduler=self.scheduler.build(max_steps))]
 

@@ -1,0 +1,90 @@
+"""Peak resident memory of a P1 run: deepinn's ``fit`` against the plain loop, each in its own
+subprocess (``ru_maxrss`` of that process alone), plus what the imports alone cost.
+
+    python bench/memory.py --steps 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+
+CHILD = r"""
+import json, resource, sys
+sys.path.insert(0, {bench!r})
+kind, steps, case = {kind!r}, {steps}, {case!r}
+import torch
+torch.set_num_threads(1)
+if kind == "import torch":
+    pass
+elif kind == "import deepinn.training":
+    import deepinn.training
+elif kind == "import lightning":
+    import lightning.pytorch
+else:
+    import speed  # light: it imports deepinn only inside its functions
+    if kind == "plain":  # only torch: the points and weights come from a file
+        import plain_loop
+        saved = torch.load({points_file!r})
+        net = plain_loop.make_network(speed.CASES[case]["layers"], saved["state"])
+        loss_fn = plain_loop.poisson_loss if case == "P1" else plain_loop.burgers_loss
+        inputs = saved["inputs"]
+        if case == "P1":
+            inputs["source"] = plain_loop.poisson_source(inputs["pde"])
+        plain_loop.train(net, loss_fn, inputs, steps)
+    elif kind == "save points":
+        problem, network, points = speed._setup(case)
+        inputs = {{name: batch["x"].clone() for name, batch in points.items()}}
+        torch.save({{"state": network.state_dict(), "inputs": inputs}}, {points_file!r})
+    else:
+        problem, network, points = speed._setup(case)
+        from deepinn.training import adam, fit
+        fit(problem, network, phases=adam(1e-3), max_steps=steps, seed=0, run_dir=None,
+            dtype=torch.float32, val_every=steps, eval_points=1000, logger=False,
+            trainer_options={{"accelerator": "cpu", "devices": 1, "enable_progress_bar": False}})
+modules = sorted({{m.split(".")[0] for m in sys.modules}} & {{"lightning", "hydra", "tensorboard", "torchmetrics", "matplotlib", "omegaconf"}})
+print(json.dumps({{"kind": kind, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "heavy_modules": modules}}))
+"""
+
+KINDS = ("import torch", "import lightning", "import deepinn.training", "plain", "deepinn fit")
+"""Each in a fresh process; "plain" is the plain loop with nothing but torch imported."""
+
+
+def measure(kind: str, steps: int, case: str, points_file: str) -> dict:
+    code = CHILD.format(bench=str(BENCH), kind=kind, steps=steps, case=case, points_file=points_file)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="peak RSS of a P1 run: deepinn against the plain loop")
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--case", default="P1", choices=("P1", "P2"))
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args(argv)
+    results: dict[str, list[dict]] = {kind: [] for kind in KINDS}
+    with tempfile.TemporaryDirectory() as folder:
+        points_file = str(Path(folder) / "points.pt")
+        measure("save points", 0, args.case, points_file)
+        for _ in range(args.repeats):
+            for kind in KINDS:
+                results[kind].append(measure(kind, args.steps, args.case, points_file))
+    print(f"| process ({args.case}, {args.steps} steps) | peak MiB | heavy modules loaded |")
+    print("|---|---|---|")
+    for kind, records in results.items():
+        peak = min(r["peak_mib"] for r in records)
+        print(f"| {kind} | {peak:.0f} | {', '.join(records[0]['heavy_modules']) or '-'} |")
+    plain = min(r["peak_mib"] for r in results["plain"])
+    ours = min(r["peak_mib"] for r in results["deepinn fit"])
+    print(f"\ndeepinn fit / plain loop: {ours / plain:.3f} ({100 * (ours / plain - 1):+.1f}%)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -40,6 +40,12 @@ def _differs(a, b):
     return a != b
 
 
+SEPARATE = {
+    ("sampler", "adaptive"): "moves the points during training: tests/test_adaptive.py",
+    ("problem", "custom"): "needs its constraints: tests/test_custom_problem.py",
+}
+
+
 def _cases():
     registry = load_registry(strict=True)
     defaults = {"problem": "poisson", "domain": "parallelogram", "sampler": "random", "net": "mlp"}
@@ -47,8 +53,8 @@ def _cases():
         (group, name)
         for group, kind in GROUPS.items()
         for name in registry.names(kind)
-        if name != defaults[group] and (group, name) != ("sampler", "adaptive")
-    ]  # sampler=adaptive moves the points during training: tests/test_adaptive.py
+        if name != defaults[group] and (group, name) not in SEPARATE
+    ]
     cases += [("optimizer", name) for name in OPTIMIZER_PRESETS if name != "adam_lbfgs"]
     cases += [("trainer", "ddp"), ("logger", "none")]
     return cases

@@ -69,7 +69,7 @@ def test_a_run_folder_can_be_resumed_in_place(finished_run):
 def test_a_folder_locked_by_another_process_is_refused(tmp_path):
     import fcntl
 
-    (tmp_path / ".lock").write_text("pid 1\n")
+    (tmp_path / ".lock").write_text("pid 1\n")  # a .lock alone is not "used"; held, it refuses
     with open(tmp_path / ".lock") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         pid = os.fork()

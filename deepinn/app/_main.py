@@ -31,6 +31,7 @@ from deepinn.app._memory import check_memory
 from deepinn.app._store import compose, register_configs
 from deepinn.app._summary import summary
 from deepinn.plugins import PluginWarning, Registry, load_registry
+from deepinn.training._checkpoint import check_compatible, find_checkpoint, load_checkpoint_safely
 from deepinn.training._runfolder import claim_run_folder, is_secondary_rank, make_unique_folder
 from deepinn.training._signals import EXIT_SIGTERM, RunInterrupted
 
@@ -157,11 +158,13 @@ def _composition_message(error: Exception, overrides: Sequence[str]) -> str:
 
 
 def _domain_dim(cfg: DictConfig, registry: Registry) -> int:
-    """The domain's dimension (building a domain allocates nothing); 1 if it cannot say."""
+    """The domain's dimension (building a domain allocates nothing; its errors come first)."""
     try:
         domain = registry.domains.build(cfg.domain.name, cfg.domain)
         return int(domain.dim)
-    except Exception:  # noqa: BLE001 - the run itself reports a bad domain, with its message
+    except DeepinnError:
+        raise  # a bad domain or plugin: one line now, before any folder exists
+    except Exception:  # noqa: BLE001 - the run itself reports it, in context
         return 1
 
 
@@ -199,6 +202,10 @@ def _prepare(overrides: list[str], registry: Registry) -> list[str]:
         GlobalHydra.instance().clear()
     config = typed_config(cfg)
     check_memory(cfg, _domain_dim(cfg, registry))
+    if config.resume is not None:  # a bad checkpoint or another configuration: refused here
+        checkpoint = find_checkpoint(config.resume, config.resume_from)
+        stored = load_checkpoint_safely(checkpoint).get("hyper_parameters") or {}
+        check_compatible(checkpoint, stored, OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
     if is_secondary_rank():
         return overrides  # DDP ranks > 0 write into rank 0's folder
     if any(_key_of(o) == "hydra.run.dir" for o in plain):

@@ -1,8 +1,9 @@
 """Run folder ownership: a run folder belongs to one run, held with a lock while it writes.
 
-A folder is *used* once a run has written to it (``metrics.json``, ``checkpoints/`` or the
-``.lock`` file). A new run refuses a used folder unless it resumes that folder; a second run
-while the first still writes is refused whatever it asks (``fcntl.flock`` on ``<run>/.lock``).
+A folder is *used* once a run has written results to it (``metrics.json``, ``checkpoints/``,
+``tensorboard/``). A new run refuses a used folder unless it resumes that folder; a second run
+while the first still writes is refused whatever it asks (``fcntl.flock`` on ``<run>/.lock``,
+which a run that failed before writing anything leaves unlocked: its folder can be reused).
 Under DDP, ranks other than 0 write into rank 0's folder and take no lock.
 """
 
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 LOCK_NAME = ".lock"
-_USED_MARKS = ("metrics.json", "checkpoints", LOCK_NAME)
+_USED_MARKS = ("metrics.json", "checkpoints", "tensorboard")
 _HELD: dict[Path, IO[str]] = {}
 _RANK_VARIABLES = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK")
 

@@ -1,0 +1,195 @@
+"""Reliability of the main job (#15): every bad input is one line and creates nothing; run folders
+belong to one run; SIGTERM saves and says how to resume; resume checks; logs off a terminal.
+
+The bad inputs go through ``deepinn.app.train`` in-process (exactly what ``deepinn train``
+calls; they all fail before Hydra starts, in well under a second each); the rest runs the
+installed ``deepinn train`` command or ``python train.py`` in subprocesses (marked slow).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from deepinn.app import train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["problem.n_interior=64", "problem.n_boundary=16", "eval_points=200", "net.hidden=[8,8]",
+        "threads=1", "logger=none", "optimizer=adam"]
+
+
+def _refused(capsys, *overrides: str) -> str:
+    with pytest.raises(SystemExit) as info:
+        train(list(overrides), ["deepinn", "train", *overrides])
+    assert info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("deepinn train: error: ") and "\n" not in err, err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["seed=abc"], "seed=abc: Value 'abc' .* Integer. Give an integer"),
+        (["trainer.max_steps=abc"], "trainer.max_steps=abc: .*Give an integer"),
+        (["domain=elipse"], "Unknown domain option 'elipse'. Registered domain options: annulus, .*circle"),
+        (["optimizer=adamx"], "Unknown optimizer option 'adamx'.*Did you mean 'adam'"),
+        (["nokey=1"], "Unknown key 'nokey'. Valid keys: "),
+        (["+sead=7"], "Unknown key 'sead'.*Did you mean seed"),
+        (["+optimizer.lr=10.0"], "optimizer.lr"),
+        (["seed=-1"], "seed = -1"),
+        (["eval_points=0"], "eval_points = 0"),
+        (["eval_points=-1"], "eval_points = -1"),
+        (["trainer.devices=0"], "trainer.devices = 0"),
+        (["trainer.strategy=ddp_spawn"], "trainer.strategy 'ddp_spawn'"),
+        (["optimizer.lr=nan"], "lr"),
+        (["optimizer.lr=-1"], "lr"),
+        (["optimizer.lr=fast"], "optimizer.lr=fast: .*Give a number"),
+        (["monitor.checkpoint_every=0"], "monitor.checkpoint_every = 0"),
+        (["monitor.val_every=-1"], "monitor.val_every = -1"),
+        (["resume_from=worst"], "Unknown resume_from 'worst'"),
+        (["resume=run/checkpoints/best-step=200.ckpt"], "resume=<run folder> resume_from=best"),
+        (["resume=no/such/folder"], "no checkpoint found"),
+        (["problem.n_interior=1000000000"], r"needs at least .* of memory .*problem.n_interior.* available"),
+        (["sampler=grid", "problem.n_interior=1000000000"], "problem.n_interior"),
+        (["net.hidden=[100000,100000]"], r"network weights .* from net.hidden\) but this machine has"),
+        (["eval_points=1000000000"], r"evaluation set: .* from eval_points\) but this machine has 8.0 GiB"),
+    ],
+)
+def test_a_bad_input_is_one_line_and_creates_nothing(capsys, tmp_path, monkeypatch, overrides, expected):
+    monkeypatch.setattr("deepinn.app._memory.available_memory", lambda: 8 * 2**30)
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    err = _refused(capsys, *overrides, f"hydra.run.dir={run}")
+    assert pytest.importorskip("re").search(expected, err), err
+    assert not run.exists() and not (tmp_path / "outputs").exists()
+
+
+def test_an_uncreatable_run_folder_is_one_line(capsys):
+    assert "Cannot create the run folder '/proc/x/run'" in _refused(capsys, "hydra.run.dir=/proc/x/run")
+
+
+def test_a_used_run_folder_is_refused_naming_the_resume_command(capsys, tmp_path):
+    (tmp_path / "metrics.json").write_text("{}")
+    err = _refused(capsys, f"hydra.run.dir={tmp_path}")
+    assert "belongs to another run (it holds metrics.json)" in err
+    assert f"deepinn train resume={tmp_path}" in err
+
+
+# ------------------------------------------------------------------ subprocesses
+def _command(*overrides: str, installed: bool = False) -> list[str]:
+    if installed:
+        return [sys.executable, "-m", "deepinn", "train", *overrides]
+    return [sys.executable, str(ROOT / "train.py"), *overrides]
+
+
+def _run(*overrides: str, cwd: Path, env: dict[str, str] | None = None, installed: bool = False):
+    environment = dict(os.environ, PYTHONWARNINGS="ignore", **(env or {}))
+    return subprocess.run(_command(*overrides, installed=installed), cwd=cwd, capture_output=True,
+                          text=True, env=environment, timeout=600)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installed", [False, True])
+def test_the_commands_print_one_line_for_a_composition_error(tmp_path, installed):
+    result = _run("domain=elipse", "seed=abc", cwd=tmp_path, installed=installed)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith("deepinn train: error: Unknown domain option 'elipse'")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_sigterm_then_resume_with_a_lower_learning_rate(tmp_path):
+    # One process at a time on a 2-core box: a tiny run, killed, then resumed in new folders.
+    first = tmp_path / "first"
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    process = subprocess.Popen(
+        _command(*TINY, "trainer.max_steps=100000", "monitor.log_every=5", f"hydra.run.dir={first}"),
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    log = first / "train.log"
+    deadline = time.time() + 300
+    while process.poll() is None and time.time() < deadline:
+        if log.exists() and "step 10/" in log.read_text():
+            break
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 143, err[-2000:]
+    metrics = json.loads((first / "metrics.json").read_text())
+    assert metrics["stop_reason"] == f"SIGTERM at step {metrics['steps']}"
+    assert (first / "checkpoints" / "last.ckpt").is_file()
+    assert f"resume with: deepinn train resume={first}" in err
+    # Progress went to the pipe as lines (no carriage returns) and into the run's train.log.
+    assert "step 5/100000  loss " in out and "\r" not in out
+    assert "step 5/100000  loss " in log.read_text() and "stopped     SIGTERM" in log.read_text()
+
+    # The folder is this run's: a new run into it is refused.
+    again = _run(*TINY, f"hydra.run.dir={first}", cwd=tmp_path)
+    assert again.returncode == 1 and "belongs to another run" in again.stderr
+    # A resume under another network is refused with the differing key.
+    other = _run(*TINY, "net.hidden=[16,16]", f"resume={first}", cwd=tmp_path)
+    assert other.returncode == 1
+    assert "net.hidden: [8, 8] in the checkpoint, [16, 16] now" in other.stderr
+    # A lower learning rate applies, and the log says so.
+    steps = metrics["steps"] + 3
+    resumed = _run(*TINY, f"trainer.max_steps={steps}", "optimizer.lr=0.0001", f"resume={first}",
+                   "resume_from=last", f"hydra.run.dir={tmp_path / 'second'}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "lr: 0.001 -> 0.0001" in resumed.stdout
+    assert json.loads((tmp_path / "second" / "metrics.json").read_text())["steps"] == steps
+
+
+PLUGIN_CASES = {
+    "strict": ("raise RuntimeError('boom')\n", {"DEEPINN_STRICT_PLUGINS": "1"}, "boom"),
+    "misspelt_hook": (
+        """
+        from deepinn.plugins import hookimpl
+
+        @hookimpl
+        def deepinn_domain():
+            return []
+        """, {}, "deepinn_domain"),
+    "returns_none": (
+        """
+        from dataclasses import dataclass
+        from deepinn.plugins import Registration, hookimpl
+
+        @dataclass
+        class P:
+            radius: float = 1.0
+
+        @hookimpl
+        def deepinn_domains():
+            return [Registration("nothing", lambda params: None, P, "returns None")]
+        """, {}, "returned None"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(PLUGIN_CASES))
+def test_a_plugin_error_at_start_up_is_one_line_naming_the_plugin(tmp_path, case):
+    source, env, expected = PLUGIN_CASES[case]
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "badplugin.py").write_text(textwrap.dedent(source))
+    info = site / "badplugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: badplugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[deepinn]\nbadplugin = badplugin\n")
+    env = dict(env, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    extra = ["domain=nothing"] if case == "returns_none" else []
+    result = _run(*TINY, *extra, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, env=env)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    line = [x for x in result.stderr.splitlines() if x.startswith("deepinn train: error:")]
+    assert len(line) == 1 and expected in line[0] and "badplugin" in line[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr

@@ -153,6 +153,8 @@ class FourierEmbedding(AbstractEmbedding):
         self.n_features, self.sigma = n_features, float(sigma)
         weight, bias = fourier_matrix(n_features, sigma, in_dim, bounds, generator)
         dtype = dtype or torch.get_default_dtype()
+        self.feature_weight: torch.Tensor
+        self.feature_bias: torch.Tensor
         self.register_buffer("feature_weight", weight.to(dtype=dtype, device=device))
         self.register_buffer("feature_bias", bias.to(dtype=dtype, device=device))
 
@@ -213,6 +215,8 @@ class PeriodicEmbedding(AbstractEmbedding):
         for row, j in enumerate(others):
             keep[row, j] = scale[j]
         dtype = dtype or torch.get_default_dtype()
+        self.pass_weight: torch.Tensor
+        self.pass_bias: torch.Tensor
         self.register_buffer("pass_weight", keep.to(dtype=dtype, device=device))
         self.register_buffer("pass_bias", shift[others].to(dtype=dtype, device=device))
         self.out_dim = 2 * len(self._phases) + len(others)

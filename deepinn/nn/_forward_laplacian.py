@@ -15,9 +15,9 @@ Laplacian (the sum over the marked coordinates) is wanted, a single lane carries
 ``lap h' = sigma''(z) sum_i (grad_i z)**2 + sigma'(z) lap z``, which saves ``m - 1`` lanes.
 
 Lanes are stored lane first, ``(lanes, N, width)``, so a linear layer is one ``(lanes * N, width)``
-matmul and the activation's factors broadcast over the leading dimension. The input's gradient lanes are the
-identity, kept broadcastable as ``(d, 1, d)`` until the first activation, and its second-derivative
-lanes are zero (``None``), so the first layer costs no matmul over lanes.
+matmul and the activation's factors broadcast over the leading dimension. The input's gradient
+lanes are the identity, kept broadcastable as ``(d, 1, d)`` until the first activation, and its
+second-derivative lanes are zero (``None``), so the first layer costs no matmul over lanes.
 
 Everything is plain differentiable torch, so a loss built from the returned derivatives
 backpropagates to the parameters (and to the input, if it requires grad).
@@ -82,7 +82,7 @@ class Marked(NamedTuple):
     summed: bool = False
 
     @property
-    def count(self) -> int:
+    def count(self) -> int:  # type: ignore[override]  # shadows tuple.count on purpose
         """The number of marked coordinates."""
         return len(self.indices)
 
@@ -259,8 +259,5 @@ def output_laplacian(
     grad = lanes.grad
     if grad.shape[1] != n:
         grad = grad.expand(marked.dim, n, k)
-    if lanes.diag is None:
-        lap = value.new_zeros((n, k))
-    else:
-        lap = lanes.diag[0].expand(n, k)
+    lap = value.new_zeros((n, k)) if lanes.diag is None else lanes.diag[0].expand(n, k)
     return value, grad.permute(1, 2, 0), lap

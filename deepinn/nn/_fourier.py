@@ -21,6 +21,7 @@ from deepinn.nn._base import AbstractLaneNetwork, as_points, check_last_dim
 from deepinn.nn._bounds import Bounds
 from deepinn.nn._embeddings import check_fourier, fourier_matrix, sincos_lanes
 from deepinn.nn._mlp import FullyConnected, check_layer_size
+from deepinn.nn._rwf import dense
 
 __all__ = ["FourierFeatureNet"]
 
@@ -70,8 +71,10 @@ class FourierFeatureNet(AbstractLaneNetwork):
             [2 * n_features, *sizes[1:]], activation, initialiser, dtype=dtype, device=device
         )
         weight, bias = fourier_matrix(n_features, sigma, self.in_dim, bounds, generator)
-        like = self.body.linears[0].weight
+        like = dense(self.body.linears)[0].weight
         # z = 2 pi B (scale x + shift), folded: weight = 2 pi B diag(scale), bias = 2 pi B shift
+        self.feature_weight: torch.Tensor
+        self.feature_bias: torch.Tensor
         self.register_buffer("feature_weight", weight.to(like.dtype).to(like.device))
         self.register_buffer("feature_bias", bias.to(like.dtype).to(like.device))
 

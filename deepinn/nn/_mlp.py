@@ -15,7 +15,7 @@ from deepinn.nn._activations import AbstractActivation, get_activation
 from deepinn.nn._base import AbstractLaneNetwork, as_points, check_last_dim
 from deepinn.nn._bounds import Bounds, fold_normalisation, normalisation_affine
 from deepinn.nn._init import get_initialiser
-from deepinn.nn._rwf import factorise_layers
+from deepinn.nn._rwf import dense, factorise_layers
 
 __all__ = ["FullyConnected", "check_layer_size", "to_input_tensor"]
 
@@ -103,7 +103,7 @@ class FullyConnected(AbstractLaneNetwork):
             torch.nn.Linear(a, b, dtype=dtype, device=device) for a, b in itertools.pairwise(sizes)
         )
         with torch.no_grad():
-            for layer in self.linears:
+            for layer in dense(self.linears):
                 init_(layer.weight)
                 layer.bias.zero_()
         factorise_layers(self.linears, rwf, generator)
@@ -115,7 +115,7 @@ class FullyConnected(AbstractLaneNetwork):
             self.register_buffer("input_shift", None)
         else:
             scale, shift = normalisation_affine(bounds, self.in_dim)
-            weight = self.linears[0].weight
+            weight = dense(self.linears)[0].weight
             self.register_buffer("input_scale", scale.to(weight.dtype).to(weight.device))
             self.register_buffer("input_shift", shift.to(weight.dtype).to(weight.device))
 
@@ -129,7 +129,7 @@ class FullyConnected(AbstractLaneNetwork):
 
         ``W (s * x + c) + b = (W * s) x + (W c + b)``.
         """
-        first = self.linears[0]
+        first = dense(self.linears)[0]
         return fold_normalisation(first.weight, first.bias, self.input_scale, self.input_shift)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -149,7 +149,7 @@ class FullyConnected(AbstractLaneNetwork):
         weight, bias = self.first_layer()
         h = F.linear(x, weight, bias)
         act = self._activation
-        layers = iter(self.linears)  # slicing a ModuleList would build a new module per call
+        layers = iter(dense(self.linears))  # slicing a ModuleList would build a new module per call
         next(layers)
         for layer in layers:
             h = F.linear(act(h), layer.weight, layer.bias)
@@ -170,7 +170,7 @@ class FullyConnected(AbstractLaneNetwork):
         weight, bias = self.first_layer()
         lanes = fl.linear_lanes(lanes, weight, bias)
         act = self._activation
-        layers = iter(self.linears)
+        layers = iter(dense(self.linears))
         next(layers)
         for layer in layers:
             lanes = fl.activation_lanes(lanes, act, marked)

@@ -30,7 +30,7 @@ from deepinn.nn._base import AbstractLaneNetwork, as_points, check_last_dim
 from deepinn.nn._bounds import Bounds, fold_normalisation, normalisation_affine
 from deepinn.nn._init import get_initialiser
 from deepinn.nn._mlp import check_layer_size
-from deepinn.nn._rwf import factorise_layers
+from deepinn.nn._rwf import DenseLayer, dense, factorise_layers
 
 __all__ = ["ModifiedMLP", "gate_lanes"]
 
@@ -92,17 +92,15 @@ class ModifiedMLP(AbstractLaneNetwork):
         self.initialiser, init_ = get_initialiser(initialiser)
         self.layer_size: tuple[int, ...] = tuple(sizes)
         self.in_dim, self.out_dim = sizes[0], sizes[-1]
-        kwargs = {"dtype": dtype, "device": device}
         self.encoders = torch.nn.ModuleList(
-            torch.nn.Linear(sizes[0], hidden[0], **kwargs)
-            for _ in range(2)  # type: ignore[arg-type]
+            torch.nn.Linear(sizes[0], hidden[0], dtype=dtype, device=device) for _ in range(2)
         )
         self.linears = torch.nn.ModuleList(
-            torch.nn.Linear(a, b, **kwargs)  # type: ignore[arg-type]
+            torch.nn.Linear(a, b, dtype=dtype, device=device)
             for a, b in itertools.pairwise(sizes)
         )
         with torch.no_grad():
-            for layer in itertools.chain(self.encoders, self.linears):
+            for layer in itertools.chain(dense(self.encoders), dense(self.linears)):
                 init_(layer.weight)
                 layer.bias.zero_()
         factorise_layers(self.encoders, rwf, generator)
@@ -112,7 +110,7 @@ class ModifiedMLP(AbstractLaneNetwork):
         self.input_shift: torch.Tensor | None
         scale = shift = None
         if bounds is not None:
-            like = self.linears[0].weight
+            like = dense(self.linears)[0].weight
             scale, shift = (
                 t.to(like.dtype).to(like.device) for t in normalisation_affine(bounds, self.in_dim)
             )
@@ -126,15 +124,16 @@ class ModifiedMLP(AbstractLaneNetwork):
 
     def _input_layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """``(W, b)`` of U, V and H_1 with the input normalisation folded in."""
-        layers = (self.encoders[0], self.encoders[1], self.linears[0])
+        encoders, linears = dense(self.encoders), dense(self.linears)
+        layers = (encoders[0], encoders[1], linears[0])
         return [
             fold_normalisation(layer.weight, layer.bias, self.input_scale, self.input_shift)
             for layer in layers
         ]
 
-    def _gates(self) -> Iterator[torch.nn.Module]:
+    def _gates(self) -> Iterator[DenseLayer]:
         """The gated layers W_2..W_n (no ModuleList slice: that builds a module per call)."""
-        return itertools.islice(self.linears, 1, len(self.linears) - 1)
+        return itertools.islice(dense(self.linears), 1, len(self.linears) - 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Evaluate on ``(N, in_dim)`` (or ``(in_dim,)``) points."""
@@ -147,7 +146,7 @@ class ModifiedMLP(AbstractLaneNetwork):
         for layer in self._gates():
             z = act(F.linear(h, layer.weight, layer.bias))
             h = torch.addcmul(u, z, diff)
-        last = self.linears[-1]
+        last = dense(self.linears)[-1]
         return F.linear(h, last.weight, last.bias)
 
     def forward_lanes(self, lanes: fl.Lanes, marked: fl.Marked) -> fl.Lanes:
@@ -160,7 +159,7 @@ class ModifiedMLP(AbstractLaneNetwork):
         for layer in self._gates():
             z = fl.activation_lanes(fl.linear_lanes(h, layer.weight, layer.bias), act, marked)
             h = gate_lanes(u, v, z, marked)
-        last = self.linears[-1]
+        last = dense(self.linears)[-1]
         return fl.linear_lanes(h, last.weight, last.bias)
 
     def extra_repr(self) -> str:

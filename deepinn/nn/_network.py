@@ -12,6 +12,7 @@ embedding, else the Fourier matrix, else the body's first layer(s).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import torch
 
@@ -54,7 +55,7 @@ class EmbeddedNetwork(AbstractLaneNetwork):
 
     def forward_lanes(self, lanes: fl.Lanes, marked: fl.Marked) -> fl.Lanes:
         """Propagate forward-mode lanes through the stages and the body."""
-        for stage in self.embeddings:
+        for stage in cast("Sequence[AbstractEmbedding]", self.embeddings):
             lanes = stage.lanes(lanes, marked)
         return self.body.forward_lanes(lanes, marked)
 

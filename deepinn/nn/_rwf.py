@@ -11,12 +11,14 @@ exactly (``linear_lanes`` with the recomposed weight).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Protocol, cast
 
 import torch
 
 from deepinn._errors import ConfigurationError
 
-__all__ = ["RWFLinear", "check_rwf", "factorise_layers"]
+__all__ = ["DenseLayer", "RWFLinear", "check_rwf", "dense", "factorise_layers"]
 
 
 def check_rwf(mean: object, std: object) -> tuple[float, float]:
@@ -43,6 +45,24 @@ def check_rwf(mean: object, std: object) -> tuple[float, float]:
     return float(mean), float(std)  # type: ignore[arg-type]
 
 
+class DenseLayer(Protocol):
+    """A dense layer as the networks read it: :class:`torch.nn.Linear` or :class:`RWFLinear`."""
+
+    @property
+    def weight(self) -> torch.Tensor: ...
+
+    @property
+    def bias(self) -> torch.Tensor: ...
+
+
+def dense(layers: torch.nn.ModuleList) -> Sequence[DenseLayer]:
+    """``layers`` typed as the dense layers they hold (a ModuleList types its items as Module).
+
+    Only a static cast: the ModuleList itself is returned.
+    """
+    return cast("Sequence[DenseLayer]", layers)
+
+
 class RWFLinear(torch.nn.Module):
     """A dense layer ``y = (exp(s) * V) x + b`` with trainable ``s`` (log-scales) and ``V``.
 
@@ -63,7 +83,7 @@ class RWFLinear(torch.nn.Module):
     @classmethod
     def from_linear(
         cls,
-        layer: torch.nn.Linear,
+        layer: DenseLayer,
         mean: float,
         std: float,
         generator: torch.Generator | None = None,
@@ -103,5 +123,5 @@ def factorise_layers(
     if rwf is None:
         return
     mean, std = check_rwf(*rwf)
-    for index, layer in enumerate(layers):
+    for index, layer in enumerate(dense(layers)):
         layers[index] = RWFLinear.from_linear(layer, mean, std, generator)

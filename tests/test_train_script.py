@@ -102,7 +102,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("domain=circel", "Could not find 'domain/circel'"),
+        ("domain=circel", "Unknown domain option 'circel'"),
         ("problem.n_interior=many", "n_interior"),
         ("problem.n_interior=-5", "n_interior = -5"),
         ("problem=helmholtz domain=interval", "needs a 2-D domain"),

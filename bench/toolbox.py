@@ -1,0 +1,154 @@
+"""The training toolbox on Burgers and Allen-Cahn: a configuration over seeds, and its ablation.
+
+    python bench/toolbox.py burgers_toolbox --seeds 0 1 2           # the full configuration, 3 seeds
+    python bench/toolbox.py allen_cahn_toolbox --ablation --seeds 0  # each feature off in turn
+    python bench/toolbox.py burgers_toolbox --ablation --only full modified --override trainer.max_steps=2000
+    python bench/toolbox.py burgers_toolbox --jobs 2 --json toolbox.json
+
+Each run is ``deepinn train +experiment=<name> seed=<s> threads=<t> <ablation overrides>
+<--override ...>`` in its own process (no TensorBoard, no progress bar, run folder under
+``--out``); the figures are the run's ``metrics.json``: ``rel_l2`` (against the reference grid),
+``wall_time_s`` (the fit) and the process's wall time (with start-up and the final evaluation).
+``--jobs 2`` runs two processes at once (one thread each by default): on a 2-core machine that is
+what fits, and each run's wall time then includes the competition for memory bandwidth.
+
+The ablation switches one feature of the configuration off per row (``ABLATIONS``); a row whose
+feature the configuration does not use is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Each row: (label, overrides that switch one feature off, config key that must be "on").
+ABLATIONS: dict[str, list[tuple[str, list[str]]]] = {
+    "burgers_toolbox": [
+        ("full", []),
+        ("no modified MLP", ["net.architecture=plain"]),
+        ("no grad_norm", ["weighting.name=none"]),
+        ("no RAD resampling", ["sampler=latin_hypercube", "resample_every=0"]),
+        ("no warm-up/exp. decay", ["optimizer.scheduler.name=none"]),
+        ("float32 L-BFGS", ["optimizer.lbfgs.dtype=null"]),
+    ],
+    "allen_cahn_toolbox": [
+        ("full", []),
+        ("no periodic embedding", ["net.periodic={}"]),
+        ("no modified MLP", ["net.architecture=plain"]),
+        ("no causal weighting", ["causal.tol=0.0"]),
+        ("no grad_norm", ["weighting.name=none"]),
+        ("no warm-up/exp. decay", ["optimizer.scheduler.name=none"]),
+    ],
+}
+SHORT = {
+    "full": "full",
+    "no modified MLP": "modified",
+    "no grad_norm": "grad_norm",
+    "no RAD resampling": "rad",
+    "no warm-up/exp. decay": "schedule",
+    "float32 L-BFGS": "lbfgs64",
+    "no periodic embedding": "periodic",
+    "no causal weighting": "causal",
+}
+
+
+def run_one(
+    name: str, seed: int, label: str, overrides: list[str], out: Path, threads: int
+) -> dict[str, Any]:
+    """Train one configuration in its own process; its metrics.json figures."""
+    run_dir = out / f"{name}-{SHORT.get(label, label)}-seed{seed}"
+    cmd = [
+        sys.executable, "-m", "deepinn", "train", f"+experiment={name}", f"seed={seed}",
+        f"threads={threads}", "trainer.enable_progress_bar=false", "logger=none",
+        f"hydra.run.dir={run_dir}", *overrides,
+    ]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    row: dict[str, Any] = {
+        "config": name, "ablation": label, "seed": seed, "overrides": overrides,
+        "command": "deepinn train " + " ".join(shlex.quote(c) for c in cmd[4:]),
+        "process_wall_s": wall, "returncode": proc.returncode,
+    }
+    metrics_file = run_dir / "metrics.json"
+    if proc.returncode != 0 or not metrics_file.exists():
+        row["error"] = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        return row
+    metrics = json.loads(metrics_file.read_text())
+    row.update(
+        rel_l2=metrics.get("rel_l2"), fit_wall_s=metrics.get("wall_time_s"),
+        steps=metrics.get("steps"), stop_reason=metrics.get("stop_reason"),
+    )
+    return row
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table: one line per ablation row, the median over its seeds."""
+    lines = [
+        "| run | seeds | rel. L2 (median) | rel. L2 per seed | fit wall s (median) | steps |",
+        "|---|---|---|---|---|---|",
+    ]
+    labels = list(dict.fromkeys(r["ablation"] for r in rows))
+    for label in labels:
+        group = [r for r in rows if r["ablation"] == label]
+        ok = [r for r in group if r.get("rel_l2") is not None]
+        if not ok:
+            lines.append(f"| {label} | {len(group)} | failed: {group[0].get('error')} | | | |")
+            continue
+        errors = [r["rel_l2"] for r in ok]
+        walls = [r["fit_wall_s"] for r in ok]
+        lines.append(
+            f"| {label} | {','.join(str(r['seed']) for r in ok)} | "
+            f"{statistics.median(errors):.2e} | {' '.join(f'{e:.2e}' for e in errors)} | "
+            f"{statistics.median(walls):.0f} | {'/'.join(str(r['steps']) for r in ok)} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", choices=sorted(ABLATIONS), help="conf/experiment/<config>.yaml")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--ablation", action="store_true", help="also each feature off in turn")
+    parser.add_argument("--only", nargs="+", help="ablation rows by short name (full, modified, ...)")
+    parser.add_argument("--override", action="append", default=[], help="Hydra override for every run")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once (2 at most on 2 cores)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--out", type=Path, default=None, help="run folders (default: a temp dir)")
+    parser.add_argument("--json", type=Path, default=None, help="write every row as JSON")
+    args = parser.parse_args(argv)
+
+    variants = ABLATIONS[args.config] if args.ablation else ABLATIONS[args.config][:1]
+    if args.only:
+        variants = [v for v in ABLATIONS[args.config] if SHORT.get(v[0], v[0]) in args.only]
+    out = args.out or Path(tempfile.mkdtemp(prefix="toolbox-"))
+    jobs = [
+        (label, [*overrides, *args.override], seed)
+        for label, overrides in variants for seed in args.seeds
+    ]
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        rows = list(pool.map(
+            lambda job: run_one(args.config, job[2], job[0], job[1], out, args.threads), jobs
+        ))
+    for row in rows:
+        print(json.dumps({k: row.get(k) for k in ("ablation", "seed", "rel_l2", "fit_wall_s", "steps",
+                                                    "stop_reason", "error")}))
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0 if all(r.get("rel_l2") is not None for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

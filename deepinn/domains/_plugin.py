@@ -7,7 +7,11 @@ Every factory is ``factory(params) -> AbstractDomain``; it builds the space
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from omegaconf import ListConfig
+
+from deepinn._errors import ConfigurationError
 from deepinn.domains._abstract import AbstractDomain
 from deepinn.domains._ball import Circle, Sphere
 from deepinn.domains._parallelotope import Box, Interval, Parallelogram
@@ -62,10 +66,29 @@ class TriangleParams:
 
 @dataclass
 class PolygonParams:
-    """A simple polygon (default: an L-shape in the unit square)."""
+    """A simple polygon (default: an L-shape in the unit square).
 
-    vertices: list[list[float]] = field(default_factory=_l_shape)
+    ``vertices`` is typed ``list[Any]`` because OmegaConf refuses the integers users type inside
+    a nested ``list[list[float]]`` (``domain.vertices=[[0,0],[1,1],[1,0]]``); each vertex is
+    checked and made a pair of floats here.
+    """
+
+    vertices: list[Any] = field(default_factory=_l_shape)
     variable: str = "x"
+
+    def __post_init__(self) -> None:
+        checked = []
+        for index, vertex in enumerate(self.vertices):
+            values = list(vertex) if isinstance(vertex, (list, tuple, ListConfig)) else [vertex]
+            if len(values) != 2 or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+            ):
+                raise ConfigurationError(
+                    f"domain.vertices[{index}] = {vertex!r}; each vertex is two numbers [x, y], "
+                    "e.g. domain.vertices=[[0,0],[1,0],[0,1]]."
+                )
+            checked.append([float(v) for v in values])
+        self.vertices = checked
 
 
 @dataclass

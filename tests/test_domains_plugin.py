@@ -61,3 +61,14 @@ def test_bad_geometry_from_config_names_the_problem(registry: dp.plugins.Registr
 def test_unknown_domain_parameter_is_a_configuration_error(registry: dp.plugins.Registry) -> None:
     with pytest.raises(dp.ConfigurationError, match="radius"):
         registry.build("domains", "circle", {"radus": 1.0})
+
+
+def test_polygon_accepts_integer_vertices_and_checks_each() -> None:
+    from deepinn import ConfigurationError
+    from deepinn.plugins import load_registry
+
+    registry = load_registry(strict=True)
+    triangle = registry.domains.build("polygon", {"vertices": [[0, 0], [1, 0], [0, 1]]})
+    assert triangle.volume == pytest.approx(0.5)
+    with pytest.raises(ConfigurationError, match=r"domain.vertices\[1\] = \[1, 0, 2\]; each vertex is two numbers"):
+        registry.domains.build("polygon", {"vertices": [[0, 0], [1, 0, 2], [0, 1]]})

@@ -25,7 +25,7 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, OmegaConfBaseException
 
-from deepinn._errors import ConfigurationError, DeepinnError, unknown_name_message
+from deepinn._errors import DeepinnError, unknown_name_message
 from deepinn.app._build import check_launch, run_from_config, target_refusal, typed_config
 from deepinn.app._memory import check_memory
 from deepinn.app._store import compose, register_configs
@@ -164,7 +164,7 @@ def _domain_dim(cfg: DictConfig, registry: Registry) -> int:
         return int(domain.dim)
     except DeepinnError:
         raise  # a bad domain or plugin: one line now, before any folder exists
-    except Exception:  # noqa: BLE001 - the run itself reports it, in context
+    except Exception:
         return 1
 
 

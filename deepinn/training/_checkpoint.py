@@ -147,7 +147,7 @@ def load_checkpoint_safely(path: Path) -> dict[str, Any]:
         )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - torch raises many types for a bad file
+    except Exception as error:
         text = str(error)
         if "weights_only" in text or "Unsupported global" in text or "WeightsUnpickler" in text:
             reason = (

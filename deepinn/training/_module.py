@@ -19,8 +19,8 @@ from deepinn.training._compile import CompiledNetwork
 from deepinn.training._finite import FiniteTracker
 from deepinn.training._loss import PINNLoss, Points, group_by_order
 from deepinn.training._metrics import relative_l2
-from deepinn.training._weighting import LossWeighting, WeightingConfig
 from deepinn.training._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
+from deepinn.training._weighting import LossWeighting, WeightingConfig
 
 __all__ = ["PINNModule"]
 

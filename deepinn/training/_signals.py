@@ -17,7 +17,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from deepinn._errors import TrainingError
 
-__all__ = ["EXIT_SIGTERM", "RunInterrupted", "SignalCheckpoint", "SIGTERMException"]
+__all__ = ["EXIT_SIGTERM", "RunInterrupted", "SIGTERMException", "SignalCheckpoint"]
 
 EXIT_SIGTERM = 128 + int(signal.SIGTERM)
 

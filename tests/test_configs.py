@@ -153,3 +153,9 @@ def test_networks_receive_the_coordinate_names(registry):
 def test_problem_custom_alone_asks_for_its_constraints(registry):
     with pytest.raises(ConfigurationError, match="problem.constraints is empty.*docs/yaml_pde.md"):
         build_components(compose(["problem=custom"]), registry)
+
+
+def test_train_yaml_comments_document_every_run_knob():
+    text = (CONF / "train.yaml").read_text()
+    missing = [f.name for f in dataclasses.fields(RunConfig) if f"#   {f.name}:" not in text]
+    assert not missing, f"conf/train.yaml does not document {missing}"

@@ -1,3 +1,5 @@
+# Hook specifications have no body (pluggy never calls them), only their signature and docstring.
+# mypy: disable-error-code="empty-body"
 """The plugin contract: one ``deepinn_<kind>`` hook per kind of component.
 
 Every hook is called once, when ``deepinn.plugins.load_registry()`` runs (never at import), with

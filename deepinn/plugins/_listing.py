@@ -16,7 +16,7 @@ __all__ = ["format_params", "format_registry"]
 _COLUMNS = ("NAME", "PROVIDER", "DISTRIBUTION", "SUMMARY")
 
 
-def _table(rows: list[tuple[str, ...]], indent: str = "  ") -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:
@@ -99,7 +99,8 @@ def _field_docs(schema: type) -> dict[str, str]:
             current = None
             continue
         key, sep, text = stripped.partition(":")
-        if sep and line.startswith("    ") and not line.startswith("        ") and key.isidentifier():
+        top_level = line.startswith("    ") and not line.startswith("        ")
+        if sep and top_level and key.isidentifier():
             current = key
             docs[key] = text.strip()
         elif current is not None:

@@ -50,4 +50,6 @@ class Registration:
                 "the field (e.g. 'label')."
             )
         if not callable(self.factory):
-            raise PluginError(f"Registration {self.name!r}: factory {self.factory!r} is not callable.")
+            raise PluginError(
+                f"Registration {self.name!r}: factory {self.factory!r} is not callable."
+            )

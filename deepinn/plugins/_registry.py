@@ -186,7 +186,7 @@ class KindRegistry(Generic[T]):
         if isinstance(params, schema):
             return params
         if params is None:
-            raw: dict[str, Any] = {}
+            raw: dict[Any, Any] = {}
         elif OmegaConf.is_config(params):
             container = OmegaConf.to_container(params, resolve=True)
             raw = dict(container) if isinstance(container, dict) else {}
@@ -235,7 +235,7 @@ class KindRegistry(Generic[T]):
                 f"{type(result).__name__}, not {wanted}. Fix the plugin: the factory must be "
                 f"{self.kind.factory}."
             )
-        return result  # type: ignore[no-any-return]
+        return result
 
 
 class Registry:
@@ -307,7 +307,10 @@ class Registry:
         return kind in self._kinds and name in self._kinds[kind]
 
     def params(self, kind: str, name: str, params: Any = None) -> Any:
-        """Validate ``params`` for component ``name`` of ``kind``; see :meth:`KindRegistry.params`."""
+        """Validate ``params`` for component ``name`` of ``kind``.
+
+        See :meth:`KindRegistry.params`.
+        """
         return self.kind(kind).params(name, params)
 
     def build(self, kind: str, name: str, params: Any = None, /, **context: Any) -> Any:

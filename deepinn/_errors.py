@@ -9,14 +9,14 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
-    "DeepinnError",
     "ConfigurationError",
+    "DeepinnError",
+    "DuplicateNameError",
     "GeometryError",
     "PluginError",
     "ShapeError",
     "TrainingError",
     "UnknownNameError",
-    "DuplicateNameError",
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,10 +54,10 @@ class _Sampled(AbstractConstraint):
                 f"Constraint {name!r} needs a sampler (deepinn.samplers.*), got {sampler!r}."
             )
         super().__init__(name, space or domain.space, weight)
-        self.sampler = sampler
+        self.sampler: Any = sampler
 
     def _draw(self, generator: torch.Generator | None) -> torch.Tensor:
-        return self.sampler.sample_points(generator).as_tensor.detach()  # type: ignore[attr-defined]
+        return self.sampler.sample_points(generator).as_tensor.detach()
 
 
 class PDEConstraint(_Sampled):

@@ -8,7 +8,7 @@ import torch
 
 from deepinn.spaces import Points, Space
 
-__all__ = ["AbstractDomain", "AbstractBoundary", "BoundingBox"]
+__all__ = ["AbstractBoundary", "AbstractDomain", "BoundingBox"]
 
 BoundingBox = tuple[torch.Tensor, torch.Tensor]
 """``(lower, upper)``: two float64 tensors of shape (d,)."""

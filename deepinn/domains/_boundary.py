@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 import torch
 
@@ -17,6 +18,11 @@ __all__ = ["PiecewiseBoundary", "supports_distance"]
 def supports_distance(part: object) -> bool:
     """Whether a boundary part has a working ``distance(points)`` method."""
     return bool(getattr(part, "supports_distance", False))
+
+
+def _distances(parts: Sequence[AbstractBoundary], x: torch.Tensor) -> torch.Tensor:
+    """``(len(parts), N)``: each part's ``distance`` (parts that ``supports_distance``)."""
+    return torch.stack([cast(Any, part).distance(x) for part in parts])
 
 
 class PiecewiseBoundary(AbstractBoundary):
@@ -81,7 +87,7 @@ class PiecewiseBoundary(AbstractBoundary):
         missing = index < 0
         if bool(missing.any()):
             if self.supports_distance:
-                distances = torch.stack([part.distance(x[missing]) for part in self.parts])
+                distances = _distances(self.parts, x[missing])
                 index[missing] = distances.argmin(dim=0)
             else:
                 first = x[missing][0].tolist()
@@ -115,7 +121,7 @@ class PiecewiseBoundary(AbstractBoundary):
         if not self.supports_distance:
             raise NotImplementedError(f"{self!r} has a part that cannot measure distances.")
         x = as_points(points, self.space)
-        return torch.stack([part.distance(x) for part in self.parts]).min(dim=0).values  # type: ignore[attr-defined]
+        return _distances(self.parts, x).min(dim=0).values
 
     def sample_uniform(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         weights = self._weights()

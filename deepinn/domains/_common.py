@@ -15,12 +15,12 @@ __all__ = [
     "DTYPE",
     "RELATIVE_TOLERANCE",
     "as_points",
-    "as_unit",
-    "require_dim",
-    "as_vector",
     "as_scalar",
-    "tolerance_for",
+    "as_unit",
+    "as_vector",
     "collect",
+    "require_dim",
+    "tolerance_for",
 ]
 
 DTYPE = torch.float64

@@ -38,10 +38,10 @@ class Parallelotope(AbstractDomain):
         lengths = self.edges.norm(dim=1)
         det = float(torch.linalg.det(self.edges))
         if abs(det) <= 1e-10 * float(lengths.prod()) or float(lengths.min()) == 0.0:
-            corners = [self.origin.tolist()] + [(self.origin + e).tolist() for e in self.edges]
+            given = [self.origin.tolist()] + [(self.origin + e).tolist() for e in self.edges]
             problem = _DEGENERATE.get(space.dim, "are degenerate")
             raise GeometryError(
-                f"{type(self).__name__} corners {corners} {problem}; the edges from the origin "
+                f"{type(self).__name__} corners {given} {problem}; the edges from the origin "
                 "to the corners must be linearly independent."
             )
         self._inverse = torch.linalg.inv(self.edges)  # coords = (x - origin) @ inverse

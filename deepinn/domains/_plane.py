@@ -11,12 +11,12 @@ from deepinn.domains._pieces import FlatPiece
 from deepinn.spaces import Space
 
 __all__ = [
-    "cross",
-    "signed_area",
     "check_simple",
+    "cross",
     "ear_clip",
-    "triangle_from_unit",
     "polygon_boundary",
+    "signed_area",
+    "triangle_from_unit",
 ]
 
 Point2 = tuple[float, float]

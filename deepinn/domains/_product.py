@@ -17,7 +17,7 @@ from deepinn.domains._boundary import PiecewiseBoundary
 from deepinn.domains._common import DTYPE, as_points, as_unit
 from deepinn.spaces import Points
 
-__all__ = ["ProductDomain", "ProductBoundary"]
+__all__ = ["ProductBoundary", "ProductDomain"]
 
 
 class ProductDomain(AbstractDomain):

@@ -21,7 +21,7 @@ from deepinn.domains._abstract import AbstractBoundary, AbstractDomain, Bounding
 from deepinn.domains._common import DTYPE, as_points, collect
 from deepinn.spaces import Points
 
-__all__ = ["RestrictedBoundary", "MONTE_CARLO_SEED", "boxes_overlap"]
+__all__ = ["MONTE_CARLO_SEED", "RestrictedBoundary", "boxes_overlap"]
 
 MONTE_CARLO_SEED = 0
 """Seed of the generator behind every Monte Carlo measure (volumes are reproducible)."""

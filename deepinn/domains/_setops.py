@@ -23,7 +23,7 @@ from deepinn.domains._common import DTYPE, as_points, collect, tolerance_for
 from deepinn.domains._restricted import MONTE_CARLO_SEED, RestrictedBoundary, boxes_overlap
 from deepinn.spaces import Points
 
-__all__ = ["Union", "Intersection", "Difference", "overlap_volume"]
+__all__ = ["Difference", "Intersection", "Union", "overlap_volume"]
 
 INTERIOR_MONTE_CARLO_POINTS = 2**17
 PROBE_STEP = 10.0

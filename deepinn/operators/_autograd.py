@@ -27,7 +27,7 @@ from deepinn.operators._cache import (
     to_2d,
 )
 
-__all__ = ["grad", "partial", "jacobian", "hessian", "laplacian", "divergence"]
+__all__ = ["divergence", "grad", "hessian", "jacobian", "laplacian", "partial"]
 
 
 def _prepare(
@@ -52,9 +52,12 @@ def _single_output(k: int, u: torch.Tensor, op: str) -> None:
 def check_column(column: object, d: int, what: str = "column") -> int:
     """Return ``column`` as an int in ``0..d-1`` or raise a ShapeError naming it."""
     if isinstance(column, bool) or not isinstance(column, int):
-        integral = isinstance(column, torch.Tensor) and not column.is_floating_point()
-        if integral and column.numel() == 1:  # type: ignore[union-attr]
-            column = int(column.item())  # type: ignore[union-attr]
+        if (
+            isinstance(column, torch.Tensor)
+            and not column.is_floating_point()
+            and column.numel() == 1
+        ):
+            column = int(column.item())
         else:
             raise ConfigurationError(
                 f"{what} {column!r} must be an int column index of x, 0..{d - 1}."

@@ -26,7 +26,7 @@ from torch import autograd as _torch_autograd
 
 from deepinn._errors import ConfigurationError, ShapeError
 
-__all__ = ["DerivativeCache", "Layout", "layout_of", "to_2d", "from_2d"]
+__all__ = ["DerivativeCache", "Layout", "from_2d", "layout_of", "to_2d"]
 
 Layout = Literal["rows", "point", "elementwise"]
 """How tensors map to the (N, columns) picture every operator works in.

@@ -56,7 +56,7 @@ class PartialParams:
 class ColumnsParams:
     """Column indices of x to act on; None for all."""
 
-    columns: Optional[list[int]] = None  # noqa: UP007 - OmegaConf needs Optional
+    columns: Optional[list[int]] = None
 
 
 @dataclass

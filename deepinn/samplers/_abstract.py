@@ -13,7 +13,7 @@ from deepinn._errors import ConfigurationError, ShapeError
 from deepinn.domains import AbstractDomain
 from deepinn.spaces import Points, Space
 
-__all__ = ["AbstractSampler", "FilterFn", "MAX_FILTER_ROUNDS"]
+__all__ = ["MAX_FILTER_ROUNDS", "AbstractSampler", "FilterFn"]
 
 FilterFn = Callable[[torch.Tensor], torch.Tensor]
 """``filter_fn(points)``: a bool mask (N,) of the (N, d) points to keep."""

@@ -117,7 +117,7 @@ class GridSampler(AbstractSampler):
             if is_interior(domain):
                 self._grid = _interior_grid(domain, n)
             elif k >= 1 and has_unit_map(domain):
-                m = int(math.floor(n ** (1.0 / k) + 1e-9))
+                m = math.floor(n ** (1.0 / k) + 1e-9)
                 while (m + 1) ** k <= n:
                     m += 1
                 while m**k > n:

@@ -52,4 +52,4 @@ def Generic(  # noqa: N802 - the original API's name
     for index, boundary in enumerate(boundaries):
         boundary.name = f"bc{index}"
         constraints.append(boundary)
-    return Problem(name, interior.sampler.domain, constraints, exact=exact)  # type: ignore[attr-defined]
+    return Problem(name, interior.sampler.domain, constraints, exact=exact)

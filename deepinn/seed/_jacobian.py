@@ -45,7 +45,7 @@ class Jacobian:
         ConfigurationError: ``X`` does not require grad.
     """
 
-    def __init__(  # noqa: D107
+    def __init__(
         self,
         X: torch.Tensor,  # noqa: N803 - the notebook's name
         y: torch.Tensor,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ __all__ = ["scatter"]
 def _columns(source: object, space: Space) -> np.ndarray:
     """The (N, space.dim) coordinates of one source, as a float64 numpy array."""
     if hasattr(source, "sample_points"):
-        source = source.sample_points()  # type: ignore[attr-defined]
+        source = cast(Any, source).sample_points()
     if isinstance(source, Points):
         if source.space == space:
             tensor = source.as_tensor
@@ -106,7 +106,7 @@ def scatter(
         elif space.dim == 2:
             axes.scatter(x[:, 0], x[:, 1], s=size, label=label)
         else:
-            axes.scatter(x[:, 0], x[:, 1], x[:, 2], s=size, label=label)
+            axes.scatter(x[:, 0], x[:, 1], zs=x[:, 2], s=size, label=label)  # 3-D axes
     axes.set_xlabel(names[0])
     if space.dim == 1:
         axes.set_yticks([])

@@ -7,4 +7,4 @@ from deepinn.spaces._space import R3 as R3
 from deepinn.spaces._space import Rn as Rn
 from deepinn.spaces._space import Space as Space
 
-__all__ = ["Points", "R1", "R2", "R3", "Rn", "Space"]
+__all__ = ["R1", "R2", "R3", "Points", "Rn", "Space"]

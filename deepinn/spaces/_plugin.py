@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from deepinn.plugins._hookspecs import hookimpl
@@ -16,7 +17,7 @@ class SpaceParams:
     variable: str = "x"
 
 
-def _factory(dim: int):  # noqa: ANN202
+def _factory(dim: int) -> Callable[[SpaceParams], Space]:
     def build(params: SpaceParams) -> Space:
         return Rn(params.variable, dim)
 

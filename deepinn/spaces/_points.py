@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from deepinn._errors import ShapeError
@@ -44,9 +46,9 @@ class Points:
     def shape(self) -> torch.Size:
         return self._tensor.shape
 
-    def to(self, *args: object, **kwargs: object) -> Points:
+    def to(self, *args: Any, **kwargs: Any) -> Points:
         """A copy on another device or dtype (same arguments as ``torch.Tensor.to``)."""
-        return Points(self._tensor.to(*args, **kwargs), self.space)  # type: ignore[arg-type]
+        return Points(self._tensor.to(*args, **kwargs), self.space)
 
     def __or__(self, other: Points) -> Points:
         """Concatenate two batches of the same space."""

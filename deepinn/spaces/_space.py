@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 
 from deepinn._errors import ConfigurationError
 
-__all__ = ["Space", "R1", "R2", "R3", "Rn"]
+__all__ = ["R1", "R2", "R3", "Rn", "Space"]
 
 
 class Space:

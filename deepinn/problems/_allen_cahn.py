@@ -47,7 +47,10 @@ class AllenCahnParams:
 
     def __post_init__(self) -> None:
         check_counts(
-            "allen_cahn", n_interior=self.n_interior, n_periodic=self.n_periodic, n_initial=self.n_initial,
+            "allen_cahn",
+            n_interior=self.n_interior,
+            n_periodic=self.n_periodic,
+            n_initial=self.n_initial,
         )
 
 

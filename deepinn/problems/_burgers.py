@@ -40,7 +40,10 @@ class BurgersParams:
 
     def __post_init__(self) -> None:
         check_counts(
-            "burgers", n_interior=self.n_interior, n_boundary=self.n_boundary, n_initial=self.n_initial,
+            "burgers",
+            n_interior=self.n_interior,
+            n_boundary=self.n_boundary,
+            n_initial=self.n_initial,
         )
 
 

@@ -102,7 +102,9 @@ class SpaceTime:
         left: The face ``x = x_lower`` times the time interval (periodic conditions sample it).
     """
 
-    def __init__(self, x_lower: float, x_upper: float, t_end: float, x: str = "x", t: str = "t") -> None:
+    def __init__(
+        self, x_lower: float, x_upper: float, t_end: float, x: str = "x", t: str = "t"
+    ) -> None:
         self.space_interval = Interval(R1(x), x_lower, x_upper)
         self.time_interval = Interval(R1(t), 0.0, t_end)
         self.domain = self.space_interval * self.time_interval

@@ -38,7 +38,10 @@ class HeatParams:
 
     def __post_init__(self) -> None:
         check_counts(
-            "heat", n_interior=self.n_interior, n_boundary=self.n_boundary, n_initial=self.n_initial,
+            "heat",
+            n_interior=self.n_interior,
+            n_boundary=self.n_boundary,
+            n_initial=self.n_initial,
         )
         check_positive("heat", alpha=self.alpha, t_end=self.t_end)
 
@@ -74,7 +77,10 @@ def build_heat(params: HeatParams, domain: AbstractDomain, make_sampler: MakeSam
             ),
             DirichletBC("boundary", make_sampler(box.lateral, params.n_boundary), _zero),
             InitialCondition(
-                "initial", make_sampler(box.space_interval, params.n_initial), box.domain.space, exact
+                "initial",
+                make_sampler(box.space_interval, params.n_initial),
+                box.domain.space,
+                exact,
             ),
         ],
         outputs=("u",),

@@ -35,7 +35,10 @@ __all__ = ["InverseDiffusionParams", "build_inverse_diffusion", "noisy_observati
 
 @dataclass
 class InverseDiffusionParams:
-    """Parameters of the inverse problem (the structured config of ``problem=inverse_diffusion``)."""
+    """Parameters of the inverse problem.
+
+    The structured config of ``problem=inverse_diffusion``.
+    """
 
     k_true: float = 2.0
     k_initial: float = 1.0
@@ -67,7 +70,8 @@ def noisy_observations(
     """
     generator = torch.Generator().manual_seed(seed)
     points = domain.sample_uniform(n, generator).to(torch.float64)
-    values = sine_product(points) + noise * torch.randn(n, 1, generator=generator, dtype=torch.float64)
+    noise_draw = torch.randn(n, 1, generator=generator, dtype=torch.float64)
+    values = sine_product(points) + noise * noise_draw
     return points, values
 
 

@@ -35,7 +35,11 @@ class LaplaceParams:
 
     def __post_init__(self) -> None:
         check_counts("laplace", n_interior=self.n_interior, n_neumann=self.n_neumann)
-        if isinstance(self.n_dirichlet, bool) or not isinstance(self.n_dirichlet, int) or self.n_dirichlet < 2:
+        if (
+            isinstance(self.n_dirichlet, bool)
+            or not isinstance(self.n_dirichlet, int)
+            or self.n_dirichlet < 2
+        ):
             raise ConfigurationError(
                 f"problem=laplace: n_dirichlet = {self.n_dirichlet!r}; it is split between the "
                 "faces x = 0 and x = 1, so use an int >= 2, e.g. problem.n_dirichlet=100."
@@ -81,7 +85,9 @@ def build_laplace(
                 laplacian_only=True,
             ),
             DirichletBC("left", make_sampler(left, params.n_dirichlet // 2), _zero),
-            DirichletBC("right", make_sampler(right, params.n_dirichlet - params.n_dirichlet // 2), _one),
+            DirichletBC(
+                "right", make_sampler(right, params.n_dirichlet - params.n_dirichlet // 2), _one
+            ),
             NeumannBC("walls", make_sampler(walls, params.n_neumann), _zero),
         ],
         outputs=("u",),

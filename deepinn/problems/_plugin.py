@@ -3,8 +3,8 @@
 Every factory is ``factory(params, domain, make_sampler) -> Problem``. Problems with a fixed
 geometry (laplace, heat, wave, burgers, allen_cahn, kovasznay) do not use ``domain``; poisson,
 helmholtz and inverse_diffusion are posed on it; ``custom`` (a PDE written in configuration) also
-takes ``registry`` to build its constraints by registered kind. Networks (including ``allen_cahn_net``,
-exactly periodic in x) are registered by the networks plugin.
+takes ``registry`` to build its constraints by registered kind. Networks (including
+``allen_cahn_net``, exactly periodic in x) are registered by the networks plugin.
 """
 
 from __future__ import annotations

@@ -39,7 +39,10 @@ class WaveParams:
 
     def __post_init__(self) -> None:
         check_counts(
-            "wave", n_interior=self.n_interior, n_boundary=self.n_boundary, n_initial=self.n_initial,
+            "wave",
+            n_interior=self.n_interior,
+            n_boundary=self.n_boundary,
+            n_initial=self.n_initial,
         )
         check_positive("wave", c=self.c, t_end=self.t_end)
 

@@ -101,9 +101,9 @@ def typed_config(cfg: DictConfig) -> TrainConfig:
     try:
         typed = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as error:
-        key = getattr(error, "full_key", None)
+        full_key = getattr(error, "full_key", None)
         detail = (getattr(error, "msg", None) or str(error)).splitlines()[0]
-        raise ConfigurationError(f"{key or 'config'}: {detail}") from None
+        raise ConfigurationError(f"{full_key or 'config'}: {detail}") from None
     if not isinstance(typed, TrainConfig):
         raise ConfigurationError(
             "The configuration does not start from the train schema; compose it from "

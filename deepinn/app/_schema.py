@@ -40,7 +40,7 @@ class TrainerConfig:
 
     max_steps: int = 2000
     accelerator: str = "cpu"
-    devices: Union[int, str] = 1  # noqa: UP007 - OmegaConf needs Union
+    devices: Union[int, str] = 1
     num_nodes: int = 1
     strategy: str = "auto"
     enable_progress_bar: bool = True
@@ -100,7 +100,7 @@ class TrainConfig(RunConfig):
     optimizer: Any = MISSING
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
-    experiment: Optional[Any] = None  # noqa: UP045 - set by +experiment=<name> presets only
+    experiment: Optional[Any] = None  # set by +experiment=<name> presets only
 
     def run_config(self) -> RunConfig:
         """The run's knobs alone, as ``fit`` takes them."""

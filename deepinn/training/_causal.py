@@ -119,7 +119,9 @@ class CausalWeighting:
                 self.columns[constraint.name] = (column, *_time_bounds(constraint, column))
         if not self.columns:
             pdes = [c.name for c in constraints if isinstance(c, PDEConstraint)]
-            spaces = " / ".join(sorted({"(" + ", ".join(c.space.coordinate_names()) + ")" for c in constraints}))
+            spaces = " / ".join(
+                sorted({"(" + ", ".join(c.space.coordinate_names()) + ")" for c in constraints})
+            )
             raise ConfigurationError(
                 f"causal.tol = {config.tol} needs a PDE constraint on a space-time domain with "
                 f"the time coordinate causal.time = {config.time!r}; the PDE constraints "

@@ -95,7 +95,9 @@ class CollocationData(pl.LightningDataModule):
                 "of steps."
             )
         adaptive = [
-            c.name for c in problem.constraints if isinstance(getattr(c, "sampler", None), AdaptiveSampler)
+            c.name
+            for c in problem.constraints
+            if isinstance(getattr(c, "sampler", None), AdaptiveSampler)
         ]
         if adaptive and resample_every == 0:
             raise ConfigurationError(
@@ -192,7 +194,7 @@ class CollocationData(pl.LightningDataModule):
 
     def _same_on_every_rank(self, index: torch.Tensor) -> torch.Tensor:
         """Rank 0's selection on every rank (they agree already; this makes it certain)."""
-        rank, world = self._rank_world()
+        _rank, world = self._rank_world()
         if world > 1 and self.trainer is not None:
             index = torch.as_tensor(self.trainer.strategy.broadcast(index, src=0))
         return index
@@ -233,7 +235,8 @@ class CollocationData(pl.LightningDataModule):
         item = {"x": points.to(self.dtype)}
         if values is not None:
             item["u"] = values.to(self.dtype)
-        return DataLoader([item], batch_size=None, num_workers=0)
+        # a list is a map-style dataset at run time; torch's stubs ask for a Dataset
+        return DataLoader([item], batch_size=None, num_workers=0)  # type: ignore[arg-type]
 
     def state_dict(self) -> dict[str, Any]:
         selected = {

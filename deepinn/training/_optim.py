@@ -86,7 +86,9 @@ class LBFGSMonitor:
         self.loss: float | None = None
         self.restarted = False
 
-    def after_step(self, optimizer: torch.optim.LBFGS, iterations_before: int, loss: float) -> str | None:
+    def after_step(
+        self, optimizer: torch.optim.LBFGS, iterations_before: int, loss: float
+    ) -> str | None:
         """The reason to stop after a step that started at ``loss``, or None to go on."""
         group = optimizer.param_groups[0]
         state = optimizer.state[group["params"][0]]

@@ -20,14 +20,14 @@ def points_figure(points: Mapping[str, torch.Tensor], coordinate_names: list[str
     dim = len(coordinate_names)
     figure = Figure(figsize=(6, 5))
     axes = figure.add_subplot(projection="3d" if dim >= 3 else None)
-    for name, x in points.items():
-        x = x.detach().cpu().numpy()
+    for name, tensor in points.items():
+        x = tensor.detach().cpu().numpy()
         if dim == 1:
             axes.scatter(x[:, 0], np.zeros(len(x)), s=4, label=name)
         elif dim == 2:
             axes.scatter(x[:, 0], x[:, 1], s=4, label=name)
         else:
-            axes.scatter(x[:, 0], x[:, 1], x[:, 2], s=2, label=name)
+            axes.scatter(x[:, 0], x[:, 1], zs=x[:, 2], s=2, label=name)  # 3-D axes
     axes.set_xlabel(coordinate_names[0])
     if dim >= 2:
         axes.set_ylabel(coordinate_names[1])
@@ -37,7 +37,9 @@ def points_figure(points: Mapping[str, torch.Tensor], coordinate_names: list[str
     return figure
 
 
-def solution_grid(problem: Problem, resolution: int = 101) -> tuple[torch.Tensor, np.ndarray, tuple[int, ...]]:
+def solution_grid(
+    problem: Problem, resolution: int = 101
+) -> tuple[torch.Tensor, np.ndarray, tuple[int, ...]]:
     """A float64 grid over the domain's bounding box (for 3-D: the mid slice of the last axis).
 
     Returns the grid points (M, d), a boolean mask of points inside the domain, and the image
@@ -53,7 +55,8 @@ def solution_grid(problem: Problem, resolution: int = 101) -> tuple[torch.Tensor
         mesh = torch.meshgrid(*axes, indexing="xy")
         grid = torch.stack([m.reshape(-1) for m in mesh], dim=1)
         if dim == 3:
-            middle = torch.full((len(grid), 1), float((lower[2] + upper[2]) / 2), dtype=torch.float64)
+            mid = float((lower[2] + upper[2]) / 2)
+            middle = torch.full((len(grid), 1), mid, dtype=torch.float64)
             grid = torch.cat([grid, middle], dim=1)
         elif dim > 3:
             rest = ((lower[3:] + upper[3:]) / 2).expand(len(grid), dim - 3)

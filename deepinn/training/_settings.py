@@ -45,10 +45,10 @@ class MonitorConfig:
     """
 
     log_every: int = 10  # losses and learning rate to TensorBoard
-    val_every: Optional[int] = None  # noqa: UP045 - rel_l2 and figures; null: max_steps / 10
+    val_every: Optional[int] = None  # rel_l2 and figures; null: max_steps / 10
     grad_norm_every: int = 50  # per-layer gradient norms
     histogram_every: int = 500  # weight and gradient histograms
-    checkpoint_every: Optional[int] = None  # noqa: UP045 - last/best checkpoints; null: val_every
+    checkpoint_every: Optional[int] = None  # last/best checkpoints; null: val_every
 
     def __post_init__(self) -> None:
         for key in ("log_every", "grad_norm_every", "histogram_every"):
@@ -79,13 +79,13 @@ class RunConfig:
     """
 
     seed: int = 0
-    threads: Optional[int] = None  # noqa: UP045 - OmegaConf needs Optional
+    threads: Optional[int] = None
     dtype: str = "float32"
     resample_every: int = 0
     field_mode: str = "auto"
     compile: bool = False
     eval_points: int = 10_000
-    resume: Optional[str] = None  # noqa: UP045
+    resume: Optional[str] = None
     resume_from: str = "last"
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     weighting: WeightingConfig = field(default_factory=WeightingConfig)

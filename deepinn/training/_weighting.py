@@ -75,6 +75,7 @@ class LossWeighting(torch.nn.Module):
         self.config = config
         self.names = list(names)
         self.constraint_weights = [float(w) for w in constraint_weights]
+        self.weights: torch.Tensor
         self.register_buffer("weights", torch.ones(len(self.names)))
 
     @property

@@ -73,7 +73,7 @@ def test_periodic_vanishes_on_a_periodic_field():
     sampler = dp.samplers.RandomUniformSampler(square, n_points=32, seed=0)
     sampler.sample_points = _on_face(sampler.sample_points)
     constraint = PeriodicBC("periodic", sampler, shift=[2 * math.pi, 0.0], derivatives=True)
-    periodic = lambda x: torch.sin(x[:, :1]) * torch.cos(x[:, 1:]) + x[:, 1:] ** 2  # noqa: E731
+    periodic = lambda x: torch.sin(x[:, :1]) * torch.cos(x[:, 1:]) + x[:, 1:] ** 2
     assert _residual(constraint, periodic).abs().max() < 1e-6
     assert _residual(constraint, lambda x: x[:, :1] * 1.0).abs().max() > 1.0
 
@@ -97,9 +97,9 @@ def test_initial_condition_vanishes_on_its_solution():
     )
     batch = constraint.sample(torch.Generator().manual_seed(0))
     assert torch.all(batch["x"][:, 1] == 0.0)
-    solution = lambda x: torch.sin(x[:, :1]) * torch.cos(x[:, 1:])  # noqa: E731
+    solution = lambda x: torch.sin(x[:, :1]) * torch.cos(x[:, 1:])
     assert _residual(constraint, solution).abs().max() < 1e-6
-    moving = lambda x: torch.sin(x[:, :1] - x[:, 1:])  # noqa: E731 - right value, wrong rate
+    moving = lambda x: torch.sin(x[:, :1] - x[:, 1:])  # right value, wrong rate
     assert _residual(constraint, moving)[:, 1].abs().max() > 0.5
 
 

@@ -359,8 +359,8 @@ def test_from_unit_checks_its_width() -> None:
 
 
 def test_seed_geometry_lines() -> None:
-    X = dp.spaces.R2("x")  # noqa: N806 - the notebook's name
-    R = dp.domains.Parallelogram(X, [0, 0], [1, 0], [0, 1])  # noqa: N806
+    X = dp.spaces.R2("x")  # the notebook's name
+    R = dp.domains.Parallelogram(X, [0, 0], [1, 0], [0, 1])
     collocation_points = dp.samplers.RandomUniformSampler(R, n_points=100)
     figure = dp.utils.scatter(X, collocation_points)
     assert figure is not None

@@ -44,7 +44,7 @@ def test_seed_scalar_second_derivative_by_composition() -> None:
 def test_seed_one_point_network_returns_the_full_gradient() -> None:
     torch.manual_seed(0)
     net = torch.nn.Linear(2, 1)
-    X = torch.tensor([1.0, 2.0], requires_grad=True)  # noqa: N806 - the seed's name
+    X = torch.tensor([1.0, 2.0], requires_grad=True)  # the seed's name
     y = net(X)
     expected = torch.autograd.grad(y, X, retain_graph=True)[0]
     jacobian = Jacobian(X, y)(0, 0)
@@ -54,7 +54,7 @@ def test_seed_one_point_network_returns_the_full_gradient() -> None:
 
 
 def _sin_of_two_by_two() -> Jacobian:
-    X = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)  # noqa: N806
+    X = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     return Jacobian(X, torch.sin(X))
 
 
@@ -71,7 +71,7 @@ def test_seed_elementwise_sin_gives_the_true_entries() -> None:
 
 
 def test_entries_are_true_derivatives_of_each_output() -> None:
-    X = torch.rand(5, 2, dtype=torch.float64, requires_grad=True)  # noqa: N806
+    X = torch.rand(5, 2, dtype=torch.float64, requires_grad=True)
     y = torch.cat([X[:, :1] * X[:, 1:] ** 2, torch.exp(X[:, :1])], dim=1)
     jacobian = Jacobian(X, y)
     x0, x1 = X[:, :1].detach(), X[:, 1:].detach()
@@ -103,7 +103,7 @@ def test_one_backward_per_output_column(grad_calls: list[int]) -> None:
 
 
 def test_a_shared_cache_serves_several_jacobians(grad_calls: list[int]) -> None:
-    X = torch.rand(4, 2, requires_grad=True)  # noqa: N806
+    X = torch.rand(4, 2, requires_grad=True)
     y = X**2
     cache = DerivativeCache()
     Jacobian(X, y, cache=cache)(0, 0)
@@ -132,6 +132,6 @@ def test_non_integer_index_is_a_configuration_error() -> None:
 
 
 def test_input_without_grad_is_a_configuration_error() -> None:
-    X = torch.rand(3, 2)  # noqa: N806
+    X = torch.rand(3, 2)
     with pytest.raises(ConfigurationError, match="does not require grad"):
         Jacobian(X, X**2)

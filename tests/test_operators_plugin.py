@@ -37,7 +37,7 @@ def test_schemas_are_dataclasses_with_defaults(operators: Registry) -> None:
 
 def test_registered_laplacian_computes_in_both_modes(operators: Registry) -> None:
     x = _x()
-    f = lambda z: (z**3).sum(dim=1, keepdim=True)  # noqa: E731
+    f = lambda z: (z**3).sum(dim=1, keepdim=True)
     expected = 6 * x.detach().sum(dim=1, keepdim=True)
     for mode in ("reverse", "forward"):
         op = operators.build("operators", "laplacian", {"mode": mode})
@@ -63,7 +63,7 @@ def test_registered_first_order_operators(operators: Registry) -> None:
 
 def test_registered_hessian_forward_matches_reverse(operators: Registry) -> None:
     x = _x()
-    f = lambda z: torch.sin(z[:, :1]) * z[:, 1:] ** 2  # noqa: E731
+    f = lambda z: torch.sin(z[:, :1]) * z[:, 1:] ** 2
     forward = operators.build("operators", "hessian", {"mode": "forward"})(f, x)
     torch.testing.assert_close(forward, operators.build("operators", "hessian")(f, x), **TOL)
 

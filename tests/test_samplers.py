@@ -279,6 +279,6 @@ def test_adaptive_without_residual_returns_base_points() -> None:
 
 
 def test_seed_sampler_line() -> None:
-    R = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])  # noqa: N806
+    R = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
     tensor = dp.samplers.RandomUniformSampler(R, n_points=100).sample_points().as_tensor
     assert tensor.size() == torch.Size([100, 2])

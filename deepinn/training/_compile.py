@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["CompiledNetwork"]
+__all__ = ["CompiledLoss", "CompiledNetwork"]
 
 
 class CompiledNetwork:
@@ -62,6 +62,50 @@ class CompiledNetwork:
                 stacklevel=3,
             )
             return eager(*args)
+        if self._calls < 2:
+            self.warmup_s += time.perf_counter() - start
+            self._calls += 1
+        return result
+
+
+class CompiledLoss:
+    """A whole loss function under one ``torch.compile``: forward lanes, residuals, reductions
+    and the weighted sum in one graph, so AOTAutograd generates the backward with it.
+
+    Calls ``loss(*args)`` (a :class:`~deepinn.training._loss.PINNLoss` or any callable returning
+    ``(total, losses)``) through the compiled function. The loss must not take a double
+    backward (nested ``autograd.grad``): use it with the forward-derivative lanes
+    (``field_mode=auto`` on a network that offers them). When compilation fails, a warning says
+    why and every later call runs eager. ``warmup_s`` is the time of the first two calls (the
+    forward and backward graphs are compiled then; time the backward too by calling
+    ``.backward()`` on the result between them).
+
+    Args:
+        loss: The loss callable.
+    """
+
+    def __init__(self, loss: Callable[..., Any]) -> None:
+        self.loss = loss
+        self.failure: str | None = None
+        self.warmup_s = 0.0
+        self._calls = 0
+        self._compiled = torch.compile(loss, dynamic=False)
+
+    def __call__(self, *args: Any) -> Any:
+        if self.failure is not None:
+            return self.loss(*args)
+        start = time.perf_counter()
+        try:
+            result = self._compiled(*args)
+        except Exception as error:  # noqa: BLE001 - any backend failure falls back to eager
+            self.failure = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
+            warnings.warn(
+                f"torch.compile of the whole loss failed ({self.failure}); training continues "
+                "in eager mode. Set compile=false to silence this.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return self.loss(*args)
         if self._calls < 2:
             self.warmup_s += time.perf_counter() - start
             self._calls += 1

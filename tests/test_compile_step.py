@@ -1,0 +1,67 @@
+"""The whole loss under one torch.compile (CompiledLoss): same losses and gradients, eager fallback."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import deepinn as dp
+from deepinn.problems._poisson import PoissonParams, build_poisson
+from deepinn.training import CollocationData
+from deepinn.training._compile import CompiledLoss
+from deepinn.training._loss import PINNLoss
+
+
+def _setup(dtype=torch.float32):
+    square = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
+    problem = build_poisson(
+        PoissonParams(n_interior=64, n_boundary=16), square,
+        lambda domain, n: dp.samplers.RandomUniformSampler(domain, n, seed=0),
+    )
+    torch.manual_seed(0)
+    net = dp.nn.FullyConnected([2, 8, 8, 1], "tanh", bounds=None, dtype=dtype)
+    points = CollocationData(problem, dtype=dtype).global_points(0)
+    return problem, net, points
+
+
+def _total_and_grads(call, net, points):
+    total, losses = call(points)
+    grads = torch.autograd.grad(total, list(net.parameters()))
+    return total.detach(), {k: v.detach() for k, v in losses.items()}, grads
+
+
+def test_a_failing_compile_falls_back_to_eager_with_a_warning(monkeypatch):
+    problem, net, points = _setup(torch.float64)
+
+    def broken(function, **kwargs):
+        def fail(*args):
+            raise RuntimeError("no C++ compiler found")
+
+        return fail
+
+    monkeypatch.setattr(torch, "compile", broken)
+    loss = PINNLoss(problem, net)
+    compiled = CompiledLoss(loss)
+    with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler found"):
+        got = _total_and_grads(compiled, net, points)
+    want = _total_and_grads(loss, net, points)
+    assert compiled.failure is not None and got[0] == want[0]
+    for a, b in zip(got[2], want[2], strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.slow
+def test_the_compiled_whole_loss_equals_the_eager_loss_and_reports_its_warm_up():
+    problem, net, points = _setup()
+    loss = PINNLoss(problem, net)
+    compiled = CompiledLoss(loss)
+    got = _total_and_grads(compiled, net, points)
+    if compiled.failure is not None:
+        pytest.skip(f"torch.compile unavailable here: {compiled.failure}")
+    want = _total_and_grads(loss, net, points)
+    torch.testing.assert_close(got[0], want[0], rtol=1e-5, atol=1e-7)
+    for name, value in want[1].items():
+        torch.testing.assert_close(got[1][name], value, rtol=1e-5, atol=1e-7)
+    for a, b in zip(got[2], want[2], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert compiled.warmup_s > 0

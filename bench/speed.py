@@ -120,17 +120,17 @@ def run_speed(case: str, implementation: str, steps: int, threads: int = 2) -> d
         )
         seconds, cpu_seconds, first_loss = timer.seconds, timer.cpu_seconds, timer.first_loss
         warmup_s = sum(c.warmup_s for c in result.module.compiled) if compiled else None
-        paired["field_modes"] = result.module.loss.group_modes  # what field_mode=auto chose
-        paired["mode_probe_ms"] = {
-            name: {mode: 1e3 * t for mode, t in probe.items()}
-            for name, probe in result.module.loss.mode_probe.items()
-        }
         plain_median = steady_median(timer.plain_seconds)
         plain_cpu = steady_median(timer.plain_cpu_seconds)
         paired = {
             "paired_plain_ms_per_step": plain_median and 1e3 * plain_median,
             "paired_plain_cpu_ms_per_step": plain_cpu and 1e3 * plain_cpu,
             "paired_plain_steps": len(timer.plain_seconds),
+            "field_modes": result.module.loss.group_modes,  # what field_mode=auto chose
+            "mode_probe_ms": {
+                name: {mode: 1e3 * t for mode, t in probe.items()}
+                for name, probe in result.module.loss.mode_probe.items()
+            },
         }
     median, cpu_median = steady_median(seconds), steady_median(cpu_seconds)
     return {

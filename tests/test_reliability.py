@@ -10,6 +10,7 @@ import os
 import pickle
 import signal
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -228,3 +229,18 @@ def test_progress_is_lines_when_stdout_is_not_a_terminal(tmp_path, capsys):
         trainer_options={"enable_progress_bar": True})
     out = capsys.readouterr().out
     assert "step 2/4  loss " in out and "step 4/4  loss " in out and "\r" not in out
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [({"optimizer": {"name": "lbfgs"}}, "optimizer.name"), ({"seed": 99}, "seed"),
+     ({"weighting": {"name": "grad_norm"}}, "weighting.name")],
+)
+def test_resume_with_another_optimizer_preset_seed_or_weighting_is_refused(change, key):
+    from deepinn.training._checkpoint import check_compatible
+
+    stored = {**HP, "optimizer": {"name": "adam", "lr": 1e-3}, "seed": 0, "weighting": {"name": "none"}}
+    current = {**stored, **change}
+    with pytest.raises(dp.ConfigurationError, match=rf"{key}: .* in the checkpoint"):
+        check_compatible(Path("run"), stored, current)
+    check_compatible(Path("run"), stored, {**stored, "optimizer": {"name": "adam", "lr": 1e-4}})

@@ -32,9 +32,23 @@ __all__ = [
     "load_checkpoint_safely",
 ]
 
-COMPATIBLE_SECTIONS = ("problem", "domain", "net", "sampler", "dtype")
-"""Configuration sections a resumed run must share with its checkpoint (the rest may change:
-trainer.max_steps, monitor.*, optimizer.*, seed, eval_points, ...)."""
+COMPATIBLE_SECTIONS = (
+    "problem", "domain", "net", "sampler", "dtype", "seed", "resample_every", "optimizer.name",
+    "weighting.name",
+)
+"""Configuration keys (dotted paths) a resumed run must share with its checkpoint: the problem
+and its points (the data module restores the checkpoint's seed and rounds), the network, and the
+optimizer preset and loss balancing whose saved state the resumed run loads. The rest may change:
+trainer.max_steps, monitor.*, the optimizer's numbers (lr, ...), eval_points, ..."""
+
+
+def _at(config: Mapping[str, Any] | None, path: str) -> Any:
+    node: Any = config
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 _SUFFIX = ".sha256"
 
@@ -187,9 +201,8 @@ def check_compatible(path: Path, stored: Mapping[str, Any], current: Mapping[str
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
     for section in COMPATIBLE_SECTIONS:
-        if section in stored or section in current:
-            old.update(_flatten(stored.get(section), section))
-            new.update(_flatten(current.get(section), section))
+        old.update(_flatten(_at(stored, section), section))
+        new.update(_flatten(_at(current, section), section))
     missing = object()
     differing = [
         f"{key}: {old.get(key, '(unset)')!r} in the checkpoint, {new.get(key, '(unset)')!r} now"
@@ -197,10 +210,12 @@ def check_compatible(path: Path, stored: Mapping[str, Any], current: Mapping[str
         if old.get(key, missing) != new.get(key, missing)
     ]
     if differing:
-        shown = "; ".join(differing[:6]) + (f"; and {len(differing) - 6} more" if len(differing) > 6 else "")
+        more = f"; and {len(differing) - 6} more" if len(differing) > 6 else ""
+        shown = "; ".join(differing[:6]) + more
         raise ConfigurationError(
             f"resume={path}: the checkpoint was made by another configuration ({shown}). A resumed "
-            f"run keeps {', '.join(COMPATIBLE_SECTIONS)}; only trainer.max_steps, monitor.*, "
-            "optimizer.* and the like may change. Resume with the checkpoint's settings (its run "
-            "folder's .hydra/config.yaml) or start a new run without resume=."
+            f"run keeps {', '.join(COMPATIBLE_SECTIONS)}; trainer.max_steps, monitor.*, the "
+            "optimizer's numbers (optimizer.lr, ...) and the like may change. Resume with the "
+            "checkpoint's settings (its run folder's .hydra/config.yaml) or start a new run "
+            "without resume=."
         )

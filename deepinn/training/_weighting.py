@@ -9,7 +9,6 @@ balanced gradients are ``w_i * sum_j g_j``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -135,19 +134,16 @@ class LossWeighting(torch.nn.Module):
         reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         """Recompute the weights from the losses' gradient norms (moving average)."""
+        # On the device, with no host sync: this runs inside the training step.
         norms = self.gradient_norms(losses, parameters, reduce).to(self.weights)
-        raw = []
-        for i, weight in enumerate(self.constraint_weights):
-            value = float(norms[i]) / weight if weight > 0 else math.nan
-            raw.append(value)
-        raw_t = torch.tensor(raw, dtype=self.weights.dtype, device=self.weights.device)
-        usable = torch.isfinite(raw_t) & (raw_t > 0)
-        if not bool(usable.any()):
-            return
-        new = self.weights.clone()
-        new[usable] = raw_t[usable].sum() / raw_t[usable]
+        weights = torch.tensor(self.constraint_weights).to(self.weights)
+        raw = torch.where(weights > 0, norms / weights.clamp_min(1e-300), torch.nan)
+        usable = torch.isfinite(raw) & (raw > 0)
+        total = torch.where(usable, raw, 0.0).sum()
+        new = torch.where(usable, total / torch.where(usable, raw, 1.0), self.weights)
         alpha = self.config.alpha
-        self.weights.copy_(alpha * self.weights + (1.0 - alpha) * new)
+        blended = alpha * self.weights + (1.0 - alpha) * new
+        self.weights.copy_(torch.where(usable.any(), blended, self.weights))
 
     def logged(self) -> dict[str, torch.Tensor]:
         """``train/weight/<name>`` for the loggers (empty when balancing is off)."""

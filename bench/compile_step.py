@@ -30,9 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--block", type=int, default=10)
     args = parser.parse_args(argv)
 
+    import speed
     import torch
 
-    import speed
     from deepinn.training._compile import CompiledLoss
     from deepinn.training._loss import PINNLoss
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind in ("eager", "network", "whole"):
         try:
             steps[kind], warmup[kind] = deepinn_step(kind)
-        except Exception as error:  # noqa: BLE001 - report and go on without it
+        except Exception as error:
             print(f"{kind}: failed: {type(error).__name__}: {str(error)[:200]}")
     times: dict[str, list[float]] = {kind: [] for kind in steps}
     for _ in range(max(1, args.steps // args.block)):

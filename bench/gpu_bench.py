@@ -46,9 +46,8 @@ def _median_ms(seconds: list[float], skip: int) -> float | None:
 
 
 def plain(case: str, steps: int, device: Any, skip: int) -> dict[str, Any]:
-    import torch
-
     import speed
+    import torch
 
     _, network, points = speed._setup(case)
     # P3 is P1's problem and network with more points: the same plain loss
@@ -69,9 +68,9 @@ def plain(case: str, steps: int, device: Any, skip: int) -> dict[str, Any]:
 
 def deepinn_run(case: str, mode: str, steps: int, device: Any, skip: int) -> dict[str, Any]:
     import lightning.pytorch as pl
+    import speed
     import torch
 
-    import speed
     from deepinn.training import adam, fit
 
     class SyncedCycles(pl.Callback):
@@ -116,9 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
-    import torch
-
     import speed
+    import torch
 
     speed.CASES["P3"] = P3
     if args.cpu_dry_run:
@@ -143,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                     record = plain(case, steps, device, skip)
                 else:
                     record = deepinn_run(case, mode, steps, device, skip)
-            except Exception as error:  # noqa: BLE001 - one failing row must not hide the rest
+            except Exception as error:
                 record = {"ms_per_step": None, "error": f"{type(error).__name__}: {error}"[:300]}
             record.update(case=case, implementation=mode, steps=steps)
             rows.append(record)

@@ -100,10 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cprofile", action="store_true")
     args = parser.parse_args(argv)
 
-    import torch
-
     import plain_loop
     import speed
+    import torch
     from timing import PairedPlainLoop, steady_median
 
     from deepinn.training import adam, fit

@@ -1,4 +1,4 @@
-"""The whole loss under one torch.compile (CompiledLoss): same losses and gradients, eager fallback."""
+"""The whole loss under one torch.compile (CompiledLoss): same losses, gradients; eager fallback."""
 
 from __future__ import annotations
 

@@ -55,7 +55,9 @@ class SlowPlainForward(FullyConnected):
         return super().forward(x)
 
 
-@pytest.mark.parametrize(("network_class", "expected"), [(SlowLanes, "reverse"), (SlowPlainForward, "auto")])
+@pytest.mark.parametrize(
+    ("network_class", "expected"), [(SlowLanes, "reverse"), (SlowPlainForward, "auto")]
+)
 def test_probe_chooses_the_faster_path_per_group(network_class, expected, caplog):
     problem, _, points = _case("poisson", *CASES["poisson"])
     torch.manual_seed(0)
@@ -70,8 +72,7 @@ def test_probe_chooses_the_faster_path_per_group(network_class, expected, caplog
 
 
 def test_fit_probes_once_per_run(caplog):
-    problem, network, points = _case("burgers", *CASES["burgers"])
-    loss = PINNLoss(problem, network, field_mode="auto")
+    problem, network, _ = _case("burgers", *CASES["burgers"])
     with caplog.at_level(logging.INFO, logger="deepinn.training"):
         fit(problem, network, phases=adam(1e-3), max_steps=3, run_dir=None, dtype=torch.float64,
             val_every=3, eval_points=100, logger=False,

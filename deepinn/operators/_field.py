@@ -50,7 +50,7 @@ from deepinn.operators._forward import directional_derivative
 from deepinn.operators._names import Names, check_output_names, input_tensor, resolve_columns
 from deepinn.spaces import Points, Space
 
-__all__ = ["Field", "FIELD_MODES", "offers_forward_derivatives", "time_modes"]
+__all__ = ["FIELD_MODES", "Field", "offers_forward_derivatives", "time_modes"]
 
 FIELD_MODES: tuple[str, ...] = ("auto", "reverse", "forward")
 
@@ -60,7 +60,7 @@ Index = Any  # a slice, a sequence of ints, or an integer / boolean index tensor
 
 def offers_forward_derivatives(fn: Any, laplacian_only: bool) -> bool:
     """Whether ``fn`` offers the forward-Laplacian protocol a Field in mode ``auto`` would use."""
-    names = ("forward_laplacian", "forward_derivatives") if laplacian_only else ("forward_derivatives",)
+    names = ["forward_derivatives"] + (["forward_laplacian"] if laplacian_only else [])
     return any(callable(getattr(fn, name, None)) for name in names)
 
 
@@ -95,7 +95,7 @@ def time_modes(
     for mode in modes:
         try:
             once(mode)
-        except Exception:  # noqa: BLE001 - a mode this residual cannot use is not a candidate
+        except Exception:  # a mode this residual cannot use is not a candidate
             continue
         samples[mode] = []
     for _ in range(repeats):

@@ -97,7 +97,7 @@ class CompiledLoss:
         start = time.perf_counter()
         try:
             result = self._compiled(*args)
-        except Exception as error:  # noqa: BLE001 - any backend failure falls back to eager
+        except Exception as error:  # any backend failure falls back to eager
             self.failure = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
             warnings.warn(
                 f"torch.compile of the whole loss failed ({self.failure}); training continues "

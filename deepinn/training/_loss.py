@@ -139,7 +139,12 @@ class PINNLoss:
             if second_order is None or not offers_forward_derivatives(self.network, laplacian_only):
                 continue
 
-            def evaluate(mode: str, members: list[AbstractConstraint] = members) -> torch.Tensor:
+            def evaluate(
+                mode: str,
+                members: list[AbstractConstraint] = members,
+                second_order: tuple[str, ...] = second_order,
+                laplacian_only: bool = laplacian_only,
+            ) -> torch.Tensor:
                 inputs = [c.inputs(points[c.name]) for c in members]
                 field = Field(self.network, torch.cat(inputs), self.problem.space,
                               output_names=self.problem.outputs, mode=mode,

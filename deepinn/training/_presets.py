@@ -55,16 +55,16 @@ def _non_negative(where: str, **values: float) -> None:
 _FUSED_DEVICES = ("cpu", "cuda")
 
 
-def _fast_kernels(optimizer: type[torch.optim.Optimizer], params: Any, **options: Any) -> torch.optim.Optimizer:
+def _fast_kernels(optimizer: Any, params: Any, **options: Any) -> torch.optim.Optimizer:
     """``optimizer`` with torch's fused kernel where the parameters' device has one (CPU, CUDA:
     one kernel for the whole update instead of a dozen per tensor), else the default."""
     params = list(params)
     tensors = [p for p in params if isinstance(p, torch.Tensor)] or [
         t for group in params if isinstance(group, dict) for t in group["params"]
     ]
-    if tensors and all(t.device.type in _FUSED_DEVICES and t.is_floating_point() for t in tensors):
-        if len({t.device for t in tensors}) == 1:
-            return optimizer(params, fused=True, **options)
+    fusable = all(t.device.type in _FUSED_DEVICES and t.is_floating_point() for t in tensors)
+    if tensors and fusable and len({t.device for t in tensors}) == 1:
+        return optimizer(params, fused=True, **options)
     return optimizer(params, **options)
 
 

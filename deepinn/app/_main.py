@@ -11,6 +11,7 @@ one line ``deepinn train: error: ...`` with exit status 1, and a refused run cre
 
 from __future__ import annotations
 
+import argparse
 import logging
 import re
 import sys
@@ -39,7 +40,7 @@ __all__ = ["train"]
 
 _state: dict[str, object] = {}
 _PASS_THROUGH = ("help", "hydra_help", "cfg", "info", "shell_completion", "multirun",
-                 "experimental_rerun", "config_path", "config_name")  # Hydra flags run as given
+                 "experimental_rerun", "config_path", "config_name", "version")  # Hydra flags run as given
 
 
 def _fail(error: DeepinnError | str) -> NoReturn:
@@ -158,18 +159,34 @@ def _composition_message(error: Exception, overrides: Sequence[str]) -> str:
 
 
 def _domain_dim(cfg: DictConfig, registry: Registry) -> int:
-    """The domain's dimension (building a domain allocates nothing; its errors come first)."""
-    try:
-        domain = registry.domains.build(cfg.domain.name, cfg.domain)
-        return int(domain.dim)
-    except DeepinnError:
-        raise  # a bad domain or plugin: one line now, before any folder exists
-    except Exception:
-        return 1
+    """The domain's dimension (building a domain allocates nothing; its errors come first, one
+    line, before any folder exists)."""
+    return int(registry.domains.build(cfg.domain.name, cfg.domain).dim)
 
 
 def _quote(path: str) -> str:
     return "'" + path.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _hydra_flags() -> argparse.ArgumentParser:
+    """Hydra's command-line flags (as its ``--help`` documents them), to tell them from the
+    overrides; Hydra itself parses them again when it runs."""
+    parser = argparse.ArgumentParser(prog="deepinn train", add_help=False)
+    for flags, dest in (
+        (("--help", "-h"), "help"), (("--hydra-help",), "hydra_help"), (("--resolve",), "resolve"),
+        (("--run", "-r"), "run"), (("--multirun", "-m"), "multirun"),
+        (("--shell-completion", "-sc"), "shell_completion"), (("--version",), "version"),
+    ):
+        parser.add_argument(*flags, dest=dest, action="store_true")
+    for flags, dest in (
+        (("--cfg", "-c"), "cfg"), (("--package", "-p"), "package"),
+        (("--config-path", "-cp"), "config_path"), (("--config-name", "-cn"), "config_name"),
+        (("--config-dir", "-cd"), "config_dir"), (("--experimental-rerun",), "experimental_rerun"),
+    ):
+        parser.add_argument(*flags, dest=dest)
+    parser.add_argument("--info", "-i", dest="info", nargs="?", const="all")
+    parser.add_argument("overrides", nargs="*")
+    return parser
 
 
 def _prepare(overrides: list[str], registry: Registry) -> list[str]:
@@ -180,10 +197,9 @@ def _prepare(overrides: list[str], registry: Registry) -> list[str]:
     """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
-    from hydra._internal.utils import get_args_parser
     from hydra.core.global_hydra import GlobalHydra
 
-    args = get_args_parser().parse_args(overrides)
+    args = _hydra_flags().parse_args(overrides)
     if any(getattr(args, flag, None) for flag in _PASS_THROUGH):
         return overrides  # help, --cfg, sweeps: each job is checked when it runs
     plain = list(args.overrides)

@@ -135,3 +135,18 @@ def test_time_modes_leaves_out_a_mode_that_fails():
 
     chosen, seconds = time_modes(evaluate, [x])
     assert chosen == "auto" and set(seconds) == {"auto"}
+
+
+def test_the_timed_choice_is_saved_in_checkpoints_and_restored_on_resume():
+    from deepinn.training import PINNModule
+
+    problem, network, points = _case("burgers", *CASES["burgers"])
+    module = PINNModule(problem, network, adam())
+    module.loss.choose_modes(points)
+    checkpoint: dict = {}
+    module.on_save_checkpoint(checkpoint)
+    assert checkpoint["deepinn_group_modes"] == module.loss.group_modes
+    resumed = PINNModule(problem, network, adam())
+    flipped = {name: "reverse" if mode != "reverse" else "auto" for name, mode in module.loss.group_modes.items()}
+    resumed.on_load_checkpoint({"deepinn_group_modes": flipped})
+    assert resumed.loss.group_modes == flipped  # not timed again: what the checkpoint says

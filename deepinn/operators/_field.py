@@ -37,6 +37,7 @@ that a compiled network does not support), so ``laplacian_only`` is a promise of
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -62,6 +63,8 @@ def offers_forward_derivatives(fn: Any, laplacian_only: bool) -> bool:
     """Whether ``fn`` offers the forward-Laplacian protocol a Field in mode ``auto`` would use."""
     names = ["forward_derivatives"] + (["forward_laplacian"] if laplacian_only else [])
     return any(callable(getattr(fn, name, None)) for name in names)
+
+_log = logging.getLogger("deepinn.training")
 
 
 def time_modes(
@@ -95,7 +98,11 @@ def time_modes(
     for mode in modes:
         try:
             once(mode)
-        except Exception:  # a mode this residual cannot use is not a candidate
+        except Exception as error:  # noqa: BLE001 - a mode this residual cannot use is no candidate
+            _log.warning(
+                "field_mode=auto: the %s path is left out (%s: %s)", mode, type(error).__name__,
+                str(error).splitlines()[0] if str(error) else "",
+            )
             continue
         samples[mode] = []
     for _ in range(repeats):

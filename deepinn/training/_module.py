@@ -174,6 +174,11 @@ class PINNModule(pl.LightningModule):
         ]
         return optimizers, schedulers
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        modes = checkpoint.get("deepinn_group_modes")
+        if modes is not None:
+            self.loss.group_modes = dict(modes)
+
     def on_train_start(self) -> None:
         """On resume, apply the configuration's optimizer settings over the checkpoint's (a
         lower ``optimizer.lr`` takes effect; a scheduler keeps its progress) and say so."""
@@ -242,6 +247,10 @@ class PINNModule(pl.LightningModule):
         self.loss.reduce = sum_over_ranks if distributed else None  # global causal weights
         if self.loss.group_modes is None:  # field_mode=auto: time each group's paths, once
             self.loss.choose_modes(batch["points"])
+            if distributed:  # every rank takes rank 0's choice: one program on every rank
+                shared: list[Any] = [self.loss.group_modes]
+                dist.broadcast_object_list(shared, src=0)
+                self.loss.group_modes = shared[0]
 
         def closure() -> torch.Tensor:
             optimizer.zero_grad()
@@ -360,6 +369,8 @@ class PINNModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._raise_if_non_finite()  # never write a checkpoint after a non-finite step
+        # field_mode=auto's timed choice: a resumed run computes exactly what this one did
+        checkpoint["deepinn_group_modes"] = self.loss.group_modes
 
     def on_train_end(self) -> None:
         self._raise_if_non_finite()

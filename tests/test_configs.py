@@ -160,3 +160,33 @@ def test_train_yaml_comments_document_every_run_knob():
     text = (CONF / "train.yaml").read_text()
     missing = [f.name for f in dataclasses.fields(RunConfig) if f"#   {f.name}:" not in text]
     assert not missing, f"conf/train.yaml does not document {missing}"
+
+
+def test_a_scheduler_setting_the_schedule_does_not_read_is_refused():
+    from deepinn.training import SchedulerConfig
+
+    with pytest.raises(ConfigurationError, match="gamma = 0.5 changes nothing with optimizer.scheduler.name=cosine"):
+        SchedulerConfig(name="cosine", gamma=0.5)
+    SchedulerConfig(name="none", gamma=0.5, warmup_steps=10)  # off: one switch, settings kept
+    SchedulerConfig(name="warmup_exponential", warmup_steps=10, gamma=0.5)
+
+
+@pytest.mark.parametrize("name", ["exponential", "step", "cosine", "warmup", "warmup_exponential"])
+def test_every_schedule_changes_the_learning_rate(name):
+    import torch
+
+    from deepinn.training import AdamConfig, SchedulerConfig
+
+    warmup = 5 if name in ("warmup", "warmup_exponential", "cosine") else 0
+    decay = {} if name in ("cosine", "warmup") else {"gamma": 0.5, "decay_steps": 10}
+    scheduler = SchedulerConfig(name=name, warmup_steps=warmup, **decay)
+    phase = AdamConfig(lr=1.0, scheduler=scheduler).phases(100)[0]
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = phase.optimizer([parameter])
+    lr_schedule = phase.scheduler(optimizer)
+    rates = []
+    for _ in range(40):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        lr_schedule.step()
+    assert len(set(rates)) > 1 and max(rates) <= 1.0 + 1e-12

@@ -99,6 +99,19 @@ class _Factor:
         return 1.0
 
 
+_SCHEDULE_USES: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "exponential": ("gamma", "decay_steps"),
+    "step": ("gamma", "decay_steps"),
+    "cosine": ("warmup_steps", "min_lr_ratio"),
+    "warmup": ("warmup_steps",),
+    "warmup_exponential": ("warmup_steps", "gamma", "decay_steps"),
+}
+"""The settings each schedule reads (any other must stay at its default)."""
+
+_SCHEDULER_DEFAULTS = {"gamma": 0.9, "decay_steps": 1000, "warmup_steps": 0, "min_lr_ratio": 0.0}
+
+
 @dataclass
 class SchedulerConfig:
     """A learning-rate schedule, stepped once per optimizer step.
@@ -116,10 +129,10 @@ class SchedulerConfig:
     """
 
     name: str = "none"
-    gamma: float = 0.9
-    decay_steps: int = 1000
-    warmup_steps: int = 0
-    min_lr_ratio: float = 0.0
+    gamma: float = _SCHEDULER_DEFAULTS["gamma"]
+    decay_steps: int = int(_SCHEDULER_DEFAULTS["decay_steps"])
+    warmup_steps: int = int(_SCHEDULER_DEFAULTS["warmup_steps"])
+    min_lr_ratio: float = _SCHEDULER_DEFAULTS["min_lr_ratio"]
 
     def __post_init__(self) -> None:
         if self.name not in SCHEDULERS:
@@ -135,6 +148,17 @@ class SchedulerConfig:
                 f"{where}.name = {self.name!r} needs optimizer.scheduler.warmup_steps >= 1 "
                 f"(got {self.warmup_steps})."
             )
+        # A setting the chosen schedule does not read is refused ("none" switches scheduling off
+        # and keeps the others, so one switch turns a configured schedule off and on).
+        used = _SCHEDULE_USES[self.name]
+        for key in ("gamma", "decay_steps", "warmup_steps", "min_lr_ratio"):
+            ignored = self.name != "none" and key not in used
+            if ignored and getattr(self, key) != _SCHEDULER_DEFAULTS[key]:
+                users = [name for name, keys in _SCHEDULE_USES.items() if key in keys]
+                raise ConfigurationError(
+                    f"{where}.{key} = {getattr(self, key)!r} changes nothing with {where}.name="
+                    f"{self.name}; it is used by {', '.join(users)}. Drop it or pick one of those."
+                )
         if self.min_lr_ratio > 1:
             raise ConfigurationError(
                 f"{where}.min_lr_ratio = {self.min_lr_ratio}; use a fraction in [0, 1]."

@@ -3,9 +3,11 @@
 No Hydra here: the configuration layer (``deepinn.app``) builds components and calls ``fit``.
 """
 
+from deepinn.training._causal import CausalConfig as CausalConfig
 from deepinn.training._data import CollocationData as CollocationData
 from deepinn.training._fit import FitResult as FitResult
 from deepinn.training._fit import fit as fit
+from deepinn.training._loss import PINNLoss as PINNLoss
 from deepinn.training._metrics import relative_l2 as relative_l2
 from deepinn.training._module import PINNModule as PINNModule
 from deepinn.training._optim import Phase as Phase
@@ -22,6 +24,7 @@ from deepinn.training._presets import adam_lbfgs as adam_lbfgs
 from deepinn.training._presets import lbfgs as lbfgs
 from deepinn.training._settings import MonitorConfig as MonitorConfig
 from deepinn.training._settings import RunConfig as RunConfig
+from deepinn.training._weighting import WeightingConfig as WeightingConfig
 
 __all__ = [
     "OPTIMIZER_PRESETS",
@@ -29,15 +32,18 @@ __all__ = [
     "AdamConfig",
     "AdamLBFGSConfig",
     "AdamWConfig",
+    "CausalConfig",
     "CollocationData",
     "FitResult",
     "LBFGSConfig",
     "MonitorConfig",
+    "PINNLoss",
     "PINNModule",
     "Phase",
     "RunConfig",
     "SGDConfig",
     "SchedulerConfig",
+    "WeightingConfig",
     "adam",
     "adam_lbfgs",
     "fit",

@@ -20,7 +20,7 @@ from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.training import RunConfig, fit
 from deepinn.training._checkpoint import AtomicCheckpointIO, find_checkpoint, load_checkpoint_safely
 from deepinn.training._runfolder import claim_run_folder, make_unique_folder, release_run_folder
-from deepinn.training._signals import RunInterrupted
+from deepinn.training._signals import RunInterruptedError
 
 QUIET = {"enable_progress_bar": False}
 
@@ -214,7 +214,7 @@ def test_sigterm_saves_last_checkpoint_and_metrics_with_the_reason(tmp_path):
         return base(field)
 
     problem.constraints[0].residual_fn = slow
-    with pytest.raises(RunInterrupted, match=f"SIGTERM at step .*resume={tmp_path}") as info:
+    with pytest.raises(RunInterruptedError, match=f"SIGTERM at step .*resume={tmp_path}") as info:
         fit(problem, _net(), max_steps=1000, run_dir=tmp_path, logger=False, trainer_options=QUIET,
             eval_points=50)
     metrics = json.loads((tmp_path / "metrics.json").read_text())

@@ -34,13 +34,14 @@ from deepinn.app._summary import summary
 from deepinn.plugins import PluginWarning, Registry, load_registry
 from deepinn.training._checkpoint import check_compatible, find_checkpoint, load_checkpoint_safely
 from deepinn.training._runfolder import claim_run_folder, is_secondary_rank, make_unique_folder
-from deepinn.training._signals import EXIT_SIGTERM, RunInterrupted
+from deepinn.training._signals import EXIT_SIGTERM, RunInterruptedError
 
 __all__ = ["train"]
 
 _state: dict[str, object] = {}
+# Hydra flags run as given
 _PASS_THROUGH = ("help", "hydra_help", "cfg", "info", "shell_completion", "multirun",
-                 "experimental_rerun", "config_path", "config_name", "version")  # Hydra flags run as given
+                 "experimental_rerun", "config_path", "config_name", "version")
 
 
 def _fail(error: DeepinnError | str) -> NoReturn:
@@ -54,7 +55,8 @@ def _to_log_file(text: str) -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             for line in text.splitlines():
-                handler.emit(logging.LogRecord("deepinn", logging.INFO, __file__, 0, line, None, None))
+                record = logging.LogRecord("deepinn", logging.INFO, __file__, 0, line, None, None)
+                handler.emit(record)
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="train")
@@ -67,7 +69,7 @@ def _train(cfg: DictConfig) -> float | None:
     try:
         check_launch(cfg, hydra_cfg)
         result = run_from_config(cfg, registry, run_dir)
-    except RunInterrupted as stop:
+    except RunInterruptedError as stop:
         text = summary(stop.metrics, run_dir, tensorboard=tensorboard)
         print(text, flush=True)
         _to_log_file(text)
@@ -131,9 +133,10 @@ def _composition_message(error: Exception, overrides: Sequence[str]) -> str:
                 detail = str(bad).splitlines()[0]
                 hint = "quote a value with special characters: key='value'"
                 if _key_of(override) == "resume" and override.count("=") > 1:
+                    quoted = override.split("=", 1)[1]
                     hint = (
                         "Lightning's checkpoint names hold '=': use resume=<run folder> "
-                        f"resume_from=best (or last), or quote the path: resume='{override.split('=', 1)[1]}'"
+                        f"resume_from=best (or last), or quote the path: resume='{quoted}'"
                     )
                 return f"cannot read the override {override!r} ({detail}); {hint}."
     cause = error.__cause__ if isinstance(error.__cause__, OmegaConfBaseException) else error
@@ -141,7 +144,7 @@ def _composition_message(error: Exception, overrides: Sequence[str]) -> str:
         key = getattr(cause, "full_key", None) or "config"
         if isinstance(cause, ConfigAttributeError):
             schema = getattr(cause, "object_type", None)
-            declared = [f for f in getattr(schema, "__dataclass_fields__", {})]
+            declared = list(getattr(schema, "__dataclass_fields__", {}))
             parent, _, leaf = key.rpartition(".")
             return (
                 unknown_name_message(f"key{' of ' + parent if parent else ''}", leaf, declared,

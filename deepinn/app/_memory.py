@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from deepinn._errors import ConfigurationError
@@ -67,7 +68,7 @@ def estimate_memory(cfg: Any, dim: int = 1) -> MemoryEstimate:
     lanes = 1 + dim  # the value and its first derivatives, at least
     activations = points * sum(hidden) * lanes * width
     sizes = [dim, *hidden, 1]
-    weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False)) * width * 4
+    weights = sum((a + 1) * b for a, b in pairwise(sizes)) * width * 4
     eval_points = _int(cfg.get("eval_points"))
     point_keys = ", ".join(k for k, v in counts.items() if v) or "problem.n_*"
     return MemoryEstimate(

@@ -98,7 +98,7 @@ def time_modes(
     for mode in modes:
         try:
             once(mode)
-        except Exception as error:  # noqa: BLE001 - a mode this residual cannot use is no candidate
+        except Exception as error:  # a mode this residual cannot use is no candidate
             _log.warning(
                 "field_mode=auto: the %s path is left out (%s: %s)", mode, type(error).__name__,
                 str(error).splitlines()[0] if str(error) else "",
@@ -274,7 +274,8 @@ class Field:
 
     @property
     def used_forward_derivatives(self) -> bool:
-        """Whether the network's ``forward_derivatives`` or ``forward_laplacian`` served this Field."""
+        """Whether the network's ``forward_derivatives`` or ``forward_laplacian`` served this
+        Field."""
         return self._state.used_protocol
 
     @property
@@ -369,7 +370,7 @@ class Field:
                 f"{len(o_list)} component(s) but {len(columns)} coordinate(s). Give one output "
                 "per coordinate, e.g. divergence(('u', 'v'), 'x')."
             )
-        terms = [self._first(o)[:, j : j + 1] for o, j in zip(o_list, columns)]
+        terms = [self._first(o)[:, j : j + 1] for o, j in zip(o_list, columns, strict=True)]
         return self._take(torch.stack(terms, dim=0).sum(dim=0))
 
     def jacobian(self, outs: str | Sequence[str] | None = None, wrt: Names = None) -> torch.Tensor:
@@ -460,7 +461,7 @@ class Field:
             )
         u, du, d2u = returned
         expected = {"u": (n, k), "du": (n, k, d), last: (n, k) if summed else (n, k, d)}
-        for label, tensor in zip(expected, (u, du, d2u)):
+        for label, tensor in zip(expected, (u, du, d2u), strict=True):
             if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != expected[label]:
                 shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else tensor
                 raise ShapeError(

@@ -152,7 +152,9 @@ def load_checkpoint_safely(path: Path) -> dict[str, Any]:
     fix = "Resume from another checkpoint of the run (resume=<run folder> resume_from=best|last)."
     size = path.stat().st_size
     if size == 0:
-        raise ConfigurationError(f"resume: {str(path)!r} is empty (0 bytes), not a checkpoint. {fix}")
+        raise ConfigurationError(
+            f"resume: {str(path)!r} is empty (0 bytes), not a checkpoint. {fix}"
+        )
     checksum = Path(str(path) + _SUFFIX)
     if checksum.is_file() and checksum.read_text().strip() != _digest(path):
         raise ConfigurationError(
@@ -169,9 +171,14 @@ def load_checkpoint_safely(path: Path) -> dict[str, Any]:
                 "malicious one); deepinn loads weights-only checkpoints and never runs a pickle"
             )
         else:
-            reason = f"it is truncated or corrupt ({type(error).__name__}: {text.splitlines()[0][:120] if text else '?'})"
+            first = text.splitlines()[0][:120] if text else "?"
+            reason = f"it is truncated or corrupt ({type(error).__name__}: {first})"
         raise ConfigurationError(f"resume: cannot load {str(path)!r}: {reason}. {fix}") from None
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "global_step" not in checkpoint:
+    if (
+        not isinstance(checkpoint, dict)
+        or "state_dict" not in checkpoint
+        or "global_step" not in checkpoint
+    ):
         raise ConfigurationError(
             f"resume: {str(path)!r} is not a deepinn/Lightning training checkpoint (no state_dict "
             f"and global_step). {fix}"

@@ -53,7 +53,7 @@ class CompiledNetwork:
         start = time.perf_counter() if self._calls < 2 else 0.0
         try:
             result = compiled(*args)
-        except Exception as error:  # noqa: BLE001 - any backend failure falls back to eager
+        except Exception as error:  # any backend failure falls back to eager
             self.failure = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
             warnings.warn(
                 f"torch.compile is not available for this network here ({self.failure}); "

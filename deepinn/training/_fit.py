@@ -36,7 +36,7 @@ from deepinn.training._presets import adam
 from deepinn.training._progress import LineProgress, stdout_is_terminal
 from deepinn.training._runfolder import held_run_folder
 from deepinn.training._settings import RunConfig
-from deepinn.training._signals import RunInterrupted, SignalCheckpoint, SIGTERMException
+from deepinn.training._signals import RunInterruptedError, SignalCheckpoint, SIGTERMException
 
 __all__ = ["FitResult", "checkpoint_path", "fit"]
 
@@ -195,7 +195,9 @@ def _train(
         artifacts = RunArtifacts(run_path, eval_points)
         callbacks.append(artifacts)
         if logger:
-            loggers.append(TensorBoardLogger(save_dir=str(run_path), name="tensorboard", version=""))
+            loggers.append(
+                TensorBoardLogger(save_dir=str(run_path), name="tensorboard", version="")
+            )
             monitor_every = run.monitor
             callbacks += [
                 GradientMonitor(monitor_every.grad_norm_every, monitor_every.histogram_every),
@@ -225,15 +227,18 @@ def _train(
             # resamplings), and checkpoints hold the state after each optimizer step.
             warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`.*")
             warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
-            warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)`? is deprecated.*")
+            warnings.filterwarnings(
+                "ignore", message=".*isinstance\\(treespec, LeafSpec\\)`? is deprecated.*"
+            )
             _fit(trainer, module, data, ckpt)
     except SIGTERMException:
-        metrics = compute_metrics(module, trainer.global_step, time.perf_counter() - start, eval_points)
+        elapsed = time.perf_counter() - start
+        metrics = compute_metrics(module, trainer.global_step, elapsed, eval_points)
         metrics.setdefault("stop_reason", f"SIGTERM at step {trainer.global_step}")
         if run_path is not None and trainer.is_global_zero:
             write_artifacts(run_path, module, metrics, eval_points)
         where = f"; resume with: deepinn train resume={run_path}" if run_path is not None else ""
-        raise RunInterrupted(
+        raise RunInterruptedError(
             f"stopped by SIGTERM at step {trainer.global_step}; last.ckpt and metrics.json "
             f"saved{where}",
             metrics,
@@ -242,5 +247,6 @@ def _train(
     if artifacts is not None and artifacts.metrics:
         metrics = artifacts.metrics
     else:
-        metrics = compute_metrics(module, trainer.global_step, time.perf_counter() - start, eval_points)
+        elapsed = time.perf_counter() - start
+        metrics = compute_metrics(module, trainer.global_step, elapsed, eval_points)
     return FitResult(metrics, module, trainer, run_path)

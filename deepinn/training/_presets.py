@@ -34,7 +34,9 @@ __all__ = [
     "lbfgs",
 ]
 
-SCHEDULERS: tuple[str, ...] = ("none", "exponential", "step", "cosine", "warmup", "warmup_exponential")
+SCHEDULERS: tuple[str, ...] = (
+    "none", "exponential", "step", "cosine", "warmup", "warmup_exponential"
+)
 """Learning-rate schedules by name; see :class:`SchedulerConfig`."""
 
 
@@ -168,7 +170,8 @@ class SchedulerConfig:
         """The scheduler factory for a phase of ``horizon`` steps (None for ``none``)."""
         if self.name == "none":
             return None
-        return functools.partial(torch.optim.lr_scheduler.LambdaLR, lr_lambda=_Factor(self, horizon))
+        factor = _Factor(self, horizon)
+        return functools.partial(torch.optim.lr_scheduler.LambdaLR, lr_lambda=factor)
 
 
 @dataclass
@@ -191,7 +194,7 @@ class LBFGSConfig:
     max_eval: int = 25
     tolerance_grad: float = 1e-12
     tolerance_change: float = 1e-15
-    dtype: Optional[str] = None  # noqa: UP045 - OmegaConf needs Optional
+    dtype: Optional[str] = None  # OmegaConf needs Optional
 
     def __post_init__(self) -> None:
         _positive("optimizer", history_size=self.history_size, max_eval=self.max_eval)

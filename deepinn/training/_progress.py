@@ -42,7 +42,12 @@ class LineProgress(pl.Callback):
         self.max_steps = max_steps
 
     def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
     ) -> None:
         step = trainer.global_step  # steps done
         if not trainer.is_global_zero or (step % self.every and step != self.max_steps):

@@ -62,7 +62,9 @@ def _create(folder: Path) -> None:
         ) from None
 
 
-def claim_run_folder(folder: str | os.PathLike[str], resume: str | os.PathLike[str] | None = None) -> None:
+def claim_run_folder(
+    folder: str | os.PathLike[str], resume: str | os.PathLike[str] | None = None
+) -> None:
     """Create ``folder`` if needed, refuse it if another run used or holds it, and lock it.
 
     The lock is held until :func:`release_run_folder` or the end of the process. Claiming a
@@ -146,4 +148,6 @@ def make_unique_folder(folder: str | os.PathLike[str]) -> Path:
                 "Choose a writable place with hydra.run.dir=<folder>."
             ) from None
         return candidate
-    raise ConfigurationError(f"No free run folder name next to {str(path)!r}; choose hydra.run.dir.")
+    raise ConfigurationError(
+        f"No free run folder name next to {str(path)!r}; choose hydra.run.dir."
+    )

@@ -3,7 +3,7 @@
 Lightning turns SIGTERM into ``SIGTERMException`` (a ``SystemExit`` with status 0) at the end
 of the current step. :class:`SignalCheckpoint` saves ``last.ckpt`` at that point, before the
 trainer tears down; ``fit`` then writes ``metrics.json`` with the stop reason and raises
-:class:`RunInterrupted`, which the app turns into exit status 143 (128 + SIGTERM).
+:class:`RunInterruptedError`, which the app turns into exit status 143 (128 + SIGTERM).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from deepinn._errors import TrainingError
 
-__all__ = ["EXIT_SIGTERM", "RunInterrupted", "SIGTERMException", "SignalCheckpoint"]
+__all__ = ["EXIT_SIGTERM", "RunInterruptedError", "SIGTERMException", "SignalCheckpoint"]
 
 EXIT_SIGTERM = 128 + int(signal.SIGTERM)
 
 
-class RunInterrupted(TrainingError):
+class RunInterruptedError(TrainingError):
     """The run stopped on a signal; its state is saved and it can be resumed.
 
     Attributes:

@@ -17,6 +17,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from deepinn._errors import ConfigurationError
 from deepinn.training._metrics import relative_l2
+from deepinn.training._module import PINNModule
 from deepinn.training._plots import points_figure, solution_figure
 
 __all__ = ["FigureLogger", "GradientMonitor", "RunArtifacts", "json_safe", "write_metrics"]
@@ -27,6 +28,20 @@ def _tensorboard(trainer: pl.Trainer) -> Any | None:
         if isinstance(logger, TensorBoardLogger):
             return logger.experiment
     return None
+
+
+def _datamodule(trainer: pl.Trainer) -> Any | None:
+    """The trainer's datamodule (Lightning sets this attribute at run time, untyped)."""
+    return getattr(trainer, "datamodule", None)
+
+
+def _pinn(callback: pl.Callback, pl_module: pl.LightningModule) -> PINNModule:
+    """``pl_module`` as the :class:`PINNModule` whose problem and network the callback reads."""
+    if not isinstance(pl_module, PINNModule):
+        raise TypeError(
+            f"{type(callback).__name__} needs a PINNModule; got {type(pl_module).__name__}."
+        )
+    return pl_module
 
 
 class GradientMonitor(pl.Callback):
@@ -80,11 +95,12 @@ class FigureLogger(pl.Callback):
 
     def _log_points(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         writer = _tensorboard(trainer)
-        data = trainer.datamodule
+        data = _datamodule(trainer)
         if writer is None or data is None:
             return
         points = {name: batch["x"] for name, batch in data.current_global_points().items()}
-        figure = points_figure(points, pl_module.problem.space.coordinate_names())
+        names = _pinn(self, pl_module).problem.space.coordinate_names()
+        figure = points_figure(points, names)
         writer.add_figure("points", figure, trainer.global_step)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -104,11 +120,12 @@ class FigureLogger(pl.Callback):
         writer = _tensorboard(trainer)
         if writer is None or not trainer.is_global_zero or trainer.sanity_checking:
             return
-        figure = solution_figure(pl_module.problem, _predict_float64(pl_module))
+        module = _pinn(self, pl_module)
+        figure = solution_figure(module.problem, _predict_float64(module))
         writer.add_figure("solution", figure, trainer.global_step)
 
 
-def _predict_float64(pl_module: pl.LightningModule) -> Any:
+def _predict_float64(pl_module: PINNModule) -> Any:
     def predict(x: torch.Tensor) -> torch.Tensor:
         dtype = next(pl_module.net.parameters()).dtype
         return pl_module.predict_points(x.to(pl_module.device, dtype)).to(torch.float64).cpu()
@@ -132,10 +149,10 @@ class RunArtifacts(pl.Callback):
     def _write_points(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         plots = self.run_dir / "plots"
         plots.mkdir(parents=True, exist_ok=True)
-        data = trainer.datamodule
+        data = _datamodule(trainer)
         if data is not None:
             for name, batch in data.current_global_points().items():
-                names = pl_module.problem.space.coordinate_names()
+                names = _pinn(self, pl_module).problem.space.coordinate_names()
                 figure = points_figure({name: batch["x"]}, names)
                 figure.savefig(plots / f"points_{name}.png", dpi=100)
 

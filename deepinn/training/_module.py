@@ -11,6 +11,7 @@ import lightning.pytorch as pl
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.problems import Problem
@@ -35,7 +36,9 @@ def _group_settings(group: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
 
 
-def _apply_setting(group: dict[str, Any], key: str, value: Any, scheduler: Any, number: int) -> None:
+def _apply_setting(
+    group: dict[str, Any], key: str, value: Any, scheduler: Any, number: int
+) -> None:
     """Set ``key`` of a restored param group; a new base ``lr`` rescales the scheduled rate."""
     if key != "lr":
         group[key] = tuple(value) if isinstance(group.get(key), tuple) else value
@@ -101,7 +104,9 @@ class PINNModule(pl.LightningModule):
         for name, value in counts.items():
             if value <= 0:
                 raise ConfigurationError(f"{name} = {value}; use a positive number of steps.")
-        self.loss = PINNLoss(problem, network, field_mode=field_mode, compile=compile, causal=causal)
+        self.loss = PINNLoss(
+            problem, network, field_mode=field_mode, compile=compile, causal=causal
+        )
         self.balancer = LossWeighting(
             weighting or WeightingConfig(),
             [c.name for c in problem.constraints],
@@ -186,13 +191,14 @@ class PINNModule(pl.LightningModule):
             return
         optimizers = self.optimizers()
         optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
-        scheduler_list = self.lr_schedulers() if self.trainer.lr_scheduler_configs else []
-        scheduler_list = scheduler_list if isinstance(scheduler_list, list) else [scheduler_list]
-        schedulers = {id(s.optimizer): s for s in scheduler_list if s is not None}
+        scheduler_list = self._scheduler_list() if self.trainer.lr_scheduler_configs else []
+        schedulers = {id(s.optimizer): s for s in scheduler_list}
         changes = []
-        for index, (wrapped, configured) in enumerate(zip(optimizers, self._configured_groups, strict=False)):
+        pairs = zip(optimizers, self._configured_groups, strict=False)
+        for index, (wrapped, configured) in enumerate(pairs):
             raw = getattr(wrapped, "optimizer", wrapped)
-            for number, (group, fresh) in enumerate(zip(raw.param_groups, configured, strict=False)):
+            groups = zip(raw.param_groups, configured, strict=False)
+            for number, (group, fresh) in enumerate(groups):
                 restored = _group_settings(group)
                 for key, value in fresh.items():
                     if key in restored and restored[key] != value:
@@ -211,11 +217,16 @@ class PINNModule(pl.LightningModule):
         optimizer = optimizers[index] if isinstance(optimizers, list) else optimizers
         scheduler = None
         if self.phases[index].scheduler is not None:
-            schedulers = self.lr_schedulers()
-            schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
             position = sum(1 for p in self.phases[:index] if p.scheduler is not None)
-            scheduler = schedulers[position]
+            scheduler = self._scheduler_list()[position]
         return optimizer, scheduler
+
+    def _scheduler_list(self) -> list[LRScheduler | ReduceLROnPlateau]:
+        """The configured learning-rate schedulers as a list (empty when there are none)."""
+        found = self.lr_schedulers()
+        if isinstance(found, list):
+            return found
+        return [s for s in (found,) if s is not None]
 
     def _switch_dtype(self, batch: dict[str, Any], dtype_name: str | None) -> dict[str, Any]:
         """Move the network (and this round's points) to the phase's dtype, once per round."""

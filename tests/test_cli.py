@@ -143,7 +143,9 @@ def test_strict_from_environment_exits_non_zero(
 def test_disable_skips_the_plugin(fakes: FakePlugins, capsys: pytest.CaptureFixture[str]) -> None:
     fakes.add("frob", BROKEN_PLUGIN)
     assert main(["plugins", "--strict", "--disable", "frob"]) == 0
-    assert "frob" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "failed to load" not in out and out.count("frob") == 1  # only as disabled
+    assert "disabled plugins: frob (fake-plugin)" in out
 
 
 def test_duplicate_names_are_listed_with_their_qualified_forms(
@@ -190,3 +192,25 @@ def test_installed_console_script_lists_spaces() -> None:
         pytest.skip("deepinn is not installed (pip install -e .) so there is no console script")
     result = _run([script, "plugins", "--kind", "spaces"])
     assert (result.returncode, "r3" in result.stdout) == (0, True), result.stderr
+
+
+def test_a_disabled_plugin_is_named_where_its_component_is_missing(
+    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fakes.add("shapes", plugin_source(name="fake_disk_disabled"), distribution="shapes-dist")
+    from deepinn.plugins import load_registry
+
+    registry = load_registry(strict=True, builtins=False, disabled=["shapes"])
+    with pytest.raises(Exception, match=r"Installed but disabled .*shapes \(shapes-dist\)"):
+        registry.domains.get("fake_disk_disabled")
+    assert main(["plugins", "--disable", "shapes", "--kind", "domains"]) == 0
+    assert "disabled plugins: shapes (shapes-dist)" in capsys.readouterr().out
+
+
+def test_a_typo_in_the_disable_list_is_reported(
+    fakes: FakePlugins, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fakes.add("shapes", plugin_source(name="fake_disk_typo"), distribution="shapes-dist")
+    assert main(["plugins", "--disable", "shapse", "--kind", "domains"]) == 0
+    out = capsys.readouterr().out
+    assert "Unknown plugin to disable 'shapse'" in out and "Did you mean 'shapes'?" in out

@@ -110,7 +110,9 @@ _EXPECTED = {"Integer": "an integer", "Float": "a number", "Boolean": "true or f
              "String": "a string"}
 
 
-def _composition_message(error: Exception, overrides: Sequence[str]) -> str:
+def _composition_message(
+    error: Exception, overrides: Sequence[str], registry: Registry | None = None
+) -> str:
     """Hydra's or OmegaConf's multi-line composition error as one line: key, value, fix."""
     if isinstance(error, MissingConfigException):
         found = re.search(r"Could not find '([^']+)/([^'/]+)'", str(error))
@@ -121,6 +123,7 @@ def _composition_message(error: Exception, overrides: Sequence[str]) -> str:
                                      plural=f"{group} options")
                 + f" Choose one with {group}=<name> (deepinn plugins lists the registered "
                 "components)."
+                + (registry.disabled_note() if registry is not None else "")
             )
     if isinstance(error, OverrideParseException):
         from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -216,7 +219,7 @@ def _prepare(overrides: list[str], registry: Registry) -> list[str]:
             full = hydra_compose("train", overrides=[*extra, *plain], return_hydra_config=True)
         run_dir = str(OmegaConf.select(full, "hydra.run.dir"))
     except (HydraException, OmegaConfBaseException) as error:
-        _fail(_composition_message(error, plain))
+        _fail(_composition_message(error, plain, registry))
     finally:
         GlobalHydra.instance().clear()
     config = typed_config(cfg)

@@ -71,6 +71,13 @@ def format_registry(
                 f"choose one by its qualified name ({qualified})."
             )
             lines.append("")
+    if registry.disabled:
+        names = ", ".join(f"{plugin} ({dist})" for plugin, dist in registry.disabled)
+        lines.append(f"disabled plugins: {names}")
+        lines.append("")
+    for note in registry.notes:
+        lines.append(f"note: {note}")
+        lines.append("")
     if registry.failures:
         lines.append(f"plugins that failed to load ({len(registry.failures)}):")
         for failure in registry.failures:

@@ -98,9 +98,13 @@ class KindRegistry(Generic[T]):
     """
 
     def __init__(
-        self, kind: Kind, registrations: Mapping[str, Registration | Sequence[Registration]]
+        self,
+        kind: Kind,
+        registrations: Mapping[str, Registration | Sequence[Registration]],
+        disabled_note: str = "",
     ) -> None:
         self.kind = kind
+        self.disabled_note = disabled_note
         self._by_name: dict[str, list[Registration]] = {
             name: [found] if isinstance(found, Registration) else list(found)
             for name, found in registrations.items()
@@ -136,6 +140,7 @@ class KindRegistry(Generic[T]):
         return UnknownNameError(
             unknown_name_message(self.kind.singular, name, self._by_name, plural=self.kind.name)
             + f" Install the plugin that provides {name!r} or pick a listed name."
+            + self.disabled_note
         )
 
     def get(self, name: str) -> Registration:
@@ -251,12 +256,29 @@ class Registry:
         registrations: Mapping[str, Mapping[str, Registration | Sequence[Registration]]],
         failures: Sequence[PluginFailure] = (),
         plugin_manager: pluggy.PluginManager | None = None,
+        disabled: Sequence[tuple[str, str]] = (),
     ) -> None:
+        self.disabled: tuple[tuple[str, str], ...] = tuple(disabled)
+        """The (plugin, distribution) pairs that were installed but disabled."""
+        self.notes: tuple[str, ...] = ()
+        """Warnings from loading that are not a plugin failure (a disabled name that is no
+        installed plugin)."""
         self._kinds: dict[str, KindRegistry[Any]] = {
-            kind.name: KindRegistry(kind, registrations.get(kind.name, {})) for kind in KIND_TABLE
+            kind.name: KindRegistry(kind, registrations.get(kind.name, {}), self.disabled_note())
+            for kind in KIND_TABLE
         }
         self.failures: tuple[PluginFailure, ...] = tuple(failures)
         self.plugin_manager = plugin_manager
+
+    def disabled_note(self) -> str:
+        """A sentence naming the disabled plugins (empty when none is), for unknown-name errors."""
+        if not self.disabled:
+            return ""
+        names = ", ".join(f"{plugin} ({distribution})" for plugin, distribution in self.disabled)
+        return (
+            f" Installed but disabled ({DISABLE_ENV} or --disable): {names}; a component of a "
+            "disabled plugin is not available until it is enabled again."
+        )
 
     def kind(self, kind: str) -> KindRegistry[Any]:
         """The components of ``kind`` (plural, singular or config-group name)."""
@@ -336,6 +358,26 @@ def _discover_entry_points() -> list[metadata.EntryPoint]:
     return sorted(found, key=lambda ep: (_distribution_name(ep), ep.name))
 
 
+def _check_disabled_names(disabled: set[str], eps: Sequence[metadata.EntryPoint]) -> list[str]:
+    """Warn about a disabled name that matches no installed plugin (a typo disables nothing).
+
+    Returns:
+        The warnings' messages.
+    """
+    messages = []
+    known = {ep.name for ep in eps} | {_distribution_name(ep) for ep in eps}
+    for name in sorted(disabled - known):
+        if name in BUILTIN_PLUGINS or name == "deepinn":
+            message = f"{DISABLE_ENV} names {name!r}: deepinn's own components cannot be disabled."
+        else:
+            message = unknown_name_message(
+                "plugin to disable", name, known, plural="installed plugins", listed="The"
+            ) + f" ({DISABLE_ENV} or --disable); it disables nothing."
+        warnings.warn(message, PluginWarning, stacklevel=3)
+        messages.append(message)
+    return messages
+
+
 def _fail(failure: PluginFailure, failures: list[PluginFailure], strict: bool) -> None:
     if strict:
         raise PluginError(f"{failure} (strict mode: unset {STRICT_ENV} to only warn).")
@@ -392,9 +434,12 @@ def load_registry(
         sources[name] = "(registered in code)"
 
     eps = _discover_entry_points() if entry_points is None else list(entry_points)
+    notes = _check_disabled_names(disabled, eps)
+    skipped: list[tuple[str, str]] = []
     for entry_point in eps:
         distribution = _distribution_name(entry_point)
         if entry_point.name in disabled or distribution in disabled:
+            skipped.append((entry_point.name, distribution))
             continue
         try:
             plugin = entry_point.load()
@@ -456,6 +501,8 @@ def load_registry(
                 registrations[kind].setdefault(item.name, []).append(
                     dataclasses.replace(item, provider=plugin_name, distribution=distribution)
                 )
-    return Registry(registrations, failures, pm)
+    registry = Registry(registrations, failures, pm, skipped)
+    registry.notes = tuple(notes)
+    return registry
 
 

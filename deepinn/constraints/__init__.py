@@ -9,6 +9,7 @@ from deepinn.constraints._conditions import NeumannBC as NeumannBC
 from deepinn.constraints._conditions import PDEConstraint as PDEConstraint
 from deepinn.constraints._conditions import PeriodicBC as PeriodicBC
 from deepinn.constraints._conditions import RobinBC as RobinBC
+from deepinn.constraints._hints import infer_hints as infer_hints
 
 __all__ = [
     "AbstractConstraint",
@@ -20,4 +21,5 @@ __all__ = [
     "PDEConstraint",
     "PeriodicBC",
     "RobinBC",
+    "infer_hints",
 ]

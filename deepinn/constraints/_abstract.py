@@ -33,6 +33,8 @@ class AbstractConstraint(abc.ABC):
         laplacian_only: The residual takes those second derivatives only as their sum, the
             Laplacian (a network can then carry one Laplacian lane instead of one per
             coordinate).
+        infer_hints: Set the three hints above from one recording pass of the residual before
+            training (a Python residual given without hints).
         columns: The number of columns the residual has, when the constraint knows it (None:
             any number except one per point, the mark of an (N,) - (N, 1) broadcast).
     """
@@ -40,6 +42,7 @@ class AbstractConstraint(abc.ABC):
     order: int = 0
     second_order: tuple[str, ...] | None = None
     laplacian_only: bool = False
+    infer_hints: bool = False
     columns: int | None = None
 
     def __init__(self, name: str, space: Space, weight: float = 1.0) -> None:

@@ -72,7 +72,9 @@ class PDEConstraint(_Sampled):
             the m columns); precomputed at sampling, not per step. Residual and source are made
             (N, m) columns before the subtraction, so (N,) - (N, 1) cannot broadcast to (N, N).
         weight: Loss weight.
-        order: Highest derivative order the residual takes (2 for most PDEs).
+        order: Highest derivative order the residual takes. With neither ``order`` nor
+            ``second_order`` given, the three hints are inferred before training from one
+            recording pass of the residual (:func:`deepinn.constraints.infer_hints`).
         second_order: Coordinates whose second derivatives the residual needs (e.g. ``('x',)``
             for the heat equation), a hint for networks with a forward Laplacian.
         laplacian_only: The residual takes those second derivatives only through
@@ -93,7 +95,7 @@ class PDEConstraint(_Sampled):
         residual: Callable[[Field], torch.Tensor],
         source: PointFunction | None = None,
         weight: float = 1.0,
-        order: int = 2,
+        order: int | None = None,
         second_order: Sequence[str] | None = None,
         space: Space | None = None,
         laplacian_only: bool = False,
@@ -108,7 +110,8 @@ class PDEConstraint(_Sampled):
         self.columns = columns
         self.residual_fn = residual
         self.source = source
-        self.order = order
+        self.infer_hints = order is None and second_order is None and not laplacian_only
+        self.order = 2 if order is None else order
         self.second_order = tuple(second_order) if second_order is not None else None
         if laplacian_only and self.second_order is None:
             raise ConfigurationError(

@@ -215,6 +215,7 @@ def build_constraint(
 
 def _set_hints(constraint: AbstractConstraint, expression: Expression) -> None:
     """The residual's derivative hints on the constraint (forward-Laplacian fast path)."""
+    constraint.infer_hints = False  # the expression's parse knows them
     own = getattr(type(constraint), "order", 0)
     constraint.order = max(expression.order, own if isinstance(own, int) else 0)
     previous = getattr(constraint, "second_order", None)

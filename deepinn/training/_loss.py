@@ -8,7 +8,7 @@ from typing import Any, NamedTuple, final
 import torch
 
 from deepinn._errors import ConfigurationError
-from deepinn.constraints import AbstractConstraint, Batch
+from deepinn.constraints import AbstractConstraint, Batch, infer_hints
 from deepinn.operators import FIELD_MODES, Field
 from deepinn.operators._field import offers_forward_derivatives, time_modes
 from deepinn.operators._names import resolve_columns
@@ -107,6 +107,10 @@ class PINNLoss:
         self.problem = problem
         self.network = network
         self.field_mode = field_mode
+        for constraint in problem.constraints:
+            if constraint.infer_hints:  # a Python residual without hints: record them once
+                infer_hints(constraint, network, problem.outputs)
+                constraint.infer_hints = False
         self.groups = group_by_order(problem.constraints, problem.space)
         self.causal = CausalWeighting(causal or CausalConfig(), problem.constraints)
         self.reduce: Reduce | None = None

@@ -39,6 +39,7 @@ def _refused(capsys, *overrides: str) -> str:
     ("overrides", "expected"),
     [
         (["seed=abc"], "seed=abc: Value 'abc' .* Integer. Give an integer"),
+        (["problem.weights.pde=2"], r"problem.weights.pde is not set yet.*\+problem.weights.pde=2"),
         (["trainer.max_steps=abc"], "trainer.max_steps=abc: .*Give an integer"),
         (["domain=elipse"], "Unknown domain option 'elipse'. Registered domain options: annulus, .*circle"),
         (["optimizer=adamx"], "Unknown optimizer option 'adamx'.*Did you mean 'adam'"),

@@ -149,6 +149,8 @@ def _composition_message(
             schema = getattr(cause, "object_type", None)
             declared = list(getattr(schema, "__dataclass_fields__", {}))
             parent, _, leaf = key.rpartition(".")
+            if not declared:  # a mapping, not a schema: its keys are added with +
+                return _add_with_plus(key, _value_of(overrides, key))
             return (
                 unknown_name_message(f"key{' of ' + parent if parent else ''}", leaf, declared,
                                      plural=f"keys{' of ' + parent if parent else ''}",
@@ -157,11 +159,21 @@ def _composition_message(
             )
         detail = (getattr(cause, "msg", None) or str(cause)).splitlines()[0]
         value = _value_of(overrides, key)
+        if "not in struct" in detail:  # a new key of a mapping (problem.weights.pde, ...)
+            return _add_with_plus(key, value)
         wanted = re.search(r"converted to (\w+)", detail)
         expected = _EXPECTED.get(wanted.group(1), wanted.group(1)) if wanted else "a valid value"
         shown = f"{key}={value}" if value is not None else key
         return f"{shown}: {detail}. Give {expected}, e.g. {key}=<{expected.replace(' ', '_')}>."
     return str(error).splitlines()[0]
+
+
+def _add_with_plus(key: str, value: str | None) -> str:
+    shown = f"+{key}={value}" if value is not None else f"+{key}=<value>"
+    return (
+        f"{key} is not set yet, so there is nothing to override: add it with a leading + "
+        f"({shown}); a mapping is extended key by key, e.g. +problem.weights.pde=10."
+    )
 
 
 def _domain_dim(cfg: DictConfig, registry: Registry) -> int:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
 import torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.problems import Problem
 from deepinn.training._causal import CausalConfig, sum_over_ranks
 from deepinn.training._compile import CompiledNetwork
+from deepinn.training._ddp import all_reduce, is_distributed, no_ddp_sync
 from deepinn.training._finite import FiniteTracker
 from deepinn.training._loss import PINNLoss, Points, group_by_order
 from deepinn.training._metrics import relative_l2
@@ -145,7 +144,7 @@ class PINNModule(pl.LightningModule):
         """The total loss and each constraint's weighted loss (see :meth:`PINNLoss.__call__`).
 
         ``rows`` holds each constraint's global number of points; the sum over ranks (see
-        :meth:`_all_reduce`) of the shards' losses is the global loss.
+        :func:`deepinn.training._ddp.all_reduce`) of the shards' losses is the global loss.
         """
         return self.loss(points, rows)
 
@@ -252,7 +251,7 @@ class PINNModule(pl.LightningModule):
         optimizer, scheduler = self._phase_objects(index)
         raw = optimizer.optimizer
         is_lbfgs = isinstance(raw, torch.optim.LBFGS)
-        distributed = self._distributed()
+        distributed = is_distributed(self._trainer)
         first: dict[str, torch.Tensor] = {}
 
         self.loss.reduce = sum_over_ranks if distributed else None  # global causal weights
@@ -275,7 +274,7 @@ class PINNModule(pl.LightningModule):
             if distributed:
                 # Global loss and gradient on every rank, at every call (L-BFGS calls this several
                 # times per step): every rank takes the same line-search decisions.
-                total, losses = self._all_reduce(losses)
+                total, losses = all_reduce(self.parameters(), losses)
                 if self.balancer.enabled:
                     total = self.balancer.combine(losses)
             else:
@@ -287,7 +286,7 @@ class PINNModule(pl.LightningModule):
                     self._raise_if_non_finite()
             return total
 
-        with self._no_ddp_sync():
+        with no_ddp_sync(self._trainer):
             if is_lbfgs:
                 before = raw.state[raw.param_groups[0]["params"][0]].get("n_iter", 0)
                 loss = float(optimizer.step(closure=closure))
@@ -302,57 +301,6 @@ class PINNModule(pl.LightningModule):
         self.last_losses = dict(first)
         if step % self.log_every == 0:
             self._log_losses(step, first, optimizer)
-
-    # ------------------------------------------------------------------ distributed
-    def _distributed(self) -> bool:
-        """Whether this step runs on several processes (a torch.distributed group is up)."""
-        return (
-            self._trainer is not None
-            and self.trainer.world_size > 1
-            and dist.is_available()
-            and dist.is_initialized()
-        )
-
-    @contextmanager
-    def _no_ddp_sync(self) -> Iterator[None]:
-        """Keep DDP's reducer out of this step's backward passes (the module reduces itself).
-
-        DDP's reducer expects one backward per forward through the wrapper; L-BFGS runs several.
-        """
-        model = self.trainer.strategy.model if self._trainer is not None else None
-        if isinstance(model, DistributedDataParallel):
-            with model.no_sync():
-                yield
-        else:
-            yield
-
-    def _all_reduce(
-        self, losses: Mapping[str, torch.Tensor]
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Sum the gradients and the constraint losses over the ranks, in one all-reduce.
-
-        Every parameter has a slot (zeros where this rank has no gradient), so the buffer has the
-        same length on every rank; a gradient that was None stays None.
-
-        Returns:
-            The global total loss and each constraint's global loss (detached).
-        """
-        parameters = [p for p in self.parameters() if p.requires_grad]
-        names = list(losses)
-        values = torch.stack([losses[name].detach() for name in names])
-        pieces = [
-            p.grad.reshape(-1) if p.grad is not None else p.new_zeros(p.numel()) for p in parameters
-        ]
-        flat = torch.cat([*(piece.to(values.dtype) for piece in pieces), values])
-        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-        offset = 0
-        for parameter in parameters:
-            count = parameter.numel()
-            if parameter.grad is not None:
-                parameter.grad.copy_(flat[offset : offset + count].view_as(parameter.grad))
-            offset += count
-        reduced = flat[offset:]
-        return reduced.sum(), dict(zip(names, reduced.unbind(), strict=True))
 
     def _raise_if_non_finite(self) -> None:
         """Stop with the first bad step and constraint(s), if a tracked loss was not finite."""

@@ -52,7 +52,7 @@ class SignalCheckpoint(pl.Callback):
         if self.checkpoint_dir is None:
             return
         path = self.checkpoint_dir / "last.ckpt"
-        trainer.save_checkpoint(path)
+        trainer.save_checkpoint(path, weights_only=False)  # the full state: resumable
         self.saved = path
         for callback in trainer.checkpoint_callbacks:
             if hasattr(callback, "last_model_path"):

@@ -74,10 +74,13 @@ def test_probe_chooses_the_faster_path_per_group(network_class, expected, caplog
 def test_fit_probes_once_per_run(caplog):
     problem, network, _ = _case("burgers", *CASES["burgers"])
     with caplog.at_level(logging.INFO, logger="deepinn.training"):
-        fit(problem, network, phases=adam(1e-3), max_steps=3, run_dir=None, dtype=torch.float64,
+        result = fit(
+            problem, network, phases=adam(1e-3), max_steps=3, run_dir=None, dtype=torch.float64,
             val_every=3, eval_points=100, logger=False,
-            trainer_options={"accelerator": "cpu", "devices": 1, "enable_progress_bar": False})
+            trainer_options={"accelerator": "cpu", "devices": 1, "enable_progress_bar": False},
+        )
     assert sum("field_mode=auto" in r.message for r in caplog.records) == 1
+    assert set(result.module.loss.group_modes) == {"pde"}  # the run's loss uses the choice
 
 
 def test_the_probe_leaves_gradients_alone():

@@ -12,6 +12,35 @@ import torch
 __all__ = ["CompiledLoss", "CompiledNetwork"]
 
 
+def _run(
+    owner: Any, compiled: Callable[..., Any], eager: Callable[..., Any], what: str, *args: Any
+) -> Any:
+    """Call ``compiled``; on a backend failure warn once and run ``eager`` from then on.
+
+    ``owner`` keeps the state: ``failure`` (None until compilation fails), ``warmup_s`` (the
+    time of the first two calls, when the forward and backward graphs are compiled) and
+    ``_calls``.
+    """
+    if owner.failure is not None:
+        return eager(*args)
+    start = time.perf_counter()
+    try:
+        result = compiled(*args)
+    except Exception as error:  # any backend failure falls back to eager
+        owner.failure = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
+        warnings.warn(
+            f"torch.compile {what} is not available here ({owner.failure}); training continues "
+            "in eager mode. Set compile=false to silence this.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return eager(*args)
+    if owner._calls < 2:
+        owner.warmup_s += time.perf_counter() - start
+        owner._calls += 1
+    return result
+
+
 class CompiledNetwork:
     """Calls a network through ``torch.compile`` (inductor: C++ on CPUs, Triton on GPUs).
 
@@ -40,31 +69,12 @@ class CompiledNetwork:
 
     def _compiled_method(self, method: Callable[..., Any]) -> Callable[..., Any]:
         compiled = torch.compile(method, dynamic=False)
-        return lambda *args: self._run(compiled, method, *args)
+        return lambda *args: _run(self, compiled, method, "of this network", *args)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self._forward is None:
             return self.network(x)
-        return self._run(self._forward, self.network, x)
-
-    def _run(self, compiled: Callable[..., Any], eager: Callable[..., Any], *args: Any) -> Any:
-        if self.failure is not None:
-            return eager(*args)
-        start = time.perf_counter() if self._calls < 2 else 0.0
-        try:
-            result = compiled(*args)
-        except Exception as error:  # any backend failure falls back to eager
-            self.failure = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
-            warnings.warn(
-                f"torch.compile is not available for this network here ({self.failure}); "
-                "training continues in eager mode. Set compile=false to silence this.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            return eager(*args)
-        if self._calls < 2:
-            self.warmup_s += time.perf_counter() - start
-            self._calls += 1
+        result: torch.Tensor = _run(self, self._forward, self.network, "of this network", x)
         return result
 
 
@@ -92,21 +102,4 @@ class CompiledLoss:
         self._compiled = torch.compile(loss, dynamic=False)
 
     def __call__(self, *args: Any) -> Any:
-        if self.failure is not None:
-            return self.loss(*args)
-        start = time.perf_counter()
-        try:
-            result = self._compiled(*args)
-        except Exception as error:  # any backend failure falls back to eager
-            self.failure = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
-            warnings.warn(
-                f"torch.compile of the whole loss failed ({self.failure}); training continues "
-                "in eager mode. Set compile=false to silence this.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            return self.loss(*args)
-        if self._calls < 2:
-            self.warmup_s += time.perf_counter() - start
-            self._calls += 1
-        return result
+        return _run(self, self._compiled, self.loss, "of the whole loss", *args)

@@ -65,3 +65,41 @@ def test_the_compiled_whole_loss_equals_the_eager_loss_and_reports_its_warm_up()
     for a, b in zip(got[2], want[2], strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
     assert compiled.warmup_s > 0
+
+
+def test_compile_keeps_the_network_passes_when_the_residuals_take_nested_autograd(caplog):
+    problem, net, points = _setup(torch.float64)
+    loss = PINNLoss(problem, net, field_mode="reverse", compile=True)
+    with caplog.at_level("INFO", logger="deepinn.training"):
+        loss.choose_modes(points)
+    assert loss.whole is None and len(loss.compiled) == 2
+    assert "nested autograd.grad" in caplog.text
+
+
+def test_compile_falls_back_to_the_network_passes_on_resume_too(monkeypatch):
+    # A checkpoint's saved probe choice must not skip the whole-loss decision under compile.
+    from deepinn.training import PINNModule, adam
+
+    problem, net, _ = _setup(torch.float64)
+    module = PINNModule(problem, net, adam(), compile=True)
+    module.on_load_checkpoint({"deepinn_group_modes": {"pde": "reverse"}})
+    assert module.loss.group_modes is None  # so the first batch decides again
+
+
+@pytest.mark.slow
+def test_compile_true_compiles_the_whole_loss_where_the_lanes_give_every_derivative(caplog):
+    problem, net, points = _setup()
+    eager = PINNLoss(problem, net)
+    loss = PINNLoss(problem, net, compile=True)
+    with caplog.at_level("INFO", logger="deepinn.training"):
+        loss.choose_modes(points)
+    assert loss.whole is not None and loss.compiled == (loss.whole,)
+    assert "the whole loss" in caplog.text
+    got = _total_and_grads(loss, net, points)
+    if loss.whole.failure is not None:
+        pytest.skip(f"torch.compile unavailable here: {loss.whole.failure}")
+    want = _total_and_grads(eager, net, points)
+    torch.testing.assert_close(got[0], want[0], rtol=1e-5, atol=1e-7)
+    for a, b in zip(got[2], want[2], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert loss.whole.warmup_s > 0

@@ -60,6 +60,24 @@ def test_grad_norm_equalises_two_terms_of_very_different_scale() -> None:
     assert float(after[0]) == pytest.approx(float(after[1]), rel=1e-6)
 
 
+def test_a_term_at_rounding_level_keeps_its_weight_and_the_others_are_balanced() -> None:
+    # An exactly satisfied condition (an embedding makes it vanish) has a gradient of rounding
+    # size; sum_j g_j / g_i would give it a weight of ~1e15.
+    net = _net()
+    x = torch.linspace(0, 1, 16).reshape(-1, 1)
+    u = net(x)
+    losses = {
+        "big": (30 * u).square().mean(),
+        "small": u.square().mean(),
+        "exact": (1e-18 * u).square().mean(),
+    }
+    balancer = LossWeighting(WeightingConfig("grad_norm", alpha=0.0), list(losses), [1, 1, 1])
+    balancer.update(losses, list(net.parameters()))
+    big, small, exact = balancer.weights.tolist()
+    assert exact == 1.0
+    assert small / big == pytest.approx(30.0**2, rel=1e-4)
+
+
 def test_grad_norm_moving_average_moves_a_fraction_alpha() -> None:
     problem = _problem()
     loss = PINNLoss(problem, _net())

@@ -208,7 +208,8 @@ class Field:
             )
         names = check_output_names(output_names)
         self._state = _State(
-            fn, input_tensor(x, space), space, names, mode, cache or DerivativeCache()
+            fn, input_tensor(x, space), space, names, mode,
+            cache if cache is not None else DerivativeCache(),
         )
         self._index = ()
         if second_order is not None:

@@ -10,12 +10,13 @@ import torch
 from deepinn._errors import ConfigurationError
 from deepinn.constraints import AbstractConstraint, Batch, infer_hints
 from deepinn.operators import FIELD_MODES, Field
+from deepinn.operators._cache import DerivativeCache
 from deepinn.operators._field import offers_forward_derivatives, time_modes
 from deepinn.operators._names import resolve_columns
 from deepinn.problems import Problem
 from deepinn.spaces import Space
 from deepinn.training._causal import CausalConfig, CausalWeighting, Reduce
-from deepinn.training._compile import CompiledNetwork
+from deepinn.training._compile import CompiledLoss, CompiledNetwork
 
 __all__ = ["PINNLoss", "group_by_order"]
 
@@ -77,8 +78,12 @@ class PINNLoss:
             nested autograd, whichever a short timed probe on the first batch finds faster;
             see :attr:`group_modes` and :attr:`mode_probe`), ``reverse`` or
             ``forward`` (torch.func forward mode), passed to :class:`Field`.
-        compile: Run the network's forward passes through ``torch.compile``
-            (:class:`CompiledNetwork`), falling back to eager mode with a warning.
+        compile: Run through ``torch.compile``, falling back to eager mode with a warning.
+            :meth:`choose_modes` (the training module calls it on the first batch) compiles the
+            whole loss (:class:`CompiledLoss`: forward lanes, residuals, reductions, weighted sum,
+            and so its backward) when an eager evaluation takes no nested ``autograd.grad``
+            (compiled graphs cannot be differentiated twice); otherwise, and until then, the
+            network's passes (:class:`CompiledNetwork`).
         causal: Causal weighting in time of the space-time PDE residuals
             (:class:`CausalConfig`; default off). Its last weights are in
             ``self.causal.last_weights``.
@@ -114,17 +119,25 @@ class PINNLoss:
         self.groups = group_by_order(problem.constraints, problem.space)
         self.causal = CausalWeighting(causal or CausalConfig(), problem.constraints)
         self.reduce: Reduce | None = None
-        self.compiled: tuple[CompiledNetwork, CompiledNetwork] | None = None
+        self._passes: tuple[CompiledNetwork, CompiledNetwork] | None = None
         if compile:
-            self.compiled = (CompiledNetwork(network, True), CompiledNetwork(network, False))
+            self._passes = (CompiledNetwork(network, True), CompiledNetwork(network, False))
+        self.whole: CompiledLoss | None = None
+        """The whole loss under ``torch.compile``, once :meth:`choose_modes` found it possible."""
         self.group_modes: dict[str, str] | None = None  # first member's name -> mode (auto)
         self.mode_probe: dict[str, dict[str, float]] = {}  # first member's name -> seconds
 
+    @property
+    def compiled(self) -> tuple[CompiledLoss] | tuple[CompiledNetwork, CompiledNetwork] | None:
+        """What runs compiled (each with ``warmup_s`` and ``failure``): the whole loss, or the
+        network's passes (value-only, derivatives); None in eager mode."""
+        return (self.whole,) if self.whole is not None else self._passes
+
     def _network_for(self, order: int) -> Any:
         """The callable a group of ``order`` evaluates: compiled forward for values only."""
-        if self.compiled is None:
+        if self._passes is None:
             return self.network
-        return self.compiled[0] if order == 0 else self.compiled[1]
+        return self._passes[0] if order == 0 else self._passes[1]
 
     def choose_modes(self, points: Points) -> dict[str, str]:
         """``auto``: per group, forward lanes or nested autograd, whichever a probe finds faster.
@@ -137,7 +150,10 @@ class PINNLoss:
         import logging
 
         self.group_modes = {}
-        if self.field_mode != "auto" or self.compiled is not None:
+        if self._passes is not None:
+            self._compile_whole_if_possible(points)
+            return self.group_modes
+        if self.field_mode != "auto":
             return self.group_modes
         for second_order, laplacian_only, members in self.groups:
             if second_order is None or not offers_forward_derivatives(self.network, laplacian_only):
@@ -169,6 +185,24 @@ class PINNLoss:
             )
         return self.group_modes
 
+    def _compile_whole_if_possible(self, points: Points) -> None:
+        """Compile the whole loss when one eager evaluation runs no nested ``autograd.grad``."""
+        import logging
+
+        log = logging.getLogger("deepinn.training")
+        with torch.enable_grad():
+            cache = self._evaluate(points, None, self.network)[2]
+        if cache.calls:
+            log.info(
+                "compile=true: the network's passes are compiled, not the whole loss: its "
+                "residuals take %d nested autograd.grad call(s), which a compiled graph cannot "
+                "differentiate again (forward lanes need a network that offers them and "
+                "residuals that declare their second derivatives)", cache.calls,
+            )
+            return
+        self.whole = CompiledLoss(lambda p, r: self._evaluate(p, r, self.network)[:2])
+        log.info("compile=true: the whole loss (forward lanes, residuals, reductions) is compiled")
+
     def __call__(
         self, points: Points, rows: Mapping[str, int] | None = None
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -187,19 +221,32 @@ class PINNLoss:
         Returns:
             The total (a 0-d tensor with a graph) and each constraint's loss, by name.
         """
+        if self.whole is not None:
+            result: tuple[torch.Tensor, dict[str, torch.Tensor]] = self.whole(points, rows)
+            return result
+        total, losses, _ = self._evaluate(points, rows)
+        return total, losses
+
+    def _evaluate(
+        self, points: Points, rows: Mapping[str, int] | None, network: Any = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], DerivativeCache]:
+        """:meth:`__call__` eager, through ``network`` (default: the compiled passes or the
+        network), with the derivative cache its Fields shared (``calls``: nested grads)."""
         losses: dict[str, torch.Tensor] = {}
         modes = self.group_modes or {}
+        cache = DerivativeCache()
         for second_order, laplacian_only, members in self.groups:
             inputs = [c.inputs(points[c.name]) for c in members]
             x = inputs[0] if len(inputs) == 1 else torch.cat(inputs)
             field = Field(
-                self._network_for(members[0].order),
+                network if network is not None else self._network_for(members[0].order),
                 x,
                 self.problem.space,
                 output_names=self.problem.outputs,
                 mode=modes.get(members[0].name, self.field_mode),
                 second_order=second_order,
                 laplacian_only=laplacian_only,
+                cache=cache,
             )
             start = 0
             for constraint, part in zip(members, inputs, strict=True):
@@ -217,7 +264,7 @@ class PINNLoss:
                 scale = 1.0 / (count * residual.shape[1])
                 losses[constraint.name] = constraint.weight * residual.square().sum() * scale
         total = torch.stack(list(losses.values())).sum()
-        return total, losses
+        return total, losses, cache
 
     def pointwise_residual(
         self,

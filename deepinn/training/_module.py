@@ -14,12 +14,13 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.problems import Problem
 from deepinn.training._causal import CausalConfig, sum_over_ranks
-from deepinn.training._compile import CompiledNetwork
+from deepinn.training._compile import CompiledLoss, CompiledNetwork
 from deepinn.training._ddp import all_reduce, is_distributed, no_ddp_sync
 from deepinn.training._finite import FiniteTracker
 from deepinn.training._loss import PINNLoss, Points, group_by_order
 from deepinn.training._metrics import relative_l2
 from deepinn.training._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
+from deepinn.training._stepping import Stepper
 from deepinn.training._weighting import LossWeighting, WeightingConfig
 
 __all__ = ["PINNModule"]
@@ -76,8 +77,9 @@ class PINNModule(pl.LightningModule):
         finite_check_every: Raise on a NaN/inf loss every this many steps (non-finite losses are
             tracked on the device at every step, so the error names the first bad step; the
             check also runs before every checkpoint, so none holds non-finite weights).
-        compile: Run the network's forward passes through ``torch.compile``
-            (:class:`CompiledNetwork`), falling back to eager mode with a warning.
+        compile: Run the loss through ``torch.compile`` (the whole loss where it takes no
+            nested autograd, else the network's passes; see :class:`PINNLoss`), falling back to
+            eager mode with a warning.
         hparams: The plain configuration to store in checkpoints and TensorBoard.
         weighting: Loss balancing (:class:`WeightingConfig`; ``self.balancer`` holds the
             weights as a buffer, so checkpoints keep them).
@@ -126,12 +128,13 @@ class PINNModule(pl.LightningModule):
         self._lbfgs_monitor = LBFGSMonitor()
         self._finite = FiniteTracker(_UNCHECKED_LIMIT)
         self._cast_batch: tuple[tuple[int, torch.dtype], dict[str, Any]] | None = None
+        self._stepper: Stepper | None = None  # built for each fit, on its first step
 
     _group_by_order = staticmethod(group_by_order)
 
     @property
-    def compiled(self) -> tuple[CompiledNetwork, CompiledNetwork] | None:
-        """The compiled forward passes (value-only, derivatives), or None in eager mode."""
+    def compiled(self) -> tuple[CompiledLoss] | tuple[CompiledNetwork, CompiledNetwork] | None:
+        """What runs compiled (see :attr:`PINNLoss.compiled`), or None in eager mode."""
         return self.loss.compiled
 
     # ------------------------------------------------------------------ forward and loss
@@ -180,12 +183,13 @@ class PINNModule(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         modes = checkpoint.get("deepinn_group_modes")
-        if modes is not None:
+        if modes is not None and self.loss.compiled is None:  # compile decides again on resume
             self.loss.group_modes = dict(modes)
 
     def on_train_start(self) -> None:
         """On resume, apply the configuration's optimizer settings over the checkpoint's (a
         lower ``optimizer.lr`` takes effect; a scheduler keeps its progress) and say so."""
+        self._stepper = None  # this fit's trainer and callbacks decide the step path
         if self.trainer.ckpt_path is None or not getattr(self, "_configured_groups", None):
             return
         optimizers = self.optimizers()
@@ -253,6 +257,9 @@ class PINNModule(pl.LightningModule):
         is_lbfgs = isinstance(raw, torch.optim.LBFGS)
         distributed = is_distributed(self._trainer)
         first: dict[str, torch.Tensor] = {}
+        if self._stepper is None:
+            self._stepper = Stepper(self)
+        stepper = self._stepper
 
         self.loss.reduce = sum_over_ranks if distributed else None  # global causal weights
         if self.loss.group_modes is None:  # field_mode=auto: time each group's paths, once
@@ -270,7 +277,7 @@ class PINNModule(pl.LightningModule):
                     trained = [p for p in self.parameters() if p.requires_grad]
                     self.balancer.update(losses, trained, self.loss.reduce)
                 total = self.balancer.combine(losses)
-            self.manual_backward(total)
+            stepper.backward(total)
             if distributed:
                 # Global loss and gradient on every rank, at every call (L-BFGS calls this several
                 # times per step): every rank takes the same line-search decisions.
@@ -289,13 +296,13 @@ class PINNModule(pl.LightningModule):
         with no_ddp_sync(self._trainer):
             if is_lbfgs:
                 before = raw.state[raw.param_groups[0]["params"][0]].get("n_iter", 0)
-                loss = float(optimizer.step(closure=closure))
+                loss = float(stepper.step(optimizer, closure))
                 reason = self._lbfgs_monitor.after_step(raw, before, loss)
                 if reason is not None:
                     self.stop_reason = f"L-BFGS {reason} at step {step}"
                     self.trainer.should_stop = True
             else:
-                optimizer.step(closure=closure)
+                stepper.step(optimizer, closure)
         if scheduler is not None:
             scheduler.step()
         self.last_losses = dict(first)

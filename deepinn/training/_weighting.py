@@ -3,8 +3,9 @@
 ``weighting.name=grad_norm``: every ``weighting.every`` steps, with ``g_i = ||grad L_i|| / w_i``
 (the gradient norm of constraint i's loss before its configured weight ``w_i``),
 ``lambda_i_new = sum_j g_j / g_i`` and ``lambda_i = alpha * lambda_i + (1 - alpha) *
-lambda_i_new``. The loss is ``sum_i lambda_i * L_i``; the configured weights still multiply (the
-balanced gradients are ``w_i * sum_j g_j``).
+lambda_i_new`` (a term whose gradient norm is at rounding level, below machine epsilon times
+the largest, keeps its weight). The loss is ``sum_i lambda_i * L_i``; the configured weights
+still multiply (the balanced gradients are ``w_i * sum_j g_j``).
 """
 
 from __future__ import annotations
@@ -138,7 +139,12 @@ class LossWeighting(torch.nn.Module):
         norms = self.gradient_norms(losses, parameters, reduce).to(self.weights)
         weights = torch.tensor(self.constraint_weights).to(self.weights)
         raw = torch.where(weights > 0, norms / weights.clamp_min(1e-300), torch.nan)
-        usable = torch.isfinite(raw) & (raw > 0)
+        finite = torch.isfinite(raw)
+        # A term whose gradient is at rounding level against the largest one keeps its weight:
+        # sum_j g_j / g_i would be huge. (A condition an exact embedding satisfies has a residual
+        # ~eps |u| whose parameter gradient is ~eps |grad u|: its loss gradient is ~eps^2.)
+        floor = torch.finfo(norms.dtype).eps * torch.where(finite, raw, 0.0).max()
+        usable = finite & (raw > floor)
         total = torch.where(usable, raw, 0.0).sum()
         new = torch.where(usable, total / torch.where(usable, raw, 1.0), self.weights)
         alpha = self.config.alpha

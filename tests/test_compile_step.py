@@ -103,3 +103,25 @@ def test_compile_true_compiles_the_whole_loss_where_the_lanes_give_every_derivat
     for a, b in zip(got[2], want[2], strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
     assert loss.whole.warmup_s > 0
+
+
+@pytest.mark.slow
+def test_a_residual_that_takes_its_own_autograd_grad_falls_back_to_the_network_passes():
+    # The derivative cache does not see this grad: the trial compile of the whole loss and its
+    # gradient fails (no double backward through a compiled graph) and says so.
+    from deepinn.constraints import PDEConstraint
+
+    problem, net, points = _setup()
+
+    def own_grad(field):
+        u = field["u"]
+        (du,) = torch.autograd.grad(u.sum(), field.x, create_graph=True)
+        return du[:, :1] - 1.0
+
+    pde = next(c for c in problem.constraints if c.name == "pde")
+    custom = PDEConstraint("pde", pde.sampler, residual=own_grad, second_order=("x",))
+    problem = dp.Problem("own_grad", problem.domain, [custom], outputs=("u",))
+    loss = PINNLoss(problem, net, compile=True)
+    with pytest.warns(RuntimeWarning, match="the whole loss cannot be compiled"):
+        loss.choose_modes({"pde": points["pde"]})
+    assert loss.whole is None and len(loss.compiled) == 2

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, final
 
@@ -139,19 +142,22 @@ class PINNLoss:
             return self.network
         return self._passes[0] if order == 0 else self._passes[1]
 
-    def choose_modes(self, points: Points) -> dict[str, str]:
+    def choose_modes(
+        self, points: Points, rows: Mapping[str, int] | None = None
+    ) -> dict[str, str]:
         """``auto``: per group, forward lanes or nested autograd, whichever a probe finds faster.
 
         Only groups where the network offers forward derivatives and the residuals declared their
         second derivatives have a choice; under ``compile`` the lanes are kept (they compile).
         The training module calls this once, on its first batch (cached for the run, logged at
         INFO); until then (a loss used on its own) ``auto`` takes the lanes wherever offered.
+        Under ``compile`` it decides instead whether the whole loss is compiled (see the
+        ``compile`` argument); ``rows`` are the training step's (as for :meth:`__call__`), so the
+        graph compiled here is the one the steps run.
         """
-        import logging
-
         self.group_modes = {}
         if self._passes is not None:
-            self._compile_whole_if_possible(points)
+            self._compile_whole_if_possible(points, rows)
             return self.group_modes
         if self.field_mode != "auto":
             return self.group_modes
@@ -185,13 +191,12 @@ class PINNLoss:
             )
         return self.group_modes
 
-    def _compile_whole_if_possible(self, points: Points) -> None:
-        """Compile the whole loss when one eager evaluation runs no nested ``autograd.grad``."""
-        import logging
-
+    def _compile_whole_if_possible(self, points: Points, rows: Mapping[str, int] | None) -> None:
+        """Compile the whole loss when one eager evaluation runs no nested ``autograd.grad``
+        and the compiled loss and its gradient can be computed; say which was compiled."""
         log = logging.getLogger("deepinn.training")
         with torch.enable_grad():
-            cache = self._evaluate(points, None, self.network)[2]
+            cache = self._evaluate(points, rows, self.network)[2]
         if cache.calls:
             log.info(
                 "compile=true: the network's passes are compiled, not the whole loss: its "
@@ -200,8 +205,28 @@ class PINNLoss:
                 "residuals that declare their second derivatives)", cache.calls,
             )
             return
-        self.whole = CompiledLoss(lambda p, r: self._evaluate(p, r, self.network)[:2])
-        log.info("compile=true: the whole loss (forward lanes, residuals, reductions) is compiled")
+        whole = CompiledLoss(lambda p, r: self._evaluate(p, r, self.network)[:2])
+        parameters = [p for p in self.network.parameters() if p.requires_grad]
+        start = time.perf_counter()
+        try:  # compile the forward and the backward now (no .grad is touched)
+            total = whole(points, rows)[0]
+            if parameters and total.requires_grad:
+                torch.autograd.grad(total, parameters, allow_unused=True)
+        except Exception as error:  # e.g. a residual that calls torch.autograd.grad itself
+            warnings.warn(
+                f"compile=true: the whole loss cannot be compiled here ({type(error).__name__}: "
+                f"{str(error).splitlines()[0][:300]}); the network's passes are compiled instead.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return
+        if whole.failure is None:
+            whole.warmup_s = time.perf_counter() - start
+            log.info(
+                "compile=true: the whole loss (forward lanes, residuals, reductions) is compiled "
+                "(warm-up %.1f s)", whole.warmup_s,
+            )
+        self.whole = whole
 
     def __call__(
         self, points: Points, rows: Mapping[str, int] | None = None

@@ -263,7 +263,7 @@ class PINNModule(pl.LightningModule):
 
         self.loss.reduce = sum_over_ranks if distributed else None  # global causal weights
         if self.loss.group_modes is None:  # field_mode=auto: time each group's paths, once
-            self.loss.choose_modes(batch["points"])
+            self.loss.choose_modes(batch["points"], batch["rows"])
             if distributed:  # every rank takes rank 0's choice: one program on every rank
                 shared: list[Any] = [self.loss.group_modes]
                 dist.broadcast_object_list(shared, src=0)

@@ -44,10 +44,12 @@ class Counting(pl.Callback):
 
 
 def _fit(phases, steps, callback):
+    # An explicit field mode: field_mode=auto picks a path by a timed probe, and two runs could
+    # pick differently (the same loss, other rounding).
     torch.manual_seed(0)
     return fit(
         _problem(), dp.nn.FullyConnected([1, 8, 1], "tanh"), phases=phases, max_steps=steps,
-        run_dir=None, eval_points=20, logger=False,
+        run_dir=None, eval_points=20, logger=False, field_mode="reverse",
         trainer_options={"enable_progress_bar": False, "callbacks": [callback]},
     )
 

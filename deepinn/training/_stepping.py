@@ -3,13 +3,14 @@
 In manual optimisation Lightning routes ``manual_backward`` and ``LightningOptimizer.step``
 through the strategy and the precision plugin, which call the ``on_before_backward``,
 ``on_after_backward`` and ``on_before_optimizer_step`` hooks of every callback and of the module,
-whether they override them or not (about 0.3-0.5 ms of a ~7 ms Burgers step on one CPU thread,
-``bench/profile_step.py``). With the plain precision plugins (32- and 64-bit, the only ones deepinn
-offers) those wrappers do nothing else, so :class:`Stepper` calls only the hooks that are
-overridden, runs the backward and the optimizer step itself and counts the step in the loop's
-progress (``trainer.global_step``) as the wrapper does. Gradient synchronisation under DDP is the
-module's own (``_ddp.all_reduce``), so it is unchanged. With any other precision plugin, or a
-Lightning whose loop does not expose the step counter, it takes Lightning's path.
+whether they override them or not (about 0.25 ms of a profiled ~11 ms Burgers step on one CPU
+thread, ``bench/profile_step.py``; see docs/benchmarks.md). With the plain precision plugins
+(32- and 64-bit, the only ones deepinn offers) those wrappers do nothing else, so
+:class:`Stepper` calls only the hooks that are overridden, runs the backward and the optimizer
+step itself and counts the step in the loop's progress (``trainer.global_step``) as the wrapper
+does. Gradient synchronisation under DDP is the module's own (``_ddp.all_reduce``), so it is
+unchanged. With any other precision plugin, gradient clipping, or a Lightning whose loop does
+not expose the step counter, it takes Lightning's path.
 """
 
 from __future__ import annotations

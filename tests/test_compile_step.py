@@ -76,7 +76,7 @@ def test_compile_keeps_the_network_passes_when_the_residuals_take_nested_autogra
     assert "nested autograd.grad" in caplog.text
 
 
-def test_compile_falls_back_to_the_network_passes_on_resume_too(monkeypatch):
+def test_compile_decides_again_on_resume():
     # A checkpoint's saved probe choice must not skip the whole-loss decision under compile.
     from deepinn.training import PINNModule, adam
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -103,3 +103,19 @@ class CompiledLoss:
 
     def __call__(self, *args: Any) -> Any:
         return _run(self, self._compiled, self.loss, "of the whole loss", *args)
+
+    def warm_up(self, parameters: Sequence[torch.Tensor], *args: Any) -> None:
+        """Compile the forward and the backward graphs now, on ``args`` (no ``.grad`` is
+        touched); ``warmup_s`` is then their compile time, and later calls are not counted.
+
+        Raises:
+            Exception: Whatever the compiled backward raises (e.g. a double backward taken
+                inside the loss), for the caller to fall back on.
+        """
+        start = time.perf_counter()
+        total = self(*args)[0]
+        if parameters and total.requires_grad:
+            torch.autograd.grad(total, list(parameters), allow_unused=True)
+        if self.failure is None:
+            self.warmup_s = time.perf_counter() - start
+        self._calls = 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, final
@@ -206,12 +205,8 @@ class PINNLoss:
             )
             return
         whole = CompiledLoss(lambda p, r: self._evaluate(p, r, self.network)[:2])
-        parameters = [p for p in self.network.parameters() if p.requires_grad]
-        start = time.perf_counter()
-        try:  # compile the forward and the backward now (no .grad is touched)
-            total = whole(points, rows)[0]
-            if parameters and total.requires_grad:
-                torch.autograd.grad(total, parameters, allow_unused=True)
+        try:
+            whole.warm_up([p for p in self.network.parameters() if p.requires_grad], points, rows)
         except Exception as error:  # e.g. a residual that calls torch.autograd.grad itself
             warnings.warn(
                 f"compile=true: the whole loss cannot be compiled here ({type(error).__name__}: "
@@ -221,7 +216,6 @@ class PINNLoss:
             )
             return
         if whole.failure is None:
-            whole.warmup_s = time.perf_counter() - start
             log.info(
                 "compile=true: the whole loss (forward lanes, residuals, reductions) is compiled "
                 "(warm-up %.1f s)", whole.warmup_s,

@@ -125,3 +125,33 @@ def test_a_residual_that_takes_its_own_autograd_grad_falls_back_to_the_network_p
     with pytest.warns(RuntimeWarning, match="the whole loss cannot be compiled"):
         loss.choose_modes({"pde": points["pde"]})
     assert loss.whole is None and len(loss.compiled) == 2
+
+
+@pytest.mark.slow
+def test_grad_norm_weighting_differentiates_each_term_of_the_compiled_whole_loss(monkeypatch):
+    """grad_norm takes each term's gradient with retain_graph=True, then the step's backward runs:
+    the compiled backward must allow both (no donated buffers), also when nothing is cached."""
+    import torch._functorch.config as functorch_config
+    import torch._inductor.config as inductor_config
+
+    from deepinn.training._weighting import LossWeighting, WeightingConfig
+
+    monkeypatch.setattr(functorch_config, "enable_autograd_cache", False)
+    monkeypatch.setattr(inductor_config, "fx_graph_cache", False)
+    problem, net, points = _setup()
+    loss = PINNLoss(problem, net)
+    compiled = CompiledLoss(loss)
+    parameters = list(net.parameters())
+    compiled.warm_up(parameters, points)
+    if compiled.failure is not None:
+        pytest.skip(f"torch.compile unavailable here: {compiled.failure}")
+    total, losses = compiled(points)
+    balancer = LossWeighting(WeightingConfig(name="grad_norm"), list(losses), [1.0] * len(losses))
+    norms = balancer.gradient_norms(losses, parameters)
+    total.backward()
+    _, eager_losses = loss(points)
+    want = balancer.gradient_norms(eager_losses, parameters)
+    torch.testing.assert_close(norms, want, rtol=1e-4, atol=1e-6)
+    eager_grads = torch.autograd.grad(sum(eager_losses.values()), parameters)
+    for parameter, eager in zip(parameters, eager_grads, strict=True):
+        torch.testing.assert_close(parameter.grad, eager, rtol=1e-4, atol=1e-6)

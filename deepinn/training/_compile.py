@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+import torch._functorch.config
 
 __all__ = ["CompiledLoss", "CompiledNetwork"]
 
@@ -20,12 +21,16 @@ def _run(
     ``owner`` keeps the state: ``failure`` (None until compilation fails), ``warmup_s`` (the
     time of the first two calls, when the forward and backward graphs are compiled) and
     ``_calls``.
+
+    Compiled without donated buffers, so that a backward with ``retain_graph=True`` (grad-norm
+    weighting differentiates each loss term before the total) may run through the graph.
     """
     if owner.failure is not None:
         return eager(*args)
     start = time.perf_counter()
     try:
-        result = compiled(*args)
+        with torch._functorch.config.patch(donated_buffer=False):
+            result = compiled(*args)
     except Exception as error:  # any backend failure falls back to eager
         owner.failure = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
         warnings.warn(

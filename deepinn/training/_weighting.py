@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
+import torch._functorch.config
 
 from deepinn._errors import ConfigurationError, unknown_name_message
 
@@ -21,6 +22,18 @@ __all__ = ["WEIGHTINGS", "LossWeighting", "WeightingConfig"]
 
 WEIGHTINGS = ("none", "grad_norm")
 """``none``: every balancing weight is 1; ``grad_norm``: see the module docstring."""
+
+
+def _retained_grad(
+    loss: torch.Tensor, parameters: Sequence[torch.Tensor]
+) -> tuple[torch.Tensor | None, ...]:
+    """``d loss / d parameters``, keeping the graph for the step's backward.
+
+    A compiled loss (``compile=true``) is compiled without donated buffers; torch still refuses a
+    retained-graph backward through it unless ``donated_buffer`` is off while it runs.
+    """
+    with torch._functorch.config.patch(donated_buffer=False):
+        return torch.autograd.grad(loss, parameters, retain_graph=True, allow_unused=True)
 
 
 @dataclass
@@ -111,9 +124,7 @@ class LossWeighting(torch.nn.Module):
         for name in self.names:
             loss = losses[name]
             grads = (
-                torch.autograd.grad(loss, parameters, retain_graph=True, allow_unused=True)
-                if loss.requires_grad
-                else [None] * len(parameters)
+                _retained_grad(loss, parameters) if loss.requires_grad else [None] * len(parameters)
             )
             rows.append(
                 torch.cat(

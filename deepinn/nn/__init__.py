@@ -13,11 +13,13 @@ from deepinn.nn._forward_laplacian import (
 from deepinn.nn._fourier import FourierFeatureNet as FourierFeatureNet
 from deepinn.nn._init import INITIALISERS as INITIALISERS
 from deepinn.nn._mlp import FullyConnected as FullyConnected
+from deepinn.nn._transform import OutputTransform as OutputTransform
 
 __all__ = [
     "ACTIVATIONS",
     "INITIALISERS",
     "FourierFeatureNet",
     "FullyConnected",
+    "OutputTransform",
     "SupportsForwardDerivatives",
 ]

@@ -8,6 +8,8 @@ chosen on the command line is not used. No closed form exists; the reference sol
 (``data/burgers.npz``, 256 x 101 grid) is computed by ``scripts/burgers_reference.py`` from the
 Cole-Hopf transform with Gauss-Hermite quadrature (checked against a trapezoidal rule and the
 classical slope 152.00516 at x = 0, t = 1.6037/pi), and the error is measured on that grid.
+``exact_conditions=true`` holds the initial and boundary conditions exactly (an output
+transform) and trains on the PDE residual alone.
 """
 
 from __future__ import annotations
@@ -17,13 +19,20 @@ from dataclasses import dataclass, field
 
 import torch
 
-from deepinn.constraints import DirichletBC, InitialCondition, PDEConstraint
+from deepinn._errors import ConfigurationError
+from deepinn.constraints import AbstractConstraint, DirichletBC, InitialCondition, PDEConstraint
 from deepinn.domains import AbstractDomain
 from deepinn.operators import Field
 from deepinn.problems._common import check_counts, load_grid_reference, space_time
 from deepinn.problems._problem import MakeSampler, Problem
 
-__all__ = ["NU", "BurgersParams", "build_burgers", "burgers_initial"]
+__all__ = [
+    "NU",
+    "BurgersParams",
+    "build_burgers",
+    "burgers_exact_conditions",
+    "burgers_initial",
+]
 
 NU = 0.01 / math.pi
 """The viscosity of the benchmark (the reference solution is computed for it)."""
@@ -31,14 +40,28 @@ NU = 0.01 / math.pi
 
 @dataclass
 class BurgersParams:
-    """Parameters of the Burgers problem (the Hydra structured config of ``problem=burgers``)."""
+    """Parameters of the Burgers problem (the Hydra structured config of ``problem=burgers``).
+
+    Attributes:
+        n_interior: Collocation points of the PDE residual.
+        n_boundary: Points of the boundary condition at ``x = +-1``.
+        n_initial: Points of the initial condition at ``t = 0``.
+        weights: Loss weights by constraint name (``pde``, ``boundary``, ``initial``).
+        exact_conditions: Hold the initial and boundary conditions exactly,
+            ``u = -sin(pi x) + t (1 - x^2) N``; the loss is then the PDE residual alone.
+    """
 
     n_interior: int = 2540
     n_boundary: int = 80
     n_initial: int = 160
     weights: dict[str, float] = field(default_factory=dict)
+    exact_conditions: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.exact_conditions, bool):
+            raise ConfigurationError(
+                f"problem.exact_conditions = {self.exact_conditions!r}; use true or false."
+            )
         check_counts(
             "burgers",
             n_interior=self.n_interior,
@@ -50,6 +73,12 @@ class BurgersParams:
 def burgers_initial(x: torch.Tensor) -> torch.Tensor:
     """``u(x, 0) = -sin(pi x)`` at points (N, 2) (columns x, t), as (N, 1)."""
     return -torch.sin(math.pi * x[:, 0:1])
+
+
+def burgers_exact_conditions(x: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+    """``u = -sin(pi x) + t (1 - x^2) N``: zero at ``x = +-1`` and ``-sin(pi x)`` at ``t = 0``."""
+    s, t = x[:, 0:1], x[:, 1:2]
+    return -torch.sin(math.pi * s) + t * (1.0 - s * s) * raw
 
 
 def burgers_residual(field: Field) -> torch.Tensor:
@@ -70,16 +99,16 @@ def build_burgers(
 ) -> Problem:
     """The Burgers problem on ``[-1, 1] x [0, 1]`` (``domain`` is not used: fixed geometry)."""
     box = space_time(-1.0, 1.0, 1.0)
-    problem = Problem(
-        "burgers",
-        box.domain,
-        [
-            PDEConstraint(
-                "pde",
-                make_sampler(box.domain, params.n_interior),
-                burgers_residual,
-                second_order=("x",),
-            ),
+    constraints: list[AbstractConstraint] = [
+        PDEConstraint(
+            "pde",
+            make_sampler(box.domain, params.n_interior),
+            burgers_residual,
+            second_order=("x",),
+        )
+    ]
+    if not params.exact_conditions:
+        constraints += [
             DirichletBC("boundary", make_sampler(box.lateral, params.n_boundary), _zero),
             InitialCondition(
                 "initial",
@@ -87,9 +116,14 @@ def build_burgers(
                 box.domain.space,
                 burgers_initial,
             ),
-        ],
+        ]
+    problem = Problem(
+        "burgers",
+        box.domain,
+        constraints,
         outputs=("u",),
         reference=load_grid_reference("burgers"),
+        output_transform=burgers_exact_conditions if params.exact_conditions else None,
     )
     problem.configure_weights(params.weights)
     return problem

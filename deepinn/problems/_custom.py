@@ -26,6 +26,7 @@ from deepinn.expressions import (
     compile_function,
     compile_residual,
 )
+from deepinn.nn._transform import Transform
 from deepinn.problems._custom_constraint import build_constraint
 from deepinn.problems._custom_data import read_table
 from deepinn.problems._custom_domain import build_geometry
@@ -107,35 +108,43 @@ def _learnable(
     return parameters, true_values
 
 
+def _per_output(
+    value: Any, key: str, outputs: tuple[str, ...], what: str, every: bool
+) -> dict[str, str]:
+    """``{output: text}`` from one expression (one output) or a mapping output -> expression;
+    ``every``: each output must be named, else a subset may be."""
+    if isinstance(value, str):
+        if len(outputs) > 1:
+            raise ConfigurationError(
+                f"{key} is one expression but there are {len(outputs)} outputs "
+                f"{list(outputs)}; give a mapping, e.g. {key.split('.')[-1]}: {{u: ..., v: ...}}."
+            )
+        return {outputs[0]: value}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"{key} = {value!r}; give an expression of {what} or a mapping output -> expression."
+        )
+    texts = {str(k): str(v) for k, v in value.items()}
+    unknown = sorted(set(texts) - set(outputs))
+    missing = sorted(set(outputs) - set(texts)) if every else []
+    if unknown or missing or not texts:
+        raise ConfigurationError(
+            f"{key} names {sorted(texts)} but the outputs are {list(outputs)}; give one "
+            f"expression per output{'' if every else ' it sets'}."
+        )
+    return texts
+
+
 def _exact(
     params: CustomParams, coordinates: tuple[str, ...], outputs: tuple[str, ...],
     numbers: dict[str, float],
 ) -> Callable[[torch.Tensor], torch.Tensor] | None:
     if params.exact is None:
         return None
-    if isinstance(params.exact, str):
-        texts = {outputs[0]: params.exact} if len(outputs) == 1 else {}
-        if len(outputs) > 1:
-            raise ConfigurationError(
-                f"problem.exact is one expression but there are {len(outputs)} outputs "
-                f"{list(outputs)}; give a mapping, e.g. exact: {{u: ..., v: ...}}."
-            )
-    elif isinstance(params.exact, Mapping):
-        texts = {str(k): v for k, v in params.exact.items()}
-    else:
-        raise ConfigurationError(
-            f"problem.exact = {params.exact!r}; give an expression of the coordinates or a "
-            "mapping output -> expression."
-        )
-    wrong = sorted(set(texts) ^ set(outputs))
-    if wrong:
-        raise ConfigurationError(
-            f"problem.exact names {sorted(texts)} but the outputs are {list(outputs)}; give one "
-            "expression per output."
-        )
+    texts = _per_output(params.exact, "problem.exact", outputs, "the coordinates", every=True)
     functions = [
         compile_function(
-            str(texts[o]), key=f"problem.exact.{o}" if len(outputs) > 1 else "problem.exact",
+            texts[o], key=f"problem.exact.{o}" if len(outputs) > 1 else "problem.exact",
             coordinates=coordinates, parameters=numbers, outputs=outputs,
         )
         for o in outputs
@@ -145,6 +154,40 @@ def _exact(
         return torch.cat([f(x) for f in functions], dim=1)
 
     return exact
+
+
+def _output_transform(
+    params: CustomParams, coordinates: tuple[str, ...], outputs: tuple[str, ...],
+    numbers: dict[str, float],
+) -> Transform | None:
+    """``problem.output_transform``: each named output as an expression of the coordinates and
+    the network's raw outputs (unnamed outputs pass through)."""
+    if params.output_transform is None:
+        return None
+    key = "problem.output_transform"
+    texts = _per_output(
+        params.output_transform, key, outputs, "the coordinates and outputs", every=False
+    )
+    names = (*coordinates, *outputs)
+    functions = {
+        o: compile_function(
+            text, key=f"{key}.{o}" if len(outputs) > 1 else key, coordinates=names,
+            parameters=numbers,
+        )
+        for o, text in texts.items()
+    }
+
+    def transform(x: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        columns = torch.cat([x, raw], dim=1)
+        return torch.cat(
+            [
+                functions[o](columns) if o in functions else raw[:, i : i + 1]
+                for i, o in enumerate(outputs)
+            ],
+            dim=1,
+        )
+
+    return transform
 
 
 def build_custom(
@@ -240,5 +283,6 @@ def build_custom(
         reference=reference,
         parameters=learnable,
         true_parameters=true_values,
+        output_transform=_output_transform(params, coordinates, outputs, numbers),
     )
 

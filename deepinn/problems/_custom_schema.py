@@ -74,6 +74,10 @@ class CustomParams:
             output -> expression.
         reference: A reference solution file (``.npz``/``.csv``, a path or a packaged name such
             as ``burgers``) when no exact solution is known.
+        output_transform: Conditions held exactly ("hard constraints"): an output as an
+            expression of the coordinates and the network's raw outputs, e.g.
+            ``"-sin(pi*x) + t*(1 - x**2)*u"`` (one output) or a mapping output -> expression
+            (unnamed outputs pass through). The conditions it holds can leave the loss.
     """
 
     label: str = "custom"
@@ -86,3 +90,4 @@ class CustomParams:
     constraints: dict[str, ConstraintSpec] = field(default_factory=dict)
     exact: Any = None
     reference: Optional[str] = None
+    output_transform: Any = None

@@ -11,6 +11,7 @@ import torch
 from deepinn._errors import ConfigurationError
 from deepinn.constraints import AbstractConstraint
 from deepinn.domains import AbstractDomain
+from deepinn.nn._transform import Transform
 
 __all__ = ["MakeSampler", "Problem"]
 
@@ -33,6 +34,10 @@ class Problem:
         reference: ``(points, values)`` of a reference solution when no closed form exists.
         parameters: Learnable PDE coefficients (inverse problems), trained with the network.
         true_parameters: The coefficients' true values, to report the recovery error.
+        output_transform: ``transform(x, raw) -> u``: the solution is this function of the points
+            (N, d) and the network's raw outputs (N, k), e.g. ``g(x) + d(x) * raw`` with ``d``
+            zero where ``u = g`` is prescribed, so that condition holds exactly for every weight
+            (:class:`~deepinn.nn.OutputTransform`; the training module wraps the network).
     """
 
     def __init__(
@@ -45,6 +50,7 @@ class Problem:
         reference: tuple[torch.Tensor, torch.Tensor] | None = None,
         parameters: Mapping[str, torch.nn.Parameter] | None = None,
         true_parameters: Mapping[str, float] | None = None,
+        output_transform: Transform | None = None,
     ) -> None:
         names = [constraint.name for constraint in constraints]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -70,6 +76,12 @@ class Problem:
         self.reference = reference
         self.parameters = dict(parameters or {})
         self.true_parameters = dict(true_parameters or {})
+        if output_transform is not None and not callable(output_transform):
+            raise ConfigurationError(
+                f"Problem {name!r}: output_transform = {output_transform!r} is not callable; "
+                "give a function transform(x, raw) -> u, or None."
+            )
+        self.output_transform = output_transform
 
     @property
     def has_solution(self) -> bool:

@@ -11,6 +11,7 @@ import torch
 
 from deepinn._errors import ConfigurationError
 from deepinn.constraints import AbstractConstraint, Batch, infer_hints
+from deepinn.nn import OutputTransform
 from deepinn.operators import FIELD_MODES, Field
 from deepinn.operators._cache import DerivativeCache
 from deepinn.operators._field import offers_forward_derivatives, time_modes
@@ -75,7 +76,9 @@ class PINNLoss:
 
     Args:
         problem: The problem whose constraints make the loss.
-        network: Maps (N, d) inputs to (N, len(problem.outputs)) outputs.
+        network: Maps (N, d) inputs to (N, len(problem.outputs)) outputs. When the problem has
+            an ``output_transform``, :attr:`network` is this network wrapped in it
+            (:class:`~deepinn.nn.OutputTransform`): the solution is the transformed output.
         field_mode: ``auto`` (per group, the forward Laplacian where the network offers it or
             nested autograd, whichever a short timed probe on the first batch finds faster;
             see :attr:`group_modes` and :attr:`mode_probe`), ``reverse`` or
@@ -112,6 +115,8 @@ class PINNLoss:
                 f"field_mode = {field_mode!r}; valid modes are {list(FIELD_MODES)}."
             )
         self.problem = problem
+        if problem.output_transform is not None:
+            network = OutputTransform(network, problem.output_transform)
         self.network = network
         self.field_mode = field_mode
         for constraint in problem.constraints:

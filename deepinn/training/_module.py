@@ -69,7 +69,9 @@ class PINNModule(pl.LightningModule):
 
     Args:
         problem: The PDE problem.
-        network: Maps (N, d) inputs to (N, len(problem.outputs)) outputs.
+        network: Maps (N, d) inputs to (N, len(problem.outputs)) outputs. When the problem has
+            an ``output_transform``, ``self.net`` is the network wrapped in it
+            (:class:`~deepinn.nn.OutputTransform`): the solution is the transformed output.
         phases: The optimizer phases (see :class:`Phase`).
         log_every: Log losses every this many steps (no host sync in the steps between).
         field_mode: ``auto`` (forward Laplacian where the network offers it), ``reverse`` or
@@ -115,7 +117,7 @@ class PINNModule(pl.LightningModule):
         )
         self.automatic_optimization = False
         self.problem = problem
-        self.net = network
+        self.net = self.loss.network
         self.coefficients = torch.nn.ParameterDict(problem.parameters)
         self.phases = list(phases)
         self.log_every = log_every

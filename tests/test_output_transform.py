@@ -133,6 +133,7 @@ ERRORS = [
     ("problem.output_transform='u + y'", r"problem\.output_transform.*'y'"),
     ("problem.output_transform='u_x'", r"problem\.output_transform"),
     ("problem.output_transform=3", r"problem\.output_transform = 3"),
+    ("problem.output_transform='sin(pi*x)'", r"does not use the network's output.*g \+ d\*u"),
 ]
 
 

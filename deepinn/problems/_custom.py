@@ -176,6 +176,13 @@ def _output_transform(
         )
         for o, text in texts.items()
     }
+    for o, function in functions.items():
+        if not function.names & set(outputs):
+            raise ConfigurationError(
+                f"{function.key} = {function.text!r} does not use the network's output, so the "
+                f"solution would not depend on the network; write it as g + d*{o}, with d zero "
+                "where the condition g holds."
+            )
 
     def transform(x: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
         columns = torch.cat([x, raw], dim=1)

@@ -2,7 +2,7 @@
 
     python bench/toolbox.py burgers_toolbox --seeds 0 1 2 --budget 600   # 3 seeds, 10 minutes each
     python bench/toolbox.py allen_cahn_toolbox --ablation --seeds 0     # each feature off in turn
-    python bench/toolbox.py burgers_toolbox --ablation --only full modified --budget 300
+    python bench/toolbox.py burgers_toolbox --ablation --only full exact --budget 300
     python bench/toolbox.py burgers_toolbox --jobs 2 --json toolbox.json
 
 Each run is ``deepinn train +experiment=<name> seed=<s> threads=<t> <ablation overrides>
@@ -42,10 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ABLATIONS: dict[str, list[tuple[str, list[str]]]] = {
     "burgers_toolbox": [
         ("full", []),
-        ("no modified MLP", ["net.architecture=plain"]),
-        ("no grad_norm", ["weighting.name=none"]),
-        ("no warm-up/exp. decay", ["optimizer.scheduler.name=none"]),
-        ("float32 L-BFGS", ["optimizer.lbfgs.dtype=null"]),
+        ("no exact conditions", ["problem.exact_conditions=false"]),
+        ("no RAD resampling", ["sampler=latin_hypercube", "resample_every=0"]),
+        ("8 x 20 network", ["net.hidden=[20,20,20,20,20,20,20,20]"]),
     ],
     "allen_cahn_toolbox": [
         ("full", []),
@@ -62,8 +61,9 @@ SHORT = {
     "no grad_norm": "grad_norm",
     "no RAD resampling": "rad",
     "no warm-up/exp. decay": "schedule",
-    "float32 L-BFGS": "lbfgs64",
     "no periodic embedding": "periodic",
+    "no exact conditions": "exact",
+    "8 x 20 network": "network",
     "no causal weighting": "causal",
 }
 

@@ -7,7 +7,7 @@ against the uninterrupted single-process eager run of the same configuration, st
 
 - DDP on two CPU processes (gloo) logs the same losses and ends at the same error;
 - a run stopped at step 5 and resumed to step 10 ends where the uninterrupted run ends;
-- ``compile=true`` compiles the whole loss and logs the same losses.
+- ``compile=true`` compiles the whole loss and logs the same losses, alone and under DDP.
 
 Subprocesses: Lightning's ``ddp`` strategy re-executes ``sys.argv`` once per rank.
 """
@@ -105,3 +105,23 @@ def test_compile_with_every_toolbox_option_compiles_the_whole_loss_and_trains_al
     eager, compiled = _losses(reference), _losses(run)
     assert [s for s, _ in compiled] == [s for s, _ in eager]
     np.testing.assert_allclose([v for _, v in compiled], [v for _, v in eager], rtol=1e-6)
+
+
+@pytest.mark.ddp
+def test_ddp_and_compile_together_with_every_toolbox_option_match_one_eager_process(
+    reference, tmp_path
+):
+    run = tmp_path / "ddp_compiled"
+    _run(
+        tmp_path, f"trainer.max_steps={STEPS}", f"hydra.run.dir={run}", "compile=true",
+        "trainer=ddp", "trainer.devices=2", "trainer.accelerator=cpu",
+    )
+    log = (run / "train.log").read_text()
+    if "is not available here" in log:
+        pytest.skip("torch.compile is not available on this machine")
+    assert "the whole loss (forward lanes, residuals, reductions) is compiled" in log
+    for tag in ("train/loss", "train/weight/pde"):
+        single, both = _losses(reference, tag), _losses(run, tag)
+        assert [s for s, _ in both] == [s for s, _ in single], tag
+        np.testing.assert_allclose([v for _, v in both], [v for _, v in single], rtol=1e-6)
+    assert _metrics(run)["rel_l2"] == pytest.approx(_metrics(reference)["rel_l2"], rel=1e-6)

@@ -3,9 +3,9 @@
 ``u(x) = transform(x, N(x))``, e.g. ``-sin(pi x) + t (1 - x^2) N(x, t)`` satisfies Burgers'
 initial condition at ``t = 0`` and its boundary condition at ``x = +-1`` for every weight, so
 those loss terms can be left out ("hard constraints", Lagaris et al. 1998). A
-:class:`~deepinn.problems.Problem` with an ``output_transform`` gets its network wrapped by the
-training module; the derivative operators then take autograd through the transform (the
-wrapper offers no forward lanes).
+:class:`~deepinn.problems.Problem` with an ``output_transform`` gets its network wrapped by its
+loss (``PINNLoss``, hence the training module); the derivative operators then take autograd
+through the transform (the wrapper offers no forward lanes).
 """
 
 from __future__ import annotations

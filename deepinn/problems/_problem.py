@@ -37,7 +37,7 @@ class Problem:
         output_transform: ``transform(x, raw) -> u``: the solution is this function of the points
             (N, d) and the network's raw outputs (N, k), e.g. ``g(x) + d(x) * raw`` with ``d``
             zero where ``u = g`` is prescribed, so that condition holds exactly for every weight
-            (:class:`~deepinn.nn.OutputTransform`; the training module wraps the network).
+            (:class:`~deepinn.nn.OutputTransform`; the loss, PINNLoss, wraps the network).
     """
 
     def __init__(

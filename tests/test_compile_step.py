@@ -128,16 +128,23 @@ def test_a_residual_that_takes_its_own_autograd_grad_falls_back_to_the_network_p
 
 
 @pytest.mark.slow
-def test_grad_norm_weighting_differentiates_each_term_of_the_compiled_whole_loss(monkeypatch):
+def test_grad_norm_weighting_differentiates_each_term_of_the_compiled_whole_loss():
     """grad_norm takes each term's gradient with retain_graph=True, then the step's backward runs:
     the compiled backward must allow both (no donated buffers), also when nothing is cached."""
     import torch._functorch.config as functorch_config
     import torch._inductor.config as inductor_config
 
+    # torch's config modules are changed through their own patch(), which restores them
+    with (
+        functorch_config.patch(enable_autograd_cache=False),
+        inductor_config.patch(fx_graph_cache=False),
+    ):
+        _per_term_gradients_then_the_total()
+
+
+def _per_term_gradients_then_the_total() -> None:
     from deepinn.training._weighting import LossWeighting, WeightingConfig
 
-    monkeypatch.setattr(functorch_config, "enable_autograd_cache", False)
-    monkeypatch.setattr(inductor_config, "fx_graph_cache", False)
     problem, net, points = _setup()
     loss = PINNLoss(problem, net)
     compiled = CompiledLoss(loss)

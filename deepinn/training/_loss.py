@@ -115,8 +115,9 @@ class PINNLoss:
                 f"field_mode = {field_mode!r}; valid modes are {list(FIELD_MODES)}."
             )
         self.problem = problem
-        if problem.output_transform is not None:
-            network = OutputTransform(network, problem.output_transform)
+        transform = problem.output_transform
+        if transform is not None and getattr(network, "transform", None) is not transform:
+            network = OutputTransform(network, transform)  # not twice (a fit's result network)
         self.network = network
         self.field_mode = field_mode
         for constraint in problem.constraints:

@@ -4,6 +4,7 @@
     python bench/toolbox.py allen_cahn_toolbox --ablation --seeds 0     # each feature off in turn
     python bench/toolbox.py burgers_toolbox --ablation --only full exact --budget 300
     python bench/toolbox.py burgers_toolbox --jobs 2 --json toolbox.json
+    python bench/toolbox.py allen_cahn_marching --ablation --jobs 2 --budget 1200
 
 Each run is ``deepinn train +experiment=<name> seed=<s> threads=<t> <ablation overrides>
 <--override ...>`` in its own process (no TensorBoard, no progress bar, run folder under
@@ -54,6 +55,14 @@ ABLATIONS: dict[str, list[tuple[str, list[str]]]] = {
         ("no grad_norm", ["weighting.name=none"]),
         ("no warm-up/exp. decay", ["optimizer.scheduler.name=none"]),
     ],
+    # trainer.max_steps is per window: the rows without marching or with fewer windows get the
+    # same total number of steps (10 x 3500).
+    "allen_cahn_marching": [
+        ("full", []),
+        ("no time marching", ["marching.windows=1", "trainer.max_steps=35000"]),
+        ("5 windows", ["marching.windows=5", "trainer.max_steps=7000"]),
+        ("no periodic embedding", ["~net.periodic.x", "problem.weights.periodic=1.0"]),
+    ],
 }
 SHORT = {
     "full": "full",
@@ -65,6 +74,8 @@ SHORT = {
     "no exact conditions": "exact",
     "8 x 20 network": "network",
     "no causal weighting": "causal",
+    "no time marching": "marching",
+    "5 windows": "windows5",
 }
 
 

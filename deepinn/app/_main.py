@@ -236,7 +236,8 @@ def _prepare(overrides: list[str], registry: Registry) -> list[str]:
         GlobalHydra.instance().clear()
     config = typed_config(cfg)
     check_memory(cfg, _domain_dim(cfg, registry))
-    if config.resume is not None:  # a bad checkpoint or another configuration: refused here
+    if config.resume is not None and not config.marching.enabled:
+        # a bad checkpoint or another configuration: refused here (time marching: per window)
         checkpoint = find_checkpoint(config.resume, config.resume_from)
         stored = load_checkpoint_safely(checkpoint).get("hyper_parameters") or {}
         check_compatible(checkpoint, stored, OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]

@@ -21,6 +21,10 @@ def summary(metrics: Mapping[str, Any], run_dir: str, tensorboard: bool = True) 
     if metrics.get("stop_reason"):
         lines.append(f"  stopped     {metrics['stop_reason']}")
     lines.append(f"  run folder  {run_dir}")
+    windows = metrics.get("windows")
+    if windows:
+        lines.insert(3 if "rel_l2" in metrics else 2, f"  windows     {len(windows)} in time")
     if tensorboard:
-        lines.append(f"  TensorBoard tensorboard --logdir {run_dir}/tensorboard")
+        logdir = run_dir if windows else f"{run_dir}/tensorboard"  # one run per time window
+        lines.append(f"  TensorBoard tensorboard --logdir {logdir}")
     return "\n".join(lines)

@@ -45,7 +45,15 @@ def _normal_derivative(
 
 
 class _Sampled(AbstractConstraint):
-    """A constraint whose points come from a sampler (re-drawn on each resampling)."""
+    """A constraint whose points come from a sampler (re-drawn on each resampling).
+
+    Attributes:
+        point_map: None, or a function applied to every drawn point set (N, d) before the batch
+            (targets, normals, partners) is made from it; time marching sets one that moves the
+            time column into a window.
+    """
+
+    point_map: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     def __init__(self, name: str, sampler: object, weight: float, space: Space | None) -> None:
         domain = getattr(sampler, "domain", None)
@@ -57,7 +65,8 @@ class _Sampled(AbstractConstraint):
         self.sampler: Any = sampler
 
     def _draw(self, generator: torch.Generator | None) -> torch.Tensor:
-        return self.sampler.sample_points(generator).as_tensor.detach()
+        points = self.sampler.sample_points(generator).as_tensor.detach()
+        return points if self.point_map is None else self.point_map(points)
 
 
 class PDEConstraint(_Sampled):

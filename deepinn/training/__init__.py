@@ -8,6 +8,9 @@ from deepinn.training._data import CollocationData as CollocationData
 from deepinn.training._fit import FitResult as FitResult
 from deepinn.training._fit import fit as fit
 from deepinn.training._loss import PINNLoss as PINNLoss
+from deepinn.training._marching import MarchingConfig as MarchingConfig
+from deepinn.training._marching import TimeMarchingNetwork as TimeMarchingNetwork
+from deepinn.training._marching import WindowNetwork as WindowNetwork
 from deepinn.training._metrics import relative_l2 as relative_l2
 from deepinn.training._module import PINNModule as PINNModule
 from deepinn.training._optim import Phase as Phase
@@ -36,6 +39,7 @@ __all__ = [
     "CollocationData",
     "FitResult",
     "LBFGSConfig",
+    "MarchingConfig",
     "MonitorConfig",
     "PINNLoss",
     "PINNModule",
@@ -43,7 +47,9 @@ __all__ = [
     "RunConfig",
     "SGDConfig",
     "SchedulerConfig",
+    "TimeMarchingNetwork",
     "WeightingConfig",
+    "WindowNetwork",
     "adam",
     "adam_lbfgs",
     "fit",

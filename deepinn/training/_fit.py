@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import dataclasses
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,14 @@ from deepinn.training._checkpoint import (
     load_checkpoint_safely,
 )
 from deepinn.training._data import CollocationData
+from deepinn.training._marching import (
+    MarchingConfig,
+    TimeMarchingNetwork,
+    WindowNetwork,
+    time_column,
+    window_edges,
+    window_problem,
+)
 from deepinn.training._module import PINNModule
 from deepinn.training._optim import DTYPES, Phase
 from deepinn.training._presets import adam
@@ -131,6 +142,10 @@ def fit(
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps <= 0:
         raise ConfigurationError(f"max_steps = {max_steps!r}; use a positive number of steps.")
     run = (config or RunConfig()).replace(**knobs)
+    if run.marching.enabled:
+        return _fit_marching(
+            problem, network, run, phases, max_steps, run_dir, trainer_options, logger, hparams
+        )
     seed, dtype = run.seed, run.torch_dtype
     if run.threads is not None:
         torch.set_num_threads(run.threads)
@@ -250,3 +265,132 @@ def _train(
         elapsed = time.perf_counter() - start
         metrics = compute_metrics(module, trainer.global_step, elapsed, eval_points)
     return FitResult(metrics, module, trainer, run_path)
+
+
+def _window_resume(resume: str | None, index: int) -> tuple[Path | None, Path | None]:
+    """A resumed marching run's window ``index``: its finished network, or its run folder."""
+    if resume is None:
+        return None, None
+    folder = Path(resume) / "windows" / f"{index:02d}"
+    if (folder / "network.pt").is_file():
+        return folder / "network.pt", None
+    if (folder / "checkpoints" / "last.ckpt").is_file():
+        return None, folder
+    return None, None
+
+
+def _fit_marching(
+    problem: Problem,
+    network: torch.nn.Module,
+    run: RunConfig,
+    phases: Sequence[Phase] | None,
+    max_steps: int,
+    run_dir: str | Path | None,
+    trainer_options: Mapping[str, Any] | None,
+    logger: bool,
+    hparams: Mapping[str, Any] | None,
+) -> FitResult:
+    """Time marching (``run.marching``): one ``fit`` per time window, in time order.
+
+    Window ``k`` trains a fresh copy of ``network`` (seed ``seed + k``) for ``max_steps`` steps in
+    the run folder's ``windows/<k>/`` and saves its weights there (``network.pt``); the result's
+    network is the :class:`TimeMarchingNetwork` of all windows, measured on the whole problem.
+    ``resume=<marching run folder>`` keeps its finished windows and resumes the next one from
+    its ``last.ckpt``.
+    """
+    time_name, windows = run.marching.time, run.marching.windows
+    column, t0, t1 = time_column(problem, time_name)
+    edges = window_edges(t0, t1, windows)
+    if run.resume is not None and not (Path(run.resume) / "windows").is_dir():
+        raise ConfigurationError(
+            f"resume={run.resume}: with marching.windows={windows} give the folder of a time "
+            f"marching run (it holds windows/<k>/); {run.resume} has no windows/ folder."
+        )
+    single = dataclasses.replace(run, marching=MarchingConfig(1, time_name), resume=None)
+    template = copy.deepcopy(network)
+    trained: list[torch.nn.Module] = []
+    window_metrics: list[dict[str, Any]] = []
+    run_path = Path(run_dir) if run_dir is not None else None
+    start = time.perf_counter()
+    result: FitResult | None = None
+    with held_run_folder(run_path, run.resume) if run_path is not None else _nothing():
+        for k in range(windows):
+            net = WindowNetwork(
+                copy.deepcopy(template), column, (edges[k], edges[k + 1]), (t0, t1)
+            )
+            piece = window_problem(
+                problem, time_name, edges, k, trained[-1] if trained else None, run.eval_points
+            )
+            folder = run_path / "windows" / f"{k:02d}" if run_path is not None else None
+            finished, resume = _window_resume(run.resume, k)
+            if finished is not None:
+                state = torch.load(finished, weights_only=True)
+                net = net.to(next(iter(state.values())).dtype)
+                net.load_state_dict(state)
+                trained.append(net)
+                window_metrics.append({"window": k, "resumed": str(finished)})
+                if folder is not None and folder != finished.parent:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    torch.save(state, folder / "network.pt")
+                continue
+            options = dataclasses.replace(
+                single, seed=run.seed + k, resume=str(resume) if resume else None
+            )
+            try:
+                result = fit(
+                    piece, net, options, phases=phases, max_steps=max_steps, run_dir=folder,
+                    trainer_options=trainer_options, logger=logger, hparams=hparams,
+                )
+            except RunInterruptedError as error:
+                trained.append(net)
+                window_metrics.append({"window": k, **error.metrics})
+                summary = _marching_summary(
+                    problem, trained, column, edges, window_metrics, run, start, run_path
+                )
+                where = f"; resume with: deepinn train resume={run_path}" if run_path else ""
+                raise RunInterruptedError(
+                    f"stopped by SIGTERM in time window {k} of {windows}{where}",
+                    summary.metrics,
+                    error.checkpoint,
+                ) from None
+            trained.append(result.network)
+            window_metrics.append({"window": k, **result.metrics})
+            if folder is not None and result.trainer.is_global_zero:
+                torch.save(result.network.state_dict(), folder / "network.pt")
+        summary = _marching_summary(
+            problem, trained, column, edges, window_metrics, run, start, run_path,
+            trainer=result.trainer if result is not None else None,
+        )
+    return summary
+
+
+@contextlib.contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _marching_summary(
+    problem: Problem,
+    trained: list[torch.nn.Module],
+    column: int,
+    edges: list[float],
+    window_metrics: list[dict[str, Any]],
+    run: RunConfig,
+    start: float,
+    run_path: Path | None,
+    trainer: pl.Trainer | None = None,
+) -> FitResult:
+    """The windows as one network, measured on the whole problem (and written to ``run_path``)."""
+    composite = TimeMarchingNetwork(trained, column, edges[: len(trained) + 1])
+    module = PINNModule(problem, composite, adam(), field_mode=run.field_mode)
+    steps = sum(int(m.get("steps", 0)) for m in window_metrics)
+    metrics = compute_metrics(module, steps, time.perf_counter() - start, run.eval_points)
+    last = window_metrics[-1]
+    metrics["final_loss"] = last.get("final_loss")
+    metrics["loss_per_constraint"] = last.get("loss_per_constraint", {})
+    metrics["windows"] = window_metrics
+    if "stop_reason" in last:
+        metrics["stop_reason"] = f"time window {last['window']}: {last['stop_reason']}"
+    if run_path is not None and (trainer is None or trainer.is_global_zero):
+        write_artifacts(run_path, module, metrics, run.eval_points)
+    return FitResult(metrics, module, trainer, run_path)  # type: ignore[arg-type]

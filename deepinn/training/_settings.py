@@ -17,6 +17,7 @@ import torch
 from deepinn._errors import ConfigurationError, unknown_name_message
 from deepinn.operators import FIELD_MODES
 from deepinn.training._causal import CausalConfig
+from deepinn.training._marching import MarchingConfig
 from deepinn.training._optim import DTYPES
 from deepinn.training._weighting import WeightingConfig
 
@@ -76,6 +77,8 @@ class RunConfig:
         monitor: Logging, validation and checkpoint intervals.
         weighting: Loss balancing (``weighting.name=grad_norm``, ``alpha``, ``every``).
         causal: Causal weighting in time (``causal.tol``, ``chunks``, ``time``).
+        marching: Time marching (``marching.windows``, ``time``): the time range trained in
+            windows, one after the other.
     """
 
     seed: int = 0
@@ -90,6 +93,7 @@ class RunConfig:
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     weighting: WeightingConfig = field(default_factory=WeightingConfig)
     causal: CausalConfig = field(default_factory=CausalConfig)
+    marching: MarchingConfig = field(default_factory=MarchingConfig)
 
     def __post_init__(self) -> None:
         _int("seed", self.seed, 0)
@@ -117,6 +121,8 @@ class RunConfig:
             self.weighting = WeightingConfig(**self.weighting)
         if isinstance(self.causal, dict):
             self.causal = CausalConfig(**self.causal)
+        if isinstance(self.marching, dict):
+            self.marching = MarchingConfig(**self.marching)
         if isinstance(self.monitor, dict):
             self.monitor = MonitorConfig(**self.monitor)
 

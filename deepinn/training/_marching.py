@@ -1,0 +1,427 @@
+"""Time marching: a time-dependent problem trained window after window in time.
+
+The time range ``[T0, T1]`` is cut into ``windows`` equal windows ``[t_k, t_k+1]``. Window ``k``
+trains its own copy of the network on the problem restricted to it: every sampled constraint
+draws its points as usual and has their time column mapped into the window
+(:class:`TimeWindowMap`), the network sees the window's time stretched back onto ``[T0, T1]``
+(:class:`WindowNetwork`, so its input normalisation and embeddings stay as built), and the
+initial condition of window ``k > 0`` is the trained window ``k - 1`` at ``t_k`` (its value, and
+its time derivative where the condition prescribes a rate). The windows together are one network,
+:class:`TimeMarchingNetwork`. A long horizon then becomes a chain of short ones, each of which a
+PINN resolves (Wight & Zhao 2020, "Solving Allen-Cahn and Cahn-Hilliard equations using the
+adaptive physics informed neural networks"; Mattey & Ghosh 2022, "A novel sequential method to
+train physics informed neural networks for Allen Cahn and Cahn Hilliard equations").
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from deepinn._errors import ConfigurationError
+from deepinn.constraints import (
+    AbstractConstraint,
+    DataConstraint,
+    DirichletBC,
+    InitialCondition,
+    PDEConstraint,
+    PeriodicBC,
+    RobinBC,
+)
+from deepinn.problems import Problem
+
+__all__ = [
+    "MarchingConfig",
+    "TimeMarchingNetwork",
+    "TimeWindowMap",
+    "WindowNetwork",
+    "time_column",
+    "window_edges",
+    "window_problem",
+]
+
+# The constraints whose points a window can move (the rest is refused by name).
+_MAPPED = (PDEConstraint, DirichletBC, RobinBC, PeriodicBC, InitialCondition)
+
+
+@dataclass
+class MarchingConfig:
+    """Time marching (``marching.*``).
+
+    Attributes:
+        windows: The number of equal time windows trained one after the other (1: off). Each
+            window trains for ``trainer.max_steps`` steps with the configured optimizer phases.
+        time: The name of the time coordinate of the problem's space.
+    """
+
+    windows: int = 1
+    time: str = "t"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.windows, bool) or not isinstance(self.windows, int) or self.windows < 1:
+            raise ConfigurationError(
+                f"marching.windows = {self.windows!r}; use a positive integer (1: no time "
+                "marching, e.g. 10 for ten time windows)."
+            )
+        if not isinstance(self.time, str) or not self.time:
+            raise ConfigurationError(
+                f"marching.time = {self.time!r}; give the name of the time coordinate, e.g. 't'."
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return self.windows > 1
+
+
+def time_column(problem: Problem, time: str) -> tuple[int, float, float]:
+    """The time column of ``problem``'s space and its range ``(column, T0, T1)``.
+
+    Raises:
+        ConfigurationError: The space has no coordinate ``time``, or its range is not finite.
+    """
+    names = problem.space.coordinate_names()
+    if time not in names:
+        raise ConfigurationError(
+            f"marching.windows needs a time coordinate; problem {problem.name!r} has coordinates "
+            f"{names} and no {time!r}. Set marching.time=<name> or marching.windows=1."
+        )
+    column = names.index(time)
+    lower, upper = problem.domain.bounding_box()
+    t0, t1 = float(lower[column]), float(upper[column])
+    if not (t1 > t0 and torch.isfinite(torch.tensor([t0, t1])).all()):
+        raise ConfigurationError(
+            f"marching.windows: problem {problem.name!r} has the time range [{t0}, {t1}]; time "
+            "marching needs a finite range of positive length."
+        )
+    return column, t0, t1
+
+
+def window_edges(t0: float, t1: float, windows: int) -> list[float]:
+    """``windows + 1`` equally spaced times from ``t0`` to ``t1``."""
+    return [t0 + (t1 - t0) * k / windows for k in range(windows)] + [t1]
+
+
+class TimeWindowMap:
+    """Moves the time column of a point set from ``source = (T0, T1)`` onto ``target``.
+
+    Set as a sampled constraint's ``point_map``: the sampler still draws on the whole time range,
+    the constraint then sees points of the window (the same density, ``windows`` times denser in
+    time).
+    """
+
+    def __init__(
+        self, column: int, source: tuple[float, float], target: tuple[float, float]
+    ) -> None:
+        self.column, self.source, self.target = column, source, target
+
+    def __call__(self, points: torch.Tensor) -> torch.Tensor:
+        (s0, s1), (a, b) = self.source, self.target
+        moved = points.clone()
+        moved[:, self.column] = a + (points[:, self.column] - s0) * ((b - a) / (s1 - s0))
+        return moved
+
+
+class WindowNetwork(torch.nn.Module):
+    """``network`` on the window ``(a, b)``: the time column is stretched onto ``span`` first.
+
+    ``forward(x) = network(scale * x + shift)`` with ``scale`` and ``shift`` the affine map of the
+    time column, so a network built for the whole time range (its input normalisation, its
+    embeddings) sees a window as it would see that range. The forward-derivative protocol of
+    ``network`` (``forward_derivatives``, ``forward_laplacian``) is offered too, with the time
+    derivatives scaled by the chain rule.
+    """
+
+    network: torch.nn.Module
+    scale: torch.Tensor
+    shift: torch.Tensor
+
+    def __init__(
+        self,
+        network: torch.nn.Module,
+        column: int,
+        window: tuple[float, float],
+        span: tuple[float, float],
+    ) -> None:
+        super().__init__()
+        self.network = network
+        self.column, self.window, self.span = column, window, span
+        in_dim = getattr(network, "in_dim", None)
+        if in_dim is None:
+            raise ConfigurationError(
+                f"Time marching needs the network's input size: {type(network).__name__} has no "
+                "in_dim attribute. Give the network an in_dim (deepinn's networks have one)."
+            )
+        for name in ("in_dim", "out_dim"):
+            if hasattr(network, name):
+                setattr(self, name, getattr(network, name))
+        (a, b), (t0, t1) = window, span
+        stretch = (t1 - t0) / (b - a)
+        scale = torch.ones(in_dim, dtype=torch.float64)
+        shift = torch.zeros(in_dim, dtype=torch.float64)
+        scale[column], shift[column] = stretch, t0 - a * stretch
+        self.register_buffer("scale", scale, persistent=False)
+        self.register_buffer("shift", shift, persistent=False)
+        if callable(getattr(network, "forward_derivatives", None)):
+            self.forward_derivatives = self._forward_derivatives
+            if callable(getattr(network, "forward_laplacian", None)):
+                self.forward_laplacian = self._forward_laplacian
+
+    def _inner(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale.to(x.dtype) + self.shift.to(x.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(self._inner(x))
+
+    def _forward_derivatives(
+        self, x: torch.Tensor, second: Any = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        network: Any = self.network
+        u, du, d2u = network.forward_derivatives(self._inner(x), second)
+        scale = self.scale.to(du.dtype)
+        return u, du * scale, d2u * scale.square()
+
+    def _forward_laplacian(
+        self, x: torch.Tensor, second: Any = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if second is None or bool(second[self.column]):  # the time column in the sum: rescale it
+            u, du, d2u = self._forward_derivatives(x, second)
+            return u, du, d2u.sum(dim=2)
+        network: Any = self.network
+        u, du, laplacian = network.forward_laplacian(self._inner(x), second)
+        return u, du * self.scale.to(du.dtype), laplacian
+
+
+class TimeMarchingNetwork(torch.nn.Module):
+    """The trained windows as one network: each point goes to the window of its time.
+
+    Window ``k`` answers for ``t_k <= t < t_k+1`` (the last one up to and past ``T1``, the first
+    one before ``T0``).
+
+    Args:
+        windows: The window networks, in time order.
+        column: The time column of the inputs.
+        edges: The ``len(windows) + 1`` window boundaries.
+    """
+
+    def __init__(
+        self, windows: Sequence[torch.nn.Module], column: int, edges: Sequence[float]
+    ) -> None:
+        super().__init__()
+        if len(edges) != len(windows) + 1:
+            raise ConfigurationError(
+                f"TimeMarchingNetwork: {len(windows)} windows need {len(windows) + 1} edges, got "
+                f"{len(edges)}."
+            )
+        self.windows = torch.nn.ModuleList(windows)
+        self.column = column
+        self.edges = [float(edge) for edge in edges]
+        for name in ("in_dim", "out_dim"):
+            if hasattr(windows[0], name):
+                setattr(self, name, getattr(windows[0], name))
+
+    def window_index(self, t: torch.Tensor) -> torch.Tensor:
+        """The window of each time in ``t`` (N,)."""
+        inner = torch.tensor(self.edges[1:-1], dtype=t.dtype, device=t.device)
+        return torch.bucketize(t.detach().contiguous(), inner, right=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        index = self.window_index(x[:, self.column])
+        out: torch.Tensor | None = None
+        for k, window in enumerate(self.windows):
+            rows = (index == k).nonzero().squeeze(1)
+            if len(rows) == 0:
+                continue
+            part = window(x.index_select(0, rows))
+            if out is None:
+                out = part.new_zeros(len(x), part.shape[1])
+            out = out.index_copy(0, rows, part)
+        if out is None:  # no points
+            out = self.windows[0](x)
+        return out
+
+
+def _frozen(network: torch.nn.Module) -> torch.nn.Module:
+    frozen = copy.deepcopy(network).cpu().eval()
+    for parameter in frozen.parameters():
+        parameter.requires_grad_(False)
+    return frozen
+
+
+def _output_columns(problem: Problem, constraint: Any) -> list[int]:
+    return [problem.outputs.index(name) for name in constraint.outputs]
+
+
+def _continuity(
+    previous: torch.nn.Module, columns: list[int]
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The previous window's outputs ``columns`` at the points (the condition's new value)."""
+
+    def value(x: torch.Tensor) -> torch.Tensor:
+        dtype = next(previous.parameters()).dtype
+        with torch.no_grad():
+            return previous(x.to(dtype))[:, columns].to(x.dtype)
+
+    return value
+
+
+def _continuity_rate(
+    previous: torch.nn.Module, columns: list[int], column: int
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The previous window's time derivative of outputs ``columns`` at the points."""
+
+    def rate(x: torch.Tensor) -> torch.Tensor:
+        dtype = next(previous.parameters()).dtype
+        with torch.enable_grad():
+            z = x.detach().to(dtype).requires_grad_(True)
+            u = previous(z)
+            parts = [
+                torch.autograd.grad(u[:, j].sum(), z, retain_graph=True)[0][:, column]
+                for j in columns
+            ]
+        return torch.stack(parts, dim=1).detach().to(x.dtype)
+
+    return rate
+
+
+def _time_extent(constraint: AbstractConstraint, time: str) -> tuple[float, float] | None:
+    """The time range a sampled constraint's points cover (None: its sampler has no time)."""
+    domain = getattr(getattr(constraint, "sampler", None), "domain", None)
+    names = domain.space.coordinate_names() if domain is not None else []
+    if domain is None or time not in names:
+        return None
+    if names != constraint.space.coordinate_names():
+        raise ConfigurationError(
+            f"Time marching: constraint {constraint.name!r} draws points in coordinates {names}, "
+            f"not those of the problem {constraint.space.coordinate_names()}; time marching "
+            "cannot move its time. Set marching.windows=1."
+        )
+    lower, upper = domain.bounding_box()
+    column = names.index(time)
+    return float(lower[column]), float(upper[column])
+
+
+def _refuse(constraint: AbstractConstraint, why: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"Time marching: constraint {constraint.name!r} ({type(constraint).__name__}) {why} Train "
+        "without it (weights.<name>=0 does not remove it) or set marching.windows=1."
+    )
+
+
+def _window_constraint(
+    constraint: AbstractConstraint,
+    problem: Problem,
+    time: str,
+    span: tuple[float, float],
+    window: tuple[float, float],
+    previous: torch.nn.Module | None,
+) -> AbstractConstraint | None:
+    """``constraint`` restricted to ``window`` (None: it has no point there)."""
+    column = problem.space.coordinate_names().index(time)
+    close = 1e-9 * max(1.0, abs(span[1] - span[0]))
+    if isinstance(constraint, DataConstraint):
+        t = constraint.points[:, column]
+        last = window[1] >= span[1] - close
+        inside = (t >= window[0]) & ((t <= window[1]) if last else (t < window[1]))
+        if not bool(inside.any()):
+            return None
+        cut = copy.copy(constraint)
+        cut.points, cut.values = constraint.points[inside], constraint.values[inside]
+        return cut
+    if not isinstance(constraint, _MAPPED):
+        raise _refuse(
+            constraint,
+            "is not one of the constraints time marching can restrict to a window (PDE, "
+            "Dirichlet, Neumann, Robin, periodic, initial, data).",
+        )
+    moved: Any = copy.copy(constraint)
+    if isinstance(constraint, InitialCondition):
+        if abs(constraint.t0 - span[0]) > close:
+            raise _refuse(constraint, f"holds at t = {constraint.t0}, not at the start {span[0]}.")
+        if previous is not None:
+            columns = _output_columns(problem, constraint)
+            moved.t0 = window[0]
+            moved.value = _continuity(previous, columns)
+            if constraint.rate is not None:
+                moved.rate = _continuity_rate(previous, columns, column)
+        return moved
+    extent = _time_extent(constraint, time)
+    if extent is None:
+        raise _refuse(constraint, f"draws points without the time coordinate {time!r}.")
+    lower, upper = extent
+    moved.point_map = TimeWindowMap(column, span, window)
+    if abs(lower - span[0]) <= close and abs(upper - span[1]) <= close:
+        return moved
+    if abs(upper - lower) <= close and abs(lower - span[0]) <= close:
+        if type(constraint) is not DirichletBC:
+            raise _refuse(constraint, "prescribes a derivative at the initial time.")
+        if previous is not None:
+            moved.value = _continuity(previous, _output_columns(problem, constraint))
+        shifted = (window[0], window[0] + span[1] - span[0])  # t0 -> the window's start
+        moved.point_map = TimeWindowMap(column, span, shifted)
+        return moved
+    raise _refuse(
+        constraint,
+        f"covers the times [{lower}, {upper}], neither the whole range [{span[0]}, {span[1]}] nor "
+        "its start.",
+    )
+
+
+def window_problem(
+    problem: Problem,
+    time: str,
+    edges: Sequence[float],
+    index: int,
+    previous: torch.nn.Module | None,
+    eval_points: int,
+) -> Problem:
+    """``problem`` on window ``index`` of ``edges``, continuing from the network ``previous``.
+
+    Its evaluation set is the part of the problem's set in the window (exact or reference
+    values).
+
+    Raises:
+        ConfigurationError: The problem has an output transform or learnable coefficients, or a
+            constraint that cannot be restricted to a window (the message names it).
+    """
+    if problem.output_transform is not None:
+        raise ConfigurationError(
+            f"Time marching: problem {problem.name!r} has an output_transform (exact conditions) "
+            "that holds the initial condition at the start of the whole range, not of each "
+            "window. Switch the exact conditions off (e.g. problem.exact_conditions=false) or "
+            "set marching.windows=1."
+        )
+    if problem.parameters:
+        raise ConfigurationError(
+            f"Time marching: problem {problem.name!r} learns coefficients "
+            f"{sorted(problem.parameters)}; each window would find its own. Set "
+            "marching.windows=1 for an inverse problem."
+        )
+    column = problem.space.coordinate_names().index(time)
+    span = (float(edges[0]), float(edges[-1]))
+    window = (float(edges[index]), float(edges[index + 1]))
+    frozen = _frozen(previous) if previous is not None else None
+    constraints = [
+        moved
+        for constraint in problem.constraints
+        if (moved := _window_constraint(constraint, problem, time, span, window, frozen))
+        is not None
+    ]
+    points, values = problem.evaluation_set(eval_points)
+    reference = None
+    if values is not None:
+        t = points[:, column]
+        last = index == len(edges) - 2
+        inside = (t >= window[0]) & ((t <= window[1]) if last else (t < window[1]))
+        if bool(inside.any()):
+            reference = (points[inside], values[inside])
+    return Problem(
+        f"{problem.name}[window {index}]",
+        problem.domain,
+        constraints,
+        outputs=problem.outputs,
+        reference=reference,
+    )

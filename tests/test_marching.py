@@ -212,7 +212,7 @@ def test_constraints_a_window_cannot_hold_are_refused_by_name() -> None:
 
 
 def test_resume_needs_a_marching_run_folder(tmp_path) -> None:
-    with pytest.raises(ConfigurationError, match=r"windows/"):
+    with pytest.raises(ConfigurationError, match=r"marching\.json"):
         fit(heat(), FullyConnected([2, 4, 1]), max_steps=1, marching={"windows": 2},
             resume=str(tmp_path), logger=False)
 
@@ -251,6 +251,7 @@ def test_a_marching_run_trains_every_window_and_measures_the_whole(marched) -> N
     assert float((left - right).abs().max()) < 0.1 * scale  # continuous across the edge
 
 
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # resumed into a new folder
 def test_a_resumed_marching_run_ends_where_the_uninterrupted_one_ended(marched, tmp_path) -> None:
     folder, result = marched
     (folder / "run" / "windows" / "01" / "network.pt").unlink()  # window 1 left at last.ckpt
@@ -260,21 +261,29 @@ def test_a_resumed_marching_run_ends_where_the_uninterrupted_one_ended(marched, 
     assert (tmp_path / "resumed" / "windows" / "00" / "network.pt").is_file()
 
 
+def test_a_resume_with_other_windows_is_refused(marched, tmp_path) -> None:
+    folder, _ = marched
+    with pytest.raises(ConfigurationError, match=r"2 windows of 't'.*this one in 3"):
+        fit(heat(), FullyConnected([2, 4, 1]), max_steps=1, marching={"windows": 3},
+            resume=str(folder / "run"), logger=False)
+
+
 def test_the_marching_config_is_off_by_default() -> None:
     assert not RunConfig().marching.enabled and MarchingConfig(windows=3).enabled
 
 
+
+# Time marching with the rest of the toolbox on: adaptive points, grad-norm weights, causal chunks.
 MARCHING_CLI = [
     "problem=heat", "problem.n_interior=64", "problem.n_boundary=16", "problem.n_initial=16",
     "net.hidden=[8,8]", "optimizer=adam", "optimizer.lr=0.01", "dtype=float64", "seed=3",
-    "marching.windows=2", "trainer.max_steps=6", "eval_points=200", "logger=none",
+    "marching.windows=2", "trainer.max_steps=6", "eval_points=200",
     "trainer.enable_progress_bar=false", "causal.tol=1.0", "causal.chunks=2",
+    "sampler=adaptive", "resample_every=3", "weighting.name=grad_norm", "weighting.every=2",
 ]
 
 
-@pytest.mark.slow
-@pytest.mark.ddp
-def test_ddp_marching_matches_one_process(tmp_path) -> None:
+def _cli(folder, *extra: str):
     import os
     import subprocess
     import sys
@@ -282,20 +291,40 @@ def test_ddp_marching_matches_one_process(tmp_path) -> None:
 
     train = str(Path(__file__).resolve().parents[1] / "train.py")
     env = dict(os.environ, PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
-    metrics = {}
-    for name, extra in {
-        "single": [],
-        "ddp": ["trainer=ddp", "trainer.devices=2", "trainer.accelerator=cpu"],
-    }.items():
-        run = tmp_path / name
-        done = subprocess.run(
-            [sys.executable, train, *MARCHING_CLI, *extra, f"hydra.run.dir={run}"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False,
-        )
-        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-        metrics[name] = json.loads((run / "metrics.json").read_text())
-    single, ddp = metrics["single"], metrics["ddp"]
-    assert ddp["steps"] == single["steps"] == 12
-    assert ddp["rel_l2"] == pytest.approx(single["rel_l2"], rel=1e-6)
-    for one, other in zip(single["windows"], ddp["windows"]):
-        assert other["final_loss"] == pytest.approx(one["final_loss"], rel=1e-6)
+    done = subprocess.run(
+        [sys.executable, train, *MARCHING_CLI, *extra, f"hydra.run.dir={folder}"],
+        cwd=folder.parent, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    return json.loads((folder / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def eager_marching(tmp_path_factory):
+    return _cli(tmp_path_factory.mktemp("eager") / "run")
+
+
+def _same_run(one: dict, other: dict) -> None:
+    assert other["steps"] == one["steps"] == 12
+    assert other["rel_l2"] == pytest.approx(one["rel_l2"], rel=1e-6)
+    for mine, theirs in zip(one["windows"], other["windows"], strict=True):
+        assert theirs["final_loss"] == pytest.approx(mine["final_loss"], rel=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.ddp
+def test_ddp_marching_matches_one_process(eager_marching, tmp_path) -> None:
+    ddp = _cli(tmp_path / "ddp", "trainer=ddp", "trainer.devices=2", "trainer.accelerator=cpu")
+    _same_run(eager_marching, ddp)
+
+
+@pytest.mark.slow
+def test_compiled_marching_compiles_each_window_whole_loss_and_trains_alike(
+    eager_marching, tmp_path
+) -> None:
+    compiled = _cli(tmp_path / "compiled", "compile=true")
+    log = (tmp_path / "compiled" / "train.log").read_text()
+    if "is not available here" in log:
+        pytest.skip("torch.compile is not available on this machine")
+    assert log.count("the whole loss (forward lanes, residuals, reductions) is compiled") == 2
+    _same_run(eager_marching, compiled)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import json
+import logging
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,7 +19,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from deepinn._errors import ConfigurationError
+from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.problems import Problem
 from deepinn.training._callbacks import (
     FigureLogger,
@@ -45,7 +47,7 @@ from deepinn.training._module import PINNModule
 from deepinn.training._optim import DTYPES, Phase
 from deepinn.training._presets import adam
 from deepinn.training._progress import LineProgress, stdout_is_terminal
-from deepinn.training._runfolder import held_run_folder
+from deepinn.training._runfolder import held_run_folder, is_secondary_rank
 from deepinn.training._settings import RunConfig
 from deepinn.training._signals import RunInterruptedError, SignalCheckpoint, SIGTERMException
 
@@ -301,11 +303,9 @@ def _fit_marching(
     time_name, windows = run.marching.time, run.marching.windows
     column, t0, t1 = time_column(problem, time_name)
     edges = window_edges(t0, t1, windows)
-    if run.resume is not None and not (Path(run.resume) / "windows").is_dir():
-        raise ConfigurationError(
-            f"resume={run.resume}: with marching.windows={windows} give the folder of a time "
-            f"marching run (it holds windows/<k>/); {run.resume} has no windows/ folder."
-        )
+    layout = {"windows": windows, "time": time_name, "edges": edges}
+    if run.resume is not None:
+        _check_marching_resume(Path(run.resume), layout)
     single = dataclasses.replace(run, marching=MarchingConfig(1, time_name), resume=None)
     template = copy.deepcopy(network)
     trained: list[torch.nn.Module] = []
@@ -314,6 +314,8 @@ def _fit_marching(
     start = time.perf_counter()
     result: FitResult | None = None
     with held_run_folder(run_path, run.resume) if run_path is not None else _nothing():
+        if run_path is not None and not is_secondary_rank():
+            (run_path / "marching.json").write_text(json.dumps(layout, indent=2) + "\n")
         for k in range(windows):
             net = WindowNetwork(
                 copy.deepcopy(template), column, (edges[k], edges[k + 1]), (t0, t1)
@@ -323,6 +325,10 @@ def _fit_marching(
             )
             folder = run_path / "windows" / f"{k:02d}" if run_path is not None else None
             finished, resume = _window_resume(run.resume, k)
+            logging.getLogger("deepinn.training").info(
+                "time window %d of %d: %s in [%g, %g]%s", k, windows, time_name, edges[k],
+                edges[k + 1], " (finished before: loaded)" if finished is not None else "",
+            )
             if finished is not None:
                 state = torch.load(finished, weights_only=True)
                 net = net.to(next(iter(state.values())).dtype)
@@ -353,15 +359,36 @@ def _fit_marching(
                     summary.metrics,
                     error.checkpoint,
                 ) from None
+            except TrainingError as error:
+                where = f" (continue the whole run with resume={run_path})" if run_path else ""
+                raise TrainingError(f"time window {k} of {windows}: {error}{where}") from None
             trained.append(result.network)
             window_metrics.append({"window": k, **result.metrics})
-            if folder is not None and result.trainer.is_global_zero:
+            if folder is not None and not is_secondary_rank():
                 torch.save(result.network.state_dict(), folder / "network.pt")
         summary = _marching_summary(
             problem, trained, column, edges, window_metrics, run, start, run_path,
             trainer=result.trainer if result is not None else None,
         )
     return summary
+
+
+def _check_marching_resume(folder: Path, layout: dict[str, Any]) -> None:
+    """Refuse to resume a folder that is not a marching run with the same windows."""
+    record = folder / "marching.json"
+    if not record.is_file():
+        raise ConfigurationError(
+            f"resume={folder}: with marching.windows={layout['windows']} give the folder of a "
+            f"time marching run (it holds marching.json and windows/<k>/); {folder} has none."
+        )
+    stored = json.loads(record.read_text())
+    if stored != layout:
+        raise ConfigurationError(
+            f"resume={folder}: that run marched in {stored.get('windows')} windows of "
+            f"{stored.get('time')!r} over {stored.get('edges')}, this one in {layout['windows']} "
+            f"of {layout['time']!r} over {layout['edges']}. Resume with its marching.* settings "
+            "or start a new run without resume=."
+        )
 
 
 @contextlib.contextmanager
@@ -380,7 +407,8 @@ def _marching_summary(
     run_path: Path | None,
     trainer: pl.Trainer | None = None,
 ) -> FitResult:
-    """The windows as one network, measured on the whole problem (and written to ``run_path``)."""
+    """The windows as one network, measured on the whole problem (and written to ``run_path``
+    by rank 0)."""
     composite = TimeMarchingNetwork(trained, column, edges[: len(trained) + 1])
     module = PINNModule(problem, composite, adam(), field_mode=run.field_mode)
     steps = sum(int(m.get("steps", 0)) for m in window_metrics)
@@ -391,6 +419,6 @@ def _marching_summary(
     metrics["windows"] = window_metrics
     if "stop_reason" in last:
         metrics["stop_reason"] = f"time window {last['window']}: {last['stop_reason']}"
-    if run_path is not None and (trainer is None or trainer.is_global_zero):
+    if run_path is not None and not is_secondary_rank():
         write_artifacts(run_path, module, metrics, run.eval_points)
     return FitResult(metrics, module, trainer, run_path)  # type: ignore[arg-type]

@@ -211,7 +211,7 @@ class TimeMarchingNetwork(torch.nn.Module):
         self, windows: Sequence[torch.nn.Module], column: int, edges: Sequence[float]
     ) -> None:
         super().__init__()
-        if len(edges) != len(windows) + 1:
+        if not windows or len(edges) != len(windows) + 1:
             raise ConfigurationError(
                 f"TimeMarchingNetwork: {len(windows)} windows need {len(windows) + 1} edges, got "
                 f"{len(edges)}."

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 
+import lightning.pytorch as pl
 import pytest
 import torch
 
@@ -30,6 +33,7 @@ from deepinn.training._marching import (
     window_problem,
 )
 from deepinn.training._presets import adam_lbfgs
+from deepinn.training._signals import RunInterruptedError
 
 BOX = space_time(0.0, 1.0, 2.0)  # columns (x, t), t in [0, 2]
 ALPHA = 0.1
@@ -211,19 +215,50 @@ def test_constraints_a_window_cannot_hold_are_refused_by_name() -> None:
     _refusal(heat(extra=[NeumannBC("flux", _sampler(start, 5), heat_exact)]), "'flux'.*derivative")
 
 
+def test_conditions_on_the_whole_space_time_boundary_or_part_of_the_time_are_refused() -> None:
+    whole = DirichletBC("edges", _sampler(BOX.domain.boundary, 80, 4), heat_exact)
+    _refusal(heat(extra=[whole]), "'edges'.*face t = 0.0")
+    early = PDEConstraint(
+        "early", dp.samplers.RandomUniformSampler(
+            BOX.domain, 50, seed=5, filter_fn=lambda x: x[:, 1] < 0.5
+        ),
+        _heat_residual, second_order=("x",),
+    )
+    _refusal(heat(extra=[early]), "'early'.*draws times in")
+
+
+def test_the_first_and_last_windows_answer_for_times_outside_the_range() -> None:
+    points = torch.tensor([[0.5, -0.5], [0.5, 2.5]])
+    data = DataConstraint("data", BOX.domain.space, points, heat_exact(points))
+    first = window_problem(heat(extra=[data]), "t", EDGES, 0, None, 10)
+    last = window_problem(heat(extra=[data]), "t", EDGES, 3, Formula(heat_exact), 10)
+    for piece, kept in ((first, [[0.5, -0.5]]), (last, [[0.5, 2.5]])):
+        assert next(c for c in piece.constraints if c.name == "data").points.tolist() == kept
+
+
+def test_the_composite_runs_windows_of_different_dtypes() -> None:
+    windows = [FullyConnected([2, 4, 1]).double(), FullyConnected([2, 4, 1])]
+    x = torch.tensor([[0.5, 0.2], [0.5, 1.7]], dtype=torch.float64)
+    out = TimeMarchingNetwork(windows, 1, [0.0, 1.0, 2.0])(x)
+    assert out.dtype == torch.float64
+    with torch.no_grad():
+        assert torch.allclose(out[1:], windows[1](x[1:].float()).double())
+
+
 def test_resume_needs_a_marching_run_folder(tmp_path) -> None:
     with pytest.raises(ConfigurationError, match=r"marching\.json"):
         fit(heat(), FullyConnected([2, 4, 1]), max_steps=1, marching={"windows": 2},
             resume=str(tmp_path), logger=False)
 
 
-def _run(tmp_path, name: str, **knobs):
+def _run(tmp_path, name: str, callbacks=(), **knobs):
     torch.manual_seed(0)
     network = FullyConnected([2, 20, 20, 1], activation="tanh", bounds=BOX.domain.bounding_box())
     return fit(
         heat(), network, phases=adam_lbfgs(adam_steps=50), max_steps=150, dtype=torch.float64,
         marching={"windows": 2}, run_dir=tmp_path / name, logger=False, eval_points=400,
-        trainer_options={"enable_progress_bar": False}, **knobs,
+        field_mode="reverse",  # auto's timed probe may pick another path in another run
+        trainer_options={"enable_progress_bar": False, "callbacks": list(callbacks)}, **knobs,
     )
 
 
@@ -251,14 +286,40 @@ def test_a_marching_run_trains_every_window_and_measures_the_whole(marched) -> N
     assert float((left - right).abs().max()) < 0.1 * scale  # continuous across the edge
 
 
+class StopInWindow(pl.Callback):
+    """Sends SIGTERM to this process at ``step`` of the second window's fit."""
+
+    def __init__(self, step: int) -> None:
+        self.step, self.fits = step, 0
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self.fits += 1
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.fits == 2 and trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled here, between two steps
+
+
 @pytest.mark.filterwarnings("ignore:The dirpath has changed")  # resumed into a new folder
-def test_a_resumed_marching_run_ends_where_the_uninterrupted_one_ended(marched, tmp_path) -> None:
-    folder, result = marched
-    (folder / "run" / "windows" / "01" / "network.pt").unlink()  # window 1 left at last.ckpt
-    resumed = _run(tmp_path, "resumed", resume=str(folder / "run"))
+def test_a_run_stopped_in_a_window_resumes_to_where_the_uninterrupted_one_ended(
+    marched, tmp_path
+) -> None:
+    _, result = marched
+    stopped = tmp_path / "stopped"
+    with pytest.raises(RunInterruptedError, match=f"time window 1 of 2.*resume={stopped}") as info:
+        _run(tmp_path, "stopped", callbacks=[StopInWindow(30)])
+    assert info.value.metrics["stop_reason"].startswith("time window 1: SIGTERM at step")
+    assert json.loads((stopped / "metrics.json").read_text())["windows"][1]["steps"] < 150
+    assert not (stopped / "windows" / "01" / "network.pt").exists()
+    resumed = _run(tmp_path, "resumed", resume=str(stopped))
     assert resumed.metrics["windows"][0]["resumed"].endswith("network.pt")
+    assert resumed.metrics["windows"][1]["steps"] == 150
+    assert resumed.metrics["steps"] == 300  # the loaded window's steps counted
     assert resumed.metrics["rel_l2"] == pytest.approx(result.metrics["rel_l2"], rel=1e-9)
     assert (tmp_path / "resumed" / "windows" / "00" / "network.pt").is_file()
+    again = _run(tmp_path, "again", resume=str(tmp_path / "resumed"))  # nothing left to train
+    assert again.trainer is None
+    assert again.metrics["rel_l2"] == pytest.approx(result.metrics["rel_l2"], rel=1e-9)
 
 
 def test_a_resume_with_other_windows_is_refused(marched, tmp_path) -> None:
@@ -277,7 +338,7 @@ def test_the_marching_config_is_off_by_default() -> None:
 MARCHING_CLI = [
     "problem=heat", "problem.n_interior=64", "problem.n_boundary=16", "problem.n_initial=16",
     "net.hidden=[8,8]", "optimizer=adam", "optimizer.lr=0.01", "dtype=float64", "seed=3",
-    "marching.windows=2", "trainer.max_steps=6", "eval_points=200",
+    "marching.windows=2", "trainer.max_steps=6", "eval_points=200", "field_mode=forward",
     "trainer.enable_progress_bar=false", "causal.tol=1.0", "causal.chunks=2",
     "sampler=adaptive", "resample_every=3", "weighting.name=grad_norm", "weighting.every=2",
 ]

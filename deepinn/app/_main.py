@@ -78,7 +78,7 @@ def _train(cfg: DictConfig) -> float | None:
     except DeepinnError as error:
         _to_log_file(f"deepinn train: error: {error}")
         _fail(error)
-    if result.trainer.is_global_zero:
+    if result.trainer is None or result.trainer.is_global_zero:  # None: nothing left to train
         text = summary(result.metrics, run_dir, tensorboard=tensorboard)
         print(text)
         _to_log_file(text)

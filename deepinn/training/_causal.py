@@ -74,8 +74,9 @@ def causal_weights(chunk_losses: torch.Tensor, tol: float) -> torch.Tensor:
 
 
 def _time_bounds(constraint: AbstractConstraint, column: int) -> tuple[float, float]:
-    window = getattr(getattr(constraint, "point_map", None), "target", None)
-    if window is not None:  # time marching moved the points into this window
+    moved = getattr(constraint, "point_map", None)
+    if getattr(moved, "column", None) == column:  # time marching moved this column into a window
+        window = moved.target  # type: ignore[union-attr]
         return float(window[0]), float(window[1])
     domain = getattr(getattr(constraint, "sampler", None), "domain", None)
     if domain is None:

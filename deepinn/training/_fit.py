@@ -60,7 +60,7 @@ class FitResult:
 
     metrics: dict[str, Any]
     module: PINNModule
-    trainer: pl.Trainer
+    trainer: pl.Trainer | None  # None: a resumed time-marching run found every window trained
     run_dir: Path | None
 
     @property
@@ -330,14 +330,12 @@ def _fit_marching(
                 edges[k + 1], " (finished before: loaded)" if finished is not None else "",
             )
             if finished is not None:
-                state = torch.load(finished, weights_only=True)
-                net = net.to(next(iter(state.values())).dtype)
-                net.load_state_dict(state)
-                trained.append(net)
-                window_metrics.append({"window": k, "resumed": str(finished)})
-                if folder is not None and folder != finished.parent:
+                trained.append(_load_window(net, finished, hparams))
+                window_metrics.append({**_stored_metrics(finished.parent), "window": k,
+                                       "resumed": str(finished)})
+                if folder is not None and folder != finished.parent and not is_secondary_rank():
                     folder.mkdir(parents=True, exist_ok=True)
-                    torch.save(state, folder / "network.pt")
+                    torch.save(trained[-1].state_dict(), folder / "network.pt")
                 continue
             options = dataclasses.replace(
                 single, seed=run.seed + k, resume=str(resume) if resume else None
@@ -371,6 +369,36 @@ def _fit_marching(
             trainer=result.trainer if result is not None else None,
         )
     return summary
+
+
+def _load_window(
+    net: torch.nn.Module, path: Path, hparams: Mapping[str, Any] | None
+) -> torch.nn.Module:
+    """A finished window's network from its ``network.pt``, checked like a resumed checkpoint
+    against the configuration its window's ``last.ckpt`` records."""
+    last = path.parent / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        stored = load_checkpoint_safely(last).get("hyper_parameters") or {}
+        check_compatible(last, stored, hparams or {})
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    net = net.to(next(iter(state.values())).dtype)
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as error:
+        detail = " ".join(str(error).split())[:300]
+        raise ConfigurationError(
+            f"resume: {path} does not fit this network ({detail}). Resume with the network the "
+            "run was made with, or start a new run without resume=."
+        ) from None
+    return net
+
+
+def _stored_metrics(folder: Path) -> dict[str, Any]:
+    """A finished window's ``metrics.json`` (empty when it has none)."""
+    try:
+        return dict(json.loads((folder / "metrics.json").read_text()))
+    except (OSError, ValueError):
+        return {}
 
 
 def _check_marching_resume(folder: Path, layout: dict[str, Any]) -> None:
@@ -421,4 +449,4 @@ def _marching_summary(
         metrics["stop_reason"] = f"time window {last['window']}: {last['stop_reason']}"
     if run_path is not None and not is_secondary_rank():
         write_artifacts(run_path, module, metrics, run.eval_points)
-    return FitResult(metrics, module, trainer, run_path)  # type: ignore[arg-type]
+    return FitResult(metrics, module, trainer, run_path)

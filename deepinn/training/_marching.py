@@ -235,7 +235,8 @@ class TimeMarchingNetwork(torch.nn.Module):
             rows = (index == k).nonzero().squeeze(1)
             if len(rows) == 0:
                 continue
-            part = window(x.index_select(0, rows))
+            dtype = next(window.parameters(), x).dtype  # windows may differ (float64 L-BFGS)
+            part = window(x.index_select(0, rows).to(dtype)).to(x.dtype)
             if out is None:
                 out = part.new_zeros(len(x), part.shape[1])
             out = out.index_copy(0, rows, part)
@@ -287,6 +288,43 @@ def _continuity_rate(
     return rate
 
 
+def _in_window(
+    t: torch.Tensor, window: tuple[float, float], span: tuple[float, float]
+) -> torch.Tensor:
+    """Which times belong to ``window``: ``t_k <= t < t_k+1``, the first window open below and
+    the last one open above (as :class:`TimeMarchingNetwork` answers them)."""
+    lower = t >= window[0] if window[0] > span[0] else torch.ones_like(t, dtype=torch.bool)
+    upper = t < window[1] if window[1] < span[1] else torch.ones_like(t, dtype=torch.bool)
+    return lower & upper
+
+
+def _check_draws(
+    constraint: AbstractConstraint, column: int, span: tuple[float, float], close: float
+) -> None:
+    """Refuse a constraint on the whole time range whose points are not spread over it: one that
+    also draws on the initial or final face (a space-time boundary), or only part of the range
+    (a ``where:`` filter, a domain that is not a product with the time interval)."""
+    sampler: Any = getattr(constraint, "sampler", None)
+    t = sampler.sample_points(torch.Generator().manual_seed(0)).as_tensor[:, column].double()
+    on_faces = ((t - span[0]).abs() <= close) | ((t - span[1]).abs() <= close)
+    if float(on_faces.double().mean()) > 0.01:  # not a quasi-random sequence's corner point
+        raise _refuse(
+            constraint,
+            f"draws points on the face t = {span[0]} or t = {span[1]} as well as inside the time "
+            "range (the whole boundary of a space-time domain?): in a window they would keep "
+            "their values there. Give the initial face its own condition (an InitialCondition) "
+            "and this one the lateral boundary.",
+        )
+    part = 0.25 * (span[1] - span[0])
+    if len(t) >= 20 and (float(t.min()) > span[0] + part or float(t.max()) < span[1] - part):
+        raise _refuse(
+            constraint,
+            f"draws times in [{float(t.min()):.4g}, {float(t.max()):.4g}] only, of the range "
+            f"[{span[0]}, {span[1]}] (a where: filter, or a domain that is not a product with the "
+            "time interval): time marching would move them into every window.",
+        )
+
+
 def _time_extent(constraint: AbstractConstraint, time: str) -> tuple[float, float] | None:
     """The time range a sampled constraint's points cover (None: its sampler has no time)."""
     domain = getattr(getattr(constraint, "sampler", None), "domain", None)
@@ -323,9 +361,7 @@ def _window_constraint(
     column = problem.space.coordinate_names().index(time)
     close = 1e-9 * max(1.0, abs(span[1] - span[0]))
     if isinstance(constraint, DataConstraint):
-        t = constraint.points[:, column]
-        last = window[1] >= span[1] - close
-        inside = (t >= window[0]) & ((t <= window[1]) if last else (t < window[1]))
+        inside = _in_window(constraint.points[:, column], window, span)
         if not bool(inside.any()):
             return None
         cut = copy.copy(constraint)
@@ -354,6 +390,7 @@ def _window_constraint(
     lower, upper = extent
     moved.point_map = TimeWindowMap(column, span, window)
     if abs(lower - span[0]) <= close and abs(upper - span[1]) <= close:
+        _check_draws(constraint, column, span, close)
         return moved
     if abs(upper - lower) <= close and abs(lower - span[0]) <= close:
         if type(constraint) is not DirichletBC:
@@ -413,9 +450,7 @@ def window_problem(
     points, values = problem.evaluation_set(eval_points)
     reference = None
     if values is not None:
-        t = points[:, column]
-        last = index == len(edges) - 2
-        inside = (t >= window[0]) & ((t <= window[1]) if last else (t < window[1]))
+        inside = _in_window(points[:, column], window, span)
         if bool(inside.any()):
             reference = (points[inside], values[inside])
     return Problem(

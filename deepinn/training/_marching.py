@@ -298,14 +298,13 @@ def _in_window(
     return lower & upper
 
 
-def _check_draws(
-    constraint: AbstractConstraint, column: int, span: tuple[float, float], close: float
-) -> None:
+def _check_draws(constraint: AbstractConstraint, column: int, span: tuple[float, float]) -> None:
     """Refuse a constraint on the whole time range whose points are not spread over it: one that
     also draws on the initial or final face (a space-time boundary), or only part of the range
     (a ``where:`` filter, a domain that is not a product with the time interval)."""
     sampler: Any = getattr(constraint, "sampler", None)
     t = sampler.sample_points(torch.Generator().manual_seed(0)).as_tensor[:, column].double()
+    close = 1e-6 * max(1.0, abs(span[0]), abs(span[1]))  # the points may be float32
     on_faces = ((t - span[0]).abs() <= close) | ((t - span[1]).abs() <= close)
     if float(on_faces.double().mean()) > 0.01:  # not a quasi-random sequence's corner point
         raise _refuse(
@@ -390,7 +389,7 @@ def _window_constraint(
     lower, upper = extent
     moved.point_map = TimeWindowMap(column, span, window)
     if abs(lower - span[0]) <= close and abs(upper - span[1]) <= close:
-        _check_draws(constraint, column, span, close)
+        _check_draws(constraint, column, span)
         return moved
     if abs(upper - lower) <= close and abs(lower - span[0]) <= close:
         if type(constraint) is not DirichletBC:

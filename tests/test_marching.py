@@ -322,6 +322,22 @@ def test_a_run_stopped_in_a_window_resumes_to_where_the_uninterrupted_one_ended(
     assert again.metrics["rel_l2"] == pytest.approx(result.metrics["rel_l2"], rel=1e-9)
 
 
+def test_a_window_stopped_before_its_first_checkpoint_trains_again_in_place(
+    marched, tmp_path
+) -> None:
+    import shutil
+
+    folder, result = marched
+    run = tmp_path / "run"
+    shutil.copytree(folder / "run", run)
+    (run / "windows" / "01" / "network.pt").unlink()
+    shutil.rmtree(run / "windows" / "01" / "checkpoints")
+    resumed = _run(tmp_path, "run", resume=str(run))  # into the same folder
+    assert (run / "windows" / "01-unfinished" / "metrics.json").is_file()  # kept, not deleted
+    assert (run / "windows" / "01" / "network.pt").is_file()
+    assert resumed.metrics["rel_l2"] == pytest.approx(result.metrics["rel_l2"], rel=1e-9)
+
+
 def test_a_resume_with_other_windows_is_refused(marched, tmp_path) -> None:
     folder, _ = marched
     with pytest.raises(ConfigurationError, match=r"2 windows of 't'.*this one in 3"):

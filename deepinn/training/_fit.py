@@ -337,6 +337,10 @@ def _fit_marching(
                     folder.mkdir(parents=True, exist_ok=True)
                     torch.save(trained[-1].state_dict(), folder / "network.pt")
                 continue
+            restart = run.resume is not None and folder is not None and folder.is_dir()
+            restart = restart and resume is None
+            if restart and not is_secondary_rank():
+                _set_aside(folder)  # type: ignore[arg-type]  # stopped before a checkpoint
             options = dataclasses.replace(
                 single, seed=run.seed + k, resume=str(resume) if resume else None
             )
@@ -391,6 +395,19 @@ def _load_window(
             "run was made with, or start a new run without resume=."
         ) from None
     return net
+
+
+def _set_aside(folder: Path) -> None:
+    """Rename a window folder that holds no checkpoint to ``<k>-unfinished[-n]`` (nothing is
+    deleted), so the window trains again in a fresh folder."""
+    for index in range(10_000):
+        target = folder.with_name(f"{folder.name}-unfinished" + (f"-{index}" if index else ""))
+        if not target.exists():
+            folder.rename(target)
+            logging.getLogger("deepinn.training").info(
+                "time window folder %s had no checkpoint; kept as %s", folder, target.name
+            )
+            return
 
 
 def _stored_metrics(folder: Path) -> dict[str, Any]:

@@ -13,6 +13,9 @@ def summary(metrics: Mapping[str, Any], run_dir: str, tensorboard: bool = True) 
     lines = ["", f"deepinn: problem {metrics.get('problem')!r} finished"]
     if "rel_l2" in metrics:
         lines.append(f"  rel_l2      {metrics['rel_l2']:.3e}")
+    windows = metrics.get("windows")
+    if windows:
+        lines.append(f"  windows     {len(windows)} in time")
     if metrics.get("final_loss") is not None:
         lines.append(f"  final loss  {metrics['final_loss']:.3e}")
     for name, error in metrics.get("coefficient_rel_error", {}).items():
@@ -21,9 +24,6 @@ def summary(metrics: Mapping[str, Any], run_dir: str, tensorboard: bool = True) 
     if metrics.get("stop_reason"):
         lines.append(f"  stopped     {metrics['stop_reason']}")
     lines.append(f"  run folder  {run_dir}")
-    windows = metrics.get("windows")
-    if windows:
-        lines.insert(3 if "rel_l2" in metrics else 2, f"  windows     {len(windows)} in time")
     if tensorboard:
         logdir = run_dir if windows else f"{run_dir}/tensorboard"  # one run per time window
         lines.append(f"  TensorBoard tensorboard --logdir {logdir}")

@@ -28,6 +28,7 @@ __all__ = [
     "COMPATIBLE_SECTIONS",
     "AtomicCheckpointIO",
     "check_compatible",
+    "does_not_fit",
     "find_checkpoint",
     "load_checkpoint_safely",
 ]
@@ -193,6 +194,16 @@ def _flatten(node: Any, prefix: str) -> dict[str, Any]:
             flat.update(_flatten(value, f"{prefix}.{key}"))
         return flat or {prefix: {}}
     return {prefix: node}
+
+
+def does_not_fit(path: str | os.PathLike[str], error: Exception) -> ConfigurationError:
+    """The error for weights (a checkpoint, a window's ``network.pt``) that do not load into the
+    network: torch's message, shortened, and the fix."""
+    detail = " ".join(str(error).split())[:300]
+    return ConfigurationError(
+        f"resume={path}: the checkpoint does not fit this network ({detail}). Resume with the "
+        "network the checkpoint was made with, or start a new run without resume=."
+    )
 
 
 def check_compatible(path: Path, stored: Mapping[str, Any], current: Mapping[str, Any]) -> None:

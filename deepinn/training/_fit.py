@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import dataclasses
-import json
-import logging
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +14,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from deepinn._errors import ConfigurationError, TrainingError
+from deepinn._errors import ConfigurationError
 from deepinn.problems import Problem
 from deepinn.training._callbacks import (
     FigureLogger,
@@ -31,23 +26,16 @@ from deepinn.training._callbacks import (
 from deepinn.training._checkpoint import (
     AtomicCheckpointIO,
     check_compatible,
+    does_not_fit,
     find_checkpoint,
     load_checkpoint_safely,
 )
 from deepinn.training._data import CollocationData
-from deepinn.training._marching import (
-    MarchingConfig,
-    TimeMarchingNetwork,
-    WindowNetwork,
-    time_column,
-    window_edges,
-    window_problem,
-)
 from deepinn.training._module import PINNModule
 from deepinn.training._optim import DTYPES, Phase
 from deepinn.training._presets import adam
 from deepinn.training._progress import LineProgress, stdout_is_terminal
-from deepinn.training._runfolder import held_run_folder, is_secondary_rank
+from deepinn.training._runfolder import held_run_folder
 from deepinn.training._settings import RunConfig
 from deepinn.training._signals import RunInterruptedError, SignalCheckpoint, SIGTERMException
 
@@ -90,11 +78,7 @@ def _fit(trainer: pl.Trainer, module: PINNModule, data: CollocationData, ckpt: s
     except RuntimeError as error:
         if ckpt is None or "loading state_dict" not in str(error):
             raise
-        detail = " ".join(str(error).split())[:300]
-        raise ConfigurationError(
-            f"resume={ckpt}: the checkpoint does not fit this network ({detail}). Resume with the "
-            "network the checkpoint was made with, or start a new run without resume=."
-        ) from None
+        raise does_not_fit(ckpt, error) from None
 
 
 def fit(
@@ -145,7 +129,9 @@ def fit(
         raise ConfigurationError(f"max_steps = {max_steps!r}; use a positive number of steps.")
     run = (config or RunConfig()).replace(**knobs)
     if run.marching.enabled:
-        return _fit_marching(
+        from deepinn.training._marching_fit import fit_marching  # it calls fit once per window
+
+        return fit_marching(
             problem, network, run, phases, max_steps, run_dir, trainer_options, logger, hparams
         )
     seed, dtype = run.seed, run.torch_dtype
@@ -268,202 +254,3 @@ def _train(
         metrics = compute_metrics(module, trainer.global_step, elapsed, eval_points)
     return FitResult(metrics, module, trainer, run_path)
 
-
-def _window_resume(resume: str | None, index: int) -> tuple[Path | None, Path | None]:
-    """A resumed marching run's window ``index``: its finished network, or its run folder."""
-    if resume is None:
-        return None, None
-    folder = Path(resume) / "windows" / f"{index:02d}"
-    if (folder / "network.pt").is_file():
-        return folder / "network.pt", None
-    if (folder / "checkpoints" / "last.ckpt").is_file():
-        return None, folder
-    return None, None
-
-
-def _fit_marching(
-    problem: Problem,
-    network: torch.nn.Module,
-    run: RunConfig,
-    phases: Sequence[Phase] | None,
-    max_steps: int,
-    run_dir: str | Path | None,
-    trainer_options: Mapping[str, Any] | None,
-    logger: bool,
-    hparams: Mapping[str, Any] | None,
-) -> FitResult:
-    """Time marching (``run.marching``): one ``fit`` per time window, in time order.
-
-    Window ``k`` trains a fresh copy of ``network`` (seed ``seed + k``) for ``max_steps`` steps in
-    the run folder's ``windows/<k>/`` and saves its weights there (``network.pt``); the result's
-    network is the :class:`TimeMarchingNetwork` of all windows, measured on the whole problem.
-    ``resume=<marching run folder>`` keeps its finished windows and resumes the next one from
-    its ``last.ckpt``.
-    """
-    time_name, windows = run.marching.time, run.marching.windows
-    column, t0, t1 = time_column(problem, time_name)
-    edges = window_edges(t0, t1, windows)
-    layout = {"windows": windows, "time": time_name, "edges": edges}
-    if run.resume is not None:
-        _check_marching_resume(Path(run.resume), layout)
-    single = dataclasses.replace(run, marching=MarchingConfig(1, time_name), resume=None)
-    template = copy.deepcopy(network)
-    trained: list[torch.nn.Module] = []
-    window_metrics: list[dict[str, Any]] = []
-    run_path = Path(run_dir) if run_dir is not None else None
-    start = time.perf_counter()
-    result: FitResult | None = None
-    with held_run_folder(run_path, run.resume) if run_path is not None else _nothing():
-        if run_path is not None and not is_secondary_rank():
-            (run_path / "marching.json").write_text(json.dumps(layout, indent=2) + "\n")
-        for k in range(windows):
-            net = WindowNetwork(
-                copy.deepcopy(template), column, (edges[k], edges[k + 1]), (t0, t1)
-            )
-            piece = window_problem(
-                problem, time_name, edges, k, trained[-1] if trained else None, run.eval_points
-            )
-            folder = run_path / "windows" / f"{k:02d}" if run_path is not None else None
-            finished, resume = _window_resume(run.resume, k)
-            logging.getLogger("deepinn.training").info(
-                "time window %d of %d: %s in [%g, %g]%s", k, windows, time_name, edges[k],
-                edges[k + 1], " (finished before: loaded)" if finished is not None else "",
-            )
-            if finished is not None:
-                trained.append(_load_window(net, finished, hparams))
-                window_metrics.append({**_stored_metrics(finished.parent), "window": k,
-                                       "resumed": str(finished)})
-                if folder is not None and folder != finished.parent and not is_secondary_rank():
-                    folder.mkdir(parents=True, exist_ok=True)
-                    torch.save(trained[-1].state_dict(), folder / "network.pt")
-                continue
-            restart = run.resume is not None and folder is not None and folder.is_dir()
-            restart = restart and resume is None
-            if restart and not is_secondary_rank():
-                _set_aside(folder)  # type: ignore[arg-type]  # stopped before a checkpoint
-            options = dataclasses.replace(
-                single, seed=run.seed + k, resume=str(resume) if resume else None
-            )
-            try:
-                result = fit(
-                    piece, net, options, phases=phases, max_steps=max_steps, run_dir=folder,
-                    trainer_options=trainer_options, logger=logger, hparams=hparams,
-                )
-            except RunInterruptedError as error:
-                trained.append(net)
-                window_metrics.append({"window": k, **error.metrics})
-                summary = _marching_summary(
-                    problem, trained, column, edges, window_metrics, run, start, run_path
-                )
-                where = f"; resume with: deepinn train resume={run_path}" if run_path else ""
-                raise RunInterruptedError(
-                    f"stopped by SIGTERM in time window {k} of {windows}{where}",
-                    summary.metrics,
-                    error.checkpoint,
-                ) from None
-            except TrainingError as error:
-                where = f" (continue the whole run with resume={run_path})" if run_path else ""
-                raise TrainingError(f"time window {k} of {windows}: {error}{where}") from None
-            trained.append(result.network)
-            window_metrics.append({"window": k, **result.metrics})
-            if folder is not None and not is_secondary_rank():
-                torch.save(result.network.state_dict(), folder / "network.pt")
-        summary = _marching_summary(
-            problem, trained, column, edges, window_metrics, run, start, run_path,
-            trainer=result.trainer if result is not None else None,
-        )
-    return summary
-
-
-def _load_window(
-    net: torch.nn.Module, path: Path, hparams: Mapping[str, Any] | None
-) -> torch.nn.Module:
-    """A finished window's network from its ``network.pt``, checked like a resumed checkpoint
-    against the configuration its window's ``last.ckpt`` records."""
-    last = path.parent / "checkpoints" / "last.ckpt"
-    if last.is_file():
-        stored = load_checkpoint_safely(last).get("hyper_parameters") or {}
-        check_compatible(last, stored, hparams or {})
-    state = torch.load(path, weights_only=True, map_location="cpu")
-    net = net.to(next(iter(state.values())).dtype)
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as error:
-        detail = " ".join(str(error).split())[:300]
-        raise ConfigurationError(
-            f"resume: {path} does not fit this network ({detail}). Resume with the network the "
-            "run was made with, or start a new run without resume=."
-        ) from None
-    return net
-
-
-def _set_aside(folder: Path) -> None:
-    """Rename a window folder that holds no checkpoint to ``<k>-unfinished[-n]`` (nothing is
-    deleted), so the window trains again in a fresh folder."""
-    for index in range(10_000):
-        target = folder.with_name(f"{folder.name}-unfinished" + (f"-{index}" if index else ""))
-        if not target.exists():
-            folder.rename(target)
-            logging.getLogger("deepinn.training").info(
-                "time window folder %s had no checkpoint; kept as %s", folder, target.name
-            )
-            return
-
-
-def _stored_metrics(folder: Path) -> dict[str, Any]:
-    """A finished window's ``metrics.json`` (empty when it has none)."""
-    try:
-        return dict(json.loads((folder / "metrics.json").read_text()))
-    except (OSError, ValueError):
-        return {}
-
-
-def _check_marching_resume(folder: Path, layout: dict[str, Any]) -> None:
-    """Refuse to resume a folder that is not a marching run with the same windows."""
-    record = folder / "marching.json"
-    if not record.is_file():
-        raise ConfigurationError(
-            f"resume={folder}: with marching.windows={layout['windows']} give the folder of a "
-            f"time marching run (it holds marching.json and windows/<k>/); {folder} has none."
-        )
-    stored = json.loads(record.read_text())
-    if stored != layout:
-        raise ConfigurationError(
-            f"resume={folder}: that run marched in {stored.get('windows')} windows of "
-            f"{stored.get('time')!r} over {stored.get('edges')}, this one in {layout['windows']} "
-            f"of {layout['time']!r} over {layout['edges']}. Resume with its marching.* settings "
-            "or start a new run without resume=."
-        )
-
-
-@contextlib.contextmanager
-def _nothing() -> Iterator[None]:
-    yield
-
-
-def _marching_summary(
-    problem: Problem,
-    trained: list[torch.nn.Module],
-    column: int,
-    edges: list[float],
-    window_metrics: list[dict[str, Any]],
-    run: RunConfig,
-    start: float,
-    run_path: Path | None,
-    trainer: pl.Trainer | None = None,
-) -> FitResult:
-    """The windows as one network, measured on the whole problem (and written to ``run_path``
-    by rank 0)."""
-    composite = TimeMarchingNetwork(trained, column, edges[: len(trained) + 1])
-    module = PINNModule(problem, composite, adam(), field_mode=run.field_mode)
-    steps = sum(int(m.get("steps", 0)) for m in window_metrics)
-    metrics = compute_metrics(module, steps, time.perf_counter() - start, run.eval_points)
-    last = window_metrics[-1]
-    metrics["final_loss"] = last.get("final_loss")
-    metrics["loss_per_constraint"] = last.get("loss_per_constraint", {})
-    metrics["windows"] = window_metrics
-    if "stop_reason" in last:
-        metrics["stop_reason"] = f"time window {last['window']}: {last['stop_reason']}"
-    if run_path is not None and not is_secondary_rank():
-        write_artifacts(run_path, module, metrics, run.eval_points)
-    return FitResult(metrics, module, trainer, run_path)

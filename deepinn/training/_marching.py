@@ -387,9 +387,9 @@ def _window_constraint(
     if extent is None:
         raise _refuse(constraint, f"draws points without the time coordinate {time!r}.")
     lower, upper = extent
-    moved.point_map = TimeWindowMap(column, span, window)
     if abs(lower - span[0]) <= close and abs(upper - span[1]) <= close:
         _check_draws(constraint, column, span)
+        moved.point_map = TimeWindowMap(column, span, window)
         return moved
     if abs(upper - lower) <= close and abs(lower - span[0]) <= close:
         if type(constraint) is not DirichletBC:

@@ -106,6 +106,24 @@ def test_compile_true_compiles_the_whole_loss_where_the_lanes_give_every_derivat
 
 
 @pytest.mark.slow
+def test_the_whole_loss_compiles_to_one_graph_without_breaks():
+    # Each group of constraints (here the PDE's and the boundary's) builds a Field on its points;
+    # a requires_grad_ on them inside the graph would split it, one piece per group.
+    from torch._dynamo.utils import counters
+
+    problem, net, points = _setup()
+    torch.compiler.reset()  # trace anew: a graph cached by another test would count nothing
+    graphs, breaks = counters["stats"]["unique_graphs"], sum(counters["graph_break"].values())
+    loss = PINNLoss(problem, net, compile=True)
+    loss.choose_modes(points)
+    loss(points)[0].backward()
+    if loss.whole is None or loss.whole.failure is not None:
+        pytest.skip("torch.compile unavailable here")
+    assert counters["stats"]["unique_graphs"] - graphs == 1
+    assert sum(counters["graph_break"].values()) - breaks == 0
+
+
+@pytest.mark.slow
 def test_a_residual_that_takes_its_own_autograd_grad_falls_back_to_the_network_passes():
     # The derivative cache does not see this grad: the trial compile of the whole loss and its
     # gradient fails (no double backward through a compiled graph) and says so.

@@ -86,6 +86,100 @@ def test_compile_decides_again_on_resume():
     assert module.loss.group_modes is None  # so the first batch decides again
 
 
+def test_compile_auto_on_resume_takes_the_saved_modes_when_the_whole_loss_cannot_compile(caplog):
+    from deepinn.training import PINNModule, adam
+
+    problem, net, points = _setup(torch.float64)
+    module = PINNModule(problem, net, adam(), field_mode="reverse", compile="auto")
+    module.on_load_checkpoint({"deepinn_group_modes": {"pde": "reverse"}})
+    assert module.loss.group_modes is None and module.loss.saved_modes == {"pde": "reverse"}
+    with caplog.at_level("INFO", logger="deepinn.training"):
+        assert module.loss.choose_modes(points) == {"pde": "reverse"}
+    assert module.loss.whole is None and module.loss.mode_probe == {}  # no probe run again
+
+
+def test_compile_auto_stays_eager_without_a_warning_where_residuals_take_nested_autograd(caplog):
+    import warnings
+
+    problem, net, points = _setup(torch.float64)
+    loss = PINNLoss(problem, net, field_mode="reverse", compile="auto")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with caplog.at_level("INFO", logger="deepinn.training"):
+            loss.choose_modes(points)
+    assert loss.whole is None and loss.compiled is None
+    assert "compile=auto: the loss runs eager" in caplog.text
+
+
+def test_compile_auto_falls_back_quietly_where_torch_compile_fails(monkeypatch, caplog):
+    import warnings
+
+    def broken(function, **kwargs):
+        def fail(*args):
+            raise RuntimeError("no C++ compiler found")
+
+        return fail
+
+    monkeypatch.setattr(torch, "compile", broken)
+    problem, net, points = _setup(torch.float64)
+    loss = PINNLoss(problem, net, compile="auto")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with caplog.at_level("INFO", logger="deepinn.training"):
+            modes = loss.choose_modes(points)
+    assert loss.whole is None and loss.compiled is None
+    assert "no C++ compiler found" in caplog.text
+    assert modes == {"pde": modes["pde"]} and loss.mode_probe  # field_mode=auto's probe ran
+    eager = PINNLoss(problem, net, compile=False)
+    eager.group_modes = modes
+    torch.testing.assert_close(loss(points)[0], eager(points)[0], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("value", [1, "yes", None, 0.5])
+def test_a_bad_compile_value_names_the_choices(value):
+    from deepinn import ConfigurationError
+    from deepinn.training import RunConfig
+
+    for build in (lambda: RunConfig(compile=value), lambda: PINNLoss(*_setup()[:2], compile=value)):
+        with pytest.raises(ConfigurationError, match="compile = .*use true, false or auto"):
+            build()
+
+
+def test_compile_auto_is_the_default_and_compiles_only_runs_of_enough_steps(monkeypatch):
+    from deepinn.training import RunConfig, fit
+    from deepinn.training import _fit as fit_module
+
+    assert RunConfig().compile == "auto"
+    problem, net, _ = _setup(torch.float64)
+    short = fit(problem, net, max_steps=3, run_dir=None, logger=False, eval_points=50)
+    assert short.module.loss.compile is False and short.module.compiled is None
+    monkeypatch.setattr(fit_module, "AUTO_COMPILE_STEPS", 3)
+    long = fit(problem, net, max_steps=3, run_dir=None, logger=False, eval_points=50,
+               field_mode="reverse")  # nested autograd: auto decides on the first batch, eager
+    assert long.module.loss.compile == "auto" and long.module.compiled is None
+
+
+@pytest.mark.slow
+def test_compile_auto_compiles_the_whole_loss_of_a_long_enough_run(monkeypatch):
+    import copy
+
+    from deepinn.training import fit
+    from deepinn.training import _fit as fit_module
+
+    problem, net, _ = _setup()
+    monkeypatch.setattr(fit_module, "AUTO_COMPILE_STEPS", 20)
+    runs = {
+        mode: fit(problem, copy.deepcopy(net), max_steps=20, run_dir=None, logger=False,
+                  eval_points=50, compile=mode)
+        for mode in ("auto", False)
+    }
+    whole = runs["auto"].module.loss.whole
+    if whole is not None and whole.failure is not None:
+        pytest.skip(f"torch.compile unavailable here: {whole.failure}")
+    assert whole is not None and runs["auto"].module.compiled == (whole,)
+    assert runs["auto"].metrics["rel_l2"] == pytest.approx(runs[False].metrics["rel_l2"], rel=1e-3)
+
+
 @pytest.mark.slow
 def test_compile_true_compiles_the_whole_loss_where_the_lanes_give_every_derivative(caplog):
     problem, net, points = _setup()

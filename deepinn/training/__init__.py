@@ -4,6 +4,7 @@ No Hydra here: the configuration layer (``deepinn.app``) builds components and c
 """
 
 from deepinn.training._causal import CausalConfig as CausalConfig
+from deepinn.training._compile import AUTO_COMPILE_STEPS as AUTO_COMPILE_STEPS
 from deepinn.training._data import CollocationData as CollocationData
 from deepinn.training._fit import FitResult as FitResult
 from deepinn.training._fit import fit as fit
@@ -30,6 +31,7 @@ from deepinn.training._settings import RunConfig as RunConfig
 from deepinn.training._weighting import WeightingConfig as WeightingConfig
 
 __all__ = [
+    "AUTO_COMPILE_STEPS",
     "OPTIMIZER_PRESETS",
     "SCHEDULERS",
     "AdamConfig",

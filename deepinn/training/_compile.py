@@ -1,7 +1,8 @@
-"""An optional ``torch.compile`` of the network's forward passes, with an eager fallback."""
+"""``torch.compile`` of the loss (or of the network's passes), with an eager fallback."""
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -10,7 +11,34 @@ from typing import Any
 import torch
 import torch._functorch.config
 
-__all__ = ["CompiledLoss", "CompiledNetwork"]
+from deepinn._errors import ConfigurationError
+
+__all__ = ["AUTO_COMPILE_STEPS", "CompiledLoss", "CompiledNetwork", "compile_choice"]
+
+AUTO_COMPILE_STEPS = 5000
+"""``compile=auto`` compiles the whole loss of runs of at least this many optimizer steps.
+
+A cold compile (nothing in inductor's on-disk cache) takes about 7 s on a 2-core CPU and saves
+2-5 ms a step on the speed cases P1 and P2 (docs/benchmarks.md), so it pays back after about
+1 500-3 500 steps; a cached one takes about 0.5 s. Shorter runs stay eager.
+"""
+
+
+def compile_choice(value: Any) -> bool | str:
+    """``value`` as one of ``False``, ``True`` or ``"auto"`` (the strings ``"true"`` and
+    ``"false"`` are read as the booleans).
+
+    Raises:
+        ConfigurationError: Anything else, naming the value and the choices.
+    """
+    if isinstance(value, str) and value.lower() in ("true", "false", "auto"):
+        value = {"true": True, "false": False}.get(value.lower(), "auto")
+    if value is True or value is False or value == "auto":
+        return value
+    raise ConfigurationError(
+        f"compile = {value!r}; use true, false or auto (auto compiles the whole loss of runs of "
+        f"at least {AUTO_COMPILE_STEPS} steps)."
+    )
 
 
 def _run(
@@ -33,12 +61,16 @@ def _run(
             result = compiled(*args)
     except Exception as error:  # any backend failure falls back to eager
         owner.failure = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
-        warnings.warn(
+        message = (
             f"torch.compile {what} is not available here ({owner.failure}); training continues "
-            "in eager mode. Set compile=false to silence this.",
-            RuntimeWarning,
-            stacklevel=3,
+            "in eager mode."
         )
+        if getattr(owner, "quiet", False):  # compile=auto: eager is a normal outcome
+            logging.getLogger("deepinn.training").info("compile=auto: %s", message)
+        else:
+            warnings.warn(
+                message + " Set compile=false to silence this.", RuntimeWarning, stacklevel=3
+            )
         return eager(*args)
     if owner._calls < 2:
         owner.warmup_s += time.perf_counter() - start
@@ -95,16 +127,22 @@ class CompiledLoss:
     forward and backward graphs are compiled then; time the backward too by calling
     ``.backward()`` on the result between them).
 
+    The first graph is specialised to the shapes of the first points; if a later batch has other
+    row counts (an adaptive sampler that adds points, a time-marching window), the loss is
+    compiled once more with dynamic shapes, which then serves every count.
+
     Args:
         loss: The loss callable.
+        quiet: Log a fallback to eager mode at INFO instead of warning (``compile=auto``).
     """
 
-    def __init__(self, loss: Callable[..., Any]) -> None:
+    def __init__(self, loss: Callable[..., Any], quiet: bool = False) -> None:
         self.loss = loss
+        self.quiet = quiet
         self.failure: str | None = None
         self.warmup_s = 0.0
         self._calls = 0
-        self._compiled = torch.compile(loss, dynamic=False)
+        self._compiled = torch.compile(loss)
 
     def __call__(self, *args: Any) -> Any:
         return _run(self, self._compiled, self.loss, "of the whole loss", *args)

@@ -30,6 +30,7 @@ from deepinn.training._checkpoint import (
     find_checkpoint,
     load_checkpoint_safely,
 )
+from deepinn.training._compile import AUTO_COMPILE_STEPS
 from deepinn.training._data import CollocationData
 from deepinn.training._module import PINNModule
 from deepinn.training._optim import DTYPES, Phase
@@ -141,13 +142,16 @@ def fit(
     network = network.to(dtype)
     for parameter in problem.parameters.values():
         parameter.data = parameter.data.to(dtype)
+    compile = run.compile
+    if compile == "auto" and max_steps < AUTO_COMPILE_STEPS:
+        compile = False  # the compile would not pay back in so few steps
     module = PINNModule(
         problem,
         network,
         phases if phases is not None else adam(),
         log_every=run.monitor.log_every,
         field_mode=run.field_mode,
-        compile=run.compile,
+        compile=compile,
         hparams=hparams,
         weighting=run.weighting,
         causal=run.causal,

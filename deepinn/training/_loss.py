@@ -19,7 +19,7 @@ from deepinn.operators._names import resolve_columns
 from deepinn.problems import Problem
 from deepinn.spaces import Space
 from deepinn.training._causal import CausalConfig, CausalWeighting, Reduce
-from deepinn.training._compile import CompiledLoss, CompiledNetwork
+from deepinn.training._compile import CompiledLoss, CompiledNetwork, compile_choice
 
 __all__ = ["PINNLoss", "group_by_order"]
 
@@ -97,12 +97,15 @@ class PINNLoss:
             nested autograd, whichever a short timed probe on the first batch finds faster;
             see :attr:`group_modes` and :attr:`mode_probe`), ``reverse`` or
             ``forward`` (torch.func forward mode), passed to :class:`Field`.
-        compile: Run through ``torch.compile``, falling back to eager mode with a warning.
-            :meth:`choose_modes` (the training module calls it on the first batch) compiles the
-            whole loss (:class:`CompiledLoss`: forward lanes, residuals, reductions, weighted sum,
-            and so its backward) when an eager evaluation takes no nested ``autograd.grad``
-            (compiled graphs cannot be differentiated twice); otherwise, and until then, the
-            network's passes (:class:`CompiledNetwork`).
+        compile: ``True``: run through ``torch.compile``, falling back to eager mode with a
+            warning. :meth:`choose_modes` (the training module calls it on the first batch)
+            compiles the whole loss (:class:`CompiledLoss`: forward lanes, residuals,
+            reductions, weighted sum, and so its backward) when an eager evaluation takes no
+            nested ``autograd.grad`` (compiled graphs cannot be differentiated twice); otherwise,
+            and until then, the network's passes (:class:`CompiledNetwork`). ``"auto"``: the
+            whole loss where it can be compiled, else eager (with ``field_mode=auto``'s probe),
+            every fallback logged at INFO, not warned. ``False``: eager. (``fit`` turns
+            ``auto`` into ``False`` for runs shorter than :data:`AUTO_COMPILE_STEPS`.)
         causal: Causal weighting in time of the space-time PDE residuals
             (:class:`CausalConfig`; default off). Its last weights are in
             ``self.causal.last_weights``.
@@ -121,13 +124,14 @@ class PINNLoss:
         problem: Problem,
         network: torch.nn.Module,
         field_mode: str = "auto",
-        compile: bool = False,
+        compile: bool | str = False,
         causal: CausalConfig | None = None,
     ) -> None:
         if field_mode not in FIELD_MODES:
             raise ConfigurationError(
                 f"field_mode = {field_mode!r}; valid modes are {list(FIELD_MODES)}."
             )
+        compile = compile_choice(compile)
         self.problem = problem
         transform = problem.output_transform
         if transform is not None and getattr(network, "transform", None) is not transform:
@@ -141,13 +145,17 @@ class PINNLoss:
         self.groups = group_by_order(problem.constraints, problem.space)
         self.causal = CausalWeighting(causal or CausalConfig(), problem.constraints)
         self.reduce: Reduce | None = None
+        self.compile = compile
         self._passes: tuple[CompiledNetwork, CompiledNetwork] | None = None
-        if compile:
+        if compile is True:
             self._passes = (CompiledNetwork(network, True), CompiledNetwork(network, False))
         self.whole: CompiledLoss | None = None
         """The whole loss under ``torch.compile``, once :meth:`choose_modes` found it possible."""
         self.group_modes: dict[str, str] | None = None  # first member's name -> mode (auto)
         self.mode_probe: dict[str, dict[str, float]] = {}  # first member's name -> seconds
+        self.saved_modes: dict[str, str] | None = None
+        """A resumed checkpoint's ``group_modes``: taken, under ``compile=auto``, when the
+        whole loss cannot be compiled (the probe is not run again)."""
 
     @property
     def compiled(self) -> tuple[CompiledLoss] | tuple[CompiledNetwork, CompiledNetwork] | None:
@@ -170,14 +178,19 @@ class PINNLoss:
         second derivatives have a choice; under ``compile`` the lanes are kept (they compile).
         The training module calls this once, on its first batch (cached for the run, logged at
         INFO); until then (a loss used on its own) ``auto`` takes the lanes wherever offered.
-        Under ``compile`` it decides instead whether the whole loss is compiled (see the
+        Under ``compile`` it first decides whether the whole loss is compiled (see the
         ``compile`` argument); ``rows`` are the training step's (as for :meth:`__call__`), so the
-        graph compiled here is the one the steps run.
+        graph compiled here is the one the steps run. Under ``compile="auto"``, when it is not,
+        the probe runs (or a resumed run's :attr:`saved_modes` are taken).
         """
         self.group_modes = {}
-        if self._passes is not None:
+        if self.compile:
             self._compile_whole_if_possible(points, rows)
-            return self.group_modes
+            if self.compile is True or self.whole is not None:
+                return self.group_modes
+            if self.saved_modes is not None:
+                self.group_modes = dict(self.saved_modes)
+                return self.group_modes
         if self.field_mode != "auto":
             return self.group_modes
         for second_order, laplacian_only, members in self.groups:
@@ -214,33 +227,40 @@ class PINNLoss:
         """Compile the whole loss when one eager evaluation runs no nested ``autograd.grad``
         and the compiled loss and its gradient can be computed; say which was compiled."""
         log = logging.getLogger("deepinn.training")
+        auto = self.compile == "auto"
+        instead = "the loss runs eager" if auto else "the network's passes are compiled"
         with torch.enable_grad():
             cache = self._evaluate(points, rows, self.network)[2]
         if cache.calls:
             log.info(
-                "compile=true: the network's passes are compiled, not the whole loss: its "
-                "residuals take %d nested autograd.grad call(s), which a compiled graph cannot "
-                "differentiate again (forward lanes need a network that offers them and "
-                "residuals that declare their second derivatives)", cache.calls,
+                "compile=%s: %s, not the whole loss: its residuals take %d nested "
+                "autograd.grad call(s), which a compiled graph cannot differentiate again "
+                "(forward lanes need a network that offers them and residuals that declare "
+                "their second derivatives)", self.compile, instead, cache.calls,
             )
             return
-        whole = CompiledLoss(lambda p, r: self._evaluate(p, r, self.network)[:2])
+        whole = CompiledLoss(lambda p, r: self._evaluate(p, r, self.network)[:2], quiet=auto)
         trained = [p for p in self.network.parameters() if p.requires_grad]
         try:
             whole.warm_up(trained, _differentiable_inputs(points), rows)
         except Exception as error:  # e.g. a residual that calls torch.autograd.grad itself
-            warnings.warn(
-                f"compile=true: the whole loss cannot be compiled here ({type(error).__name__}: "
-                f"{str(error).splitlines()[0][:300]}); the network's passes are compiled instead.",
-                RuntimeWarning,
-                stacklevel=2,
+            message = (
+                f"compile={self.compile}: the whole loss cannot be compiled here "
+                f"({type(error).__name__}: {str(error).splitlines()[0][:300]}); {instead}"
             )
+            if auto:
+                log.info(message + ".")
+            else:
+                warnings.warn(message + " instead.", RuntimeWarning, stacklevel=2)
             return
-        if whole.failure is None:
-            log.info(
-                "compile=true: the whole loss (forward lanes, residuals, reductions) is compiled "
-                "(warm-up %.1f s)", whole.warmup_s,
-            )
+        if whole.failure is not None:  # no compiler here: warned (true) or logged (auto)
+            if not auto:
+                self.whole = whole  # runs eager from now on, without a second warning
+            return
+        log.info(
+            "compile=%s: the whole loss (forward lanes, residuals, reductions) is compiled "
+            "(warm-up %.1f s)", self.compile, whole.warmup_s,
+        )
         self.whole = whole
 
     def __call__(

@@ -79,9 +79,10 @@ class PINNModule(pl.LightningModule):
         finite_check_every: Raise on a NaN/inf loss every this many steps (non-finite losses are
             tracked on the device at every step, so the error names the first bad step; the
             check also runs before every checkpoint, so none holds non-finite weights).
-        compile: Run the loss through ``torch.compile`` (the whole loss where it takes no
-            nested autograd, else the network's passes; see :class:`PINNLoss`), falling back to
-            eager mode with a warning.
+        compile: ``True``: run the loss through ``torch.compile`` (the whole loss where it takes
+            no nested autograd, else the network's passes; see :class:`PINNLoss`), falling back
+            to eager mode with a warning; ``"auto"``: the whole loss where possible, else eager,
+            quietly; ``False``: eager.
         hparams: The plain configuration to store in checkpoints and TensorBoard.
         weighting: Loss balancing (:class:`WeightingConfig`; ``self.balancer`` holds the
             weights as a buffer, so checkpoints keep them).
@@ -96,7 +97,7 @@ class PINNModule(pl.LightningModule):
         log_every: int = 10,
         field_mode: str = "auto",
         finite_check_every: int = 10,
-        compile: bool = False,
+        compile: bool | str = False,
         hparams: Mapping[str, Any] | None = None,
         weighting: WeightingConfig | None = None,
         causal: CausalConfig | None = None,
@@ -185,7 +186,11 @@ class PINNModule(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         modes = checkpoint.get("deepinn_group_modes")
-        if modes is not None and self.loss.compiled is None:  # compile decides again on resume
+        if modes is None:
+            return
+        if self.loss.compile:  # compile decides again on resume (auto: these if it cannot)
+            self.loss.saved_modes = dict(modes)
+        else:
             self.loss.group_modes = dict(modes)
 
     def on_train_start(self) -> None:

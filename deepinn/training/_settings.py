@@ -17,6 +17,7 @@ import torch
 from deepinn._errors import ConfigurationError, unknown_name_message
 from deepinn.operators import FIELD_MODES
 from deepinn.training._causal import CausalConfig
+from deepinn.training._compile import compile_choice
 from deepinn.training._marching import MarchingConfig
 from deepinn.training._optim import DTYPES
 from deepinn.training._weighting import WeightingConfig
@@ -69,7 +70,12 @@ class RunConfig:
         resample_every: Draw new collocation points every N steps (0: fixed points).
         field_mode: Derivatives: ``auto`` (forward Laplacian where possible), ``reverse`` or
             ``forward``.
-        compile: ``torch.compile`` the network's forward passes (falls back to eager).
+        compile: ``torch.compile`` the loss: ``auto`` (the default) compiles the whole loss
+            (forward lanes, residuals, reductions, and so its backward) of runs of at least
+            :data:`~deepinn.training.AUTO_COMPILE_STEPS` optimizer steps where every derivative
+            comes from the forward lanes, and runs eager otherwise; ``true`` compiles it (or,
+            where residuals take nested autograd, the network's passes) with a warning when it
+            cannot; ``false`` never compiles.
         eval_points: Size of the evaluation set for rel_l2.
         resume: A run folder or ``.ckpt`` to continue from.
         resume_from: Which checkpoint of the ``resume`` run folder: ``last`` or ``best``
@@ -86,7 +92,7 @@ class RunConfig:
     dtype: str = "float32"
     resample_every: int = 0
     field_mode: str = "auto"
-    compile: bool = False
+    compile: Any = "auto"  # true, false or auto: a union the config schema cannot type
     eval_points: int = 10_000
     resume: Optional[str] = None
     resume_from: str = "last"
@@ -111,6 +117,7 @@ class RunConfig:
             raise ConfigurationError(
                 unknown_name_message("dtype", self.dtype, DTYPES, plural="dtypes", listed="Valid")
             )
+        self.compile = compile_choice(self.compile)
         if self.field_mode not in FIELD_MODES:
             raise ConfigurationError(
                 unknown_name_message(

@@ -51,10 +51,12 @@ def _worker(args: argparse.Namespace) -> None:
         def __init__(self) -> None:
             self.ends: list[float] = []
             self.cpu: list[float] = []
+            self.steps: list[int] = []
 
         def on_train_batch_end(self, trainer: pl.Trainer, *_: Any) -> None:
             self.ends.append(time.perf_counter())
             self.cpu.append(time.process_time())
+            self.steps.append(trainer.global_step)  # a batch runs several steps
 
     square = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
 
@@ -84,8 +86,9 @@ def _worker(args: argparse.Namespace) -> None:
         logger=False, trainer_options=options,
     )
     if result.trainer.is_global_zero:
-        steps = [b - a for a, b in zip(timer.ends, timer.ends[1:])][WARMUP:]
-        cpu = [b - a for a, b in zip(timer.cpu, timer.cpu[1:])][WARMUP:]
+        counts = [b - a for a, b in zip(timer.steps, timer.steps[1:])]
+        steps = [(b - a) / n for a, b, n in zip(timer.ends, timer.ends[1:], counts) for _ in range(n)][WARMUP:]
+        cpu = [(b - a) / n for a, b, n in zip(timer.cpu, timer.cpu[1:], counts) for _ in range(n)][WARMUP:]
         Path(args.out).write_text(json.dumps({
             "ms": 1000 * statistics.median(steps), "cpu_ms": 1000 * statistics.median(cpu),
             "n": len(steps), "loss": result.metrics["final_loss"],

@@ -77,13 +77,15 @@ def deepinn_run(case: str, mode: str, steps: int, device: Any, skip: int) -> dic
         def __init__(self) -> None:
             self.seconds: list[float] = []
             self.mark: float | None = None
+            self.step = 0
 
         def on_train_batch_end(self, trainer: Any, pl_module: Any, *args: Any) -> None:
             _sync(device)
             now = time.perf_counter()
+            steps = max(1, trainer.global_step - self.step)  # a batch runs several steps
             if self.mark is not None:
-                self.seconds.append(now - self.mark)
-            self.mark = now
+                self.seconds += [(now - self.mark) / steps] * steps
+            self.mark, self.step = now, trainer.global_step
 
     problem, network, _ = speed._setup(case)
     timer = SyncedCycles()

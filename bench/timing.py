@@ -47,19 +47,22 @@ class StepTimer(pl.Callback):
         self.first_loss: float | None = None
         self._start = 0.0
         self._cpu_start = 0.0
+        self._step = 0
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
         self._start = time.perf_counter()
         self._cpu_start = time.process_time()
+        self._step = trainer.global_step
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        self.seconds.append(time.perf_counter() - self._start)
-        self.cpu_seconds.append(time.process_time() - self._cpu_start)
         from deepinn.training._optim import phase_at
 
-        self.phases.append(phase_at(pl_module.phases, trainer.global_step - 1))
+        steps = max(1, trainer.global_step - self._step)  # a batch runs several steps
+        self.seconds += [(time.perf_counter() - self._start) / steps] * steps
+        self.cpu_seconds += [(time.process_time() - self._cpu_start) / steps] * steps
+        self.phases += [phase_at(pl_module.phases, self._step + i) for i in range(steps)]
         if self.first_loss is None and "total" in pl_module.last_losses:
             self.first_loss = float(pl_module.last_losses["total"])
 
@@ -86,8 +89,9 @@ class StepTimer(pl.Callback):
 class CycleTimer(pl.Callback):
     """Wall and process CPU time of every step's whole cycle.
 
-    A step is timed from one ``on_train_batch_end`` to the next (Lightning's loop, data fetching
-    and hooks included, unlike :class:`StepTimer`), less any validation run in between.
+    A batch is timed from one ``on_train_batch_end`` to the next (Lightning's loop, data fetching
+    and hooks included, unlike :class:`StepTimer`), less any validation run in between, and
+    divided among the optimizer steps it ran (deepinn runs several per batch).
 
     Attributes:
         seconds, cpu_seconds: One entry per step, in order.
@@ -100,6 +104,7 @@ class CycleTimer(pl.Callback):
         self.first_loss: float | None = None
         self._mark: tuple[float, float] | None = None
         self._validation_start = (0.0, 0.0)
+        self._step = 0
 
     @staticmethod
     def _now() -> tuple[float, float]:
@@ -107,6 +112,7 @@ class CycleTimer(pl.Callback):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
         self._mark = self._now()
+        self._step = trainer.global_step
 
     def on_validation_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
         self._validation_start = self._now()
@@ -120,9 +126,11 @@ class CycleTimer(pl.Callback):
         self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         now = self._now()
+        steps = max(1, trainer.global_step - self._step)  # a batch runs several steps
+        self._step = trainer.global_step
         if self._mark is not None:
-            self.seconds.append(now[0] - self._mark[0])
-            self.cpu_seconds.append(now[1] - self._mark[1])
+            self.seconds += [(now[0] - self._mark[0]) / steps] * steps
+            self.cpu_seconds += [(now[1] - self._mark[1]) / steps] * steps
         if self.first_loss is None and "total" in pl_module.last_losses:
             self.first_loss = float(pl_module.last_losses["total"])
         self.after_step()
@@ -149,9 +157,11 @@ class PairedPlainLoop(CycleTimer):
         self.block = block
         self.plain_seconds: list[float] = []
         self.plain_cpu_seconds: list[float] = []
+        self._paired = 0
 
     def after_step(self) -> None:
-        if len(self.seconds) % self.block == 0:
+        while len(self.seconds) >= self._paired + self.block:  # a block per block of steps
+            self._paired += self.block
             for _ in range(self.block):
                 start = self._now()
                 self.plain_step()

@@ -42,7 +42,8 @@ def _as_is(batch: Any) -> Any:
 
 
 class _PointStream(IterableDataset):
-    """Yields the current points of every constraint, one batch per optimizer step."""
+    """Yields the current points of every constraint, one batch per ``steps_per_batch``
+    optimizer steps (a divisor of ``resample_every``: a batch never spans two rounds)."""
 
     def __init__(self, data: CollocationData) -> None:
         super().__init__()
@@ -52,7 +53,7 @@ class _PointStream(IterableDataset):
         step = self.data.start_step()
         while True:
             yield self.data.batch_for(step)
-            step += 1
+            step += self.data.steps_per_batch
 
 
 class CollocationData(pl.LightningDataModule):
@@ -115,6 +116,7 @@ class CollocationData(pl.LightningDataModule):
         self._batch: dict[str, Any] = {}
         self.residual: PointwiseResidual | None = None
         self._selected: dict[int, dict[str, dict[str, torch.Tensor]]] = {}
+        self.steps_per_batch = 1  # fit sets it with the module's (see training._stepping)
 
     # ------------------------------------------------------------------ sharding
     def _rank_world(self) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -39,6 +40,7 @@ from deepinn.training._progress import LineProgress, stdout_is_terminal
 from deepinn.training._runfolder import held_run_folder
 from deepinn.training._settings import RunConfig
 from deepinn.training._signals import RunInterruptedError, SignalCheckpoint, SIGTERMException
+from deepinn.training._stepping import steps_per_batch
 
 __all__ = ["FitResult", "checkpoint_path", "fit"]
 
@@ -177,6 +179,12 @@ def _train(
 ) -> FitResult:
     problem, eval_points = module.problem, run.eval_points
     val_every = run.val_every(max_steps)
+    boundaries = list(itertools.accumulate(p.steps for p in module.phases if p.steps is not None))
+    steps = steps_per_batch(
+        [run.monitor.log_every, val_every, run.checkpoint_every(max_steps), run.resample_every,
+         max_steps, *boundaries]
+    )
+    module.steps_per_batch = data.steps_per_batch = steps
     options = dict(trainer_options or {})
     callbacks: list[pl.Callback] = list(options.pop("callbacks", []))
     if options.get("enable_progress_bar", True) and not stdout_is_terminal():
@@ -213,7 +221,7 @@ def _train(
     trainer = pl.Trainer(
         max_steps=max_steps,
         max_epochs=-1,
-        val_check_interval=val_every,
+        val_check_interval=val_every // steps,  # in batches
         check_val_every_n_epoch=None,
         num_sanity_val_steps=0,
         inference_mode=False,

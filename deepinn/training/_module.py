@@ -132,6 +132,8 @@ class PINNModule(pl.LightningModule):
         self._finite = FiniteTracker(_UNCHECKED_LIMIT)
         self._cast_batch: tuple[tuple[int, torch.dtype], dict[str, Any]] | None = None
         self._stepper: Stepper | None = None  # built for each fit, on its first step
+        self.steps_per_batch = 1
+        """Optimizer steps per Lightning batch (``fit`` sets it: see :func:`steps_per_batch`)."""
 
     _group_by_order = staticmethod(group_by_order)
 
@@ -256,6 +258,15 @@ class PINNModule(pl.LightningModule):
         return cached[1]
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        """:attr:`steps_per_batch` optimizer steps on this batch's points (fewer when training
+        stops: L-BFGS converged, or ``max_steps`` reached)."""
+        max_steps = self.trainer.max_steps
+        for _ in range(self.steps_per_batch):
+            self._optimizer_step(batch)
+            if self.trainer.should_stop or 0 <= max_steps <= self.global_step:
+                break
+
+    def _optimizer_step(self, batch: dict[str, Any]) -> None:
         step = self.global_step
         index = phase_at(self.phases, step)
         batch = self._switch_dtype(batch, self.phases[index].dtype)

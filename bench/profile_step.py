@@ -4,7 +4,8 @@ Two measurements, both in this one process:
 
 1. **Paired timing.** ``deepinn.fit`` runs with a :class:`PairedPlainLoop` callback whose step
    function alternates (every ``--block`` steps) between the plain loop and deepinn's *bare* step
-   (the same :class:`PINNLoss`, ``backward`` and Adam, no Lightning) on copies of the network.
+   (the same :class:`PINNLoss`, ``backward`` and fit's fused Adam, no Lightning; ``--modes
+   compile``: the whole loss compiled in both) on copies of the network.
    The fit cycle minus the bare step is the framework's overhead; the bare step minus the plain
    step is the loss's own cost (Field, residuals) against hand-written code.
 2. **cProfile** of ``--steps`` steps of ``fit`` and of the plain loop. The time each function
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paired-steps", type=int, default=400)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--block", type=int, default=10)
-    parser.add_argument("--modes", default="reverse,auto", help="field modes to profile")
+    parser.add_argument("--modes", default="reverse,auto", help="field modes to profile (or compile)")
     parser.add_argument("--no-cprofile", action="store_true")
     args = parser.parse_args(argv)
 
@@ -115,8 +116,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def bare_step(mode: str) -> Any:
         net = copy.deepcopy(network)
-        loss = PINNLoss(problem, net, field_mode=mode)
-        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        compiled = mode == "compile"
+        loss = PINNLoss(problem, net, field_mode="auto" if compiled else mode, compile=compiled)
+        if compiled:
+            loss.choose_modes(points)  # the whole loss compiled, as fit does on its first batch
+        optimizer = adam(1e-3)[0].optimizer(list(net.parameters()))  # fit's own (fused) Adam
 
         def step() -> None:
             optimizer.zero_grad()
@@ -126,9 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         return step
 
     def run_fit(mode: str, steps: int, callbacks: list[Any]) -> Any:
+        compiled = mode == "compile"
         return fit(
             problem, copy.deepcopy(network), phases=adam(1e-3), max_steps=steps, seed=speed.SEED,
-            run_dir=None, dtype=torch.float32, field_mode=mode, val_every=steps, eval_points=1000,
+            run_dir=None, dtype=torch.float32, field_mode="auto" if compiled else mode,
+            compile=compiled, val_every=steps, eval_points=1000,
             trainer_options={"accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
                              "callbacks": callbacks},
             logger=False,

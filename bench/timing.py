@@ -30,7 +30,17 @@ def steady_median(seconds: list[float], skip: float = 0.1, minimum_skip: int = 3
     return statistics.median(seconds[start:])
 
 
-class StepTimer(pl.Callback):
+class _FirstLoss(pl.Callback):
+    """Records the total loss of the first step (its first backward: a batch runs several)."""
+
+    first_loss: float | None = None
+
+    def on_before_backward(self, trainer: pl.Trainer, pl_module: Any, loss: Any) -> None:
+        if self.first_loss is None:
+            self.first_loss = float(loss)
+
+
+class StepTimer(_FirstLoss):
     """Wall (and process CPU) time of every optimizer step (``training_step``: forward, residuals,
     backward, update).
 
@@ -63,8 +73,6 @@ class StepTimer(pl.Callback):
         self.seconds += [(time.perf_counter() - self._start) / steps] * steps
         self.cpu_seconds += [(time.process_time() - self._cpu_start) / steps] * steps
         self.phases += [phase_at(pl_module.phases, self._step + i) for i in range(steps)]
-        if self.first_loss is None and "total" in pl_module.last_losses:
-            self.first_loss = float(pl_module.last_losses["total"])
 
     def summary(self) -> dict[str, Any]:
         """Median ms per step over the steady part, overall and per phase."""
@@ -86,7 +94,7 @@ class StepTimer(pl.Callback):
         }
 
 
-class CycleTimer(pl.Callback):
+class CycleTimer(_FirstLoss):
     """Wall and process CPU time of every step's whole cycle.
 
     A batch is timed from one ``on_train_batch_end`` to the next (Lightning's loop, data fetching
@@ -131,8 +139,6 @@ class CycleTimer(pl.Callback):
         if self._mark is not None:
             self.seconds += [(now[0] - self._mark[0]) / steps] * steps
             self.cpu_seconds += [(now[1] - self._mark[1]) / steps] * steps
-        if self.first_loss is None and "total" in pl_module.last_losses:
-            self.first_loss = float(pl_module.last_losses["total"])
         self.after_step()
         self._mark = self._now()
 

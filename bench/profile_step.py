@@ -153,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             (plain if kind == "plain" else bare)()
             which[kind].append(time.perf_counter() - start)
+            if state["n"] % args.block == 0:  # each step of a block gets the block's mean, as
+                block = which[kind][-args.block:]  # the fit's batches of steps are timed whole
+                which[kind][-args.block:] = [sum(block) / args.block] * args.block
 
         timer = PairedPlainLoop(alternate, args.block)
         run_fit(mode, args.paired_steps, [timer])

@@ -159,3 +159,28 @@ def test_l_bfgs_stopping_inside_a_batch_ends_it_there():
     assert "L-BFGS converged" in result.metrics["stop_reason"] and stopped < 3000
     assert result.module.steps_per_batch == 10
     assert seen.batches[-2:] == [10 * ((stopped - 1) // 10), stopped]  # (553 here: mid-batch)
+
+
+def test_a_run_resumed_between_two_batch_ends_realigns_and_trains_as_the_uninterrupted_one(
+    tmp_path,
+):
+    # The first run ends at step 15 (5 steps per batch); the resumed one runs 10 per batch: its
+    # first batch runs 5 steps, to 20, and the rest end at multiples of 10.
+    def run(name, steps, **knobs):
+        torch.manual_seed(0)
+        seen = Recording()
+        result = fit(
+            _problem(), dp.nn.FullyConnected([1, 8, 1], "tanh"), phases=adam(1e-2),
+            max_steps=steps, run_dir=tmp_path / name, eval_points=20, logger=False,
+            field_mode="reverse", dtype=torch.float64, val_every=steps // 2 if steps == 40 else 15,
+            trainer_options={"enable_progress_bar": False, "callbacks": [seen]}, **knobs,
+        )
+        return result, seen
+
+    first, _ = run("part", 15)
+    assert first.module.steps_per_batch == 5
+    resumed, seen = run("part", 40, resume=str(tmp_path / "part"))
+    assert resumed.module.steps_per_batch == 10 and seen.batches == [20, 30, 40]
+    whole, _ = run("whole", 40)
+    for a, b in zip(resumed.module.parameters(), whole.module.parameters(), strict=True):
+        assert torch.equal(a, b)

@@ -50,10 +50,10 @@ class _PointStream(IterableDataset):
         self.data = data
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        step = self.data.start_step()
+        step, every = self.data.start_step(), self.data.steps_per_batch
         while True:
             yield self.data.batch_for(step)
-            step += self.data.steps_per_batch
+            step += every - step % every  # the next batch starts at a multiple of ``every``
 
 
 class CollocationData(pl.LightningDataModule):

@@ -133,6 +133,7 @@ class PINNModule(pl.LightningModule):
         self._cast_batch: tuple[tuple[int, torch.dtype], dict[str, Any]] | None = None
         self._stepper: Stepper | None = None  # built for each fit, on its first step
         self.steps_per_batch = 1
+        self._logged = False  # this fit logged its losses once
         """Optimizer steps per Lightning batch (``fit`` sets it: see :func:`steps_per_batch`)."""
 
     _group_by_order = staticmethod(group_by_order)
@@ -199,6 +200,7 @@ class PINNModule(pl.LightningModule):
         """On resume, apply the configuration's optimizer settings over the checkpoint's (a
         lower ``optimizer.lr`` takes effect; a scheduler keeps its progress) and say so."""
         self._stepper = None  # this fit's trainer and callbacks decide the step path
+        self._logged = False
         if self.trainer.ckpt_path is None or not getattr(self, "_configured_groups", None):
             return
         optimizers = self.optimizers()
@@ -258,10 +260,11 @@ class PINNModule(pl.LightningModule):
         return cached[1]
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        """:attr:`steps_per_batch` optimizer steps on this batch's points (fewer when training
-        stops: L-BFGS converged, or ``max_steps`` reached)."""
+        """Optimizer steps on this batch's points up to the next multiple of
+        :attr:`steps_per_batch` (a resumed run may start between two), fewer when training
+        stops: L-BFGS converged, or ``max_steps`` reached."""
         max_steps = self.trainer.max_steps
-        for _ in range(self.steps_per_batch):
+        for _ in range(self.steps_per_batch - self.global_step % self.steps_per_batch):
             self._optimizer_step(batch)
             if self.trainer.should_stop or 0 <= max_steps <= self.global_step:
                 break
@@ -324,7 +327,9 @@ class PINNModule(pl.LightningModule):
         if scheduler is not None:
             scheduler.step()
         self.last_losses = dict(first)
-        if step % self.log_every == 0:
+        # a resumed fit logs at once: a checkpoint monitoring train/loss may come first
+        if step % self.log_every == 0 or not self._logged:
+            self._logged = True
             self._log_losses(step, first, optimizer)
 
     def _raise_if_non_finite(self) -> None:
@@ -359,16 +364,26 @@ class PINNModule(pl.LightningModule):
     def on_train_end(self) -> None:
         self._raise_if_non_finite()
 
+    def _lightning_reads_the_loss(self) -> bool:
+        """Whether the progress bar or a callback's ``monitor`` reads ``train/loss``."""
+        trainer = self.trainer
+        return trainer.progress_bar_callback is not None or any(
+            getattr(callback, "monitor", None) == "train/loss"
+            for callback in trainer.callbacks  # type: ignore[attr-defined]
+        )
+
     def _log_losses(self, step: int, losses: Mapping[str, torch.Tensor], optimizer: Any) -> None:
         """Log every loss, the learning rate and the coefficients to the loggers at ``step``.
 
         One ``log_metrics`` call with one host sync, every ``log_every`` steps. Only the total
-        goes through ``self.log`` (for the progress bar and the checkpoint monitor): Lightning
-        re-walks a logged metric's whole state at every call, about a millisecond per key on a
-        2-core CPU, several percent of a small PINN's step. The losses are global already
-        (reduced with the gradients): no extra sync under DDP.
+        goes through ``self.log``, and only when something reads it (the progress bar, or a
+        callback such as the checkpoint's that monitors ``train/loss``): Lightning re-walks a
+        logged metric's whole state at every call, about a millisecond per key on a 2-core CPU,
+        several percent of a small PINN's step. The losses are global already (reduced with the
+        gradients): no extra sync under DDP.
         """
-        self.log("train/loss", losses["total"], prog_bar=True, logger=False, batch_size=1)
+        if self._lightning_reads_the_loss():
+            self.log("train/loss", losses["total"], prog_bar=True, logger=False, batch_size=1)
         if not self.loggers:
             return
         values = {f"train/loss/{name}": value for name, value in losses.items() if name != "total"}

@@ -228,15 +228,16 @@ class PINNLoss:
         and the compiled loss and its gradient can be computed; say which was compiled."""
         log = logging.getLogger("deepinn.training")
         auto = self.compile == "auto"
+        setting = "compile=auto" if auto else "compile=true"
         instead = "the loss runs eager" if auto else "the network's passes are compiled"
         with torch.enable_grad():
             cache = self._evaluate(points, rows, self.network)[2]
         if cache.calls:
             log.info(
-                "compile=%s: %s, not the whole loss: its residuals take %d nested "
-                "autograd.grad call(s), which a compiled graph cannot differentiate again "
-                "(forward lanes need a network that offers them and residuals that declare "
-                "their second derivatives)", self.compile, instead, cache.calls,
+                "%s: %s, not the whole loss: its residuals take %d nested autograd.grad "
+                "call(s), which a compiled graph cannot differentiate again (forward lanes need "
+                "a network that offers them and residuals that declare their second "
+                "derivatives)", setting, instead, cache.calls,
             )
             return
         whole = CompiledLoss(lambda p, r: self._evaluate(p, r, self.network)[:2], quiet=auto)
@@ -245,7 +246,7 @@ class PINNLoss:
             whole.warm_up(trained, _differentiable_inputs(points), rows)
         except Exception as error:  # e.g. a residual that calls torch.autograd.grad itself
             message = (
-                f"compile={self.compile}: the whole loss cannot be compiled here "
+                f"{setting}: the whole loss cannot be compiled here "
                 f"({type(error).__name__}: {str(error).splitlines()[0][:300]}); {instead}"
             )
             if auto:
@@ -258,8 +259,8 @@ class PINNLoss:
                 self.whole = whole  # runs eager from now on, without a second warning
             return
         log.info(
-            "compile=%s: the whole loss (forward lanes, residuals, reductions) is compiled "
-            "(warm-up %.1f s)", self.compile, whole.warmup_s,
+            "%s: the whole loss (forward lanes, residuals, reductions) is compiled "
+            "(warm-up %.1f s)", setting, whole.warmup_s,
         )
         self.whole = whole
 

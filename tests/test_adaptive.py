@@ -117,3 +117,11 @@ def test_a_resumed_run_draws_what_the_uninterrupted_run_drew(tmp_path) -> None:
     res_points = resumed.trainer.datamodule.current_global_points()["pde"]["x"]
     assert torch.equal(ref_points, res_points)
     assert resumed.metrics["final_loss"] == pytest.approx(reference.metrics["final_loss"], rel=1e-5)
+
+
+def test_an_adaptive_run_takes_one_step_per_batch() -> None:
+    # Lightning's loader fetches a batch ahead: with ten steps per batch a round's selection
+    # would be scored with weights ten steps old, so a batch stays one step.
+    options = dict(OPTIONS, val_every=10)
+    result = fit(_problem(), _net(), max_steps=20, resample_every=10, **options)
+    assert result.module.steps_per_batch == 1 and result.metrics["steps"] == 20

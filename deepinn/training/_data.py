@@ -106,6 +106,8 @@ class CollocationData(pl.LightningDataModule):
                 "would never be re-selected from the residual. Set resample_every to a positive "
                 "number of steps (e.g. resample_every=500) or use another sampler."
             )
+        self.adaptive = adaptive
+        """The constraints whose points are selected from the residual."""
         self.problem = problem
         self.seed = seed
         self.resample_every = resample_every

@@ -184,6 +184,8 @@ def _train(
         [run.monitor.log_every, val_every, run.checkpoint_every(max_steps), run.resample_every,
          max_steps, *boundaries]
     )
+    if data.adaptive:  # the loader prefetches a batch: a round's selection would be scored
+        steps = 1  # with weights steps_per_batch steps old instead of one
     module.steps_per_batch = data.steps_per_batch = steps
     options = dict(trainer_options or {})
     callbacks: list[pl.Callback] = list(options.pop("callbacks", []))

@@ -103,6 +103,7 @@ def run_case(name: str, smoke: bool = False, overrides: list[str] | None = None)
         "final_loss": metrics.get("final_loss"),
         "loss_per_constraint": metrics.get("loss_per_constraint"),
         "stop_reason": metrics.get("stop_reason"),
+        "compiled": [type(c).__name__ for c in result.module.compiled or () if c.failure is None],
         "wall_s": wall,
         "cpu_s": cpu,
         "timing": timer.summary(),

@@ -177,6 +177,12 @@ def test_compile_auto_compiles_the_whole_loss_of_a_long_enough_run(monkeypatch):
     if whole is not None and whole.failure is not None:
         pytest.skip(f"torch.compile unavailable here: {whole.failure}")
     assert whole is not None and runs["auto"].module.compiled == (whole,)
+    assert runs["auto"].metrics["compiled"] == {"what": "whole loss",
+                                                "warmup_s": round(whole.warmup_s, 3)}
+    assert "compiled" not in runs[False].metrics
+    from deepinn.app._summary import summary
+
+    assert "compiled    the whole loss (warm-up" in summary(runs["auto"].metrics, "run")
     assert runs["auto"].metrics["rel_l2"] == pytest.approx(runs[False].metrics["rel_l2"], rel=1e-3)
 
 

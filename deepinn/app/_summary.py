@@ -23,6 +23,9 @@ def summary(metrics: Mapping[str, Any], run_dir: str, tensorboard: bool = True) 
     lines.append(f"  steps       {metrics.get('steps')}  in {metrics.get('wall_time_s')} s")
     if metrics.get("stop_reason"):
         lines.append(f"  stopped     {metrics['stop_reason']}")
+    compiled = metrics.get("compiled")
+    if compiled:
+        lines.append(f"  compiled    the {compiled['what']} (warm-up {compiled['warmup_s']:.1f} s)")
     lines.append(f"  run folder  {run_dir}")
     if tensorboard:
         logdir = run_dir if windows else f"{run_dir}/tensorboard"  # one run per time window

@@ -16,6 +16,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from deepinn._errors import ConfigurationError
+from deepinn.training._compile import CompiledLoss
 from deepinn.training._metrics import relative_l2
 from deepinn.training._module import PINNModule
 from deepinn.training._plots import points_figure, solution_figure
@@ -191,6 +192,12 @@ def compute_metrics(
         }
     if pl_module.stop_reason:
         metrics["stop_reason"] = pl_module.stop_reason
+    compiled = [c for c in getattr(pl_module, "compiled", None) or () if c.failure is None]
+    if compiled:  # compile=true, or compile=auto on a long enough run
+        metrics["compiled"] = {
+            "what": "whole loss" if isinstance(compiled[0], CompiledLoss) else "network passes",
+            "warmup_s": round(sum(c.warmup_s for c in compiled), 3),
+        }
     return metrics
 
 

@@ -167,6 +167,21 @@ def fit(
         return _train(module, data, run, Path(run_dir), max_steps, trainer_options, logger, ckpt)
 
 
+def _steps_per_batch(
+    module: PINNModule, data: CollocationData, run: RunConfig, max_steps: int
+) -> int:
+    """Optimizer steps per Lightning batch (see :func:`steps_per_batch`); one with an adaptive
+    sampler: the loader fetches a batch ahead, so a round's selection would be scored with weights
+    ``steps_per_batch`` steps old instead of one."""
+    if data.adaptive:
+        return 1
+    boundaries = itertools.accumulate(p.steps for p in module.phases if p.steps is not None)
+    return steps_per_batch(
+        [run.monitor.log_every, run.val_every(max_steps), run.checkpoint_every(max_steps),
+         run.resample_every, max_steps, *boundaries]
+    )
+
+
 def _train(
     module: PINNModule,
     data: CollocationData,
@@ -179,13 +194,7 @@ def _train(
 ) -> FitResult:
     problem, eval_points = module.problem, run.eval_points
     val_every = run.val_every(max_steps)
-    boundaries = list(itertools.accumulate(p.steps for p in module.phases if p.steps is not None))
-    steps = steps_per_batch(
-        [run.monitor.log_every, val_every, run.checkpoint_every(max_steps), run.resample_every,
-         max_steps, *boundaries]
-    )
-    if data.adaptive:  # the loader prefetches a batch: a round's selection would be scored
-        steps = 1  # with weights steps_per_batch steps old instead of one
+    steps = _steps_per_batch(module, data, run, max_steps)
     module.steps_per_batch = data.steps_per_batch = steps
     options = dict(trainer_options or {})
     callbacks: list[pl.Callback] = list(options.pop("callbacks", []))

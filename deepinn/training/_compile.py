@@ -18,7 +18,7 @@ __all__ = ["AUTO_COMPILE_STEPS", "CompiledLoss", "CompiledNetwork", "compile_cho
 AUTO_COMPILE_STEPS = 5000
 """``compile=auto`` compiles the whole loss of runs of at least this many optimizer steps.
 
-A cold compile (nothing in inductor's on-disk cache) takes about 7 s on a 2-core CPU and saves
+A cold compile (nothing in inductor's on-disk cache) takes about 8 s on a 2-core CPU and saves
 2-5 ms a step on the speed cases P1 and P2 (docs/benchmarks.md), so it pays back after about
 1 500-3 500 steps; a cached one takes about 0.5 s. Shorter runs stay eager.
 """
@@ -47,8 +47,8 @@ def _run(
     """Call ``compiled``; on a backend failure warn once and run ``eager`` from then on.
 
     ``owner`` keeps the state: ``failure`` (None until compilation fails), ``warmup_s`` (the
-    time of the first two calls, when the forward and backward graphs are compiled) and
-    ``_calls``.
+    time of the first two calls, when the forward and backward graphs are compiled), ``_calls``
+    and ``quiet`` (log a fallback at INFO instead of warning).
 
     Compiled without donated buffers, so that a backward with ``retain_graph=True`` (grad-norm
     weighting differentiates each loss term before the total) may run through the graph.
@@ -65,7 +65,7 @@ def _run(
             f"torch.compile {what} is not available here ({owner.failure}); training continues "
             "in eager mode."
         )
-        if getattr(owner, "quiet", False):  # compile=auto: eager is a normal outcome
+        if owner.quiet:  # compile=auto: eager is a normal outcome
             logging.getLogger("deepinn.training").info("compile=auto: %s", message)
         else:
             warnings.warn(
@@ -95,6 +95,7 @@ class CompiledNetwork:
 
     def __init__(self, network: torch.nn.Module, compile_forward: bool) -> None:
         self.network = network
+        self.quiet = False  # compile=true only: a fallback is warned
         self.failure: str | None = None
         self.warmup_s = 0.0
         self._calls = 0

@@ -8,7 +8,7 @@ import torch
 import deepinn as dp
 from deepinn.problems._poisson import PoissonParams, build_poisson
 from deepinn.training import CollocationData
-from deepinn.training._compile import CompiledLoss
+from deepinn.training._compile import CompiledGradient, CompiledLoss
 from deepinn.training._loss import PINNLoss
 
 
@@ -177,12 +177,13 @@ def test_compile_auto_compiles_the_whole_loss_of_a_long_enough_run(monkeypatch):
     if whole is not None and whole.failure is not None:
         pytest.skip(f"torch.compile unavailable here: {whole.failure}")
     assert whole is not None and runs["auto"].module.compiled == (whole,)
-    assert runs["auto"].metrics["compiled"] == {"what": "whole loss",
+    assert isinstance(whole, CompiledGradient)  # fit takes the gradient from the same graph
+    assert runs["auto"].metrics["compiled"] == {"what": "whole loss and its gradient",
                                                 "warmup_s": round(whole.warmup_s, 3)}
     assert "compiled" not in runs[False].metrics
     from deepinn.app._summary import summary
 
-    assert "compiled    the whole loss (warm-up" in summary(runs["auto"].metrics, "run")
+    assert "compiled    the whole loss and its gradient (warm-up" in summary(runs["auto"].metrics, "run")
     assert runs["auto"].metrics["rel_l2"] == pytest.approx(runs[False].metrics["rel_l2"], rel=1e-3)
 
 
@@ -280,3 +281,106 @@ def _per_term_gradients_then_the_total() -> None:
     eager_grads = torch.autograd.grad(sum(eager_losses.values()), parameters)
     for parameter, eager in zip(parameters, eager_grads, strict=True):
         torch.testing.assert_close(parameter.grad, eager, rtol=1e-4, atol=1e-6)
+
+
+# ---------------------------------------------------------------- the loss and its gradient
+def test_a_failing_compile_of_the_loss_and_gradient_falls_back_to_eager(monkeypatch):
+    problem, net, points = _setup(torch.float64)
+
+    def broken(function, **kwargs):
+        def fail(*args):
+            raise RuntimeError("no C++ compiler found")
+
+        return fail
+
+    monkeypatch.setattr(torch, "compile", broken)
+    loss = PINNLoss(problem, net)
+    compiled = CompiledGradient(loss)
+    parameters = list(net.parameters())
+    with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler found"):
+        total, losses, gradients = compiled(parameters, points)
+    want = _total_and_grads(loss, net, points)
+    assert compiled.failure is not None and total == want[0] and not total.requires_grad
+    assert losses == want[1]
+    for a, b in zip(gradients, want[2], strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.slow
+def test_the_loss_and_gradient_compile_to_one_graph_equal_to_the_eager_backward():
+    from torch._dynamo.utils import counters
+
+    problem, net, points = _setup()
+    parameters = list(net.parameters())
+    torch.compiler.reset()
+    graphs, breaks = counters["stats"]["unique_graphs"], sum(counters["graph_break"].values())
+    loss = PINNLoss(problem, net, compile=True)
+    loss.choose_modes(points, parameters=parameters)
+    if loss.whole is None or loss.whole.failure is not None:
+        pytest.skip("torch.compile unavailable here")
+    assert isinstance(loss.whole, CompiledGradient) and loss.compiled == (loss.whole,)
+    assert loss.whole.warmup_s > 0
+    total, losses, gradients = loss.loss_and_gradient(points, None, parameters)
+    assert counters["stats"]["unique_graphs"] - graphs == 1  # forward and gradient together
+    assert sum(counters["graph_break"].values()) - breaks == 0
+    want = _total_and_grads(PINNLoss(problem, net), net, points)
+    torch.testing.assert_close(total, want[0], rtol=1e-5, atol=1e-7)
+    for name, value in want[1].items():
+        torch.testing.assert_close(losses[name], value, rtol=1e-5, atol=1e-7)
+    for a, b in zip(gradients, want[2], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert all(p.grad is None for p in parameters)  # the caller writes .grad
+
+
+@pytest.mark.slow
+def test_the_compiled_gradient_reaches_a_coefficient_of_an_inverse_problem():
+    import math
+
+    from deepinn.constraints import DataConstraint, PDEConstraint
+
+    torch.manual_seed(0)
+    space = dp.spaces.R1("x")
+    interval = dp.domains.Interval(space, 0.0, 1.0)
+    k = torch.nn.Parameter(torch.tensor(1.5))
+    x_obs = torch.linspace(0, 1, 20).unsqueeze(1)
+    pde = PDEConstraint("pde", dp.samplers.GridSampler(interval, 32),
+                        residual=lambda f: -k * f.laplacian("u") / math.pi**2,
+                        source=lambda x: 2.0 * torch.sin(math.pi * x))
+    data = DataConstraint("data", space, x_obs, torch.sin(math.pi * x_obs))
+    problem = dp.Problem("inverse", interval, [pde, data], parameters={"k": k})
+    net = dp.nn.FullyConnected([1, 8, 8, 1], "tanh", bounds=None)
+    points = CollocationData(problem).global_points(0)
+    parameters = [*net.parameters(), k]
+    loss = PINNLoss(problem, net, compile=True)
+    loss.choose_modes(points, parameters=parameters)
+    if loss.whole is None or loss.whole.failure is not None:
+        pytest.skip("torch.compile unavailable here")
+    total, _, gradients = loss.loss_and_gradient(points, None, parameters)
+    eager_total, _ = PINNLoss(problem, net)(points)
+    want = torch.autograd.grad(eager_total, parameters)
+    assert gradients[-1] is not None and float(want[-1].abs()) > 0
+    for a, b in zip(gradients, want, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_fit_compiles_the_gradient_only_without_loss_weighting():
+    # grad_norm differentiates each term of the loss: it needs the graph, so the whole loss is
+    # compiled alone and the backward runs through autograd.
+    import copy
+
+    from deepinn.training import fit
+    from deepinn.training._weighting import WeightingConfig
+
+    problem, net, _ = _setup()
+    runs = {
+        name: fit(problem, copy.deepcopy(net), max_steps=20, run_dir=None, logger=False,
+                  eval_points=50, compile=True, weighting=WeightingConfig(name=name, every=5))
+        for name in ("none", "grad_norm")
+    }
+    whole = {name: run.module.loss.whole for name, run in runs.items()}
+    if any(w is None or w.failure is not None for w in whole.values()):
+        pytest.skip("torch.compile unavailable here")
+    assert isinstance(whole["none"], CompiledGradient)
+    assert type(whole["grad_norm"]) is CompiledLoss
+    assert runs["grad_norm"].metrics["compiled"]["what"] == "whole loss"

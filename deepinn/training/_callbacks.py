@@ -16,12 +16,15 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from deepinn._errors import ConfigurationError
-from deepinn.training._compile import CompiledLoss
+from deepinn.training._compile import CompiledGradient, CompiledLoss
 from deepinn.training._metrics import relative_l2
 from deepinn.training._module import PINNModule
 from deepinn.training._plots import points_figure, solution_figure
 
 __all__ = ["FigureLogger", "GradientMonitor", "RunArtifacts", "json_safe", "write_metrics"]
+
+_WHAT_COMPILED = {CompiledLoss: "whole loss", CompiledGradient: "whole loss and its gradient"}
+"""``metrics.json["compiled"]["what"]`` by what ran compiled (else the network's passes)."""
 
 
 def _tensorboard(trainer: pl.Trainer) -> Any | None:
@@ -195,7 +198,7 @@ def compute_metrics(
     compiled = [c for c in getattr(pl_module, "compiled", None) or () if c.failure is None]
     if compiled:  # compile=true, or compile=auto on a long enough run
         metrics["compiled"] = {
-            "what": "whole loss" if isinstance(compiled[0], CompiledLoss) else "network passes",
+            "what": _WHAT_COMPILED.get(type(compiled[0]), "network passes"),
             "warmup_s": round(sum(c.warmup_s for c in compiled), 3),
         }
     return metrics

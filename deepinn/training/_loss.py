@@ -19,7 +19,12 @@ from deepinn.operators._names import resolve_columns
 from deepinn.problems import Problem
 from deepinn.spaces import Space
 from deepinn.training._causal import CausalConfig, CausalWeighting, Reduce
-from deepinn.training._compile import CompiledLoss, CompiledNetwork, compile_choice
+from deepinn.training._compile import (
+    CompiledGradient,
+    CompiledLoss,
+    CompiledNetwork,
+    compile_choice,
+)
 
 __all__ = ["PINNLoss", "group_by_order"]
 
@@ -149,8 +154,9 @@ class PINNLoss:
         self._passes: tuple[CompiledNetwork, CompiledNetwork] | None = None
         if compile is True:
             self._passes = (CompiledNetwork(network, True), CompiledNetwork(network, False))
-        self.whole: CompiledLoss | None = None
-        """The whole loss under ``torch.compile``, once :meth:`choose_modes` found it possible."""
+        self.whole: CompiledLoss | CompiledGradient | None = None
+        """The whole loss under ``torch.compile`` (with its gradient when :meth:`choose_modes`
+        was given the parameters), once :meth:`choose_modes` found it possible."""
         self.group_modes: dict[str, str] | None = None  # first member's name -> mode (auto)
         self.mode_probe: dict[str, dict[str, float]] = {}  # first member's name -> seconds
         self.saved_modes: dict[str, str] | None = None
@@ -158,9 +164,11 @@ class PINNLoss:
         whole loss cannot be compiled (the probe is not run again)."""
 
     @property
-    def compiled(self) -> tuple[CompiledLoss] | tuple[CompiledNetwork, CompiledNetwork] | None:
-        """What runs compiled (each with ``warmup_s`` and ``failure``): the whole loss, or the
-        network's passes (value-only, derivatives); None in eager mode."""
+    def compiled(
+        self,
+    ) -> tuple[CompiledLoss | CompiledGradient] | tuple[CompiledNetwork, CompiledNetwork] | None:
+        """What runs compiled (each with ``warmup_s`` and ``failure``): the whole loss (with its
+        gradient), or the network's passes (value-only, derivatives); None in eager mode."""
         return (self.whole,) if self.whole is not None else self._passes
 
     def _network_for(self, order: int) -> Any:
@@ -170,7 +178,10 @@ class PINNLoss:
         return self._passes[0] if order == 0 else self._passes[1]
 
     def choose_modes(
-        self, points: Points, rows: Mapping[str, int] | None = None
+        self,
+        points: Points,
+        rows: Mapping[str, int] | None = None,
+        parameters: Sequence[torch.Tensor] | None = None,
     ) -> dict[str, str]:
         """``auto``: per group, forward lanes or nested autograd, whichever a probe finds faster.
 
@@ -182,10 +193,14 @@ class PINNLoss:
         ``compile`` argument); ``rows`` are the training step's (as for :meth:`__call__`), so the
         graph compiled here is the one the steps run. Under ``compile="auto"``, when it is not,
         the probe runs (or a resumed run's :attr:`saved_modes` are taken).
+
+        ``parameters``: the caller takes the gradients from :meth:`loss_and_gradient`, with
+        respect to these: the whole loss is compiled with its gradient in one graph
+        (:class:`CompiledGradient`), no longer for :meth:`__call__`, which then runs eager.
         """
         self.group_modes = {}
         if self.compile:
-            self._compile_whole_if_possible(points, rows)
+            self._compile_whole_if_possible(points, rows, parameters)
             if self.compile is True or self.whole is not None:
                 return self.group_modes
             if self.saved_modes is not None:
@@ -223,9 +238,15 @@ class PINNLoss:
             )
         return self.group_modes
 
-    def _compile_whole_if_possible(self, points: Points, rows: Mapping[str, int] | None) -> None:
-        """Compile the whole loss when one eager evaluation runs no nested ``autograd.grad``
-        and the compiled loss and its gradient can be computed; say which was compiled."""
+    def _compile_whole_if_possible(
+        self,
+        points: Points,
+        rows: Mapping[str, int] | None,
+        parameters: Sequence[torch.Tensor] | None,
+    ) -> None:
+        """Compile the whole loss (with its gradient when ``parameters`` are given) when one
+        eager evaluation runs no nested ``autograd.grad`` and the compiled loss and its gradient
+        can be computed; say which was compiled."""
         log = logging.getLogger("deepinn.training")
         auto = self.compile == "auto"
         setting = "compile=auto" if auto else "compile=true"
@@ -240,8 +261,13 @@ class PINNLoss:
                 "derivatives)", setting, instead, cache.calls,
             )
             return
-        whole = CompiledLoss(lambda p, r: self._evaluate(p, r, self.network)[:2], quiet=auto)
-        trained = [p for p in self.network.parameters() if p.requires_grad]
+        evaluate = (lambda p, r: self._evaluate(p, r, self.network)[:2])
+        whole: CompiledLoss | CompiledGradient
+        if parameters is None:
+            whole = CompiledLoss(evaluate, quiet=auto)
+            trained = [p for p in self.network.parameters() if p.requires_grad]
+        else:
+            whole, trained = CompiledGradient(evaluate, quiet=auto), list(parameters)
         try:
             whole.warm_up(trained, _differentiable_inputs(points), rows)
         except Exception as error:  # e.g. a residual that calls torch.autograd.grad itself
@@ -259,8 +285,9 @@ class PINNLoss:
                 self.whole = whole  # runs eager from now on, without a second warning
             return
         log.info(
-            "%s: the whole loss (forward lanes, residuals, reductions) is compiled "
-            "(warm-up %.1f s)", setting, whole.warmup_s,
+            "%s: the whole loss (forward lanes, residuals, reductions) is compiled%s "
+            "(warm-up %.1f s)", setting, "" if parameters is None else " with its gradient",
+            whole.warmup_s,
         )
         self.whole = whole
 
@@ -282,13 +309,28 @@ class PINNLoss:
         Returns:
             The total (a 0-d tensor with a graph) and each constraint's loss, by name.
         """
-        if self.whole is not None:
+        if isinstance(self.whole, CompiledLoss):
             result: tuple[torch.Tensor, dict[str, torch.Tensor]] = self.whole(
                 _differentiable_inputs(points), rows
             )
             return result
         total, losses, _ = self._evaluate(points, rows)
         return total, losses
+
+    def loss_and_gradient(
+        self,
+        points: Points,
+        rows: Mapping[str, int] | None,
+        parameters: Sequence[torch.Tensor],
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], tuple[torch.Tensor | None, ...]]:
+        """:meth:`__call__`'s total and losses, detached, and the total's gradient with respect
+        to each of ``parameters`` (None where it does not depend on one): through the compiled
+        loss and gradient when :meth:`choose_modes` made one, else eager."""
+        if isinstance(self.whole, CompiledGradient):
+            return self.whole(parameters, _differentiable_inputs(points), rows)
+        total, losses = self(points, rows)
+        gradients = torch.autograd.grad(total, list(parameters), allow_unused=True)
+        return total.detach(), {name: value.detach() for name, value in losses.items()}, gradients
 
     def _evaluate(
         self, points: Points, rows: Mapping[str, int] | None, network: Any = None

@@ -14,7 +14,7 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.problems import Problem
 from deepinn.training._causal import CausalConfig, sum_over_ranks
-from deepinn.training._compile import CompiledLoss, CompiledNetwork
+from deepinn.training._compile import CompiledGradient, CompiledLoss, CompiledNetwork
 from deepinn.training._ddp import all_reduce, is_distributed, no_ddp_sync
 from deepinn.training._finite import FiniteTracker
 from deepinn.training._loss import PINNLoss, Points, group_by_order
@@ -133,13 +133,16 @@ class PINNModule(pl.LightningModule):
         self._cast_batch: tuple[tuple[int, torch.dtype], dict[str, Any]] | None = None
         self._stepper: Stepper | None = None  # built for each fit, on its first step
         self.steps_per_batch = 1
+        self._trained: list[torch.Tensor] = []  # what a compiled loss and gradient differentiates
         """Optimizer steps per Lightning batch (``fit`` sets it: see :func:`steps_per_batch`)."""
         self._logged = False  # this fit logged its losses once
 
     _group_by_order = staticmethod(group_by_order)
 
     @property
-    def compiled(self) -> tuple[CompiledLoss] | tuple[CompiledNetwork, CompiledNetwork] | None:
+    def compiled(
+        self,
+    ) -> tuple[CompiledLoss | CompiledGradient] | tuple[CompiledNetwork, CompiledNetwork] | None:
         """What runs compiled (see :attr:`PINNLoss.compiled`), or None in eager mode."""
         return self.loss.compiled
 
@@ -284,7 +287,11 @@ class PINNModule(pl.LightningModule):
 
         self.loss.reduce = sum_over_ranks if distributed else None  # global causal weights
         if self.loss.group_modes is None:  # field_mode=auto: time each group's paths, once
-            self.loss.choose_modes(batch["points"], batch["rows"])
+            # Without loss weighting (which differentiates each term) the Stepper may take
+            # gradients computed in the compiled loss's own graph.
+            self._trained = [p for p in self.parameters() if p.requires_grad]
+            own = stepper.direct and not self.balancer.enabled
+            self.loss.choose_modes(batch["points"], batch["rows"], self._trained if own else None)
             if distributed:  # every rank takes rank 0's choice: one program on every rank
                 shared: list[Any] = [self.loss.group_modes]
                 dist.broadcast_object_list(shared, src=0)
@@ -292,13 +299,19 @@ class PINNModule(pl.LightningModule):
 
         def closure() -> torch.Tensor:
             optimizer.zero_grad()
-            total, losses = self.compute_losses(batch["points"], batch["rows"])
-            if self.balancer.enabled:
-                if not first and self.balancer.due(step):  # global norms: reduced over ranks
-                    trained = [p for p in self.parameters() if p.requires_grad]
-                    self.balancer.update(losses, trained, self.loss.reduce)
-                total = self.balancer.combine(losses)
-            stepper.backward(total)
+            if isinstance(self.loss.whole, CompiledGradient):  # one compiled graph, no backward
+                total, losses, gradients = self.loss.loss_and_gradient(
+                    batch["points"], batch["rows"], self._trained
+                )
+                stepper.assign(total, self._trained, gradients)
+            else:
+                total, losses = self.compute_losses(batch["points"], batch["rows"])
+                if self.balancer.enabled:
+                    if not first and self.balancer.due(step):  # global norms: reduced over ranks
+                        trained = [p for p in self.parameters() if p.requires_grad]
+                        self.balancer.update(losses, trained, self.loss.reduce)
+                    total = self.balancer.combine(losses)
+                stepper.backward(total)
             if distributed:
                 # Global loss and gradient on every rank, at every call (L-BFGS calls this several
                 # times per step): every rank takes the same line-search decisions.

@@ -16,7 +16,7 @@ not expose the step counter, it takes Lightning's path.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import lightning.pytorch as pl
@@ -103,6 +103,22 @@ class Stepper:
             return
         self._call("on_before_backward", loss)
         loss.backward()
+        self._call("on_after_backward")
+
+    def assign(
+        self,
+        loss: torch.Tensor,
+        parameters: Sequence[torch.Tensor],
+        gradients: Sequence[torch.Tensor | None],
+    ) -> None:
+        """What :meth:`backward` does, for gradients computed already (a compiled loss and
+        gradient): each added to its parameter's ``.grad``, between the backward hooks.
+        Only on the ``direct`` path (Lightning's own backward needs a graph)."""
+        assert self.direct
+        self._call("on_before_backward", loss)
+        for parameter, gradient in zip(parameters, gradients, strict=True):
+            if gradient is not None:
+                parameter.grad = gradient if parameter.grad is None else parameter.grad + gradient
         self._call("on_after_backward")
 
     def step(self, optimizer: Any, closure: Callable[[], torch.Tensor]) -> Any:

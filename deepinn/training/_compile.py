@@ -212,7 +212,7 @@ class CompiledGradient:
                 self, self._compiled, self._loss_and_gradient, "of the loss and its gradient",
                 parameters, *args,
             )
-        return result  # type: ignore[no-any-return]
+        return result
 
     def warm_up(self, parameters: Sequence[torch.Tensor], *args: Any) -> None:
         """Compile now, on ``args``; ``warmup_s`` is then the compile time, and later calls are

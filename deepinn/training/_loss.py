@@ -261,8 +261,15 @@ class PINNLoss:
                 "derivatives)", setting, instead, cache.calls,
             )
             return
-        evaluate = (lambda p, r: self._evaluate(p, r, self.network)[:2])
+
+        def evaluate(
+            points: Points, rows: Mapping[str, int] | None
+        ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            total, losses, _ = self._evaluate(points, rows, self.network)
+            return total, losses
+
         whole: CompiledLoss | CompiledGradient
+        trained: list[torch.Tensor]
         if parameters is None:
             whole = CompiledLoss(evaluate, quiet=auto)
             trained = [p for p in self.network.parameters() if p.requires_grad]

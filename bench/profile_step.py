@@ -5,7 +5,7 @@ Two measurements, both in this one process:
 1. **Paired timing.** ``deepinn.fit`` runs with a :class:`PairedPlainLoop` callback whose step
    function alternates (every ``--block`` steps) between the plain loop and deepinn's *bare* step
    (the same :class:`PINNLoss`, ``backward`` and fit's fused Adam, no Lightning; ``--modes
-   compile``: the whole loss compiled in both) on copies of the network.
+   compile``: the whole loss and its gradient compiled in both) on copies of the network.
    The fit cycle minus the bare step is the framework's overhead; the bare step minus the plain
    step is the loss's own cost (Field, residuals) against hand-written code.
 2. **cProfile** of ``--steps`` steps of ``fit`` and of the plain loop. The time each function
@@ -118,13 +118,19 @@ def main(argv: list[str] | None = None) -> int:
         net = copy.deepcopy(network)
         compiled = mode == "compile"
         loss = PINNLoss(problem, net, field_mode="auto" if compiled else mode, compile=compiled)
-        if compiled:
-            loss.choose_modes(points)  # the whole loss compiled, as fit does on its first batch
-        optimizer = adam(1e-3)[0].optimizer(list(net.parameters()))  # fit's own (fused) Adam
+        parameters = list(net.parameters())
+        if compiled:  # the whole loss and its gradient compiled, as fit does on its first batch
+            loss.choose_modes(points, parameters=parameters)
+        optimizer = adam(1e-3)[0].optimizer(parameters)  # fit's own (fused) Adam
 
         def step() -> None:
             optimizer.zero_grad()
-            loss(points)[0].backward()
+            if compiled:
+                gradients = loss.loss_and_gradient(points, None, parameters)[2]
+                for parameter, gradient in zip(parameters, gradients, strict=True):
+                    parameter.grad = gradient
+            else:
+                loss(points)[0].backward()
             optimizer.step()
 
         return step

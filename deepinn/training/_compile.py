@@ -21,9 +21,11 @@ __all__ = [
 AUTO_COMPILE_STEPS = 5000
 """``compile=auto`` compiles the whole loss of runs of at least this many optimizer steps.
 
-A cold compile (nothing in inductor's on-disk cache) takes about 8 s on a 2-core CPU and saves
-2-5 ms a step on the speed cases P1 and P2 (docs/benchmarks.md), so it pays back after about
-1 500-3 500 steps; a cached one takes about 0.5 s. Shorter runs stay eager.
+A cold compile (nothing in inductor's on-disk cache) took 8-25 s on 2-core CPUs (the same kind
+of machine, idle or loaded), a cached one 0.5-3.6 s; the compiled loss and gradient save 3-6 ms
+a step against the eager default on the speed cases P2 and P1 (docs/benchmarks.md, "Issue 14,
+fourth round"). A cold compile thus pays back after about 1 300-8 000 steps, a cached one after
+a few hundred. Shorter runs stay eager.
 """
 
 

@@ -7,7 +7,8 @@ against the uninterrupted single-process eager run of the same configuration, st
 
 - DDP on two CPU processes (gloo) logs the same losses and ends at the same error;
 - a run stopped at step 5 and resumed to step 10 ends where the uninterrupted run ends;
-- ``compile=true`` compiles the whole loss and logs the same losses, alone and under DDP.
+- ``compile=true`` compiles the whole loss and logs the same losses, alone and under DDP (there
+  without grad_norm, so that the loss is compiled with its gradient).
 
 Subprocesses: Lightning's ``ddp`` strategy re-executes ``sys.argv`` once per rank.
 """
@@ -101,7 +102,8 @@ def test_compile_with_every_toolbox_option_compiles_the_whole_loss_and_trains_al
     log = (run / "train.log").read_text()
     if "is not available here" in log:
         pytest.skip("torch.compile is not available on this machine")
-    assert "the whole loss (forward lanes, residuals, reductions) is compiled" in log
+    # grad_norm differentiates each term: the loss is compiled alone, not with its gradient
+    assert "the whole loss (forward lanes, residuals, reductions) is compiled (warm-up" in log
     eager, compiled = _losses(reference), _losses(run)
     assert [s for s, _ in compiled] == [s for s, _ in eager]
     np.testing.assert_allclose([v for _, v in compiled], [v for _, v in eager], rtol=1e-6)
@@ -109,18 +111,23 @@ def test_compile_with_every_toolbox_option_compiles_the_whole_loss_and_trains_al
 
 @pytest.mark.ddp
 def test_ddp_and_compile_together_with_every_toolbox_option_match_one_eager_process(
-    reference, tmp_path
+    tmp_path_factory, tmp_path
 ):
+    # Without grad_norm (the compile test above keeps it): the loss is compiled with its
+    # gradient, the causal all-reduce inside that graph, and the gradients all-reduced after.
+    unweighted = ("weighting.name=none",)
+    reference = tmp_path_factory.mktemp("unweighted") / "run"
+    _run(ROOT, f"trainer.max_steps={STEPS}", f"hydra.run.dir={reference}", *unweighted)
     run = tmp_path / "ddp_compiled"
     _run(
         tmp_path, f"trainer.max_steps={STEPS}", f"hydra.run.dir={run}", "compile=true",
-        "trainer=ddp", "trainer.devices=2", "trainer.accelerator=cpu",
+        "trainer=ddp", "trainer.devices=2", "trainer.accelerator=cpu", *unweighted,
     )
     log = (run / "train.log").read_text()
     if "is not available here" in log:
         pytest.skip("torch.compile is not available on this machine")
-    assert "the whole loss (forward lanes, residuals, reductions) is compiled" in log
-    for tag in ("train/loss", "train/weight/pde"):
+    assert "reductions) is compiled with its gradient" in log
+    for tag in ("train/loss", "train/loss/pde", "train/loss/initial"):
         single, both = _losses(reference, tag), _losses(run, tag)
         assert [s for s, _ in both] == [s for s, _ in single], tag
         np.testing.assert_allclose([v for _, v in both], [v for _, v in single], rtol=1e-6)

@@ -133,8 +133,8 @@ class PINNModule(pl.LightningModule):
         self._cast_batch: tuple[tuple[int, torch.dtype], dict[str, Any]] | None = None
         self._stepper: Stepper | None = None  # built for each fit, on its first step
         self.steps_per_batch = 1
-        self._trained: list[torch.Tensor] = []  # what a compiled loss and gradient differentiates
         """Optimizer steps per Lightning batch (``fit`` sets it: see :func:`steps_per_batch`)."""
+        self._trained: list[torch.Tensor] = []  # what a compiled loss and gradient differentiates
         self._logged = False  # this fit logged its losses once
 
     _group_by_order = staticmethod(group_by_order)

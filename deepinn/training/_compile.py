@@ -22,9 +22,9 @@ AUTO_COMPILE_STEPS = 5000
 """``compile=auto`` compiles the whole loss of runs of at least this many optimizer steps.
 
 A cold compile (nothing in inductor's on-disk cache) took 8-25 s on 2-core CPUs (the same kind
-of machine, idle or loaded), a cached one 0.5-3.6 s; the compiled loss and gradient save 3-6 ms
+of machine, idle or loaded), a cached one 0.5-3.6 s; the compiled loss and gradient save 3-7 ms
 a step against the eager default on the speed cases P2 and P1 (docs/benchmarks.md, "Issue 14,
-fourth round"). A cold compile thus pays back after about 1 300-8 000 steps, a cached one after
+fourth round"). A cold compile thus pays back after about 1 100-8 000 steps, a cached one after
 a few hundred. Shorter runs stay eager.
 """
 
@@ -177,7 +177,7 @@ class CompiledGradient:
     Where :class:`CompiledLoss` returns a total whose ``backward`` runs a second compiled graph
     through autograd's engine, this traces ``torch.autograd.grad`` into the loss's own graph, so
     inductor fuses the backward with the forward and a step makes one compiled call (on the speed
-    cases about 15% faster than :class:`CompiledLoss`, docs/benchmarks.md). The caller writes the
+    cases 10-19% faster than :class:`CompiledLoss`, docs/benchmarks.md). The caller writes the
     gradients to ``.grad`` (see :meth:`~deepinn.training._stepping.Stepper.assign`); nothing here
     can be differentiated again. Same rules as :class:`CompiledLoss`: no nested ``autograd.grad``
     inside the loss, an eager fallback (the same function, run eager) that warns or, ``quiet``,

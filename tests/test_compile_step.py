@@ -306,6 +306,17 @@ def test_a_failing_compile_of_the_loss_and_gradient_falls_back_to_eager(monkeypa
         assert torch.equal(a, b)
 
 
+def test_loss_and_gradient_without_a_compiled_graph_is_the_eager_backward():
+    problem, net, points = _setup(torch.float64)
+    loss = PINNLoss(problem, net)
+    parameters = list(net.parameters())
+    total, losses, gradients = loss.loss_and_gradient(points, None, parameters)
+    want = _total_and_grads(loss, net, points)
+    assert total == want[0] and not total.requires_grad and losses == want[1]
+    for a, b in zip(gradients, want[2], strict=True):
+        assert torch.equal(a, b)
+
+
 @pytest.mark.slow
 def test_the_loss_and_gradient_compile_to_one_graph_equal_to_the_eager_backward():
     from torch._dynamo.utils import counters

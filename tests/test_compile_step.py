@@ -395,3 +395,21 @@ def test_fit_compiles_the_gradient_only_without_loss_weighting():
     assert isinstance(whole["none"], CompiledGradient)
     assert type(whole["grad_norm"]) is CompiledLoss
     assert runs["grad_norm"].metrics["compiled"]["what"] == "whole loss"
+
+
+def test_compile_settings_hold_inside_the_block_and_are_restored_after_it():
+    import torch._dynamo.config as dynamo_config
+    import torch._functorch.config as functorch_config
+
+    from deepinn.training._compile import NO_DONATED_BUFFERS, _Settings
+
+    before = (dynamo_config.trace_autograd_ops, functorch_config.donated_buffer)
+    settings = _Settings((*NO_DONATED_BUFFERS, (dynamo_config, "trace_autograd_ops", True)))
+    with pytest.raises(RuntimeError, match="inside"):
+        with settings:
+            with settings:  # entered again inside: restored to the outer block's values
+                pass
+            assert dynamo_config.trace_autograd_ops is True
+            assert functorch_config.donated_buffer is False
+            raise RuntimeError("inside")
+    assert (dynamo_config.trace_autograd_ops, functorch_config.donated_buffer) == before

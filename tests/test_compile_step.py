@@ -30,9 +30,7 @@ def _total_and_grads(call, net, points):
     return total.detach(), {k: v.detach() for k, v in losses.items()}, grads
 
 
-def test_a_failing_compile_falls_back_to_eager_with_a_warning(monkeypatch):
-    problem, net, points = _setup(torch.float64)
-
+def _without_a_compiler(monkeypatch):
     def broken(function, **kwargs):
         def fail(*args):
             raise RuntimeError("no C++ compiler found")
@@ -40,6 +38,11 @@ def test_a_failing_compile_falls_back_to_eager_with_a_warning(monkeypatch):
         return fail
 
     monkeypatch.setattr(torch, "compile", broken)
+
+
+def test_a_failing_compile_falls_back_to_eager_with_a_warning(monkeypatch):
+    problem, net, points = _setup(torch.float64)
+    _without_a_compiler(monkeypatch)
     loss = PINNLoss(problem, net)
     compiled = CompiledLoss(loss)
     with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler found"):
@@ -114,13 +117,7 @@ def test_compile_auto_stays_eager_without_a_warning_where_residuals_take_nested_
 def test_compile_auto_falls_back_quietly_where_torch_compile_fails(monkeypatch, caplog):
     import warnings
 
-    def broken(function, **kwargs):
-        def fail(*args):
-            raise RuntimeError("no C++ compiler found")
-
-        return fail
-
-    monkeypatch.setattr(torch, "compile", broken)
+    _without_a_compiler(monkeypatch)
     problem, net, points = _setup(torch.float64)
     loss = PINNLoss(problem, net, compile="auto")
     with warnings.catch_warnings():
@@ -286,14 +283,7 @@ def _per_term_gradients_then_the_total() -> None:
 # ---------------------------------------------------------------- the loss and its gradient
 def test_a_failing_compile_of_the_loss_and_gradient_falls_back_to_eager(monkeypatch):
     problem, net, points = _setup(torch.float64)
-
-    def broken(function, **kwargs):
-        def fail(*args):
-            raise RuntimeError("no C++ compiler found")
-
-        return fail
-
-    monkeypatch.setattr(torch, "compile", broken)
+    _without_a_compiler(monkeypatch)
     loss = PINNLoss(problem, net)
     compiled = CompiledGradient(loss)
     parameters = list(net.parameters())

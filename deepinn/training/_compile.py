@@ -77,16 +77,34 @@ class _Settings:
             setattr(module, name, value)
 
 
-def _run(
-    owner: Any, compiled: Callable[..., Any], eager: Callable[..., Any], what: str, *args: Any
-) -> Any:
-    """Call ``compiled``; on a backend failure warn once and run ``eager`` from then on.
+class _CompiledCall:
+    """What a compiled callable keeps for :func:`_run`.
 
-    ``owner`` keeps the state: ``failure`` (None until compilation fails), ``warmup_s`` (the
-    time of the first two calls, when the forward and backward graphs are compiled), ``_calls``
-    and ``quiet`` (log a fallback at INFO instead of warning); its ``settings`` (a
-    :class:`_Settings`) hold the torch config the compiled call runs under.
+    Attributes:
+        quiet: Log a fallback to eager mode at INFO instead of warning (``compile=auto``).
+        failure: None until compilation fails, then why.
+        warmup_s: The time of the first two calls (the forward and backward graphs are compiled
+            then), or of the ``warm_up`` that compiled them.
+        settings: The torch config the compiled call runs under.
     """
+
+    def __init__(self, quiet: bool, settings: Sequence[Setting] = NO_DONATED_BUFFERS) -> None:
+        self.quiet = quiet
+        self.failure: str | None = None
+        self.warmup_s = 0.0
+        self._calls = 0
+        self.settings = _Settings(settings)
+
+
+def _run(
+    owner: _CompiledCall,
+    compiled: Callable[..., Any],
+    eager: Callable[..., Any],
+    what: str,
+    *args: Any,
+) -> Any:
+    """Call ``compiled`` under ``owner.settings``; on a backend failure warn once (log, when
+    ``owner.quiet``) and run ``eager`` from then on."""
     if owner.failure is not None:
         return eager(*args)
     start = time.perf_counter()
@@ -112,7 +130,7 @@ def _run(
     return result
 
 
-class CompiledNetwork:
+class CompiledNetwork(_CompiledCall):
     """Calls a network through ``torch.compile`` (inductor: C++ on CPUs, Triton on GPUs).
 
     Compiled are the plain forward (only where no derivative is taken through it: compiled graphs
@@ -128,12 +146,8 @@ class CompiledNetwork:
     """
 
     def __init__(self, network: torch.nn.Module, compile_forward: bool) -> None:
+        super().__init__(quiet=False)  # compile=true only: a fallback is warned
         self.network = network
-        self.quiet = False  # compile=true only: a fallback is warned
-        self.failure: str | None = None
-        self.warmup_s = 0.0
-        self._calls = 0
-        self.settings = _Settings(NO_DONATED_BUFFERS)
         self._forward = torch.compile(network.forward, dynamic=False) if compile_forward else None
         for name in ("forward_derivatives", "forward_laplacian"):
             method = getattr(network, name, None)
@@ -151,7 +165,7 @@ class CompiledNetwork:
         return result
 
 
-class CompiledLoss:
+class CompiledLoss(_CompiledCall):
     """A whole loss function under one ``torch.compile``: forward lanes, residuals, reductions
     and the weighted sum in one graph, so AOTAutograd generates the backward with it.
 
@@ -173,13 +187,9 @@ class CompiledLoss:
     """
 
     def __init__(self, loss: Callable[..., Any], quiet: bool = False) -> None:
+        super().__init__(quiet)
         self.loss = loss
-        self.quiet = quiet
-        self.failure: str | None = None
-        self.warmup_s = 0.0
-        self._calls = 0
         self._compiled = torch.compile(loss)
-        self.settings = _Settings(NO_DONATED_BUFFERS)
 
     def __call__(self, *args: Any) -> Any:
         return _run(self, self._compiled, self.loss, "of the whole loss", *args)
@@ -201,7 +211,7 @@ class CompiledLoss:
         self._calls = 2
 
 
-class CompiledGradient:
+class CompiledGradient(_CompiledCall):
     """A whole loss and its gradient under one ``torch.compile``: one graph from the points to
     the parameters' gradients.
 
@@ -220,16 +230,12 @@ class CompiledGradient:
     """
 
     def __init__(self, loss: Callable[..., Any], quiet: bool = False) -> None:
-        self.loss = loss
-        self.quiet = quiet
-        self.failure: str | None = None
-        self.warmup_s = 0.0
-        self._calls = 0
-        self._compiled = torch.compile(self._loss_and_gradient)
         # dynamo traces autograd.grad into the graph only with trace_autograd_ops
-        self.settings = _Settings(
-            (*NO_DONATED_BUFFERS, (torch._dynamo.config, "trace_autograd_ops", True))
+        super().__init__(
+            quiet, (*NO_DONATED_BUFFERS, (torch._dynamo.config, "trace_autograd_ops", True))
         )
+        self.loss = loss
+        self._compiled = torch.compile(self._loss_and_gradient)
 
     def _loss_and_gradient(
         self, parameters: Sequence[torch.Tensor], *args: Any

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-import torch._dynamo.config
 import torch._functorch.config
 
 from deepinn._errors import ConfigurationError
@@ -230,6 +229,8 @@ class CompiledGradient(_CompiledCall):
     """
 
     def __init__(self, loss: Callable[..., Any], quiet: bool = False) -> None:
+        import torch._dynamo.config  # here: importing dynamo costs about a second
+
         # dynamo traces autograd.grad into the graph only with trace_autograd_ops
         super().__init__(
             quiet, (*NO_DONATED_BUFFERS, (torch._dynamo.config, "trace_autograd_ops", True))

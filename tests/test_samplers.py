@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import pickle
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -246,6 +248,21 @@ def test_halton_points_have_low_discrepancy() -> None:
     halton = HaltonSampler(SQUARE, 512, seed=0).sample_points().as_tensor.double().numpy()
     random = RandomUniformSampler(SQUARE, 512, seed=0).sample_points().as_tensor.double().numpy()
     assert qmc.discrepancy(halton) < qmc.discrepancy(random)
+
+
+def test_scipy_is_imported_by_the_first_quasi_random_engine_not_by_deepinn() -> None:
+    code = (
+        "import sys, deepinn as dp; "
+        "square = dp.domains.Parallelogram(dp.spaces.R2('x'), [0, 0], [1, 0], [0, 1]); "
+        "dp.samplers.RandomUniformSampler(square, 8, seed=0).sample_points(); "
+        "assert 'scipy.stats' not in sys.modules, 'scipy.stats imported'; "
+        "dp.samplers.SobolSampler(square, 8, seed=0).sample_points(); "
+        "assert 'scipy.stats' in sys.modules"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
 
 
 # ---- adaptive -------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Quasi-random samplers: Latin hypercube, Sobol and Halton (``scipy.stats.qmc``).
 
+SciPy's statistics package is imported when a quasi-random engine is first built, not with
+deepinn: it holds about 65 MiB of resident memory that a run without these samplers never uses.
 Each call builds a scrambled engine seeded from the sampler's generator (reproducible, fresh
 points per call). Domains with ``from_unit`` get the engine's points mapped onto them; interiors
 without one keep the bounding-box images they contain (the sequence continues until enough
@@ -9,15 +11,18 @@ are inside); other sets (finite sets, set-operation boundaries) fall back to ran
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from scipy.stats import qmc
 
 from deepinn.domains import AbstractDomain
 from deepinn.domains._common import DTYPE
 from deepinn.samplers._abstract import AbstractSampler, FilterFn
 from deepinn.samplers._unit import has_unit_map, map_or_reject
+
+if TYPE_CHECKING:
+    from scipy.stats import qmc
 
 __all__ = ["HaltonSampler", "LatinHypercubeSampler", "SobolSampler"]
 
@@ -26,7 +31,11 @@ def _engine_seed(generator: torch.Generator) -> np.random.Generator:
     return np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
 
 
-def _build(engine: type, d: int, rng: np.random.Generator, **kwargs: object) -> qmc.QMCEngine:
+def _build(name: str, d: int, rng: np.random.Generator, **kwargs: object) -> qmc.QMCEngine:
+    """``scipy.stats.qmc.<name>`` for ``d`` dimensions, seeded by ``rng``."""
+    from scipy.stats import qmc
+
+    engine = getattr(qmc, name)
     try:
         return engine(d, rng=rng, **kwargs)
     except TypeError:  # SciPy < 1.15 names it ``seed``
@@ -78,7 +87,7 @@ class LatinHypercubeSampler(_QuasiRandomSampler):
     """
 
     def _engine(self, d: int, rng: np.random.Generator) -> qmc.QMCEngine:
-        return _build(qmc.LatinHypercube, d, rng, scramble=self.scramble)
+        return _build("LatinHypercube", d, rng, scramble=self.scramble)
 
 
 class SobolSampler(_QuasiRandomSampler):
@@ -93,7 +102,7 @@ class SobolSampler(_QuasiRandomSampler):
     """
 
     def _engine(self, d: int, rng: np.random.Generator) -> qmc.QMCEngine:
-        return _build(qmc.Sobol, d, rng, scramble=self.scramble)
+        return _build("Sobol", d, rng, scramble=self.scramble)
 
 
 class HaltonSampler(_QuasiRandomSampler):
@@ -108,4 +117,4 @@ class HaltonSampler(_QuasiRandomSampler):
     """
 
     def _engine(self, d: int, rng: np.random.Generator) -> qmc.QMCEngine:
-        return _build(qmc.Halton, d, rng, scramble=self.scramble)
+        return _build("Halton", d, rng, scramble=self.scramble)

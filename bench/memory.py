@@ -1,5 +1,6 @@
 """Peak resident memory of a P1 run: deepinn's ``fit`` against the plain loop, each in its own
-subprocess (``ru_maxrss`` of that process alone), plus what the imports alone cost.
+subprocess (``ru_maxrss`` of that process alone), plus what the imports alone cost and, package by
+package, what importing Lightning brings in.
 
     python bench/memory.py --steps 200
 """
@@ -56,6 +57,43 @@ KINDS = ("import torch", "import lightning", "import deepinn.training", "plain",
 """Each in a fresh process; "plain" is the plain loop with nothing but torch imported."""
 
 
+IMPORTS = (
+    ("torch", "torch"),
+    ("scipy.signal", "torchmetrics' audio functions, at import"),
+    ("matplotlib.pyplot", "torchmetrics' plotting, at import"),
+    ("sympy", "torch._dynamo (below)"),
+    ("torch._dynamo", "lightning.fabric.wrappers, at import"),
+    ("torchmetrics", "lightning.fabric.utilities.imports (a version check)"),
+    ("lightning.pytorch", "deepinn.training"),
+    ("deepinn", "-"),
+    ("deepinn.training", "-"),
+)
+"""Imported one after the other in one process: each row's resident memory is what it adds to the
+rows above it (so a package shows its own cost, not that of what an earlier row loaded)."""
+
+IMPORTS_CHILD = r"""
+import importlib, json, sys
+def resident_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+rows, before = [], resident_mib()
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+    now = resident_mib()
+    rows.append([name, now - before])
+    before = now
+print(json.dumps(rows))
+"""
+
+
+def import_costs() -> list[tuple[str, float]]:
+    """Each of :data:`IMPORTS`' resident MiB over the rows above it, in one fresh process."""
+    names = [name for name, _ in IMPORTS]
+    out = subprocess.run([sys.executable, "-c", IMPORTS_CHILD, *names], capture_output=True,
+                         text=True, check=True)
+    return [(name, float(mib)) for name, mib in json.loads(out.stdout.strip().splitlines()[-1])]
+
+
 def measure(kind: str, steps: int, case: str, points_file: str) -> dict:
     code = CHILD.format(bench=str(BENCH), kind=kind, steps=steps, case=case, points_file=points_file)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -83,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     plain = min(r["peak_mib"] for r in results["plain"])
     ours = min(r["peak_mib"] for r in results["deepinn fit"])
     print(f"\ndeepinn fit / plain loop: {ours / plain:.3f} ({100 * (ours / plain - 1):+.1f}%)")
+    if Path("/proc/self/statm").exists():
+        importers = dict(IMPORTS)
+        print("\n| import (in this order, one process) | resident MiB added | imported by |")
+        print("|---|---|---|")
+        for name, mib in import_costs():
+            print(f"| {name} | {mib:+.0f} | {importers[name]} |")
     return 0
 
 

@@ -63,3 +63,16 @@ def test_unknown_case_is_rejected_with_the_choices():
         [sys.executable, "bench/run.py", "nosuch"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 2 and "choose from" in result.stderr and "burgers" in result.stderr
+
+
+def test_kernel_count_compares_steps_that_compute_the_same_gradient():
+    import kernel_count
+
+    steps = kernel_count.steps("P2")
+    assert list(steps) == ["plain loop", "deepinn forward lanes", "deepinn nested autograd"]
+    gradients = {name: step() for name, step in steps.items()}
+    reference = gradients.pop("plain loop")
+    for name, gradient in gradients.items():
+        for ours, plain in zip(gradient, reference, strict=True):
+            assert ours.shape == plain.shape and bool((ours - plain).abs().max() < 1e-4), name
+    assert kernel_count.count_operators(steps["deepinn forward lanes"]) > 50

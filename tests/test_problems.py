@@ -272,3 +272,60 @@ def test_allen_cahn_net_hard_initial_condition_holds_at_t0(registry):
 def test_allen_cahn_net_rejects_other_problems_shapes(registry):
     with pytest.raises(ConfigurationError, match="in_dim=3"):
         registry.build("networks", "allen_cahn_net", None, in_dim=3, out_dim=1, bounds=None)
+
+
+# ---- a problem written in Python: bad arguments are refused when it is built -----------------
+
+
+def _poisson_1d(**options):
+    import deepinn as dp
+
+    interval = dp.domains.Interval(dp.spaces.R1("x"), -1.0, 1.0)
+    pde = dp.constraints.PDEConstraint(
+        "pde", dp.samplers.RandomUniformSampler(interval, 16, seed=0),
+        residual=lambda f: f.derivative("u", "x", "x"),
+    )
+    arguments = {"name": "p", "domain": interval, "constraints": [pde]} | options
+    return Problem(**arguments)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"name": ""}, "non-empty string"),
+        ({"domain": "interval"}, "not a domain"),
+        ({"constraints": ["pde"]}, "not a constraint"),
+        ({"outputs": ()}, "output names"),
+        ({"outputs": ("u", "u")}, "twice"),
+        ({"exact": 3.0}, "not callable"),
+        ({"exact": torch.sin, "reference": (torch.zeros(2, 1), torch.zeros(2, 1))}, "give one"),
+        ({"reference": torch.zeros(3, 1)}, "pair"),
+        ({"reference": (torch.zeros(3, 2), torch.zeros(3, 1))}, r"\(N, 1\)"),
+        ({"reference": (torch.zeros(3, 1), torch.zeros(4, 1))}, r"must be \(3, 1\)"),
+        ({"reference": (torch.zeros(3, 1), torch.tensor([0.0, math.nan, 1.0]))}, "not finite"),
+    ],
+)
+def test_a_bad_problem_argument_is_refused_naming_it(options, match):
+    with pytest.raises(ConfigurationError, match=match):
+        _poisson_1d(**options)
+
+
+def test_a_reference_column_for_one_output_is_taken_as_n_by_1():
+    problem = _poisson_1d(reference=(torch.linspace(-1, 1, 5), torch.zeros(5)))
+    points, values = problem.evaluation_set()
+    assert points.shape == (5, 1) and values.shape == (5, 1)
+
+
+@pytest.mark.parametrize(
+    ("exact", "match"),
+    [
+        (lambda x: x.repeat(1, 2), r"shape \(10, 2\) for 10 points; it must be \(10, 1\)"),
+        (lambda x: x.sum(), r"shape \(\)"),
+        (lambda x: torch.log(x), "not finite at"),
+        (lambda x: 1 / 0, "exact\\(x\\) failed .*ZeroDivisionError"),
+    ],
+)
+def test_a_bad_exact_solution_is_refused_when_the_error_set_is_built(exact, match):
+    problem = _poisson_1d(exact=exact)
+    with pytest.raises(ConfigurationError, match=match):
+        problem.evaluation_set(10)

@@ -52,6 +52,44 @@ class Problem:
         true_parameters: Mapping[str, float] | None = None,
         output_transform: Transform | None = None,
     ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigurationError(
+                f"Problem name = {name!r}; give a non-empty string (it names the run's logs and "
+                "metrics.json)."
+            )
+        if not isinstance(domain, AbstractDomain):
+            raise ConfigurationError(
+                f"Problem {name!r}: domain = {domain!r} is a {type(domain).__name__}, not a "
+                "domain; give one, e.g. dp.domains.Parallelogram(X, [0, 0], [1, 0], [0, 1])."
+            )
+        for constraint in constraints:
+            if not isinstance(constraint, AbstractConstraint):
+                raise ConfigurationError(
+                    f"Problem {name!r}: {constraint!r} ({type(constraint).__name__}) is not a "
+                    "constraint; list constraints such as dp.constraints.PDEConstraint(...) or "
+                    "dp.constraints.DirichletBC(...)."
+                )
+        outputs = tuple(outputs) if not isinstance(outputs, str) else (outputs,)
+        if not outputs or not all(isinstance(o, str) and o for o in outputs):
+            raise ConfigurationError(
+                f"Problem {name!r}: outputs = {outputs!r}; give the network's output names, "
+                "e.g. ('u',) or ('u', 'v', 'p')."
+            )
+        if len(set(outputs)) != len(outputs):
+            raise ConfigurationError(
+                f"Problem {name!r}: outputs = {outputs!r} names an output twice; give each its "
+                "own name."
+            )
+        if exact is not None and not callable(exact):
+            raise ConfigurationError(
+                f"Problem {name!r}: exact = {exact!r} is not callable; give a function "
+                f"exact(x) -> (N, {len(outputs)}) of the points, or None."
+            )
+        if exact is not None and reference is not None:
+            raise ConfigurationError(
+                f"Problem {name!r} has both an exact solution and a reference; give one: exact "
+                "for a closed form, reference=(points, values) for tabulated values."
+            )
         names = [constraint.name for constraint in constraints]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -71,9 +109,9 @@ class Problem:
         self.domain = domain
         self.space = domain.space
         self.constraints = list(constraints)
-        self.outputs = tuple(outputs)
+        self.outputs = outputs
         self.exact = exact
-        self.reference = reference
+        self.reference = None if reference is None else self._checked_reference(reference)
         self.parameters = dict(parameters or {})
         self.true_parameters = dict(true_parameters or {})
         if output_transform is not None and not callable(output_transform):
@@ -103,11 +141,58 @@ class Problem:
         points = self.domain.sample_uniform(n_points, generator).to(torch.float64)
         if self.exact is None:
             return points, None
-        with torch.no_grad():
-            values = torch.as_tensor(self.exact(points)).to(torch.float64)
-        if values.dim() == 1:
+        try:
+            with torch.no_grad():
+                values = torch.as_tensor(self.exact(points)).to(torch.float64)
+        except Exception as error:
+            raise ConfigurationError(
+                f"Problem {self.name!r}: exact(x) failed on {len(points)} points of shape "
+                f"{tuple(points.shape)} ({type(error).__name__}: {error}); fix the function or "
+                "leave exact out."
+            ) from error
+        return points, self._solution_values(points, values, "exact(x)")
+
+    def _solution_values(
+        self, points: torch.Tensor, values: torch.Tensor, what: str
+    ) -> torch.Tensor:
+        """``values`` as (N, len(outputs)) (a column for one output may come as (N,)), finite."""
+        k, n = len(self.outputs), len(points)
+        if values.dim() == 1 and k == 1:
             values = values.unsqueeze(1)
-        return points, values
+        if values.dim() == 0 or values.shape != (n, k):
+            raise ConfigurationError(
+                f"Problem {self.name!r}: {what} has shape {tuple(values.shape)} for {n} points; "
+                f"it must be ({n}, {k}): a row per point, a column per output {list(self.outputs)}."
+            )
+        finite = torch.isfinite(values).all(dim=1)
+        if not bool(finite.all()):
+            first = points[~finite][0].tolist()
+            raise ConfigurationError(
+                f"Problem {self.name!r}: {what} is not finite at {int((~finite).sum())} of {n} "
+                f"points (the first at x = {first}); the error against it would be nan. Fix it "
+                "or leave it out."
+            )
+        return values
+
+    def _checked_reference(
+        self, reference: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The reference's points (N, dim) and values (N, len(outputs)), checked."""
+        if not isinstance(reference, (tuple, list)) or len(reference) != 2:
+            raise ConfigurationError(
+                f"Problem {self.name!r}: reference must be a pair (points, values), got "
+                f"{type(reference).__name__}."
+            )
+        points, values = (torch.as_tensor(part) for part in reference)
+        dim = self.space.dim
+        if points.dim() == 1 and dim == 1:
+            points = points.unsqueeze(1)
+        if points.dim() != 2 or points.shape[1] != dim or len(points) == 0:
+            raise ConfigurationError(
+                f"Problem {self.name!r}: the reference points have shape {tuple(points.shape)}; "
+                f"they must be (N, {dim}) with N >= 1, a row per point of {self.space!r}."
+            )
+        return points, self._solution_values(points, values, "the reference values")
 
     def configure_weights(self, weights: Mapping[str, float]) -> None:
         """Override constraint weights by name; an unknown name lists the constraints."""

@@ -241,3 +241,57 @@ def test_one_dirichlet_column_is_shared_by_every_output(disk):
     bc = DirichletBC("bc", sampler, value=lambda x: x[:, :1], outputs=("u", "v"))
     target = bc.sample(torch.Generator().manual_seed(0))["target"]
     assert target.shape == (8, 2) and torch.equal(target[:, 0], target[:, 1])
+
+
+# ---------------------------------------------------------------- a user's functions
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (lambda: _interval_pde(3), r"'pde': residual = 3 is not callable"),
+        (lambda: _interval_pde(None), r"'pde': residual = None is not callable"),
+        (lambda: _interval_pde(lambda f: f["u"], source=2.0), r"source = 2.0 is not callable"),
+        (lambda: _interval_pde(lambda f: f["u"], order=-1), r"order = -1"),
+        (lambda: DirichletBC("bc", dp.samplers.GridSampler(
+            dp.domains.Interval(dp.spaces.R1("x"), 0.0, 1.0).boundary, 2), value=0.0),
+         r"'bc': value = 0.0 is not callable"),
+    ],
+)
+def test_a_function_argument_that_is_not_callable_is_refused_when_built(build, match):
+    with pytest.raises(dp.ConfigurationError, match=match):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("source", "error", "match"),
+    [
+        (lambda x: 1 / 0, dp.ConfigurationError, r"pde: source\(x\) raised ZeroDivisionError"),
+        (lambda x: None, dp.ShapeError, r"pde: source\(x\) gave NoneType None, not numbers"),
+        (lambda x: x > 0, dp.ShapeError, r"dtype torch.bool"),
+    ],
+)
+def test_a_failing_source_names_the_constraint_and_the_function(source, error, match):
+    pde = _interval_pde(lambda f: f["u"], source=source)
+    with pytest.raises(error, match=match):
+        pde.sample(torch.Generator().manual_seed(0))
+
+
+def test_a_failing_residual_names_the_constraint_and_the_field_api_before_training():
+    pde = _interval_pde(lambda f: f.derivative("u", "x"))
+    network = torch.nn.Linear(1, 1)
+    with pytest.raises(dp.ConfigurationError, match=r"'pde': its residual raised AttributeError"):
+        dp.constraints.infer_hints(pde, network, ("u",))
+
+
+def test_a_residual_that_does_not_depend_on_the_network_is_refused_before_training():
+    pde = _interval_pde(lambda f: torch.zeros(len(f.x), 1))
+    network = torch.nn.Linear(1, 1)
+    with pytest.raises(dp.ConfigurationError, match="does not depend on the network"):
+        dp.constraints.infer_hints(pde, network, ("u",))
+
+
+def test_the_recording_pass_checks_the_dependence_under_no_grad_too():
+    pde = _interval_pde(lambda f: f.laplacian("u"))
+    with torch.no_grad():
+        dp.constraints.infer_hints(pde, torch.nn.Sequential(torch.nn.Linear(1, 4), torch.nn.Tanh(),
+                                                            torch.nn.Linear(4, 1)), ("u",))
+    assert pde.order == 2 and pde.laplacian_only

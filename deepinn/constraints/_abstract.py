@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
-from deepinn._errors import ConfigurationError, ShapeError
+from deepinn._errors import ConfigurationError, DeepinnError, ShapeError
 from deepinn.operators import Field
 from deepinn.spaces import Space
 
@@ -129,6 +130,47 @@ def residual_columns(value: object, n: int, name: str, columns: int | None = Non
     return value
 
 
+def checked_callable(
+    constraint: str, what: str, function: Any, usage: str, optional: bool = False
+) -> Any:
+    """``function`` when it is callable (or None where ``optional``).
+
+    Raises:
+        ConfigurationError: Naming the constraint, the argument, the value and ``usage``.
+    """
+    if not callable(function) and not (optional and function is None):
+        raise ConfigurationError(
+            f"Constraint {constraint!r}: {what} = {function!r} is not callable; give {usage}."
+        )
+    return function
+
+
+def user_values(
+    function: Callable[[torch.Tensor], object],
+    x: torch.Tensor,
+    what: str,
+    columns: int | None = None,
+) -> torch.Tensor:
+    """``function(x)`` (a user's source, value or rate) as (n, m) columns (:func:`as_columns`).
+
+    Raises:
+        ConfigurationError: The function raised; naming ``what``, the exception and the points'
+            shape (a deepinn error it raised passes unchanged).
+        ShapeError: See :func:`as_columns`.
+    """
+    try:
+        values = function(x)
+    except DeepinnError:
+        raise
+    except Exception as error:
+        raise ConfigurationError(
+            f"{what} raised {type(error).__name__}: {error} (called with points of shape "
+            f"{tuple(x.shape)}, a row per point, a column per coordinate); fix the function: it "
+            "must return (N,) or (N, m) values, e.g. torch.sin(x[:, :1])."
+        ) from error
+    return as_columns(values, len(x), what, columns)
+
+
 def as_columns(values: object, n: int, what: str, columns: int | None = None) -> torch.Tensor:
     """User-supplied per-point values (targets, sources) as (n, m) columns.
 
@@ -139,7 +181,20 @@ def as_columns(values: object, n: int, what: str, columns: int | None = None) ->
     Raises:
         ShapeError: Naming ``what``, the shape, the expected (n, m) and the fix.
     """
-    values = torch.as_tensor(values)
+    try:
+        values = torch.as_tensor(values)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ShapeError(
+            f"{what} gave {type(values).__name__} {values!r:.80}, not numbers ({error}); "
+            f"return a tensor of shape ({n},) or ({n}, m), one row per point."
+        ) from error
+    if values.dtype == torch.bool or not (values.is_floating_point() or values.dtype in (
+        torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8
+    )):
+        raise ShapeError(
+            f"{what} gave a tensor of dtype {values.dtype}; return real numbers, shape ({n},) "
+            f"or ({n}, m)."
+        )
     original = tuple(values.shape)
     if values.dim() == 0:
         values = values.expand(n)

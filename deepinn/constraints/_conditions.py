@@ -10,7 +10,14 @@ import numpy as np
 import torch
 
 from deepinn._errors import ConfigurationError, ShapeError
-from deepinn.constraints._abstract import AbstractConstraint, Batch, as_columns, residual_columns
+from deepinn.constraints._abstract import (
+    AbstractConstraint,
+    Batch,
+    as_columns,
+    checked_callable,
+    residual_columns,
+    user_values,
+)
 from deepinn.operators import Field
 from deepinn.spaces import Space
 
@@ -26,6 +33,8 @@ __all__ = [
 
 PointFunction = Callable[[torch.Tensor], torch.Tensor]
 """A function of an (N, d) points tensor returning (N,) or (N, m) values."""
+
+_POINT_FUNCTION = "a function of the (N, d) points returning (N,) or (N, m) values"
 
 
 def _outputs(outputs: Sequence[str] | str) -> tuple[str, ...]:
@@ -116,9 +125,16 @@ class PDEConstraint(_Sampled):
                 f"Constraint {name!r}: columns = {columns!r}; give the residual's number of "
                 "columns (an integer >= 1) or None."
             )
+        if order is not None and (isinstance(order, bool) or order not in (0, 1, 2)):
+            raise ConfigurationError(
+                f"Constraint {name!r}: order = {order!r}; give the highest derivative order the "
+                "residual takes (0, 1 or 2), or leave it out to have it inferred."
+            )
         self.columns = columns
-        self.residual_fn = residual
-        self.source = source
+        self.residual_fn = checked_callable(
+            name, "residual", residual, "a function of the field, e.g. lambda f: -f.laplacian('u')"
+        )
+        self.source = checked_callable(name, "source", source, _POINT_FUNCTION, optional=True)
         self.infer_hints = order is None and second_order is None and not laplacian_only
         self.order = 2 if order is None else order
         self.second_order = tuple(second_order) if second_order is not None else None
@@ -134,7 +150,7 @@ class PDEConstraint(_Sampled):
         batch = {"x": x}
         if self.source is not None:
             what = f"{self.name}: source(x)"
-            batch["source"] = as_columns(self.source(x), len(x), what, self.columns).to(x)
+            batch["source"] = user_values(self.source, x, what, self.columns).to(x)
         return batch
 
     def residual(self, field: Field, batch: Batch) -> torch.Tensor:
@@ -167,13 +183,13 @@ class DirichletBC(_Sampled):
         space: Space | None = None,
     ) -> None:
         super().__init__(name, sampler, weight, space)
-        self.value = value
+        self.value = checked_callable(name, "value", value, _POINT_FUNCTION)
         self.outputs = _outputs(outputs)
         self.columns = len(self.outputs)
 
     def sample(self, generator: torch.Generator) -> Batch:
         x = self._draw(generator)
-        target = as_columns(self.value(x), len(x), f"{self.name}: value(x)", self.columns)
+        target = user_values(self.value, x, f"{self.name}: value(x)", self.columns)
         return {"x": x, "target": target.to(x)}
 
     def residual(self, field: Field, batch: Batch) -> torch.Tensor:
@@ -207,7 +223,7 @@ class RobinBC(_Sampled):
         space: Space | None = None,
     ) -> None:
         super().__init__(name, sampler, weight, space)
-        self.value = value
+        self.value = checked_callable(name, "value", value, _POINT_FUNCTION)
         self.alpha = float(alpha)
         self.beta = float(beta)
         self.outputs = _outputs(outputs)
@@ -215,7 +231,7 @@ class RobinBC(_Sampled):
 
     def sample(self, generator: torch.Generator) -> Batch:
         x = self._draw(generator)
-        target = as_columns(self.value(x), len(x), f"{self.name}: value(x)", self.columns)
+        target = user_values(self.value, x, f"{self.name}: value(x)", self.columns)
         return {
             "x": x,
             "normal": _boundary_normals(self.name, self.sampler, x),
@@ -322,7 +338,9 @@ class InitialCondition(_Sampled):
                 f"Initial condition {name!r}: the sampler's space {spatial!r} must hold the "
                 f"non-time variables {expected} of {space!r}."
             )
-        self.value, self.rate, self.time, self.t0 = value, rate, time, float(t0)
+        self.value = checked_callable(name, "value", value, _POINT_FUNCTION)
+        self.rate = checked_callable(name, "rate", rate, _POINT_FUNCTION, optional=True)
+        self.time, self.t0 = time, float(t0)
         self.outputs = _outputs(outputs)
         self.order = 1 if rate is not None else 0
         self.columns = len(self.outputs) * (2 if rate is not None else 1)
@@ -333,9 +351,9 @@ class InitialCondition(_Sampled):
         t = torch.full((len(spatial), 1), self.t0, dtype=spatial.dtype)
         x = torch.cat([spatial[:, :t_column], t, spatial[:, t_column:]], dim=1)
         k = len(self.outputs)
-        batch = {"x": x, "target": as_columns(self.value(x), len(x), f"{self.name}: value", k)}
+        batch = {"x": x, "target": user_values(self.value, x, f"{self.name}: value(x)", k)}
         if self.rate is not None:
-            batch["rate"] = as_columns(self.rate(x), len(x), f"{self.name}: rate", k).to(x)
+            batch["rate"] = user_values(self.rate, x, f"{self.name}: rate(x)", k).to(x)
         batch["target"] = batch["target"].to(x)
         return batch
 

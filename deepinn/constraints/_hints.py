@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from deepinn._errors import ConfigurationError, DeepinnError
 from deepinn.constraints._abstract import AbstractConstraint
 from deepinn.operators import Field
 from deepinn.operators._names import resolve_columns
@@ -110,7 +111,11 @@ def infer_hints(
 
     Runs the residual on :data:`PROBE_ROWS` of its points (reverse mode, the network's dtype);
     the hints it sets are those of the derivatives asked. An error of the residual surfaces here,
-    before training, with its own message.
+    before training, named; so does a residual that does not depend on the network's weights.
+
+    Raises:
+        ConfigurationError: The residual raised (naming the constraint and the exception), or
+            no gradient reaches the network's parameters from it.
     """
     batch = constraint.sample(torch.Generator().manual_seed(0))
     rows = {key: value[:PROBE_ROWS] for key, value in batch.items()}
@@ -118,12 +123,33 @@ def infer_hints(
     parameter = next(parameters(), None) if callable(parameters) else None
     if parameter is not None:
         rows = {k: v.to(parameter.dtype) if v.is_floating_point() else v for k, v in rows.items()}
-    field = Field(
-        network, constraint.inputs(rows), constraint.space, output_names=output_names,
-        mode="reverse",
-    )
     requests: list[tuple[str, frozenset[int]]] = []
-    constraint.residual(_Recorder(field, requests), rows)  # type: ignore[arg-type]  # duck type
+    try:
+        with torch.enable_grad():  # the check below needs the graph, even under no_grad
+            field = Field(
+                network, constraint.inputs(rows), constraint.space, output_names=output_names,
+                mode="reverse",
+            )
+            value = constraint.residual(_Recorder(field, requests), rows)  # type: ignore[arg-type]
+    except DeepinnError:
+        raise
+    except Exception as error:
+        raise ConfigurationError(
+            f"Constraint {constraint.name!r}: its residual raised {type(error).__name__}: "
+            f"{error}. It is called with the network's Field f at the points: f['u'] is an "
+            "output, f.partial('u', 'x'), f.grad('u'), f.laplacian('u'), f.hessian('u') and "
+            "f.divergence(...) its derivatives, f.coords('x') a coordinate (see "
+            "deepinn.operators.Field)."
+        ) from error
+    trained = parameter is not None and any(
+        p.requires_grad for p in parameters()  # type: ignore[misc]
+    )
+    if trained and isinstance(value, torch.Tensor) and not value.requires_grad:
+        raise ConfigurationError(
+            f"Constraint {constraint.name!r}: its residual does not depend on the network (no "
+            "gradient reaches the weights), so training cannot lower it. Compute it from the "
+            "field it is given, e.g. lambda f: -f.laplacian('u') - source."
+        )
     order, second, laplacian_only = _hints(requests, constraint.space.coordinate_names())
     constraint.order = order
     constraint.second_order = second

@@ -15,7 +15,7 @@ from deepinn import samplers
 from deepinn._errors import ConfigurationError, unknown_name_message
 from deepinn.constraints import DirichletBC as _DirichletBC
 from deepinn.constraints import PDEConstraint
-from deepinn.constraints._abstract import as_columns
+from deepinn.constraints._abstract import user_values
 
 __all__ = ["PDE", "STRATEGIES", "DirichletBC", "SeedDirichletBC", "SeedPDE"]
 
@@ -58,7 +58,7 @@ class _SeedMethods:
         if function is None:
             return torch.zeros(len(points), dtype=points.dtype)
         with torch.no_grad():
-            labels = as_columns(function(points.detach()), len(points), f"{self.name}: labels")
+            labels = user_values(function, points.detach(), f"{self.name}: labels")
         return labels[:, 0] if labels.shape[1] == 1 else labels
 
 

@@ -68,6 +68,17 @@ def test_collocation_rounds_follow_the_residual() -> None:
     assert data.global_points(1)["pde"]["source"].shape == (200, 1)  # per-point data follows
 
 
+def test_adaptive_points_on_an_interval_s_ends_keep_both_ends_in_every_round() -> None:
+    interval = dp.domains.Interval(dp.spaces.R1("x"), -1.0, 1.0)
+    pde = PDEConstraint("pde", AdaptiveSampler(interval, 32, seed=0), residual=lambda f: f["u"])
+    ends = DirichletBC("ends", AdaptiveSampler(interval.boundary, 2, seed=0), value=lambda x: 0 * x)
+    data = CollocationData(dp.Problem("ends", interval, [pde, ends]), seed=1, resample_every=5)
+    data.residual = lambda constraint, batch: (batch["x"][:, 0] + 1.0).double()  # largest at +1
+    assert data.adaptive == ["pde"]
+    for round_index in range(3):
+        assert sorted(data.global_points(round_index)["ends"]["x"].flatten().tolist()) == [-1, 1]
+
+
 def test_rard_keeps_the_points_and_adds_a_fraction() -> None:
     data = CollocationData(_problem("rard"), seed=3, resample_every=5)
     data.residual = lambda constraint, batch: _peak(batch["x"].double())

@@ -265,6 +265,16 @@ def test_scipy_is_imported_by_the_first_quasi_random_engine_not_by_deepinn() -> 
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize("cls", SAMPLERS)
+@pytest.mark.parametrize("n", [2, 5])
+def test_every_end_of_an_interval_gets_its_share_of_the_points(cls: type, n: int) -> None:
+    ends = Interval(R1("x"), -1.0, 1.0).boundary
+    for seed in range(20):
+        x = cls(ends, n, seed=seed).sample_points().as_tensor.flatten()
+        left = int((x == -1.0).sum())
+        assert left + int((x == 1.0).sum()) == n and left in (n // 2, n - n // 2), (seed, x)
+
+
 # ---- adaptive -------------------------------------------------------------------------------
 
 

@@ -25,6 +25,28 @@ def _distances(parts: Sequence[AbstractBoundary], x: torch.Tensor) -> torch.Tens
     return torch.stack([cast(Any, part).distance(x) for part in parts])
 
 
+def _stratified_counts(
+    weights: torch.Tensor, n: int, generator: torch.Generator | None
+) -> list[int]:
+    """How many of ``n`` points each part gets: the whole part of its share ``n * w / sum(w)``,
+    and the points left over to distinct parts drawn by the fractions.
+
+    For a finite set (the two ends of an interval) independent draws can leave a point without
+    any, and its condition then goes untrained: with two ends and two points, half the draws.
+    """
+    share = weights / weights.sum() * n
+    counts = share.floor()
+    left = n - int(counts.sum())
+    if left > 0:
+        fractions = (share - counts).clamp_min(0)
+        if int((fractions > 0).sum()) >= left:
+            extra = torch.multinomial(fractions, left, replacement=False, generator=generator)
+        else:  # rounding left fewer fractions than points: any parts by their weights
+            extra = torch.multinomial(weights, left, replacement=True, generator=generator)
+        counts += torch.bincount(extra, minlength=len(weights)).to(counts.dtype)
+    return [int(c) for c in counts.tolist()]
+
+
 class PiecewiseBoundary(AbstractBoundary):
     """The union of boundary parts that overlap in measure zero (edges, faces, pieces).
 
@@ -129,8 +151,11 @@ class PiecewiseBoundary(AbstractBoundary):
             raise GeometryError(f"Cannot sample {self!r}: its measure is zero.")
         if n == 0:
             return torch.empty(0, self.dim, dtype=DTYPE)
-        choice = torch.multinomial(weights, n, replacement=True, generator=generator)
-        counts = torch.bincount(choice, minlength=len(self.parts)).tolist()
+        if self.intrinsic_dim == 0:
+            counts = _stratified_counts(weights, n, generator)
+        else:
+            choice = torch.multinomial(weights, n, replacement=True, generator=generator)
+            counts = torch.bincount(choice, minlength=len(self.parts)).tolist()
         chunks = [
             part.sample_uniform(count, generator)
             for part, count in zip(self.parts, counts, strict=True)

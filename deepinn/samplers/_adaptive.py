@@ -174,6 +174,8 @@ class AdaptiveSampler(AbstractSampler):
         return residual.abs()
 
     def _draw(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        if self.domain.intrinsic_dim == 0:  # a finite set (an interval's ends): every point of
+            return self._base._draw(n, generator)  # it gets its share, nothing to refine
         pool = self._base._draw(n * self.pool_factor, generator)
         if self.residual_fn is None:
             return pool[:n]

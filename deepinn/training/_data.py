@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 import lightning.pytorch as pl
 import torch
@@ -34,6 +34,12 @@ def round_generator(seed: int, constraint: str, round_index: int) -> torch.Gener
     """
     digest = hashlib.sha256(f"{seed}/{constraint}/{round_index}".encode()).digest()
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
+
+
+def _selects(sampler: object) -> TypeGuard[AdaptiveSampler]:
+    """Whether ``sampler`` selects its points from the residual: an adaptive sampler, except on a
+    finite set (an interval's ends), where every point keeps its share and nothing is refined."""
+    return isinstance(sampler, AdaptiveSampler) and sampler.domain.intrinsic_dim > 0
 
 
 def _as_is(batch: Any) -> Any:
@@ -66,15 +72,16 @@ class CollocationData(pl.LightningDataModule):
         eval_points: Size of the evaluation set for the error against the solution.
         dtype: Dtype of the training points (the network's dtype).
 
-    Constraints whose sampler is an :class:`AdaptiveSampler` (``sampler=adaptive``) are
-    re-selected at every round from the *current* network's residual: round 0 is the first
-    ``n`` of a uniform pool; each later round draws a pool of ``pool_factor * n`` candidates
-    (generator: seed, constraint, round), scores it with ``residual`` (default: the training
-    module's ``PINNLoss.pointwise_residual``, or the sampler's own ``residual_fn`` when set) and
-    keeps points by RAD / RAR-D / greedy (generator: seed, constraint + "/select", round). Rank 0's
-    choice is broadcast, so every DDP rank holds the same global set before taking its shard. The
-    selections of the last rounds are in :meth:`state_dict`, so a resumed run reuses what the
-    uninterrupted run selected with the weights it had then.
+    Constraints whose sampler is an :class:`AdaptiveSampler` (``sampler=adaptive``), except on a
+    finite set (an interval's ends: each point keeps its share), are re-selected at every round
+    from the *current* network's residual: round 0 is the first ``n`` of a uniform pool; each
+    later round draws a pool of ``pool_factor * n`` candidates (generator: seed, constraint,
+    round), scores it with ``residual`` (default: the training module's
+    ``PINNLoss.pointwise_residual``, or the sampler's own ``residual_fn`` when set) and keeps
+    points by RAD / RAR-D / greedy (generator: seed, constraint + "/select", round). Rank 0's
+    choice is broadcast, so every DDP rank holds the same global set before taking its shard.
+    The selections of the last rounds are in :meth:`state_dict`, so a resumed run reuses what
+    the uninterrupted run selected with the weights it had then.
 
     Raises:
         ConfigurationError: An adaptive sampler with ``resample_every = 0`` (it would never
@@ -98,7 +105,7 @@ class CollocationData(pl.LightningDataModule):
         adaptive = [
             c.name
             for c in problem.constraints
-            if isinstance(getattr(c, "sampler", None), AdaptiveSampler)
+            if _selects(getattr(c, "sampler", None))
         ]
         if adaptive and resample_every == 0:
             raise ConfigurationError(
@@ -138,7 +145,7 @@ class CollocationData(pl.LightningDataModule):
         batches = {}
         for constraint in self.problem.constraints:
             sampler = getattr(constraint, "sampler", None)
-            if isinstance(sampler, AdaptiveSampler):
+            if _selects(sampler):
                 batch = self._adaptive_batch(constraint, sampler, round_index)
             else:
                 batch = constraint.sample(round_generator(self.seed, constraint.name, round_index))

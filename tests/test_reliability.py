@@ -175,6 +175,28 @@ def test_resume_without_stored_config_and_another_size_is_one_line(finished_run,
             trainer_options=QUIET, resume=str(finished_run), eval_points=50)
 
 
+def _python_fit(run_dir, problem=None, steps=4, **knobs):
+    return fit(problem or _problem(), _net(), max_steps=steps, run_dir=run_dir, logger=False,
+               trainer_options=QUIET, checkpoint_every=2, val_every=2, eval_points=50, **knobs)
+
+
+def test_a_python_run_resumed_into_another_problem_or_setting_is_refused(tmp_path):
+    _python_fit(tmp_path / "first")
+    other = _problem()
+    other.name = "other"
+    for label, problem, knobs, key in [
+        ("problem", other, {}, r"problem.name: 'poisson1d' in the checkpoint, 'other' now"),
+        ("dtype", None, {"dtype": torch.float64}, r"dtype: 'float32' in the checkpoint"),
+        ("optimizer", None, {"phases": dp.training.lbfgs()}, r"optimizer.name: 'Adam' in the"),
+    ]:
+        with pytest.raises(dp.ConfigurationError, match=key):
+            _python_fit(tmp_path / label, problem, steps=6, resume=str(tmp_path / "first"), **knobs)
+        assert not (tmp_path / label / "checkpoints").exists()
+    result = _python_fit(tmp_path / "same", steps=6, resume=str(tmp_path / "first"),
+                         phases=dp.training.adam(lr=1e-4))  # the optimizer's numbers may change
+    assert result.metrics["steps"] == 6 and (tmp_path / "same" / "checkpoints").exists()
+
+
 def test_resume_applies_and_reports_a_lower_learning_rate(finished_run, tmp_path, capsys):
     from deepinn.training import Phase
 

@@ -14,15 +14,20 @@ import errno
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from deepinn._errors import ConfigurationError, TrainingError
+
+if TYPE_CHECKING:
+    from deepinn.problems import Problem
+    from deepinn.training._optim import Phase
+    from deepinn.training._settings import RunConfig
 
 __all__ = [
     "COMPATIBLE_SECTIONS",
@@ -206,15 +211,67 @@ def does_not_fit(path: str | os.PathLike[str], error: Exception) -> Configuratio
     )
 
 
+PYTHON_API = "python"
+"""``hparams["api"]`` of a run started from Python (:func:`describe_python_run`); a Hydra
+configuration has no such key. Only configurations of the same kind are compared."""
+
+
+def _optimizer_name(phase: Phase) -> str:
+    """The optimizer class a phase builds (``Adam``), looked for in ``functools.partial``s."""
+    factory: Any = phase.optimizer
+    candidates = [factory]
+    while hasattr(factory, "func"):
+        candidates += [factory.func, *getattr(factory, "args", ())]
+        factory = factory.func
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, torch.optim.Optimizer):
+            return candidate.__name__
+    return getattr(factory, "__qualname__", type(factory).__name__)
+
+
+def describe_python_run(
+    problem: Problem, network: torch.nn.Module, run: RunConfig, phases: Sequence[Phase]
+) -> dict[str, Any]:
+    """What a run started from Python keeps on resume, in :data:`COMPATIBLE_SECTIONS`' keys.
+
+    A Python run has no Hydra configuration to store in its checkpoints; this stands in for it,
+    so resuming it into another problem, domain, network, sampler, dtype, seed or optimizer is
+    refused as it is for ``deepinn train``. Functions (residuals, sources) are not compared:
+    only names, types and sizes, which are the same in every process.
+    """
+    samplers = {}
+    for constraint in problem.constraints:
+        sampler = getattr(constraint, "sampler", None)
+        if hasattr(sampler, "n_points"):
+            samplers[constraint.name] = f"{type(sampler).__name__}({sampler.n_points} points)"
+    parameters = sum(p.numel() for p in network.parameters())
+    return {
+        "api": PYTHON_API,
+        "problem": {
+            "name": problem.name,
+            "outputs": list(problem.outputs),
+            "constraints": {c.name: type(c).__name__ for c in problem.constraints},
+        },
+        "domain": repr(problem.domain),
+        "net": f"{type(network).__name__} with {parameters} parameters",
+        "sampler": samplers,
+        "dtype": run.dtype,
+        "seed": run.seed,
+        "resample_every": run.resample_every,
+        "optimizer": {"name": " then ".join(_optimizer_name(phase) for phase in phases)},
+        "weighting": {"name": run.weighting.name},
+    }
+
+
 def check_compatible(path: Path, stored: Mapping[str, Any], current: Mapping[str, Any]) -> None:
     """Refuse a resume whose configuration differs from the checkpoint's in a section of
-    :data:`COMPATIBLE_SECTIONS` (a checkpoint or run without a stored configuration is not
-    compared).
+    :data:`COMPATIBLE_SECTIONS` (a checkpoint or run without a stored configuration, or a
+    Python run resuming a command-line one or the reverse, is not compared).
 
     Raises:
         ConfigurationError: Naming each differing key with both values.
     """
-    if not stored or not current:
+    if not stored or not current or stored.get("api") != current.get("api"):
         return
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
@@ -233,7 +290,12 @@ def check_compatible(path: Path, stored: Mapping[str, Any], current: Mapping[str
         raise ConfigurationError(
             f"resume={path}: the checkpoint was made by another configuration ({shown}). A resumed "
             f"run keeps {', '.join(COMPATIBLE_SECTIONS)}; trainer.max_steps, monitor.*, the "
-            "optimizer's numbers (optimizer.lr, ...) and the like may change. Resume with the "
-            "checkpoint's settings (its run folder's .hydra/config.yaml) or start a new run "
-            "without resume=."
+            "optimizer's numbers (optimizer.lr, ...) and the like may change. "
+            + (
+                "Resume with the problem, network and settings the checkpoint was made with, or "
+                "start a new run without resume=."
+                if current.get("api") == PYTHON_API
+                else "Resume with the checkpoint's settings (its run folder's "
+                ".hydra/config.yaml) or start a new run without resume=."
+            )
         )

@@ -27,6 +27,7 @@ from deepinn.training._callbacks import (
 from deepinn.training._checkpoint import (
     AtomicCheckpointIO,
     check_compatible,
+    describe_python_run,
     does_not_fit,
     find_checkpoint,
     load_checkpoint_safely,
@@ -89,7 +90,7 @@ def fit(
     network: torch.nn.Module,
     config: RunConfig | None = None,
     *,
-    phases: Sequence[Phase] | None = None,
+    phases: Sequence[Phase] | Phase | None = None,
     max_steps: int = 2000,
     run_dir: str | Path | None = None,
     trainer_options: Mapping[str, Any] | None = None,
@@ -104,13 +105,18 @@ def fit(
         network: The network; moved to the run's dtype.
         config: The run's knobs (:class:`RunConfig`: seed, dtype, field_mode, compile,
             resample_every, eval_points, resume, threads, monitor intervals).
-        phases: Optimizer phases (default: Adam, lr 1e-3, for all steps).
+        phases: Optimizer phases (default: Adam, lr 1e-3, for all steps), or one phase
+            (``deepinn.training.lbfgs()``).
         max_steps: Total number of optimizer steps over all phases.
         run_dir: Folder for TensorBoard logs, checkpoints, plots, ``metrics.json`` and
             ``predictions.npz``; None keeps nothing on disk.
         trainer_options: Extra ``lightning.Trainer`` arguments (accelerator, devices, strategy).
         logger: Log to TensorBoard (needs ``run_dir``).
-        hparams: The plain configuration, stored in checkpoints and TensorBoard.
+        hparams: The plain configuration, stored in checkpoints and TensorBoard. Without it (a
+            run started from Python) a description of the run stands in
+            (``describe_python_run``: the problem's name, outputs and constraints, the domain,
+            the network's size, the samplers, dtype, seed and optimizers), so that resuming
+            into another problem or setting is refused as for ``deepinn train``.
         **knobs: Fields of ``config`` to change, by name (``seed=1,
             dtype=torch.float64, log_every=5``; monitor intervals may be given flat).
 
@@ -131,6 +137,10 @@ def fit(
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps <= 0:
         raise ConfigurationError(f"max_steps = {max_steps!r}; use a positive number of steps.")
     run = (config or RunConfig()).replace(**knobs)
+    if isinstance(phases, Phase):
+        phases = [phases]
+    if hparams is None:  # a run started from Python: what a resume must share with it
+        hparams = describe_python_run(problem, network, run, phases or adam())
     if run.marching.enabled:
         from deepinn.training._marching_fit import fit_marching  # it calls fit once per window
 

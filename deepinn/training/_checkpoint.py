@@ -241,7 +241,7 @@ def describe_python_run(
     """
     samplers = {}
     for constraint in problem.constraints:
-        sampler = getattr(constraint, "sampler", None)
+        sampler: Any = getattr(constraint, "sampler", None)
         if hasattr(sampler, "n_points"):
             samplers[constraint.name] = f"{type(sampler).__name__}({sampler.n_points} points)"
     parameters = sum(p.numel() for p in network.parameters())

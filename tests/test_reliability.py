@@ -182,6 +182,9 @@ def _python_fit(run_dir, problem=None, steps=4, **knobs):
 
 def test_a_python_run_resumed_into_another_problem_or_setting_is_refused(tmp_path):
     _python_fit(tmp_path / "first")
+    with pytest.raises(dp.ConfigurationError, match=r"another run_dir\), or continue .*"
+                       r"in deepinn.fit: resume="):
+        _python_fit(tmp_path / "first")  # the advice names fit's arguments too
     other = _problem()
     other.name = "other"
     for label, problem, knobs, key in [

@@ -75,8 +75,9 @@ def _write_error(path: Path, error: OSError) -> TrainingError:
             free = "no space left"
         return TrainingError(
             f"Could not write checkpoint {str(path)!r}: the disk is full ({free}); no partial "
-            "file was left. Free space (or point hydra.run.dir at a disk with room) and continue "
-            f"with: deepinn train resume={path.parent.parent}"
+            "file was left. Free space (or point hydra.run.dir, or deepinn.fit's run_dir, at a "
+            f"disk with room) and continue with: deepinn train resume={path.parent.parent} (in "
+            f"deepinn.fit: resume='{path.parent.parent}')"
         )
     return TrainingError(
         f"Could not write checkpoint {str(path)!r}: {error.strerror or error}. Check that the "

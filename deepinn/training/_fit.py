@@ -273,7 +273,12 @@ def _train(
         metrics.setdefault("stop_reason", f"SIGTERM at step {trainer.global_step}")
         if run_path is not None and trainer.is_global_zero:
             write_artifacts(run_path, module, metrics, eval_points)
-        where = f"; resume with: deepinn train resume={run_path}" if run_path is not None else ""
+        where = (
+            f"; resume with: deepinn train resume={run_path} (in deepinn.fit: "
+            f"resume='{run_path}')"
+            if run_path is not None
+            else ""
+        )
         raise RunInterruptedError(
             f"stopped by SIGTERM at step {trainer.global_step}; last.ckpt and metrics.json "
             f"saved{where}",

@@ -359,10 +359,14 @@ class PINNModule(pl.LightningModule):
             run_folder = Path(checkpoint).parent.parent
             advice = (
                 f"Lower the learning rate and continue from it: deepinn train resume={run_folder} "
-                "optimizer.lr=<lower>"
+                f"optimizer.lr=<lower> (in deepinn.fit: resume='{run_folder}', "
+                "phases=adam(lr=<lower>) or your phases with a lower lr)"
             )
         else:
-            advice = "Lower the learning rate (optimizer.lr=<lower>) and run again"
+            advice = (
+                "Lower the learning rate (optimizer.lr=<lower>; in deepinn.fit "
+                "phases=adam(lr=<lower>) or your phases with a lower lr) and run again"
+            )
         raise TrainingError(
             f"Non-finite loss at step {step} in constraint(s) {bad_names}. Training stopped; the "
             f"last good checkpoint is {checkpoint or '(none saved yet)'}. {advice}; or check the "

@@ -58,7 +58,8 @@ def _create(folder: Path) -> None:
     except OSError as error:
         raise ConfigurationError(
             f"Cannot create the run folder {str(folder)!r}: {error.strerror or error}. Choose a "
-            "writable place with hydra.run.dir=<folder> (or run from a writable directory)."
+            "writable place: hydra.run.dir=<folder> on the command line, run_dir=<folder> in "
+            "deepinn.fit (or run from a writable directory)."
         ) from None
 
 
@@ -82,8 +83,9 @@ def claim_run_folder(
     if used and not _resumes(path, resume):
         raise ConfigurationError(
             f"The run folder {str(path)!r} belongs to another run (it holds {', '.join(used)}); "
-            "a run folder belongs to one run. Leave out hydra.run.dir for a fresh folder, choose "
-            f"a new one, or continue that run with: deepinn train resume={path}"
+            "a run folder belongs to one run. Choose a new one (leave out hydra.run.dir for a "
+            "fresh folder; in deepinn.fit another run_dir), or continue that run with: deepinn "
+            f"train resume={path} (in deepinn.fit: resume='{path}')"
         )
     _lock(path)
 
@@ -100,7 +102,8 @@ def _lock(path: Path) -> None:
         handle.close()
         raise ConfigurationError(
             f"The run folder {str(path)!r} is in use by a running training ({owner}); two runs "
-            "cannot write one folder. Wait for it to finish, or choose another hydra.run.dir."
+            "cannot write one folder. Wait for it to finish, or choose another folder "
+            "(hydra.run.dir=, or deepinn.fit's run_dir=)."
         ) from None
     handle.seek(0)
     handle.truncate()

@@ -270,3 +270,17 @@ def test_resume_with_another_optimizer_preset_seed_or_weighting_is_refused(chang
     with pytest.raises(dp.ConfigurationError, match=rf"{key}: .* in the checkpoint"):
         check_compatible(Path("run"), stored, current)
     check_compatible(Path("run"), stored, {**stored, "optimizer": {"name": "adam", "lr": 1e-4}})
+
+
+@pytest.mark.parametrize(
+    ("network", "match"),
+    [
+        (lambda x: x, r"network = <function .* not a torch.nn.Module .*FullyConnected\(\[1, 32, 32, 1\]"),
+        (dp.nn.FullyConnected([2, 8, 1]), r"takes 2 inputs, but problem 'poisson1d' is posed in .*1 coordinate"),
+        (dp.nn.FullyConnected([1, 8, 3]), r"has 3 outputs, but problem 'poisson1d' has 1: \['u'\]"),
+    ],
+)
+def test_a_network_that_cannot_be_the_problem_s_is_refused_before_training(network, match, tmp_path):
+    with pytest.raises(dp.ConfigurationError, match=match):
+        fit(_problem(), network, max_steps=4, run_dir=tmp_path / "run", logger=False, trainer_options=QUIET)
+    assert not (tmp_path / "run").exists()

@@ -136,6 +136,7 @@ def fit(
         knobs["dtype"] = names[knobs["dtype"]]
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps <= 0:
         raise ConfigurationError(f"max_steps = {max_steps!r}; use a positive number of steps.")
+    _check_network(problem, network)
     run = (config or RunConfig()).replace(**knobs)
     if isinstance(phases, Phase):
         phases = [phases]
@@ -175,6 +176,37 @@ def fit(
         return _train(module, data, run, None, max_steps, trainer_options, logger, ckpt)
     with held_run_folder(run_dir, run.resume):
         return _train(module, data, run, Path(run_dir), max_steps, trainer_options, logger, ckpt)
+
+
+def _check_network(problem: Problem, network: Any) -> None:
+    """Refuse what cannot be ``problem``'s network: not a torch module, or (where the network
+    says so, as ``in_dim`` / ``out_dim``) another number of inputs or outputs."""
+    if not isinstance(problem, Problem):
+        raise ConfigurationError(
+            f"fit: problem = {problem!r} is a {type(problem).__name__}, not a deepinn.Problem; "
+            "build one with dp.Problem(name, domain, constraints, ...)."
+        )
+    dim, names = problem.space.dim, problem.space.coordinate_names()
+    outputs = len(problem.outputs)
+    example = f"dp.nn.FullyConnected([{dim}, 32, 32, {outputs}], 'tanh')"
+    if not isinstance(network, torch.nn.Module):
+        raise ConfigurationError(
+            f"fit: network = {network!r} is a {type(network).__name__}, not a torch.nn.Module "
+            f"(its weights are what fit trains); give one, e.g. {example}."
+        )
+    in_dim, out_dim = getattr(network, "in_dim", None), getattr(network, "out_dim", None)
+    if isinstance(in_dim, int) and in_dim != dim:
+        raise ConfigurationError(
+            f"fit: the network takes {in_dim} inputs, but problem {problem.name!r} is posed in "
+            f"{problem.space!r}: {dim} coordinate(s) {list(names)}. Build the network with "
+            f"{dim} inputs, e.g. {example}."
+        )
+    if isinstance(out_dim, int) and out_dim != outputs:
+        raise ConfigurationError(
+            f"fit: the network has {out_dim} outputs, but problem {problem.name!r} has "
+            f"{outputs}: {list(problem.outputs)}. Build it with one output per problem output, "
+            f"e.g. {example}."
+        )
 
 
 def _steps_per_batch(

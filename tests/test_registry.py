@@ -161,8 +161,19 @@ def test_strict_turns_a_broken_import_into_an_error(fakes: FakePlugins) -> None:
 def test_strict_from_environment(fakes: FakePlugins, monkeypatch: pytest.MonkeyPatch) -> None:
     fakes.add("broken", BROKEN_PLUGIN)
     monkeypatch.setenv(STRICT_ENV, "1")
-    with pytest.raises(PluginError, match="strict mode"):
+    with pytest.raises(PluginError, match=f"Strict mode is on because {STRICT_ENV}=1 is set"):
         _load(fakes)
+
+
+def test_strict_argument_says_the_caller_asked_for_it(
+    fakes: FakePlugins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fakes.add("broken", BROKEN_PLUGIN)
+    monkeypatch.setenv(STRICT_ENV, "0")
+    caller = r"the caller asked for it \(deepinn plugins --strict"
+    with pytest.raises(PluginError, match=caller) as info:
+        _load(fakes, strict=True)
+    assert STRICT_ENV not in str(info.value)
 
 
 def test_strict_environment_off_only_warns(
@@ -245,14 +256,40 @@ def test_a_qualified_name_always_selects_one_provider(fakes: FakePlugins) -> Non
         registry.domains.get("third:disk")
 
 
-def test_duplicate_of_a_builtin_names_deepinn(fakes: FakePlugins) -> None:
+def test_a_builtin_name_is_refused_naming_the_plugin_and_another_name(fakes: FakePlugins) -> None:
     fakes.add("spaces2", plugin_source(hook="deepinn_spaces", name="r2"), distribution="x-dist")
-    with pytest.raises(
-        DuplicateNameError,
-        match=r"'deepinn.spaces._plugin' \(distribution "
-        r"'deepinn'\) and 'spaces2' \(distribution 'x-dist'\)",
+    with pytest.warns(
+        PluginWarning,
+        match=r"'spaces2' \(distribution 'x-dist'\).*the space 'r2', which is the name of "
+        r"deepinn's own space.*rename yours \(e.g. 'spaces2_r2'\)",
     ):
-        _load(fakes, strict=True, builtins=True).spaces.get("r2")
+        _load(fakes, strict=False, builtins=True)
+
+
+def test_a_builtin_name_keeps_the_builtin_usable_by_its_plain_name(fakes: FakePlugins) -> None:
+    fakes.add("spaces2", plugin_source(hook="deepinn_spaces", name="r2"), distribution="x-dist")
+    with pytest.warns(PluginWarning):
+        registry = _load(fakes, strict=False, builtins=True)
+    assert registry.spaces.get("r2").provider == "deepinn.spaces._plugin"
+    assert [f.plugin for f in registry.failures] == ["spaces2"]
+
+
+def test_a_builtin_name_is_an_error_in_strict_mode(fakes: FakePlugins) -> None:
+    fakes.add("spaces2", plugin_source(hook="deepinn_spaces", name="r2"), distribution="x-dist")
+    with pytest.raises(PluginError, match=r"'spaces2'.*the space 'r2'.*reserved"):
+        _load(fakes, strict=True, builtins=True)
+
+
+def test_two_third_party_plugins_may_share_a_name_that_no_builtin_has(
+    fakes: FakePlugins,
+) -> None:
+    fakes.add("first", plugin_source(name="disk"), distribution="a-dist")
+    fakes.add("second", plugin_source(name="disk"), distribution="b-dist")
+    registry = _load(fakes, strict=True, builtins=True)
+    assert [r.provider for r in registry.domains.registrations() if r.name == "disk"] == [
+        "first",
+        "second",
+    ]
 
 
 def test_same_name_in_two_kinds_is_allowed(fakes: FakePlugins) -> None:
@@ -265,16 +302,32 @@ def test_same_name_in_two_kinds_is_allowed(fakes: FakePlugins) -> None:
 # -- invalid plugins ---------------------------------------------------------------------------
 
 
-def test_hookimpl_typo_is_an_error(fakes: FakePlugins) -> None:
+def test_misspelt_hook_only_warns_naming_plugin_hook_nearest_and_how_to_disable(
+    fakes: FakePlugins,
+) -> None:
     fakes.add("typo", TYPO_PLUGIN, distribution="typo-dist")
-    with pytest.raises(PluginError, match=r"'typo' \(distribution 'typo-dist'\).*deepinn_domain"):
+    with pytest.warns(
+        PluginWarning,
+        match=r"'typo' \(distribution 'typo-dist'\).*'deepinn_domain' is marked @hookimpl but "
+        rf"is no deepinn hook; did you mean 'deepinn_domains'\?.*{DISABLE_ENV}=typo",
+    ):
         _load(fakes, strict=False)
 
 
-def test_hookimpl_typo_error_lists_the_hooks(fakes: FakePlugins) -> None:
+def test_misspelt_hook_does_not_stop_the_others(fakes: FakePlugins) -> None:
+    fakes.add("a_typo", TYPO_PLUGIN, distribution="a-dist")
+    fakes.add("shapes", plugin_source(name="disk"), distribution="z-dist")
+    with pytest.warns(PluginWarning):
+        registry = _load(fakes, strict=False, builtins=True)
+    assert "disk" in registry.names("domains") and "circle" in registry.names("domains")
+    assert [f.plugin for f in registry.failures] == ["a_typo"]
+
+
+def test_misspelt_hook_is_an_error_in_strict_mode(fakes: FakePlugins) -> None:
     fakes.add("typo", TYPO_PLUGIN)
-    with pytest.raises(PluginError, match="Hooks are: deepinn_spaces, deepinn_domains"):
-        _load(fakes, strict=False)
+    hooks = "The hooks are: deepinn_spaces, deepinn_domains"
+    with pytest.raises(PluginError, match=rf"'typo'.*{hooks}"):
+        _load(fakes, strict=True)
 
 
 NOT_A_REGISTRATION = """
@@ -291,8 +344,8 @@ def test_hook_returning_non_registration_warns(fakes: FakePlugins) -> None:
     fakes.add("odd", NOT_A_REGISTRATION, distribution="odd-dist")
     with pytest.warns(
         PluginWarning,
-        match=r"'odd' \(distribution 'odd-dist'\).*"
-        r"return a list of deepinn.plugins.Registration",
+        match=r"'odd' \(distribution 'odd-dist'\).*item 0 is a tuple, \('disk', <class "
+        r"'object'>\) \(not a Registration\); return a list of Registration\(\.\.\.\)",
     ):
         _load(fakes, strict=False)
 
@@ -305,7 +358,7 @@ def test_hook_returning_non_registration_registers_nothing(fakes: FakePlugins) -
 
 def test_hook_returning_non_registration_strict(fakes: FakePlugins) -> None:
     fakes.add("odd", NOT_A_REGISTRATION)
-    with pytest.raises(PluginError, match="return a list of deepinn.plugins.Registration"):
+    with pytest.raises(PluginError, match=r"return a list of Registration\(\.\.\.\)"):
         _load(fakes, strict=True)
 
 

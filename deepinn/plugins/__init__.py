@@ -11,6 +11,7 @@ from deepinn.plugins._registration import Registration as Registration
 from deepinn.plugins._registry import DISABLE_ENV as DISABLE_ENV
 from deepinn.plugins._registry import STRICT_ENV as STRICT_ENV
 from deepinn.plugins._registry import KindRegistry as KindRegistry
+from deepinn.plugins._registry import PluginFactoryError as PluginFactoryError
 from deepinn.plugins._registry import PluginFailure as PluginFailure
 from deepinn.plugins._registry import PluginWarning as PluginWarning
 from deepinn.plugins._registry import Registry as Registry
@@ -23,6 +24,7 @@ __all__ = [
     "STRICT_ENV",
     "Kind",
     "KindRegistry",
+    "PluginFactoryError",
     "PluginFailure",
     "PluginWarning",
     "Registration",

@@ -3,13 +3,15 @@
 """The plugin contract: one ``deepinn_<kind>`` hook per kind of component.
 
 Every hook is called once, when ``deepinn.plugins.load_registry()`` runs (never at import), with
-no arguments, and returns a list of :class:`deepinn.plugins.Registration`. Names are unique per
-kind across all plugins: a second provider of a name is an error naming both providers, never a
-silent override. The registration's ``schema`` is a dataclass of the component's parameters; it is
-stored in Hydra's ConfigStore as option ``<name>`` of the kind's config group (``domain``,
-``sampler``, ``net``, ``problem``; see ``deepinn.plugins.KIND_TABLE``), so ``deepinn train
-domain=<name> domain.<field>=...`` selects and configures it with no edit to deepinn. Spaces,
-constraints and operators are used by name inside configured problems (``problem=custom``).
+no arguments, and returns a list of :class:`deepinn.plugins.Registration`. deepinn's own names
+are reserved: a plugin registering one fails to load. Two third-party providers of one name are
+never a silent override: both stay usable as ``provider:name`` and choosing the bare name is an
+error naming both. A plugin is loaded all or nothing. The registration's ``schema`` is a
+dataclass of the component's parameters; it is stored in Hydra's ConfigStore as option
+``<name>`` of the kind's config group (``domain``, ``sampler``, ``net``, ``problem``; see
+``deepinn.plugins.KIND_TABLE``), so ``deepinn train domain=<name> domain.<field>=...`` selects
+and configures it with no edit to deepinn. Spaces, constraints and operators are used by name
+inside configured problems (``problem=custom``).
 A schema must not have a field called ``name``: the config node uses it for the option's name,
 and a registration whose schema has one is refused.
 """
@@ -59,9 +61,11 @@ def deepinn_samplers() -> list[Registration]:
 def deepinn_constraints() -> list[Registration]:
     """Register constraint types (a sampler + a residual + a weight + a name).
 
-    Called once per registry load. The factory is ``factory(params, **context) -> Constraint``;
-    see ``deepinn.constraints`` for the context a problem passes. Returns a list of
-    registrations, each name unique among all plugins' constraints.
+    Called once per registry load. The factory is ``factory(params, **context) -> Constraint``
+    where the keyword context is what the problem building it passes (``problem=custom``:
+    ``name`` and ``space`` always, ``sampler`` or ``points``/``values``/``outputs``, and the
+    entry's other keys; see docs/plugins.md), so accept ``**unused`` beside the keywords you use.
+    Returns a list of registrations, each name unique among all plugins' constraints.
     """
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import importlib
 import inspect
 import os
+import traceback
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,12 +24,14 @@ from omegaconf.errors import OmegaConfBaseException
 
 from deepinn._errors import (
     ConfigurationError,
+    DeepinnError,
     DuplicateNameError,
     PluginError,
     UnknownNameError,
     unknown_name_message,
 )
 from deepinn.plugins import _hookspecs
+from deepinn.plugins._checks import name_problems, problems_text, returned_problem, unknown_hooks
 from deepinn.plugins._hookspecs import PROJECT_NAME
 from deepinn.plugins._kinds import KIND_TABLE, Kind, find_kind
 from deepinn.plugins._registration import Registration
@@ -47,6 +50,7 @@ __all__ = [
     "DISABLE_ENV",
     "STRICT_ENV",
     "KindRegistry",
+    "PluginFactoryError",
     "PluginFailure",
     "PluginWarning",
     "Registry",
@@ -70,6 +74,27 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
 
 class PluginWarning(UserWarning):
     """A third-party plugin could not be loaded; the others still are."""
+
+
+class PluginFactoryError(PluginError):
+    """A third-party plugin's factory raised an unexpected exception while building a component.
+
+    The original exception is its ``__cause__``. A factory's own ``DeepinnError`` is never
+    wrapped.
+    """
+
+
+class _PluginFactoryTypeError(PluginFactoryError, TypeError):
+    """A factory's ``TypeError`` (often arguments it does not take), still a ``TypeError``.
+
+    Callers that turn a ``TypeError`` from a factory into "this component does not take what
+    was given" (``problem=custom``) keep doing so, now with the plugin named in the message.
+    """
+
+
+def is_builtin(registration: Registration) -> bool:
+    """Whether deepinn's own built-in plugins registered it."""
+    return registration.provider in BUILTIN_PLUGINS
 
 
 @dataclass(frozen=True)
@@ -221,6 +246,9 @@ class KindRegistry(Generic[T]):
             UnknownNameError: No plugin registered ``name``.
             ConfigurationError: ``params`` do not fit the component's schema.
             PluginError: The factory returned something that is not of the kind's type.
+            PluginFactoryError: A plugin's factory raised an exception that is no
+                ``DeepinnError`` (a bug in the plugin); names the plugin, the component and
+                the exception.
         """
         registration = self.get(name)
         optional = [key for key in self.kind.optional_context if key in context]
@@ -229,7 +257,15 @@ class KindRegistry(Generic[T]):
             if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted):
                 names = {p.name for p in accepted}
                 context = {k: v for k, v in context.items() if k in names or k not in optional}
-        result = registration.factory(self.params(name, params), **context)
+        validated = self.params(name, params)
+        try:
+            result = registration.factory(validated, **context)
+        except DeepinnError:
+            raise  # raised on purpose: its message is the plugin's
+        except Exception as error:
+            if is_builtin(registration):
+                raise
+            raise _factory_error(self.kind, name, registration, error) from error
         expected = self.kind.result_type()
         valid = callable(result) if expected is None else isinstance(result, expected)
         if not valid:
@@ -241,6 +277,21 @@ class KindRegistry(Generic[T]):
                 f"{self.kind.factory}."
             )
         return result
+
+
+def _factory_error(
+    kind: Kind, name: str, registration: Registration, error: Exception
+) -> PluginFactoryError:
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    cls = _PluginFactoryTypeError if isinstance(error, TypeError) else PluginFactoryError
+    return cls(
+        f"The factory of {kind.singular} {name!r} (plugin {registration.provider!r}, "
+        f"distribution {registration.distribution!r}) raised {type(error).__name__}: "
+        f"{error}{where}. The fix is in that plugin (report it to its authors), or choose "
+        f"another {kind.singular}, or disable the plugin with "
+        f"{DISABLE_ENV}={registration.provider}."
+    )
 
 
 class Registry:
@@ -378,16 +429,68 @@ def _check_disabled_names(disabled: set[str], eps: Sequence[metadata.EntryPoint]
     return messages
 
 
-def _fail(failure: PluginFailure, failures: list[PluginFailure], strict: bool) -> None:
-    if strict:
-        raise PluginError(f"{failure} (strict mode: unset {STRICT_ENV} to only warn).")
+def _strict_mode(strict: bool | None) -> tuple[bool, str]:
+    """Whether loading is strict, and what turned strict mode on (for the error's message)."""
+    if strict is None:
+        value = os.environ.get(STRICT_ENV, "").strip()
+        how = (
+            f"Strict mode is on because {STRICT_ENV}={value} is set; unset it (or pass "
+            "--no-strict, or load_registry(strict=False)) to only warn"
+        )
+        return _env_flag(STRICT_ENV), how
+    how = (
+        "Strict mode is on because the caller asked for it (deepinn plugins --strict, or "
+        "load_registry(strict=True)); leave that out to only warn"
+    )
+    return strict, how
+
+
+def _fail(failure: PluginFailure, failures: list[PluginFailure], strict: tuple[bool, str]) -> None:
+    on, how = strict
+    text = str(failure).rstrip(".")
+    if on:
+        raise PluginError(f"{text}. {how}.")
+    if failure.distribution == IN_CODE:
+        fix = "fix it, or stop passing it in load_registry(plugins=...)"
+    else:
+        fix = f"uninstall or fix it, or disable it with {DISABLE_ENV}={failure.plugin}"
     warnings.warn(
-        f"{failure}. The other plugins were loaded; uninstall or fix it, or disable it with "
-        f"{DISABLE_ENV}={failure.plugin}.",
+        f"{text}. It contributes nothing; the other plugins were loaded; {fix}.",
         PluginWarning,
         stacklevel=3,
     )
     failures.append(failure)
+
+
+IN_CODE = "(registered in code)"
+"""The distribution shown for a plugin passed to ``load_registry(plugins=...)``."""
+
+
+def _call_hooks(
+    pm: pluggy.PluginManager, plugin_name: str, builtin: bool
+) -> tuple[list[tuple[Kind, Registration]], list[str]]:
+    """Every registration one plugin's hooks return, and every problem with them."""
+    found: list[tuple[Kind, Registration]] = []
+    problems: list[str] = []
+    for kind in KIND_TABLE:
+        for impl in getattr(pm.hook, kind.hook).get_hookimpls():
+            if impl.plugin_name != plugin_name:
+                continue
+            try:
+                returned = impl.function()
+            except Exception as error:
+                if builtin:
+                    raise  # deepinn's own components cannot be disabled: never only a warning
+                problems.append(f"{kind.hook} raised {type(error).__name__}: {error}")
+                continue
+            if returned is None:
+                continue
+            problem = returned_problem(kind.hook, returned)
+            if problem is not None:
+                problems.append(problem)
+                continue
+            found.extend((kind, item) for item in returned)
+    return found, problems
 
 
 def load_registry(
@@ -411,27 +514,31 @@ def load_registry(
     Returns:
         A fresh :class:`Registry`.
 
-    A name two plugins register is kept under both (``provider:name`` selects one); choosing the
-    bare name is then an error naming both (:meth:`KindRegistry.get`).
+    A plugin is loaded all or nothing: one that fails to import, marks a function that is no
+    hook with ``@hookimpl``, has a hook that raises or returns something other than a list of
+    :class:`Registration`, builds an invalid ``Registration``, registers one name twice in a
+    kind or takes the name of one of deepinn's own components contributes nothing, and is
+    reported once with every problem (a :class:`PluginWarning`; a ``PluginError`` in strict
+    mode). A name two third-party plugins register is kept under both (``provider:name``
+    selects one); choosing the bare name is then an error naming both
+    (:meth:`KindRegistry.get`).
 
     Raises:
-        PluginError: A plugin failed to load in strict mode, or declares an unknown hook.
+        PluginError: A plugin failed to load in strict mode.
     """
-    strict = _env_flag(STRICT_ENV) if strict is None else strict
+    mode = _strict_mode(strict)
     disabled = _env_list(DISABLE_ENV) if disabled is None else set(disabled)
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(_hookspecs)
     failures: list[PluginFailure] = []
-    sources: dict[str, str] = {}  # plugin name -> distribution
+    candidates: list[tuple[str, str, object]] = []  # (plugin name, distribution, plugin)
 
     if builtins:
         for module_name in BUILTIN_PLUGINS:
-            pm.register(importlib.import_module(module_name), name=module_name)
-            sources[module_name] = "deepinn"
+            candidates.append((module_name, "deepinn", importlib.import_module(module_name)))
     for index, plugin in enumerate(plugins):
         name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{index}"
-        pm.register(plugin, name=name)
-        sources[name] = "(registered in code)"
+        candidates.append((name, IN_CODE, plugin))
 
     eps = _discover_entry_points() if entry_points is None else list(entry_points)
     notes = _check_disabled_names(disabled, eps)
@@ -443,66 +550,46 @@ def load_registry(
             continue
         try:
             plugin = entry_point.load()
-            pm.register(plugin, name=entry_point.name)
         except Exception as error:
-            _fail(
-                PluginFailure(entry_point.name, distribution, f"{type(error).__name__}: {error}"),
-                failures,
-                strict,
+            failure = PluginFailure(
+                entry_point.name, distribution, f"{type(error).__name__}: {error}"
             )
+            _fail(failure, failures, mode)
             continue
-        sources[entry_point.name] = distribution
-
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as error:
-        plugin_name = pm.get_name(error.plugin) if error.plugin is not None else "?"
-        distribution = sources.get(plugin_name or "", "?")
-        raise PluginError(
-            f"deepinn plugin {plugin_name!r} (distribution {distribution!r}) "
-            f"declares a hook that does not exist: {error}. Hooks are: "
-            f"{', '.join(kind.hook for kind in KIND_TABLE)}."
-        ) from None
+        candidates.append((entry_point.name, distribution, plugin))
 
     registrations: dict[str, dict[str, list[Registration]]] = {
         kind.name: {} for kind in KIND_TABLE
     }
-    for kind_row in KIND_TABLE:
-        kind = kind_row.name
-        caller = getattr(pm.hook, kind_row.hook)
-        # get_hookimpls() is in registration order, so loading is deterministic.
-        for impl in caller.get_hookimpls():
-            plugin_name = impl.plugin_name
-            distribution = sources.get(plugin_name, "?")
+    reserved: dict[str, set[str]] = {kind.name: set() for kind in KIND_TABLE}
+    for plugin_name, distribution, plugin in candidates:
+        builtin = distribution == "deepinn" and plugin_name in BUILTIN_PLUGINS
+        problems = unknown_hooks(pm, plugin)
+        found: list[tuple[Kind, Registration]] = []
+        if not problems:
             try:
-                returned = impl.function() or []
-                if isinstance(returned, Registration):
-                    raise PluginError(
-                        f"{kind_row.hook} returned one Registration ({returned.name!r}), not a "
-                        "list; return [Registration(...)]"
-                    )
-                items = list(returned)
-                for item in items:
-                    if not isinstance(item, Registration):
-                        raise PluginError(
-                            f"{kind_row.hook} returned {item!r}; return a list of "
-                            "deepinn.plugins.Registration"
-                        )
+                pm.register(plugin, name=plugin_name)
             except Exception as error:
-                if plugin_name in BUILTIN_PLUGINS:
-                    raise  # deepinn's own components cannot be disabled: never only a warning
-                _fail(
-                    PluginFailure(plugin_name, distribution, f"{type(error).__name__}: {error}"),
-                    failures,
-                    strict,
-                )
-                continue
-            for item in items:
-                registrations[kind].setdefault(item.name, []).append(
-                    dataclasses.replace(item, provider=plugin_name, distribution=distribution)
-                )
+                if builtin:
+                    raise
+                problems.append(f"{type(error).__name__}: {error}")
+            else:
+                found, problems = _call_hooks(pm, plugin_name, builtin)
+                problems += name_problems(plugin_name, found, {} if builtin else reserved)
+        if problems:
+            if builtin:
+                raise PluginError(f"deepinn's built-in plugin {plugin_name!r}: {problems}")
+            if pm.is_registered(plugin):
+                pm.unregister(plugin)
+            failure = PluginFailure(plugin_name, distribution, problems_text(problems))
+            _fail(failure, failures, mode)
+            continue
+        for kind, item in found:
+            if builtin:
+                reserved[kind.name].add(item.name)
+            registrations[kind.name].setdefault(item.name, []).append(
+                dataclasses.replace(item, provider=plugin_name, distribution=distribution)
+            )
     registry = Registry(registrations, failures, pm, skipped)
     registry.notes = tuple(notes)
     return registry
-
-

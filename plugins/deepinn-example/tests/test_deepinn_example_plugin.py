@@ -110,3 +110,34 @@ def test_components_are_hydra_options(registry: Registry) -> None:
         assert node.name == name
         registry.params(kind, name, node)
     assert (cfg.domain.inner, cfg.net.width) == (0.25, 16)
+
+
+EXPERIMENT = """\
+# @package _global_
+defaults:
+  - override /problem: custom
+  - override /domain: parallelogram
+  - _self_
+problem:
+  coordinates: [x, y]
+  outputs: [u]
+  constraints:
+    src:
+      kind: pointwise_source
+      n: 64
+      outputs: [u]
+      params: {sources: [[[0.5, 0.5], 1.0]]}
+    walls: {kind: dirichlet, n: 16, value: "0"}
+"""
+
+
+def test_the_constraint_kind_works_in_a_problem_written_in_yaml(registry: Registry, tmp_path) -> None:
+    from deepinn.app import build_components, compose, register_configs
+
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "ptsrc.yaml").write_text(EXPERIMENT)
+    register_configs(registry)
+    problem, _, _ = build_components(compose(["+experiment=ptsrc"], str(tmp_path)), registry)
+    source = problem.constraints[0]
+    assert type(source).__name__ == "PointwiseSource" and source.name == "src"
+    assert source.sample(torch.Generator().manual_seed(0))["x"].shape == (64, 2)

@@ -159,10 +159,36 @@ class PointwiseSourceParams:
             raise ConfigurationError(f"pointwise_source: width={self.width}; use a width > 0.")
 
 
-def build_pointwise_source(params: PointwiseSourceParams, **context: object) -> PointwiseSource:
-    """The constraint factory: ``factory(params, *, name, sampler, sources, output='u')``."""
+def build_pointwise_source(
+    params: PointwiseSourceParams,
+    *,
+    name: str,
+    sampler: object,
+    sources: Sequence[PointSource],
+    output: str = "u",
+    outputs: Sequence[str] | None = None,
+    space: object = None,
+    **unused: object,
+) -> PointwiseSource:
+    """The constraint factory: ``factory(params, *, name, sampler, sources, output='u')``.
+
+    A problem passes more context than this constraint uses (``problem=custom`` passes
+    ``space`` always and ``outputs`` where the entry names them): ``outputs`` must then be the
+    one output it drives; the rest is ignored.
+    """
+    if outputs is not None:
+        names = [outputs] if isinstance(outputs, str) else list(outputs)
+        if len(names) != 1:
+            raise ConfigurationError(
+                f"Constraint {name!r} (pointwise_source) drives one output; got outputs = "
+                f"{names}. Give one, e.g. outputs: [u]."
+            )
+        output = names[0]
     return PointwiseSource(
-        weight=params.weight,
+        name=name,
+        sampler=sampler,
+        sources=sources,
         width=params.width,
-        **context,  # type: ignore[arg-type]
+        output=output,
+        weight=params.weight,
     )

@@ -256,28 +256,21 @@ def test_a_qualified_name_always_selects_one_provider(fakes: FakePlugins) -> Non
         registry.domains.get("third:disk")
 
 
-def test_a_builtin_name_is_refused_naming_the_plugin_and_another_name(fakes: FakePlugins) -> None:
+def test_a_plugin_may_take_a_builtin_name_and_both_stay_usable_qualified(
+    fakes: FakePlugins,
+) -> None:
     fakes.add("spaces2", plugin_source(hook="deepinn_spaces", name="r2"), distribution="x-dist")
-    with pytest.warns(
-        PluginWarning,
-        match=r"'spaces2' \(distribution 'x-dist'\).*the space 'r2', which is the name of "
-        r"deepinn's own space.*rename yours \(e.g. 'spaces2_r2'\)",
+    registry = _load(fakes, strict=True, builtins=True)  # loading works, even strictly
+    assert registry.spaces.get("spaces2:r2").distribution == "x-dist"
+    assert registry.spaces.get("deepinn:r2").provider == "deepinn.spaces._plugin"
+    assert registry.spaces.get("deepinn.spaces._plugin:r2").distribution == "deepinn"
+    with pytest.raises(
+        DuplicateNameError,
+        match=r"space 'r2': 'deepinn.spaces._plugin' \(distribution 'deepinn'\) and 'spaces2' "
+        r"\(distribution 'x-dist'\).*deepinn:r2 or spaces2:r2\), or disable the other plugin "
+        r"\(DEEPINN_DISABLE_PLUGINS=spaces2\)",
     ):
-        _load(fakes, strict=False, builtins=True)
-
-
-def test_a_builtin_name_keeps_the_builtin_usable_by_its_plain_name(fakes: FakePlugins) -> None:
-    fakes.add("spaces2", plugin_source(hook="deepinn_spaces", name="r2"), distribution="x-dist")
-    with pytest.warns(PluginWarning):
-        registry = _load(fakes, strict=False, builtins=True)
-    assert registry.spaces.get("r2").provider == "deepinn.spaces._plugin"
-    assert [f.plugin for f in registry.failures] == ["spaces2"]
-
-
-def test_a_builtin_name_is_an_error_in_strict_mode(fakes: FakePlugins) -> None:
-    fakes.add("spaces2", plugin_source(hook="deepinn_spaces", name="r2"), distribution="x-dist")
-    with pytest.raises(PluginError, match=r"'spaces2'.*the space 'r2'.*reserved"):
-        _load(fakes, strict=True, builtins=True)
+        registry.spaces.get("r2")  # never a silent override: the bare name names both
 
 
 def test_two_third_party_plugins_may_share_a_name_that_no_builtin_has(

@@ -6,9 +6,8 @@ is collected, and a plugin with any contributes nothing and is reported once wit
 
 from __future__ import annotations
 
-import re
 import reprlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pluggy
 
@@ -21,7 +20,6 @@ __all__ = [
     "name_problems",
     "problems_text",
     "returned_problem",
-    "suggested_name",
     "unknown_hooks",
 ]
 
@@ -80,18 +78,8 @@ def returned_problem(hook: str, returned: object) -> str | None:
     )
 
 
-def suggested_name(plugin: str, name: str) -> str:
-    """A name to offer instead of a reserved one: the plugin's name as a prefix."""
-    prefix = re.sub(r"\W+", "_", plugin.rpartition(".")[2]).strip("_").lower() or "my"
-    return f"{prefix}_{name}"
-
-
-def name_problems(
-    plugin_name: str,
-    found: Sequence[tuple[Kind, Registration]],
-    reserved: Mapping[str, set[str]],
-) -> list[str]:
-    """A name registered twice by one plugin, or a name of deepinn's own components."""
+def name_problems(found: Sequence[tuple[Kind, Registration]]) -> list[str]:
+    """A name one plugin registers more than once in one kind."""
     problems = []
     seen: set[tuple[str, str]] = set()
     for kind, registration in found:
@@ -101,12 +89,6 @@ def name_problems(
                 "register each name once per kind"
             )
         seen.add((kind.name, registration.name))
-        if registration.name in reserved.get(kind.name, set()):
-            problems.append(
-                f"it registers the {kind.singular} {registration.name!r}, which is the name of "
-                f"deepinn's own {kind.singular}; built-in names are reserved, so rename yours "
-                f"(e.g. {suggested_name(plugin_name, registration.name)!r})"
-            )
     return problems
 
 

@@ -3,10 +3,10 @@
 """The plugin contract: one ``deepinn_<kind>`` hook per kind of component.
 
 Every hook is called once, when ``deepinn.plugins.load_registry()`` runs (never at import), with
-no arguments, and returns a list of :class:`deepinn.plugins.Registration`. deepinn's own names
-are reserved: a plugin registering one fails to load. Two third-party providers of one name are
-never a silent override: both stay usable as ``provider:name`` and choosing the bare name is an
-error naming both. A plugin is loaded all or nothing. The registration's ``schema`` is a
+no arguments, and returns a list of :class:`deepinn.plugins.Registration`. Two providers of one
+name (deepinn's own components included) are never a silent override: both stay usable as
+``provider:name`` (``deepinn:name`` for deepinn's own) and choosing the bare name is an error
+naming both. A plugin is loaded all or nothing. The registration's ``schema`` is a
 dataclass of the component's parameters; it is stored in Hydra's ConfigStore as option
 ``<name>`` of the kind's config group (``domain``, ``sampler``, ``net``, ``problem``; see
 ``deepinn.plugins.KIND_TABLE``), so ``deepinn train domain=<name> domain.<field>=...`` selects

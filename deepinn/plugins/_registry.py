@@ -61,6 +61,9 @@ ENTRY_POINT_GROUP = PROJECT_NAME
 STRICT_ENV = "DEEPINN_STRICT_PLUGINS"
 DISABLE_ENV = "DEEPINN_DISABLE_PLUGINS"
 
+BUILTIN_PROVIDER = "deepinn"
+"""The provider part of the qualified name of deepinn's own components (``deepinn:circle``)."""
+
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "deepinn.spaces._plugin",
     "deepinn.domains._plugin",
@@ -149,8 +152,10 @@ class KindRegistry(Generic[T]):
 
     @staticmethod
     def qualified(registration: Registration) -> str:
-        """``provider:name``, which always selects this one registration."""
-        return f"{registration.provider}:{registration.name}"
+        """``provider:name`` (``deepinn:name`` for deepinn's own), which always selects this one
+        registration."""
+        provider = BUILTIN_PROVIDER if is_builtin(registration) else registration.provider
+        return f"{provider}:{registration.name}"
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
@@ -182,7 +187,7 @@ class KindRegistry(Generic[T]):
             raise self._unknown(bare)
         if provider:
             for registration in found:
-                if registration.provider == provider:
+                if name in (f"{registration.provider}:{bare}", self.qualified(registration)):
                     return registration
             providers = ", ".join(repr(self.qualified(r)) for r in found)
             raise UnknownNameError(
@@ -197,10 +202,16 @@ class KindRegistry(Generic[T]):
                 f"{self.kind.group}={self.qualified(r)}" if self.kind.group else self.qualified(r)
                 for r in found
             )
+            others = [r.provider for r in found if not is_builtin(r)]
             raise DuplicateNameError(
                 f"Two plugins register the {self.kind.singular} {bare!r}: {providers}. Choose "
-                f"one by its qualified name ({choices}), or disable one "
-                f"({DISABLE_ENV}=<plugin name>)."
+                f"one by its qualified name ({choices}), or disable "
+                + (
+                    f"the other plugin ({DISABLE_ENV}={others[0]})"
+                    if len(others) == 1
+                    else f"one ({DISABLE_ENV}=<plugin name>)"
+                )
+                + "."
             )
         return found[0]
 
@@ -516,12 +527,11 @@ def load_registry(
 
     A plugin is loaded all or nothing: one that fails to import, marks a function that is no
     hook with ``@hookimpl``, has a hook that raises or returns something other than a list of
-    :class:`Registration`, builds an invalid ``Registration``, registers one name twice in a
-    kind or takes the name of one of deepinn's own components contributes nothing, and is
-    reported once with every problem (a :class:`PluginWarning`; a ``PluginError`` in strict
-    mode). A name two third-party plugins register is kept under both (``provider:name``
-    selects one); choosing the bare name is then an error naming both
-    (:meth:`KindRegistry.get`).
+    :class:`Registration`, builds an invalid ``Registration`` or registers one name twice in a
+    kind contributes nothing, and is reported once with every problem (a
+    :class:`PluginWarning`; a ``PluginError`` in strict mode). A name two plugins register
+    (deepinn's own included) is kept under both (``provider:name``, ``deepinn:name``, selects
+    one); choosing the bare name is then an error naming both (:meth:`KindRegistry.get`).
 
     Raises:
         PluginError: A plugin failed to load in strict mode.
@@ -561,7 +571,6 @@ def load_registry(
     registrations: dict[str, dict[str, list[Registration]]] = {
         kind.name: {} for kind in KIND_TABLE
     }
-    reserved: dict[str, set[str]] = {kind.name: set() for kind in KIND_TABLE}
     for plugin_name, distribution, plugin in candidates:
         builtin = distribution == "deepinn" and plugin_name in BUILTIN_PLUGINS
         problems = unknown_hooks(pm, plugin)
@@ -575,7 +584,7 @@ def load_registry(
                 problems.append(f"{type(error).__name__}: {error}")
             else:
                 found, problems = _call_hooks(pm, plugin_name, builtin)
-                problems += name_problems(plugin_name, found, {} if builtin else reserved)
+                problems += name_problems(found)
         if problems:
             if builtin:
                 raise PluginError(f"deepinn's built-in plugin {plugin_name!r}: {problems}")
@@ -585,8 +594,6 @@ def load_registry(
             _fail(failure, failures, mode)
             continue
         for kind, item in found:
-            if builtin:
-                reserved[kind.name].add(item.name)
             registrations[kind.name].setdefault(item.name, []).append(
                 dataclasses.replace(item, provider=plugin_name, distribution=distribution)
             )

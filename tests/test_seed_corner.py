@@ -98,3 +98,27 @@ def test_import_deepinn_does_not_import_lightning() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_strategy_names_ignore_case_and_an_unknown_one_lists_them() -> None:
+    assert isinstance(dp.constraint.PDE(geom=_square(), sampling_strategy="Sobol", no_points=8,
+                                        seed=0).sampler, dp.samplers.SobolSampler)
+    with pytest.raises(dp.ConfigurationError, match=r"Registered sampling strategies: .*sobol"):
+        dp.constraint.PDE(geom=_square(), sampling_strategy="sobl", no_points=8)
+
+
+def test_a_dirichlet_condition_on_a_boundary_samples_that_boundary() -> None:
+    square = _square()
+    bc = dp.constraint.DirichletBC(geom=square.boundary, function=lambda X: 0 * X[:, :1],
+                                   no_points=16, seed=0)
+    points = bc.sample(torch.Generator().manual_seed(0))["x"]
+    assert bool(square.boundary.contains(points).all())
+
+
+def test_training_for_no_iterations_names_the_argument() -> None:
+    square = _square()
+    interior = dp.constraint.PDE(geom=square, no_points=8, seed=0)
+    model = dp.Model(dp.domain.Generic(lambda X, y: y, interior, []), dp.nn.FullyConnected([2, 4, 1]))
+    model.compile("adam", 1e-3, "MSE", "cpu")
+    with pytest.raises(dp.ConfigurationError, match=r"model.train\(iterations=0\): give a positive"):
+        model.train(iterations=0)

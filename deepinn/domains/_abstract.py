@@ -100,4 +100,8 @@ class AbstractBoundary(AbstractDomain):
 
     @property
     def boundary(self) -> AbstractBoundary:
-        raise NotImplementedError("A boundary has no boundary.")
+        raise NotImplementedError(
+            f"{self!r} is a boundary and has no boundary of its own; use the domain whose "
+            "boundary it is (disk.boundary, not disk.boundary.boundary), or sample this set "
+            "itself."
+        )

@@ -16,6 +16,7 @@ from deepinn._errors import ConfigurationError, unknown_name_message
 from deepinn.constraints import DirichletBC as _DirichletBC
 from deepinn.constraints import PDEConstraint
 from deepinn.constraints._abstract import user_values
+from deepinn.domains import AbstractBoundary
 
 __all__ = ["PDE", "STRATEGIES", "DirichletBC", "SeedDirichletBC", "SeedPDE"]
 
@@ -32,9 +33,15 @@ STRATEGIES: dict[str, type] = {
 def _sampler(
     domain: object, strategy: str, no_points: int, filter_fn: Callable | None, seed: int | None
 ) -> object:
-    if strategy not in STRATEGIES:
-        raise ConfigurationError(unknown_name_message("sampling_strategy", strategy, STRATEGIES))
-    return STRATEGIES[strategy](domain, n_points=no_points, filter_fn=filter_fn, seed=seed)
+    by_lower = {name.lower(): cls for name, cls in STRATEGIES.items()}
+    if not isinstance(strategy, str) or strategy.lower() not in by_lower:
+        raise ConfigurationError(
+            unknown_name_message(
+                "sampling_strategy", str(strategy), STRATEGIES, plural="sampling strategies"
+            )
+            + " (Case does not matter.)"
+        )
+    return by_lower[strategy.lower()](domain, n_points=no_points, filter_fn=filter_fn, seed=seed)
 
 
 class _SeedMethods:
@@ -100,6 +107,8 @@ def DirichletBC(  # noqa: N802
     seed: int | None = None,
     name: str = "dirichlet",
 ) -> SeedDirichletBC:
-    """Values ``function(X)`` prescribed on the boundary of ``geom`` (a core DirichletBC)."""
-    sampler = _sampler(geom.boundary, sampling_strategy, no_points, filter_fn, seed)  # type: ignore[attr-defined]
+    """Values ``function(X)`` prescribed on the boundary of ``geom`` (a core DirichletBC); a
+    boundary (``disk.boundary``, or a part of one) is sampled itself."""
+    where = geom if isinstance(geom, AbstractBoundary) else geom.boundary  # type: ignore[attr-defined]
+    sampler = _sampler(where, sampling_strategy, no_points, filter_fn, seed)
     return SeedDirichletBC(name, sampler, function)

@@ -63,6 +63,11 @@ class Model:
         """Train for ``iterations`` optimizer steps; returns the metrics (also in ``history``)."""
         if self._phases is None:
             raise ConfigurationError("Call model.compile(...) before model.train(...).")
+        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations <= 0:
+            raise ConfigurationError(
+                f"model.train(iterations={iterations!r}): give a positive number of optimizer "
+                "steps, e.g. model.train(iterations=2000)."
+            )
         trainer_options: dict[str, Any] = {"accelerator": "cpu", "enable_progress_bar": False}
         if self.device.startswith("cuda"):
             index = int(self.device.split(":")[1]) if ":" in self.device else 0

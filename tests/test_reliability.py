@@ -284,3 +284,14 @@ def test_a_network_that_cannot_be_the_problem_s_is_refused_before_training(netwo
     with pytest.raises(dp.ConfigurationError, match=match):
         fit(_problem(), network, max_steps=4, run_dir=tmp_path / "run", logger=False, trainer_options=QUIET)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_phase_the_run_never_reaches_is_warned_of():
+    with pytest.warns(UserWarning, match=r"phase 1 \(LBFGS\) starts at step 100, but .* max_steps = 4"):
+        fit(_problem(), _net(), phases=dp.training.adam_lbfgs(adam_steps=100), max_steps=4,
+            logger=False, trainer_options=QUIET, eval_points=50)
+
+
+def test_a_negative_sampler_seed_is_refused():
+    with pytest.raises(dp.ConfigurationError, match=r"seed must be an integer >= 0 .* got -1"):
+        dp.samplers.RandomUniformSampler(dp.domains.Interval(dp.spaces.R1("x"), 0.0, 1.0), 4, seed=-1)

@@ -66,8 +66,11 @@ class AbstractSampler(abc.ABC):
             raise ConfigurationError(
                 f"filter_fn must be callable (points -> bool mask) or None; got {filter_fn!r}."
             )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ConfigurationError(f"seed must be an int or None; got {seed!r}.")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ConfigurationError(
+                f"seed must be an integer >= 0 or None (drawn from torch's generator); got "
+                f"{seed!r}."
+            )
         self.domain = domain
         self.n_points = _check_n_points(n_points)
         self.filter_fn = filter_fn

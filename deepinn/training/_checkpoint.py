@@ -217,7 +217,7 @@ PYTHON_API = "python"
 configuration has no such key. Only configurations of the same kind are compared."""
 
 
-def _optimizer_name(phase: Phase) -> str:
+def optimizer_name(phase: Phase) -> str:
     """The optimizer class a phase builds (``Adam``), looked for in ``functools.partial``s."""
     factory: Any = phase.optimizer
     candidates = [factory]
@@ -259,7 +259,7 @@ def describe_python_run(
         "dtype": run.dtype,
         "seed": run.seed,
         "resample_every": run.resample_every,
-        "optimizer": {"name": " then ".join(_optimizer_name(phase) for phase in phases)},
+        "optimizer": {"name": " then ".join(optimizer_name(phase) for phase in phases)},
         "weighting": {"name": run.weighting.name},
     }
 

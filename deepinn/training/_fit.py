@@ -31,6 +31,7 @@ from deepinn.training._checkpoint import (
     does_not_fit,
     find_checkpoint,
     load_checkpoint_safely,
+    optimizer_name,
 )
 from deepinn.training._compile import AUTO_COMPILE_STEPS
 from deepinn.training._data import CollocationData
@@ -140,6 +141,7 @@ def fit(
     run = (config or RunConfig()).replace(**knobs)
     if isinstance(phases, Phase):
         phases = [phases]
+    _warn_unreached_phases(phases if phases is not None else adam(), max_steps)
     if hparams is None:  # a run started from Python: what a resume must share with it
         hparams = describe_python_run(problem, network, run, phases or adam())
     if run.marching.enabled:
@@ -176,6 +178,23 @@ def fit(
         return _train(module, data, run, None, max_steps, trainer_options, logger, ckpt)
     with held_run_folder(run_dir, run.resume):
         return _train(module, data, run, Path(run_dir), max_steps, trainer_options, logger, ckpt)
+
+
+def _warn_unreached_phases(phases: Sequence[Phase], max_steps: int) -> None:
+    """Warn of optimizer phases that start at or after ``max_steps``: they would never run."""
+    start = 0
+    for index, phase in enumerate(phases):
+        if index > 0 and start >= max_steps:
+            warnings.warn(
+                f"Optimizer phase {index} ({optimizer_name(phase)}) starts at step {start}, but "
+                f"the run stops at max_steps = {max_steps}: it never runs. Raise max_steps "
+                "(trainer.max_steps) above the steps before it, or shorten those "
+                "(optimizer.adam_steps).",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
+        start += phase.steps or 0
 
 
 def _check_network(problem: Problem, network: Any) -> None:

@@ -194,3 +194,27 @@ def test_a_plugin_error_at_start_up_is_one_line_naming_the_plugin(tmp_path, case
     line = [x for x in result.stderr.splitlines() if x.startswith("deepinn train: error:")]
     assert len(line) == 1 and expected in line[0] and "badplugin" in line[0], result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("  constraint:\n    pde: {kind: pde, n: 10, residual: '-u_xx'}",
+         r"in experiment/bad.yaml: problem.constraint: Key 'constraint' not in .*not a key of the "
+         r"problem chosen: fix its spelling"),
+        ("  constraints:\n    pde: {kind: pde, n: many, residual: '-u_xx'}",
+         r"in experiment/bad.yaml: problem.constraints.pde.n: Value 'many' .*Integer; give "
+         r"problem.constraints.pde.n an integer"),
+    ],
+)
+def test_a_mistake_inside_a_yaml_file_names_the_file_the_key_and_the_fix(
+    capsys, tmp_path, monkeypatch, entry, expected
+):
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    (tmp_path / "conf" / "experiment" / "bad.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /problem: custom\n  - _self_\n"
+        f"problem:\n  coordinates: [x, y]\n{entry}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    err = _refused(capsys, f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "+experiment=bad")
+    assert pytest.importorskip("re").search(expected, err), err

@@ -165,7 +165,37 @@ def _composition_message(
         expected = _EXPECTED.get(wanted.group(1), wanted.group(1)) if wanted else "a valid value"
         shown = f"{key}={value}" if value is not None else key
         return f"{shown}: {detail}. Give {expected}, e.g. {key}=<{expected.replace(' ', '_')}>."
-    return str(error).splitlines()[0]
+    return _in_file_message(str(error))
+
+
+def _in_file_message(text: str) -> str:
+    """Hydra's report of an error inside a YAML file (``In 'experiment/x': ConfigKeyError raised
+    while composing config:`` then OmegaConf's lines) as one line: file, key, what, fix."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return lines[0] if lines else text
+    where = re.match(r"In '([^']+)'", lines[0])
+    key = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("full_key:")),
+               None)
+    details = [line for line in lines[1:] if not re.match(r"\w+(_type)?[:=]", line)]
+    detail = details[0].rstrip(".") if details else lines[0]
+    place = f"in {where.group(1)}.yaml" if where else "in a configuration file"
+    if key is None:
+        return f"{place}: {detail}."
+    unknown = re.match(r"Key '([^']+)' not in", detail)
+    wanted = re.search(r"converted to (\w+)", detail)
+    if unknown:
+        section = key.partition(".")[0]
+        fix = (
+            f"{key} is not a key of the {section} chosen: fix its spelling, or choose another "
+            f"{section} that has it (deepinn show {section} <name> lists its keys"
+            + ("; docs/yaml_pde.md those of problem=custom)" if section == "problem" else ")")
+        )
+    elif wanted:
+        fix = f"give {key} {_EXPECTED.get(wanted.group(1), wanted.group(1))}"
+    else:
+        fix = f"fix {key} in that file"
+    return f"{place}: {key}: {detail}; {fix}. (--cfg job shows the composed configuration.)"
 
 
 def _add_with_plus(key: str, value: str | None) -> str:

@@ -136,3 +136,9 @@ def test_an_adaptive_run_takes_one_step_per_batch() -> None:
     options = dict(OPTIONS, val_every=10)
     result = fit(_problem(), _net(), max_steps=20, resample_every=10, **options)
     assert result.module.steps_per_batch == 1 and result.metrics["steps"] == 20
+
+
+def test_adaptive_points_that_would_never_be_reselected_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"resample_every = 10 and max_steps = 5: the points would never"):
+        fit(_problem(), dp.nn.FullyConnected([2, 4, 1]), max_steps=5, resample_every=10, logger=False,
+            trainer_options={"enable_progress_bar": False})

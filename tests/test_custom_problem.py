@@ -144,7 +144,10 @@ ERRORS = [
         ["problem.constraints.wall.kind=initial", "problem.constraints.wall.at=initial"],
         r"wall\.at = 'initial'.*problem\.time",
     ),
-    (["problem.coordinates=[x]"], r"problem\.coordinates"),
+    (["problem.coordinates=[x]"], r"problem\.coordinates.*pick a 1-D domain \(domain=interval\)"),
+    (["problem.constraints.wall.kind=periodic", "problem.constraints.wall.value=null"],
+     r"wall: the 'periodic' constraint needs params\.shift"),
+    (["+problem.constraints.wall.where='x > 5'"], r"wall\.where = 'x > 5' holds at none of"),
     (["problem.reference=no_such_file", "problem.exact=null"], r"problem\.reference.*burgers"),
     (["+problem.constraints.wall.params.alpha=2.0"], r"problem\.constraints\.wall.*alpha"),
 ]
@@ -241,12 +244,12 @@ def test_users_own_config_dir_experiment(tmp_path: Path) -> None:
         "    ends: {kind: dirichlet, n: 2, value: '0'}\n"
         "  exact: sin(pi*x)\n"
     )
-    run = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, "-m", "deepinn", "train", "--config-dir", str(tmp_path),
-         "+experiment=mypde", "trainer.max_steps=5", "optimizer=adam", f"hydra.run.dir={run}",
+         "+experiment=mypde", "trainer.max_steps=5", "optimizer=adam", "problem.label=mypde",
          "threads=1"],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (run / "metrics.json").is_file()
+    runs = list((tmp_path / "outputs").glob("*/*/metrics.json"))  # named by the label
+    assert [run.parent.parent.name for run in runs] == ["mypde-interval"]

@@ -177,3 +177,20 @@ def test_the_module_delegates_its_losses_to_the_loss_object():
     rows = {name: batch["x"].shape[0] for name, batch in points.items()}
     assert isinstance(module.loss, PINNLoss)
     assert module.compute_losses(points, rows)[0].item() == pytest.approx(4.25, rel=1e-12)
+
+
+def test_a_problem_whose_every_weight_is_zero_is_refused():
+    with pytest.raises(dp.ConfigurationError, match="Every constraint of problem 'quadratic' has weight 0"):
+        PINNLoss(_quadratic_problem(0.0, 0.0), dp.nn.FullyConnected([1, 4, 1]))
+
+
+def test_a_term_no_trained_weight_reaches_is_refused_on_the_first_batch():
+    problem = _quadratic_problem()
+    pde = problem.constraints[0]
+    pde.residual_fn = lambda f: f.coords("x") ** 2  # the points only: no output of the network
+    pde.infer_hints = False  # as a configured residual: declared hints, no recording pass
+    loss = PINNLoss(problem, dp.nn.FullyConnected([1, 4, 1]))
+    with pytest.raises(dp.ConfigurationError, match=r"Constraint\(s\) \['pde'\]: the residual does not depend"):
+        loss.choose_modes(_points(problem))
+    pde.residual_fn = lambda f: f.laplacian("u")
+    loss.choose_modes(_points(problem))  # the same problem, its residual restored: accepted

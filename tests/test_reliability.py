@@ -295,3 +295,22 @@ def test_a_phase_the_run_never_reaches_is_warned_of():
 def test_a_negative_sampler_seed_is_refused():
     with pytest.raises(dp.ConfigurationError, match=r"seed must be an integer >= 0 .* got -1"):
         dp.samplers.RandomUniformSampler(dp.domains.Interval(dp.spaces.R1("x"), 0.0, 1.0), 4, seed=-1)
+
+
+def test_a_problem_with_two_outputs_reports_each_output_s_error(tmp_path):
+    interval = dp.domains.Interval(dp.spaces.R1("x"), 0.0, 1.0)
+    exact = lambda x: torch.cat([torch.sin(math.pi * x), 100 * x], dim=1)  # noqa: E731
+    pde = PDEConstraint("pde", dp.samplers.GridSampler(interval, 16),
+                        residual=lambda f: torch.cat([f["u"], f["v"]], dim=1), columns=2)
+    problem = dp.Problem("pair", interval, [pde], outputs=("u", "v"), exact=exact)
+    torch.manual_seed(0)
+    result = fit(problem, dp.nn.FullyConnected([1, 8, 2]), max_steps=2, logger=False,
+                 trainer_options=QUIET, eval_points=50)
+    per_output = result.metrics["rel_l2_per_output"]
+    x, values = problem.evaluation_set(50)
+    with torch.no_grad():
+        prediction = result.module.predict_points(x).double()
+    for i, name in enumerate(("u", "v")):
+        column = (prediction[:, i] - values[:, i]).norm() / values[:, i].norm()
+        assert per_output[name] == pytest.approx(float(column), rel=1e-5)
+    assert per_output["u"] != pytest.approx(result.metrics["rel_l2"])  # v's scale dominates it

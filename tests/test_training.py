@@ -68,10 +68,11 @@ def test_non_finite_loss_names_step_and_constraint_and_keeps_last_good_checkpoin
     def poisoned(field):
         calls["n"] += 1
         value = base(field)
-        return value * math.nan if calls["n"] > 25 else value
+        return value * math.nan if calls["n"] > 26 else value
 
     problem.constraints[0].residual_fn = poisoned
-    # Count the training steps' calls only: no set-up pass (hint recording, the auto mode probe).
+    # Count the training steps' calls: one set-up pass (the first batch's check that every term
+    # reaches the weights), no hint recording, no auto mode probe.
     problem.constraints[0].infer_hints = False
     with pytest.raises(dp.TrainingError, match=r"step 25 in constraint\(s\) \['pde'\]") as info:
         fit(problem, _net(problem), max_steps=100, run_dir=tmp_path, val_every=10, logger=False,

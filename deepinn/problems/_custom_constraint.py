@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Callable
 from typing import Any
+
+import torch
 
 from deepinn._errors import ConfigurationError, UnknownNameError, nearest
 from deepinn.constraints import AbstractConstraint
@@ -109,6 +112,10 @@ def _outputs(spec: ConstraintSpec, key: str, outputs: tuple[str, ...]) -> tuple[
     return chosen
 
 
+_WHERE_PROBE = 4096
+"""Points of the domain a ``where:`` condition is tried on when the problem is built."""
+
+
 def _sampler(
     spec: ConstraintSpec, key: str, domain: Any, n: int, registry: Any,
     make_sampler: MakeSampler, function: Compile,
@@ -128,6 +135,13 @@ def _sampler(
                 f"{key}.where: the sampler {sampler!r} cannot filter points (no filter_fn)."
             )
         sampler.filter_fn = lambda points: where(points)[:, 0] != 0
+        probe = domain.sample_uniform(_WHERE_PROBE, torch.Generator().manual_seed(0))
+        if not bool(sampler.filter_fn(probe.to(torch.get_default_dtype())).any()):
+            raise ConfigurationError(
+                f"{key}.where = {spec.where!r} holds at none of {_WHERE_PROBE} points spread over "
+                f"{domain!r}, so the constraint would get no points. Check the condition: it is "
+                "true where the constraint applies (e.g. where: 'x < 0' for the left part)."
+            )
     return sampler
 
 
@@ -197,6 +211,17 @@ def build_constraint(
     try:
         constraint: AbstractConstraint = registry.constraints.build(kind, params, **context)
     except TypeError as error:
+        missing = re.search(
+            r"missing \d+ required (?:keyword-only |positional )?arguments?: (.+)", str(error)
+        )
+        if missing:
+            names = re.findall(r"'(\w+)'", missing.group(1))
+            shown = ", ".join(f"params.{name}" for name in names)
+            raise ConfigurationError(
+                f"{key}: the {kind!r} constraint needs {shown}, which is not given; add it, e.g. "
+                f"{key}: {{kind: {kind}, ..., params: {{{names[0]}: ...}}}} (docs/yaml_pde.md "
+                "lists what each kind needs)."
+            ) from None
         raise ConfigurationError(
             f"{key}: the {kind!r} constraint does not take what was given ({error}). Remove "
             f"that key, or pick a kind that uses it; its keys: at, n, sampler, where, weight, "

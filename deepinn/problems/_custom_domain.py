@@ -23,6 +23,14 @@ ON_CHOICES = ("interior", "boundary", "initial", "data")
 """Where a constraint's points come from (``problem.constraints.<name>.at``)."""
 
 
+_DOMAINS_BY_DIM = {
+    1: " (domain=interval)",
+    2: " (domain=parallelogram, circle, triangle, polygon, ...)",
+    3: " (domain=box, sphere, ...)",
+}
+"""Built-in domains of each dimension, for the message of a coordinate count that does not fit."""
+
+
 def _tensor(points: torch.Tensor | Points) -> torch.Tensor:
     return points.as_tensor if isinstance(points, Points) else points
 
@@ -147,7 +155,7 @@ def build_geometry(
             f"problem.coordinates = {list(coordinates)} names {len(spatial_names)} space "
             f"coordinate(s) {spatial_names} but the domain {domain!r} is {domain.dim}-D "
             f"(coordinates {native}); name {domain.dim} or pick a {len(spatial_names)}-D "
-            "domain (domain=interval, parallelogram, polygon, box, ...)."
+            f"domain{_DOMAINS_BY_DIM.get(len(spatial_names), '')}."
         )
     spatial = domain
     if spatial_names != native:

@@ -17,7 +17,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from deepinn._errors import ConfigurationError
 from deepinn.training._compile import CompiledGradient, CompiledLoss
-from deepinn.training._metrics import relative_l2
+from deepinn.training._metrics import relative_l2, relative_l2_per_output
 from deepinn.training._module import PINNModule
 from deepinn.training._plots import points_figure, solution_figure
 
@@ -180,6 +180,9 @@ def compute_metrics(
     if exact is not None:
         prediction = _predict_float64(pl_module)(points)
         metrics["rel_l2"] = float(relative_l2(prediction, exact))
+        per_output = relative_l2_per_output(prediction, exact, problem.outputs)
+        if per_output:
+            metrics["rel_l2_per_output"] = {k: float(v) for k, v in per_output.items()}
     losses = {k: float(v) for k, v in pl_module.last_losses.items()}
     metrics["final_loss"] = losses.pop("total", None)
     metrics["loss_per_constraint"] = losses

@@ -173,6 +173,13 @@ def fit(
     )
     eval_points = run.eval_points
     data = CollocationData(problem, seed, run.resample_every, eval_points, dtype)
+    if data.adaptive and run.resample_every >= max_steps:
+        raise ConfigurationError(
+            f"sampler=adaptive (constraints {data.adaptive}) with resample_every = "
+            f"{run.resample_every} and max_steps = {max_steps}: the points would never be "
+            "re-selected from the residual. Set resample_every below max_steps (e.g. "
+            f"resample_every={max(1, max_steps // 10)}) or use another sampler."
+        )
     ckpt = _resume_checkpoint(run, hparams)
     if run_dir is None:
         return _train(module, data, run, None, max_steps, trainer_options, logger, ckpt)

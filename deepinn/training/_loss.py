@@ -143,6 +143,13 @@ class PINNLoss:
             network = OutputTransform(network, transform)  # not twice (a fit's result network)
         self.network = network
         self.field_mode = field_mode
+        if all(constraint.weight == 0 for constraint in problem.constraints):
+            raise ConfigurationError(
+                f"Every constraint of problem {problem.name!r} has weight 0, so the loss is 0 "
+                "and training would change nothing; give at least one a positive weight "
+                "(problem.weights.<name>=1, weight: in a problem=custom entry, or "
+                "constraint.weight in Python)."
+            )
         for constraint in problem.constraints:
             if constraint.infer_hints:  # a Python residual without hints: record them once
                 infer_hints(constraint, network, problem.outputs)
@@ -199,6 +206,7 @@ class PINNLoss:
         (:class:`CompiledGradient`), no longer for :meth:`__call__`, which then runs eager.
         """
         self.group_modes = {}
+        self._check_terms_train(points, rows)
         if self.compile:
             self._compile_whole_if_possible(points, rows, parameters)
             if self.compile is True or self.whole is not None:
@@ -237,6 +245,39 @@ class PINNLoss:
                 {m: round(1e3 * t, 3) for m, t in seconds.items()},
             )
         return self.group_modes
+
+    def _check_terms_train(self, points: Points, rows: Mapping[str, int] | None) -> None:
+        """Refuse a weighted term that no trained weight reaches: training could not lower it
+        (a residual that names no output, a constant), so the run would only pretend to fit it.
+
+        One eager evaluation on the first batch; nothing is checked when nothing is trained.
+        """
+        trained = [p for p in self.network.parameters() if p.requires_grad]
+        trained += [p for p in self.problem.parameters.values() if p.requires_grad]
+        if not trained:
+            return
+        with torch.enable_grad():
+            losses = self._evaluate(points, rows, self.network)[1]
+        weights = {c.name: c.weight for c in self.problem.constraints}
+        dead = []
+        for name, loss in losses.items():
+            if weights[name] == 0:
+                continue
+            reached = loss.requires_grad and any(
+                gradient is not None
+                for gradient in torch.autograd.grad(
+                    loss, trained, allow_unused=True, retain_graph=True
+                )
+            )
+            if not reached:
+                dead.append(name)
+        if dead:
+            raise ConfigurationError(
+                f"Constraint(s) {dead}: the residual does not depend on the network's outputs "
+                "(nor on a learnable coefficient), so training cannot lower it. Write it in "
+                "terms of the outputs and their derivatives (e.g. -u_xx - u_yy - f, or in Python "
+                "lambda f: -f.laplacian('u') - source), or remove the constraint."
+            )
 
     def _compile_whole_if_possible(
         self,

@@ -6,7 +6,7 @@ import torch
 
 from deepinn._errors import ConfigurationError
 
-__all__ = ["relative_l2"]
+__all__ = ["relative_l2", "relative_l2_per_output"]
 
 
 def relative_l2(prediction: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
@@ -26,3 +26,17 @@ def relative_l2(prediction: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
     if denominator == 0:
         return (prediction - exact).norm()
     return (prediction - exact).norm() / denominator
+
+
+def relative_l2_per_output(
+    prediction: torch.Tensor, exact: torch.Tensor, outputs: tuple[str, ...]
+) -> dict[str, torch.Tensor]:
+    """:func:`relative_l2` of each output's column, by name (empty for a single output, whose
+    error is the whole one): the pooled figure hides the error of an output with small values.
+    """
+    if len(outputs) < 2 or prediction.shape != exact.shape or exact.shape[1] != len(outputs):
+        return {}
+    return {
+        name: relative_l2(prediction[:, i : i + 1], exact[:, i : i + 1])
+        for i, name in enumerate(outputs)
+    }

@@ -18,7 +18,7 @@ from deepinn.training._compile import CompiledGradient, CompiledLoss, CompiledNe
 from deepinn.training._ddp import all_reduce, is_distributed, no_ddp_sync
 from deepinn.training._finite import FiniteTracker
 from deepinn.training._loss import PINNLoss, Points, group_by_order
-from deepinn.training._metrics import relative_l2
+from deepinn.training._metrics import relative_l2, relative_l2_per_output
 from deepinn.training._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
 from deepinn.training._stepping import Stepper
 from deepinn.training._weighting import LossWeighting, WeightingConfig
@@ -429,6 +429,10 @@ class PINNModule(pl.LightningModule):
         if "u" in batch:
             prediction = self.predict_points(batch["x"])
             metrics["val/rel_l2"] = relative_l2(prediction, batch["u"])
+            for name, error in relative_l2_per_output(
+                prediction, batch["u"], self.problem.outputs
+            ).items():
+                metrics[f"val/rel_l2/{name}"] = error
         for name, true in self.problem.true_parameters.items():
             value = self.coefficients[name].detach().reshape(-1)[0]
             metrics[f"val/coefficient_error/{name}"] = (value - true).abs() / abs(true)

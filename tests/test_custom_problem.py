@@ -148,6 +148,9 @@ ERRORS = [
     (["problem.constraints.wall.kind=periodic", "problem.constraints.wall.value=null"],
      r"wall: the 'periodic' constraint needs params\.shift"),
     (["+problem.constraints.wall.where='x > 5'"], r"wall\.where = 'x > 5' holds at none of"),
+    (["+problem.parameters.pi=3.0"], r"problem\.parameters\.pi: 'pi' is a built-in constant"),
+    (["problem.constraints.wall.kind=neumann", "problem.constraints.wall.at=interior"],
+     r"problem\.constraints\.wall\.at = 'interior': a 'neumann' condition .* use at: boundary"),
     (["problem.reference=no_such_file", "problem.exact=null"], r"problem\.reference.*burgers"),
     (["+problem.constraints.wall.params.alpha=2.0"], r"problem\.constraints\.wall.*alpha"),
 ]
@@ -162,6 +165,11 @@ def test_errors_name_the_key(registry: Registry, overrides: list[str], match: st
 def test_learnable_coefficient_in_a_value_is_refused(registry: Registry) -> None:
     with pytest.raises(ConfigurationError, match=r"wall\.value.*learnable.*residual"):
         _build(registry, "+experiment=yaml_inverse", "problem.constraints.wall.value='k*x'")
+
+
+def test_learnable_coefficient_in_the_exact_solution_is_refused(registry: Registry) -> None:
+    with pytest.raises(ConfigurationError, match=r"problem\.exact: .*learnable coefficient\(s\) \['k'\]"):
+        _build(registry, "+experiment=yaml_inverse", "problem.exact='k*x'")
 
 
 def test_parameter_must_be_constant(registry: Registry) -> None:

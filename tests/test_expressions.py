@@ -407,8 +407,9 @@ def test_derivative_of_unknown_output_suggests_nearest() -> None:
         _residual("laplacian(uu)")
 
 
-def test_short_form_of_unknown_coordinate_is_an_unknown_name() -> None:
-    with pytest.raises(ConfigurationError, match=r"Unknown name 'u_z'"):
+def test_short_form_of_unknown_coordinate_names_the_coordinates() -> None:
+    with pytest.raises(ConfigurationError, match=r"'u_z' reads as a derivative of 'u', but 'z' is "
+                       r"not made of the coordinates \['x', 'y'\]"):
         _residual("u_z")
 
 

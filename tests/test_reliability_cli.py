@@ -63,6 +63,8 @@ def _refused(capsys, *overrides: str) -> str:
         (["sampler=grid", "problem.n_interior=1000000000"], "problem.n_interior"),
         (["net.hidden=[100000,100000]"], r"network weights .* from net.hidden\) but this machine has"),
         (["eval_points=1000000000"], r"evaluation set: .* from eval_points\) but this machine has 8.0 GiB"),
+        (["problem=helmholtz", "domain=interval"], r"'helmholtz' needs a 2-D domain"),
+        (["optimizer=lbfgs", "optimizer.scheduler.name=cosine"], r"the optimizer chosen has no such key"),
     ],
 )
 def test_a_bad_input_is_one_line_and_creates_nothing(capsys, tmp_path, monkeypatch, overrides, expected):

@@ -27,7 +27,13 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, OmegaConfBaseException
 
 from deepinn._errors import DeepinnError, unknown_name_message
-from deepinn.app._build import check_launch, run_from_config, target_refusal, typed_config
+from deepinn.app._build import (
+    build_components,
+    check_launch,
+    run_from_config,
+    target_refusal,
+    typed_config,
+)
 from deepinn.app._memory import check_memory
 from deepinn.app._store import compose, register_configs
 from deepinn.app._summary import summary
@@ -161,6 +167,13 @@ def _composition_message(
         value = _value_of(overrides, key)
         if "not in struct" in detail:  # a new key of a mapping (problem.weights.pde, ...)
             return _add_with_plus(key, value)
+        if re.match(r"Key '[^']+' not in", detail):  # a key the chosen option does not have
+            section = key.partition(".")[0]
+            return (
+                f"{key}: {detail}: the {section} chosen has no such key. Leave it out, or "
+                f"choose another {section} that has it (deepinn show {section} <name> lists "
+                "its keys)."
+            )
         wanted = re.search(r"converted to (\w+)", detail)
         expected = _EXPECTED.get(wanted.group(1), wanted.group(1)) if wanted else "a valid value"
         shown = f"{key}={value}" if value is not None else key
@@ -266,6 +279,7 @@ def _prepare(overrides: list[str], registry: Registry) -> list[str]:
         GlobalHydra.instance().clear()
     config = typed_config(cfg)
     check_memory(cfg, _domain_dim(cfg, registry))
+    build_components(cfg, registry)  # a problem or network its factory refuses: no folder yet
     if config.resume is not None and not config.marching.enabled:
         # a bad checkpoint or another configuration: refused here (time marching: per window)
         checkpoint = find_checkpoint(config.resume, config.resume_from)

@@ -211,6 +211,15 @@ def short_form(name: str, scope: OperatorScope) -> OperatorCall | None:
             )
         if readings:
             return partial_call(output, readings[0], scope)
+        suffix = name[len(prefix) :]
+        if suffix.isalpha():  # u_zz: a derivative, by coordinates that do not exist
+            example = scope.coordinates[0] * 2 if scope.coordinates else "x"
+            raise ConfigurationError(
+                f"{name!r} reads as a derivative of {output!r}, but {suffix!r} is not made of "
+                f"the coordinates {list(scope.coordinates)}; take derivatives by those (e.g. "
+                f"{output}_{example}, or partial({output}, ...)), or declare the coordinate in "
+                "problem.coordinates."
+            )
     return None
 
 

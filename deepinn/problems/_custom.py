@@ -11,7 +11,7 @@ operators that have an expression form, and whose derivative hints are set on th
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -20,6 +20,7 @@ from deepinn._errors import ConfigurationError
 from deepinn.constraints import AbstractConstraint
 from deepinn.domains import AbstractDomain
 from deepinn.expressions import (
+    CONSTANTS,
     OPERATORS,
     Expression,
     ExpressionOperator,
@@ -137,18 +138,26 @@ def _per_output(
 
 def _exact(
     params: CustomParams, coordinates: tuple[str, ...], outputs: tuple[str, ...],
-    numbers: dict[str, float],
+    numbers: dict[str, float], learnable: Sequence[str] = (),
 ) -> Callable[[torch.Tensor], torch.Tensor] | None:
     if params.exact is None:
         return None
     texts = _per_output(params.exact, "problem.exact", outputs, "the coordinates", every=True)
-    functions = [
-        compile_function(
-            texts[o], key=f"problem.exact.{o}" if len(outputs) > 1 else "problem.exact",
-            coordinates=coordinates, parameters=numbers, outputs=outputs,
+    functions = []
+    for o in outputs:
+        key = f"problem.exact.{o}" if len(outputs) > 1 else "problem.exact"
+        function = compile_function(
+            texts[o], key=key, coordinates=coordinates, outputs=outputs,
+            parameters={**numbers, **dict.fromkeys(learnable, 0.0)},
         )
-        for o in outputs
-    ]
+        used = sorted(function.names & set(learnable))
+        if used:
+            raise ConfigurationError(
+                f"{key}: {texts[o]!r} uses the learnable coefficient(s) {used}, but the exact "
+                "solution is a fixed function of the coordinates: write the coefficient's true "
+                "value in it as a number (or as a problem.parameters entry)."
+            )
+        functions.append(function)
 
     def exact(x: torch.Tensor) -> torch.Tensor:
         return torch.cat([f(x) for f in functions], dim=1)
@@ -235,6 +244,11 @@ def build_custom(
             raise ConfigurationError(
                 f"problem.parameters.{name}: {name!r} is already a coordinate or output; rename it."
             )
+        if name in CONSTANTS:
+            raise ConfigurationError(
+                f"problem.parameters.{name}: {name!r} is a built-in constant of the expressions "
+                f"({', '.join(CONSTANTS)}); give the parameter another name."
+            )
         numbers[name] = _constant(value, f"problem.parameters.{name}", coordinates, numbers)
     learnable, true_values = _learnable(params, {*coordinates, *outputs, *numbers})
     operators = expression_operators(registry)
@@ -269,7 +283,7 @@ def build_custom(
                 make_sampler=make_sampler, residual=residual, function=function,
             )
         )
-    exact = _exact(params, coordinates, outputs, numbers)
+    exact = _exact(params, coordinates, outputs, numbers, tuple(learnable))
     reference = None
     if params.reference is not None:
         if exact is not None:

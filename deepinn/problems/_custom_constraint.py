@@ -71,6 +71,12 @@ def _check(spec: ConstraintSpec, key: str, kind: str, on: str, geometry: Geometr
             f"{key}.at = {on!r}: an 'initial' constraint holds at t0 on the spatial domain; "
             "use at: initial (or omit at)."
         )
+    if kind in ("neumann", "robin") and on != "boundary":
+        raise ConfigurationError(
+            f"{key}.at = {on!r}: a {kind!r} condition takes the outward normal derivative, which "
+            "exists on the boundary only; use at: boundary (or omit at), and where: to pick a "
+            "part of it."
+        )
     if on == "initial" and geometry.time is None:
         raise ConfigurationError(
             f"{key}.at = 'initial' but the problem is steady; set problem.time: [t0, t1] "

@@ -427,7 +427,8 @@ def window_problem(
         raise ConfigurationError(
             f"Time marching: problem {problem.name!r} has an output_transform (exact conditions) "
             "that holds the initial condition at the start of the whole range, not of each "
-            "window. Switch the exact conditions off (e.g. problem.exact_conditions=false) or "
+            "window. Switch the exact conditions off (a built-in problem: "
+            "problem.exact_conditions=false; problem=custom: remove problem.output_transform) or "
             "set marching.windows=1."
         )
     if problem.parameters:

@@ -252,7 +252,8 @@ class PINNLoss:
 
         One eager evaluation on the first batch; nothing is checked when nothing is trained.
         """
-        trained = [p for p in self.network.parameters() if p.requires_grad]
+        parameters = getattr(self.network, "parameters", None)  # a module, or a plain function
+        trained = [p for p in (parameters() if callable(parameters) else ()) if p.requires_grad]
         trained += [p for p in self.problem.parameters.values() if p.requires_grad]
         if not trained:
             return

@@ -285,7 +285,10 @@ def _poisson_1d(**options):
         "pde", dp.samplers.RandomUniformSampler(interval, 16, seed=0),
         residual=lambda f: f.derivative("u", "x", "x"),
     )
-    arguments = {"name": "p", "domain": interval, "constraints": [pde]} | options
+    bc = dp.constraints.DirichletBC(
+        "bc", dp.samplers.GridSampler(interval.boundary, 2), value=lambda x: 0 * x
+    )
+    arguments = {"name": "p", "domain": interval, "constraints": [pde, bc]} | options
     return Problem(**arguments)
 
 
@@ -297,6 +300,7 @@ def _poisson_1d(**options):
         ({"constraints": ["pde"]}, "not a constraint"),
         ({"outputs": ()}, "output names"),
         ({"outputs": ("u", "u")}, "twice"),
+        ({"outputs": ("v",)}, r"constraint 'bc' is on output\(s\) \['u'\], but the problem's outputs"),
         ({"exact": 3.0}, "not callable"),
         ({"exact": torch.sin, "reference": (torch.zeros(2, 1), torch.zeros(2, 1))}, "give one"),
         ({"reference": torch.zeros(3, 1)}, "pair"),

@@ -100,6 +100,15 @@ class Problem:
         if not constraints:
             raise ConfigurationError(f"Problem {name!r} has no constraints; add at least one.")
         for constraint in constraints:
+            named = getattr(constraint, "outputs", ())
+            named = [named] if isinstance(named, str) else named
+            unknown = [o for o in named if o not in outputs]
+            if unknown:
+                raise ConfigurationError(
+                    f"Problem {name!r}: constraint {constraint.name!r} is on output(s) {unknown}, "
+                    f"but the problem's outputs are {list(outputs)}; name one of those (or add "
+                    "it to outputs=...)."
+                )
             if constraint.space != domain.space:
                 raise ConfigurationError(
                     f"Constraint {constraint.name!r} lives in {constraint.space!r} but problem "

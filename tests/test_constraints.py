@@ -295,3 +295,9 @@ def test_the_recording_pass_checks_the_dependence_under_no_grad_too():
         dp.constraints.infer_hints(pde, torch.nn.Sequential(torch.nn.Linear(1, 4), torch.nn.Tanh(),
                                                             torch.nn.Linear(4, 1)), ("u",))
     assert pde.order == 2 and pde.laplacian_only
+
+
+def test_a_source_that_is_not_finite_is_refused_when_sampled():
+    pde = _interval_pde(lambda f: f["u"], source=lambda x: torch.log(x - 0.5))
+    with pytest.raises(dp.ConfigurationError, match=r"pde: source\(x\) is not finite at \d+ of 10"):
+        pde.sample(torch.Generator().manual_seed(0))

@@ -194,3 +194,18 @@ def test_a_term_no_trained_weight_reaches_is_refused_on_the_first_batch():
         loss.choose_modes(_points(problem))
     pde.residual_fn = lambda f: f.laplacian("u")
     loss.choose_modes(_points(problem))  # the same problem, its residual restored: accepted
+
+
+def test_a_loss_that_is_not_finite_before_any_step_is_refused_naming_the_cause():
+    problem = _quadratic_problem()
+    network = dp.nn.FullyConnected([1, 4, 1])
+    with torch.no_grad():
+        for p in network.parameters():
+            p.fill_(1e200)  # finite weights, outputs whose squares overflow
+    loss = PINNLoss(problem, network)
+    with pytest.raises(dp.ConfigurationError, match=r"not finite at the initial weights, before any step"):
+        loss.choose_modes(_points(problem))
+    with torch.no_grad():
+        next(network.parameters()).fill_(math.nan)
+    with pytest.raises(dp.ConfigurationError, match=r"initial weights are not finite"):
+        loss.choose_modes(_points(problem))

@@ -314,3 +314,9 @@ def test_a_problem_with_two_outputs_reports_each_output_s_error(tmp_path):
         column = (prediction[:, i] - values[:, i]).norm() / values[:, i].norm()
         assert per_output[name] == pytest.approx(float(column), rel=1e-5)
     assert per_output["u"] != pytest.approx(result.metrics["rel_l2"])  # v's scale dominates it
+
+
+def test_a_resume_with_nothing_left_to_train_is_refused(finished_run, tmp_path):
+    with pytest.raises(dp.ConfigurationError, match=r"checkpoint is at step 4, and max_steps = 4"):
+        _fit(tmp_path / "again", steps=4, resume=str(finished_run))
+    assert not (tmp_path / "again" / "checkpoints").exists()

@@ -38,7 +38,12 @@ from deepinn.app._memory import check_memory
 from deepinn.app._store import compose, register_configs
 from deepinn.app._summary import summary
 from deepinn.plugins import PluginWarning, Registry, load_registry
-from deepinn.training._checkpoint import check_compatible, find_checkpoint, load_checkpoint_safely
+from deepinn.training._checkpoint import (
+    check_compatible,
+    check_steps_left,
+    find_checkpoint,
+    load_checkpoint_safely,
+)
 from deepinn.training._runfolder import claim_run_folder, is_secondary_rank, make_unique_folder
 from deepinn.training._signals import EXIT_SIGTERM, RunInterruptedError
 
@@ -283,8 +288,10 @@ def _prepare(overrides: list[str], registry: Registry) -> list[str]:
     if config.resume is not None and not config.marching.enabled:
         # a bad checkpoint or another configuration: refused here (time marching: per window)
         checkpoint = find_checkpoint(config.resume, config.resume_from)
-        stored = load_checkpoint_safely(checkpoint).get("hyper_parameters") or {}
+        loaded = load_checkpoint_safely(checkpoint)
+        stored = loaded.get("hyper_parameters") or {}
         check_compatible(checkpoint, stored, OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+        check_steps_left(checkpoint, loaded, int(cfg.trainer.max_steps))
     if is_secondary_rank():
         return overrides  # DDP ranks > 0 write into rank 0's folder
     if any(_key_of(o) == "hydra.run.dir" for o in plain):

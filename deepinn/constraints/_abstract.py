@@ -154,8 +154,9 @@ def user_values(
     """``function(x)`` (a user's source, value or rate) as (n, m) columns (:func:`as_columns`).
 
     Raises:
-        ConfigurationError: The function raised; naming ``what``, the exception and the points'
-            shape (a deepinn error it raised passes unchanged).
+        ConfigurationError: The function raised (naming ``what``, the exception and the points'
+            shape; a deepinn error it raised passes unchanged), or gave values that are not
+            finite.
         ShapeError: See :func:`as_columns`.
     """
     try:
@@ -168,7 +169,16 @@ def user_values(
             f"{tuple(x.shape)}, a row per point, a column per coordinate); fix the function: it "
             "must return (N,) or (N, m) values, e.g. torch.sin(x[:, :1])."
         ) from error
-    return as_columns(values, len(x), what, columns)
+    result = as_columns(values, len(x), what, columns)
+    finite = torch.isfinite(result).all(dim=1)
+    if not bool(finite.all()):
+        first = x[~finite.to(x.device)][0].tolist()
+        raise ConfigurationError(
+            f"{what} is not finite at {int((~finite).sum())} of {len(x)} points (the first at "
+            f"x = {first}); the loss would be nan from the first step. Fix the function there "
+            "(a division by zero, a log or sqrt of a negative number, ...)."
+        )
+    return result
 
 
 def as_columns(values: object, n: int, what: str, columns: int | None = None) -> torch.Tensor:

@@ -264,6 +264,17 @@ def describe_python_run(
     }
 
 
+def check_steps_left(path: Path, checkpoint: Mapping[str, Any], max_steps: int) -> None:
+    """Refuse a resume that would train nothing: the checkpoint is at ``max_steps`` or beyond."""
+    step = int(checkpoint.get("global_step", 0))
+    if step >= max_steps:
+        raise ConfigurationError(
+            f"resume={path}: the checkpoint is at step {step}, and max_steps = {max_steps}, so "
+            f"nothing is left to train. Raise max_steps above {step} (trainer.max_steps, or "
+            "fit's max_steps) to train on."
+        )
+
+
 def check_compatible(path: Path, stored: Mapping[str, Any], current: Mapping[str, Any]) -> None:
     """Refuse a resume whose configuration differs from the checkpoint's in a section of
     :data:`COMPATIBLE_SECTIONS` (a checkpoint or run without a stored configuration, or a

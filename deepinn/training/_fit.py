@@ -27,6 +27,7 @@ from deepinn.training._callbacks import (
 from deepinn.training._checkpoint import (
     AtomicCheckpointIO,
     check_compatible,
+    check_steps_left,
     describe_python_run,
     does_not_fit,
     find_checkpoint,
@@ -67,13 +68,16 @@ def checkpoint_path(resume: str | Path, resume_from: str = "last") -> Path:
     return find_checkpoint(resume, resume_from)
 
 
-def _resume_checkpoint(run: RunConfig, hparams: Mapping[str, Any] | None) -> str | None:
+def _resume_checkpoint(
+    run: RunConfig, hparams: Mapping[str, Any] | None, max_steps: int
+) -> str | None:
     """The checked checkpoint to resume from (loaded once, weights-only, and compared)."""
     if run.resume is None:
         return None
     path = find_checkpoint(run.resume, run.resume_from)
     checkpoint = load_checkpoint_safely(path)
     check_compatible(path, checkpoint.get("hyper_parameters") or {}, hparams or {})
+    check_steps_left(path, checkpoint, max_steps)
     return str(path)
 
 
@@ -141,6 +145,14 @@ def fit(
     run = (config or RunConfig()).replace(**knobs)
     if isinstance(phases, Phase):
         phases = [phases]
+    if phases is not None and (
+        isinstance(phases, str) or not all(isinstance(p, Phase) for p in phases)
+    ):
+        raise ConfigurationError(
+            f"fit: phases = {phases!r}; give optimizer phases, e.g. "
+            "phases=deepinn.training.adam(lr=1e-3), adam_lbfgs(adam_steps=1000) or lbfgs(), or "
+            "a list of deepinn.training.Phase."
+        )
     _warn_unreached_phases(phases if phases is not None else adam(), max_steps)
     if hparams is None:  # a run started from Python: what a resume must share with it
         hparams = describe_python_run(problem, network, run, phases or adam())
@@ -180,7 +192,7 @@ def fit(
             "re-selected from the residual. Set resample_every below max_steps (e.g. "
             f"resample_every={max(1, max_steps // 10)}) or use another sampler."
         )
-    ckpt = _resume_checkpoint(run, hparams)
+    ckpt = _resume_checkpoint(run, hparams, max_steps)
     if run_dir is None:
         return _train(module, data, run, None, max_steps, trainer_options, logger, ckpt)
     with held_run_folder(run_dir, run.resume):

@@ -246,19 +246,39 @@ class PINNLoss:
             )
         return self.group_modes
 
+    def _named_trained(self) -> list[tuple[str, torch.Tensor]]:
+        """The network's and the problem's parameters that train, by name."""
+        named = getattr(self.network, "named_parameters", None)  # a module, or a plain function
+        pairs = list(named()) if callable(named) else []
+        pairs += list(self.problem.parameters.items())
+        return [(name, p) for name, p in pairs if p.requires_grad]
+
     def _check_terms_train(self, points: Points, rows: Mapping[str, int] | None) -> None:
         """Refuse a weighted term that no trained weight reaches: training could not lower it
         (a residual that names no output, a constant), so the run would only pretend to fit it.
 
         One eager evaluation on the first batch; nothing is checked when nothing is trained.
         """
-        parameters = getattr(self.network, "parameters", None)  # a module, or a plain function
-        trained = [p for p in (parameters() if callable(parameters) else ()) if p.requires_grad]
-        trained += [p for p in self.problem.parameters.values() if p.requires_grad]
+        trained = [p for _, p in self._named_trained()]
         if not trained:
             return
+        bad_weights = [name for name, p in self._named_trained() if not bool(p.isfinite().all())]
+        if bad_weights:
+            raise ConfigurationError(
+                f"The network's initial weights are not finite ({bad_weights[:3]}); check its "
+                "initialisation and settings, or the checkpoint it was loaded from."
+            )
         with torch.enable_grad():
             losses = self._evaluate(points, rows, self.network)[1]
+        infinite = [name for name, loss in losses.items() if not bool(torch.isfinite(loss))]
+        if infinite:
+            raise ConfigurationError(
+                f"Constraint(s) {infinite}: the loss is not finite at the initial weights, before "
+                "any step, so no learning rate would help. The network's outputs overflow there "
+                "(check its settings: net.rwf_mean, net.fourier_scale, the activation) or the "
+                "residual is not finite at some points (a division by zero, a log or sqrt of a "
+                "negative number)."
+            )
         weights = {c.name: c.weight for c in self.problem.constraints}
         dead = []
         for name, loss in losses.items():

@@ -27,6 +27,10 @@ __all__ = ["RESUME_FROM", "MonitorConfig", "RunConfig"]
 RESUME_FROM: tuple[str, ...] = ("last", "best")
 
 
+MAX_SEED = 2**32 - 1
+"""The largest seed: Lightning's ``seed_everything`` (and numpy's) take 32-bit seeds."""
+
+
 def _int(where: str, value: Any, minimum: int, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
@@ -103,6 +107,11 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         _int("seed", self.seed, 0)
+        if self.seed > MAX_SEED:
+            raise ConfigurationError(
+                f"seed = {self.seed}; use an integer from 0 to {MAX_SEED} (2**32 - 1, the range "
+                "Lightning and numpy seed)."
+            )
         _int("threads", self.threads, 1, allow_none=True)
         _int("resample_every", self.resample_every, 0)
         _int("eval_points", self.eval_points, 1)
@@ -124,6 +133,8 @@ class RunConfig:
                     "field_mode", self.field_mode, FIELD_MODES, plural="modes", listed="Valid"
                 )
             )
+        if isinstance(self.weighting, str):  # weighting="grad_norm"
+            self.weighting = WeightingConfig(name=self.weighting)
         if isinstance(self.weighting, dict):
             self.weighting = WeightingConfig(**self.weighting)
         if isinstance(self.causal, dict):

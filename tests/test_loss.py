@@ -209,3 +209,18 @@ def test_a_loss_that_is_not_finite_before_any_step_is_refused_naming_the_cause()
         next(network.parameters()).fill_(math.nan)
     with pytest.raises(dp.ConfigurationError, match=r"initial weights are not finite"):
         loss.choose_modes(_points(problem))
+
+
+def test_an_initial_condition_outside_the_time_range_is_refused_on_the_first_batch():
+    X, T = dp.spaces.R1("x"), dp.spaces.R1("t")
+    interval = dp.domains.Interval(X, 0.0, 1.0)
+    slab = interval * dp.domains.Interval(T, 0.0, 1.0)
+    pde = PDEConstraint("pde", dp.samplers.GridSampler(slab, 16),
+                        residual=lambda f: f.partial("u", "t") - f.partial("u", "x", "x"))
+    start = dp.constraints.InitialCondition(
+        "start", dp.samplers.GridSampler(interval, 8), slab.space, value=lambda x: 0 * x[:, :1], t0=5.0
+    )
+    problem = dp.Problem("late", slab, [pde, start])
+    loss = PINNLoss(problem, dp.nn.FullyConnected([2, 4, 1]))
+    with pytest.raises(dp.ConfigurationError, match=r"'start': 100% of its points .* lie outside"):
+        loss.choose_modes(_points(problem))

@@ -246,6 +246,26 @@ class PINNLoss:
             )
         return self.group_modes
 
+    def _check_points_inside(self, points: Points) -> None:
+        """Refuse a constraint most of whose network inputs lie outside the problem's domain: an
+        initial time outside the time range, a periodic shift along the wrong coordinate."""
+        for constraint in self.problem.constraints:
+            x = constraint.inputs(points[constraint.name]).detach().to(torch.float64)
+            try:
+                inside = self.problem.domain.contains(x.cpu())
+            except NotImplementedError:  # a domain that cannot tell: nothing to check
+                continue
+            share = float(inside.double().mean()) if len(x) else 1.0
+            if share < 0.5:
+                outside = x.cpu()[~inside][0].tolist()
+                raise ConfigurationError(
+                    f"Constraint {constraint.name!r}: {100 * (1 - share):.0f}% of its points "
+                    f"(e.g. {outside}) lie outside the problem's domain {self.problem.domain!r}, "
+                    "where the network is not trained to mean anything. Check its placement: an "
+                    "initial time t0 inside the time range, a periodic shift along the periodic "
+                    "coordinate (in the order of the coordinates), data inside the domain."
+                )
+
     def _named_trained(self) -> list[tuple[str, torch.Tensor]]:
         """The network's and the problem's parameters that train, by name."""
         named = getattr(self.network, "named_parameters", None)  # a module, or a plain function
@@ -259,6 +279,7 @@ class PINNLoss:
 
         One eager evaluation on the first batch; nothing is checked when nothing is trained.
         """
+        self._check_points_inside(points)
         trained = [p for _, p in self._named_trained()]
         if not trained:
             return

@@ -12,7 +12,9 @@ __all__ = ["relative_l2", "relative_l2_per_output"]
 def relative_l2(prediction: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
     """``||prediction - exact||_2 / ||exact||_2`` over all points and outputs.
 
-    Where the exact solution is zero everywhere, the absolute error ``||prediction - exact||_2``.
+    Where the exact solution is zero everywhere (no relative error exists), the root mean square
+    of the error, ``||prediction||_2 / sqrt(N * outputs)``: an absolute error that, unlike the
+    bare norm, does not grow with the number of evaluation points.
 
     Raises:
         ConfigurationError: The shapes differ (the network has the wrong number of outputs).
@@ -24,7 +26,7 @@ def relative_l2(prediction: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
         )
     denominator = exact.norm()
     if denominator == 0:
-        return (prediction - exact).norm()
+        return (prediction - exact).norm() / max(exact.numel(), 1) ** 0.5
     return (prediction - exact).norm() / denominator
 
 

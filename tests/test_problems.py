@@ -307,6 +307,8 @@ def _poisson_1d(**options):
         ({"reference": (torch.zeros(3, 2), torch.zeros(3, 1))}, r"\(N, 1\)"),
         ({"reference": (torch.zeros(3, 1), torch.zeros(4, 1))}, r"must be \(3, 1\)"),
         ({"reference": (torch.zeros(3, 1), torch.tensor([0.0, math.nan, 1.0]))}, "not finite"),
+        ({"reference": (torch.tensor([[0.0], [math.nan]]), torch.zeros(2, 1))}, "points are not all finite"),
+        ({"reference": (torch.full((3, 1), 5.0), torch.zeros(3, 1))}, "lie outside the domain"),
     ],
 )
 def test_a_bad_problem_argument_is_refused_naming_it(options, match):

@@ -201,6 +201,22 @@ class Problem:
                 f"Problem {self.name!r}: the reference points have shape {tuple(points.shape)}; "
                 f"they must be (N, {dim}) with N >= 1, a row per point of {self.space!r}."
             )
+        if not bool(torch.isfinite(points).all()):
+            raise ConfigurationError(
+                f"Problem {self.name!r}: the reference points are not all finite; give finite "
+                "coordinates (the error is measured at them)."
+            )
+        try:
+            inside = self.domain.contains(points.to(torch.float64))
+        except NotImplementedError:  # a domain that cannot tell
+            inside = torch.ones(len(points), dtype=torch.bool)
+        if float(inside.double().mean()) < 0.5:
+            raise ConfigurationError(
+                f"Problem {self.name!r}: most reference points (e.g. "
+                f"{points[~inside][0].tolist()}) lie outside the domain {self.domain!r}; give "
+                "the solution's values at points of the domain, in the order of its coordinates "
+                f"{self.space.coordinate_names()}."
+            )
         return points, self._solution_values(points, values, "the reference values")
 
     def configure_weights(self, weights: Mapping[str, float]) -> None:

@@ -64,6 +64,7 @@ def _refused(capsys, *overrides: str) -> str:
         (["net.hidden=[100000,100000]"], r"network weights .* from net.hidden\) but this machine has"),
         (["eval_points=1000000000"], r"evaluation set: .* from eval_points\) but this machine has 8.0 GiB"),
         (["problem=helmholtz", "domain=interval"], r"'helmholtz' needs a 2-D domain"),
+        (["+experiment=yaml_heat", "problem.exact='log(x - 3)'"], r"exact\(x\) is not finite at"),
         (["optimizer=lbfgs", "optimizer.scheduler.name=cosine"], r"the optimizer chosen has no such key"),
     ],
 )

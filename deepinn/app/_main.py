@@ -284,7 +284,8 @@ def _prepare(overrides: list[str], registry: Registry) -> list[str]:
         GlobalHydra.instance().clear()
     config = typed_config(cfg)
     check_memory(cfg, _domain_dim(cfg, registry))
-    build_components(cfg, registry)  # a problem or network its factory refuses: no folder yet
+    # a problem or network its factory refuses, an exact solution that fails: no folder yet
+    build_components(cfg, registry)[0].evaluation_set(config.eval_points)
     if config.resume is not None and not config.marching.enabled:
         # a bad checkpoint or another configuration: refused here (time marching: per window)
         checkpoint = find_checkpoint(config.resume, config.resume_from)

@@ -162,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
 
     variants = ABLATIONS[args.config] if args.ablation else ABLATIONS[args.config][:1]
     if args.only:
+        names = [SHORT.get(v[0], v[0]) for v in ABLATIONS[args.config]]
+        unknown = sorted(set(args.only) - set(names))
+        if unknown:
+            parser.error(f"--only {unknown}: {args.config}'s rows are {names}")
         variants = [v for v in ABLATIONS[args.config] if SHORT.get(v[0], v[0]) in args.only]
     out = args.out or Path(tempfile.mkdtemp(prefix="toolbox-"))
     jobs = [

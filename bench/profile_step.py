@@ -119,8 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         compiled = mode == "compile"
         loss = PINNLoss(problem, net, field_mode="auto" if compiled else mode, compile=compiled)
         parameters = list(net.parameters())
-        if compiled:  # the whole loss and its gradient compiled, as fit does on its first batch
-            loss.choose_modes(points, parameters=parameters)
+        # as fit does on its first batch: compile=true compiles the loss and its gradient;
+        # field_mode=auto times each group's paths and keeps the faster (printed: fit's own
+        # probe may choose otherwise on a noisy machine, which the log then shows)
+        loss.choose_modes(points, parameters=parameters if compiled else None)
+        if mode == "auto":
+            print(f"[auto] the bare step's probe chose {loss.group_modes}")
         optimizer = adam(1e-3)[0].optimizer(parameters)  # fit's own (fused) Adam
 
         def step() -> None:

@@ -111,7 +111,9 @@ def _run(devices: int, threads: int, args: argparse.Namespace, folder: Path) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=60, help="optimizer steps per run")
+    parser.add_argument("--steps", type=int, default=60,
+                        help=f"optimizer steps per run (at least {WARMUP + 20}: the first "
+                        f"{WARMUP} are warm-up, and steps are timed ten to a batch)")
     parser.add_argument("--interior", type=int, default=40_000, help="global interior points")
     parser.add_argument("--repeats", type=int, default=1, help="rounds; best median reported")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -119,6 +121,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--out", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.steps < WARMUP + 20:
+        parser.error(f"--steps {args.steps}: give at least {WARMUP + 20} (the first {WARMUP} are "
+                     "warm-up, and steps are timed ten to a batch)")
     if args.worker:
         _worker(args)
         return

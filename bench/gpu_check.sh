@@ -5,14 +5,21 @@
 #   bash bench/gpu_check.sh                 # on a CUDA machine: about 5-8 minutes on an H200
 #   bash bench/gpu_check.sh --cpu-dry-run   # tiny sizes on the CPU: checks that it all runs
 #
-# Output folder: $OUT if set (the device runner's result folder), else ./gpu_check_out.
+# Output folder: $OUT if set (the device runner's result folder), else a new temporary folder.
+# Without a CUDA device (and without --cpu-dry-run) it says so and stops at once (exit status 2).
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 
 DRY=""
 if [[ "${1:-}" == "--cpu-dry-run" ]]; then DRY="--cpu-dry-run"; fi
-OUT_DIR="${OUT:-$PWD/gpu_check_out}"
+if [[ -z "$DRY" ]] && ! python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
+    echo "gpu_check: no CUDA device here; run it on a GPU machine, or check that it runs with" \
+        "bash bench/gpu_check.sh --cpu-dry-run" >&2
+    exit 2
+fi
+OUT_DIR="${OUT:-$(mktemp -d -t gpu_check.XXXXXX)}"
 mkdir -p "$OUT_DIR"
+echo "output folder: $OUT_DIR"
 STATUS=0
 
 echo "== machine"

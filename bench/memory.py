@@ -26,7 +26,7 @@ if kind == "import torch":
     pass
 elif kind == "import deepinn.training":
     import deepinn.training
-elif kind == "import lightning":
+elif kind == "import lightning.pytorch":
     import lightning.pytorch
 else:
     import speed  # light: it imports deepinn only inside its functions
@@ -53,7 +53,7 @@ modules = sorted({{m.split(".")[0] for m in sys.modules}} & {{"lightning", "hydr
 print(json.dumps({{"kind": kind, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "heavy_modules": modules}}))
 """
 
-KINDS = ("import torch", "import lightning", "import deepinn.training", "plain", "deepinn fit")
+KINDS = ("import torch", "import lightning.pytorch", "import deepinn.training", "plain", "deepinn fit")
 """Each in a fresh process; "plain" is the plain loop with nothing but torch imported."""
 
 

@@ -126,6 +126,21 @@ def test_checkpoint_writes_are_atomic_and_a_full_disk_is_one_line(tmp_path, monk
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_torch_s_failed_zip_write_on_a_full_disk_is_the_same_one_line(tmp_path, monkeypatch):
+    io = AtomicCheckpointIO()
+
+    def full(obj, handle):
+        handle.write(b"partial")
+        raise RuntimeError("[enforce fail at inline_container.cc] PytorchStreamWriter failed "
+                           "writing file data/0: file write failed")
+
+    monkeypatch.setattr(torch, "save", full)
+    monkeypatch.setattr("deepinn.training._checkpoint._free_bytes", lambda folder: 0)
+    with pytest.raises(dp.TrainingError, match="disk is full.*no partial file.*resume="):
+        io.save_checkpoint({"state_dict": {}}, tmp_path / "last.ckpt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("damage", ["empty", "truncated", "bitflip", "text", "pickle", "not_a_checkpoint"])
 def test_a_bad_checkpoint_is_refused_in_one_line(finished_run, tmp_path, damage):
     source = (finished_run / "checkpoints" / "last.ckpt").read_bytes()

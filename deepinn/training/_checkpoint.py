@@ -85,6 +85,30 @@ def _write_error(path: Path, error: OSError) -> TrainingError:
     )
 
 
+_NEARLY_FULL = 16 * 2**20
+"""Free bytes below which a write that failed without saying why is taken for a full disk."""
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return 0
+
+
+def _os_error(error: BaseException) -> OSError | None:
+    """The operating system's error behind a failed write: ``error`` itself, or the one under
+    torch's zip writer's ``RuntimeError`` ("file write failed"); None for anything else."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(error, RuntimeError) and "write failed" in str(error):
+        return OSError(errno.EIO, "the file write failed")
+    return None
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """``torch.save`` to a temporary file, fsync, rename; a checksum next to it."""
 
@@ -104,10 +128,15 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             checksum_tmp.write_text(_digest(temporary) + "\n")
             os.replace(temporary, target)
             os.replace(checksum_tmp, checksum)
-        except OSError as error:
+        except (OSError, RuntimeError) as error:
+            cause = _os_error(error)
+            if cause is None:
+                raise
+            if cause.errno == errno.EIO and _free_bytes(target.parent) < _NEARLY_FULL:
+                cause = OSError(errno.ENOSPC, "No space left on device")
             for leftover in (temporary, checksum.with_name(checksum.name + ".tmp")):
                 leftover.unlink(missing_ok=True)
-            raise _write_error(target, error) from None
+            raise _write_error(target, cause) from None
 
     def remove_checkpoint(self, path: _PATH) -> None:
         super().remove_checkpoint(path)

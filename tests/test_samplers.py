@@ -309,3 +309,9 @@ def test_seed_sampler_line() -> None:
     R = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
     tensor = dp.samplers.RandomUniformSampler(R, n_points=100).sample_points().as_tensor
     assert tensor.size() == torch.Size([100, 2])
+
+
+def test_a_grid_on_an_empty_set_operation_is_refused_naming_the_domain() -> None:
+    empty = SQUARE - Circle(X, [0.5, 0.5], 5.0)
+    with pytest.raises(dp.GeometryError, match=r"Cannot lay a grid on .*volume is 0"):
+        GridSampler(empty, 16, seed=0).sample_points()

@@ -23,6 +23,7 @@ import math
 
 import torch
 
+from deepinn._errors import GeometryError
 from deepinn.domains import AbstractDomain
 from deepinn.domains._common import DTYPE
 from deepinn.samplers._abstract import AbstractSampler, FilterFn
@@ -61,6 +62,11 @@ def _interior_grid(domain: AbstractDomain, n: int) -> torch.Tensor:
         return grid[domain.contains(grid)]
 
     volume = min(domain.volume, float(extent.prod()))
+    if not volume > 0:
+        raise GeometryError(
+            f"Cannot lay a grid on {domain!r}: its volume is {volume} (an empty set, e.g. a "
+            "difference that removes everything). Check the domain's parts."
+        )
     guess = math.log(max(volume, 1e-300) / n) / d  # log spacing of ~n points inside
     lo, hi = guess - 0.4, guess + 0.4  # lo: more than n points, hi: at most n
     best = torch.empty(0, d, dtype=DTYPE)

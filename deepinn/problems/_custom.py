@@ -11,7 +11,7 @@ operators that have an expression form, and whose derivative hints are set on th
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -136,6 +136,17 @@ def _per_output(
     return texts
 
 
+def _refuse_learnable(
+    expression: Expression, text: str, key: str, learnable: Iterable[str], why: str
+) -> None:
+    """Refuse an expression that names a learnable coefficient where it cannot learn."""
+    used = sorted(expression.names & set(learnable))
+    if used:
+        raise ConfigurationError(
+            f"{key}: {text!r} uses the learnable coefficient(s) {used}, but {why}."
+        )
+
+
 def _exact(
     params: CustomParams, coordinates: tuple[str, ...], outputs: tuple[str, ...],
     numbers: dict[str, float], learnable: Sequence[str] = (),
@@ -150,13 +161,11 @@ def _exact(
             texts[o], key=key, coordinates=coordinates, outputs=outputs,
             parameters={**numbers, **dict.fromkeys(learnable, 0.0)},
         )
-        used = sorted(function.names & set(learnable))
-        if used:
-            raise ConfigurationError(
-                f"{key}: {texts[o]!r} uses the learnable coefficient(s) {used}, but the exact "
-                "solution is a fixed function of the coordinates: write the coefficient's true "
-                "value in it as a number (or as a problem.parameters entry)."
-            )
+        _refuse_learnable(
+            function, texts[o], key, learnable,
+            "the exact solution is a fixed function of the coordinates: write the coefficient's "
+            "true value in it as a number (or as a problem.parameters entry)",
+        )
         functions.append(function)
 
     def exact(x: torch.Tensor) -> torch.Tensor:
@@ -264,13 +273,11 @@ def build_custom(
             text, key=key, coordinates=on, outputs=outputs,
             parameters={**numbers, **dict.fromkeys(learnable, 0.0)},
         )
-        used = sorted(expression.names & set(learnable))
-        if used:
-            raise ConfigurationError(
-                f"{key}: {text!r} uses the learnable coefficient(s) {used}, but values and "
-                "sources are computed once when the points are drawn, so they would get no "
-                "gradient; move the term into the residual."
-            )
+        _refuse_learnable(
+            expression, text, key, learnable,
+            "values and sources are computed once when the points are drawn, so they would get "
+            "no gradient; move the term into the residual",
+        )
         return expression
 
     constraints: list[AbstractConstraint] = []

@@ -213,3 +213,9 @@ def test_network_pickles_and_deep_copies() -> None:
 def test_repr_names_the_configuration() -> None:
     text = repr(FullyConnected([2, 8, 1], activation="sin", bounds=BOUNDS))
     assert "activation='sin'" in text and "normalised=True" in text
+
+
+def test_points_of_another_dtype_than_the_weights_are_refused_naming_both() -> None:
+    net = FullyConnected([2, 4, 1])
+    with pytest.raises(ShapeError, match=r"weights are torch.float32 but the points are torch.float64"):
+        net(torch.zeros(3, 2, dtype=torch.float64))

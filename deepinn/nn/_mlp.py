@@ -145,7 +145,7 @@ class FullyConnected(AbstractLaneNetwork):
             ShapeError: The last dimension of ``x`` is not ``in_dim``.
         """
         x = as_points(x, self.in_dim)
-        check_last_dim(x, self.in_dim)
+        check_last_dim(x, self.in_dim, self)
         weight, bias = self.first_layer()
         h = F.linear(x, weight, bias)
         act = self._activation

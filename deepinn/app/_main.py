@@ -176,14 +176,23 @@ def _composition_message(
             section = key.partition(".")[0]
             return (
                 f"{key}: {detail}: the {section} chosen has no such key. Leave it out, or "
-                f"choose another {section} that has it (deepinn show {section} <name> lists "
-                "its keys)."
+                f"{_choose_another(key)}."
             )
         wanted = re.search(r"converted to (\w+)", detail)
         expected = _EXPECTED.get(wanted.group(1), wanted.group(1)) if wanted else "a valid value"
         shown = f"{key}={value}" if value is not None else key
         return f"{shown}: {detail}. Give {expected}, e.g. {key}=<{expected.replace(' ', '_')}>."
     return _in_file_message(str(error))
+
+
+def _choose_another(key: str) -> str:
+    """The fix for a ``key`` the chosen option lacks: another option of its section has it."""
+    section = key.partition(".")[0]
+    where = "; docs/yaml_pde.md those of problem=custom" if section == "problem" else ""
+    return (
+        f"choose another {section} that has it (deepinn show {section} <name> lists its "
+        f"keys{where})"
+    )
 
 
 def _in_file_message(text: str) -> str:
@@ -205,9 +214,8 @@ def _in_file_message(text: str) -> str:
     if unknown:
         section = key.partition(".")[0]
         fix = (
-            f"{key} is not a key of the {section} chosen: fix its spelling, or choose another "
-            f"{section} that has it (deepinn show {section} <name> lists its keys"
-            + ("; docs/yaml_pde.md those of problem=custom)" if section == "problem" else ")")
+            f"{key} is not a key of the {section} chosen: fix its spelling, or "
+            f"{_choose_another(key)}"
         )
     elif wanted:
         fix = f"give {key} {_EXPECTED.get(wanted.group(1), wanted.group(1))}"

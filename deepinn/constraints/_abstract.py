@@ -198,9 +198,7 @@ def as_columns(values: object, n: int, what: str, columns: int | None = None) ->
             f"{what} gave {type(values).__name__} {values!r:.80}, not numbers ({error}); "
             f"return a tensor of shape ({n},) or ({n}, m), one row per point."
         ) from error
-    if values.dtype == torch.bool or not (values.is_floating_point() or values.dtype in (
-        torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8
-    )):
+    if values.dtype == torch.bool or values.is_complex():
         raise ShapeError(
             f"{what} gave a tensor of dtype {values.dtype}; return real numbers, shape ({n},) "
             f"or ({n}, m)."

@@ -33,21 +33,18 @@ def as_points(x: Any, in_dim: int) -> torch.Tensor:
     )
 
 
-def check_last_dim(
-    x: torch.Tensor, in_dim: int, network: torch.nn.Module | None = None
-) -> None:
+def check_last_dim(x: torch.Tensor, in_dim: int, dtype: torch.dtype | None = None) -> None:
     """Raise ShapeError unless ``x`` is ``(N, in_dim)`` or ``(in_dim,)`` (and, given the
-    ``network``, of its weights' dtype)."""
+    weights' ``dtype``, of that dtype)."""
     if x.dim() == 0 or x.shape[-1] != in_dim:
         raise ShapeError(
             f"The network expects inputs of shape (N, {in_dim}) or ({in_dim},), "
             f"got {tuple(x.shape)}; the last dimension must be in_dim={in_dim}."
         )
-    weight = next(network.parameters(), None) if network is not None else None
-    if weight is not None and x.dtype != weight.dtype:
+    if dtype is not None and x.dtype != dtype:
         raise ShapeError(
-            f"The network's weights are {weight.dtype} but the points are {x.dtype}; convert "
-            f"one of them: x.to({weight.dtype}) or network.to({x.dtype})."
+            f"The network's weights are {dtype} but the points are {x.dtype}; convert one of "
+            f"them: x.to({dtype}) or network.to({x.dtype})."
         )
 
 

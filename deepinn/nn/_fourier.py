@@ -85,7 +85,7 @@ class FourierFeatureNet(AbstractLaneNetwork):
             ShapeError: The last dimension of ``x`` is not ``in_dim``.
         """
         x = as_points(x, self.in_dim)
-        check_last_dim(x, self.in_dim, self)
+        check_last_dim(x, self.in_dim, self.feature_weight.dtype)
         z = F.linear(x, self.feature_weight, self.feature_bias)
         return self.body(torch.cat([torch.cos(z), torch.sin(z)], dim=-1))
 

@@ -145,8 +145,8 @@ class FullyConnected(AbstractLaneNetwork):
             ShapeError: The last dimension of ``x`` is not ``in_dim``.
         """
         x = as_points(x, self.in_dim)
-        check_last_dim(x, self.in_dim, self)
         weight, bias = self.first_layer()
+        check_last_dim(x, self.in_dim, weight.dtype)
         h = F.linear(x, weight, bias)
         act = self._activation
         layers = iter(dense(self.linears))  # slicing a ModuleList would build a new module per call

@@ -138,9 +138,9 @@ class ModifiedMLP(AbstractLaneNetwork):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Evaluate on ``(N, in_dim)`` (or ``(in_dim,)``) points."""
         x = as_points(x, self.in_dim)
-        check_last_dim(x, self.in_dim, self)
-        act = self._activation
         (wu, bu), (wv, bv), (w1, b1) = self._input_layers()
+        check_last_dim(x, self.in_dim, wu.dtype)
+        act = self._activation
         u, v, h = act(F.linear(x, wu, bu)), act(F.linear(x, wv, bv)), act(F.linear(x, w1, b1))
         diff = v - u
         for layer in self._gates():

@@ -45,7 +45,7 @@ class EmbeddedNetwork(AbstractLaneNetwork):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Evaluate on ``(N, in_dim)`` (or ``(in_dim,)``) points."""
         x = as_points(x, self.in_dim)
-        check_last_dim(x, self.in_dim, self)
+        check_last_dim(x, self.in_dim, next(self.body.parameters()).dtype)
         single = x.dim() == 1
         h = x.unsqueeze(0) if single else x
         for stage in self.embeddings:

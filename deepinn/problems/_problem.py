@@ -13,7 +13,25 @@ from deepinn.constraints import AbstractConstraint
 from deepinn.domains import AbstractDomain
 from deepinn.nn._transform import Transform
 
-__all__ = ["MakeSampler", "Problem"]
+__all__ = ["MakeSampler", "Problem", "mostly_outside"]
+
+
+def mostly_outside(
+    domain: AbstractDomain, points: torch.Tensor
+) -> tuple[float, list[float]] | None:
+    """The share of ``points`` outside ``domain`` and one of them, when most of them are (None
+    otherwise, or when the domain cannot tell): points placed in the wrong range or order."""
+    x = points.detach().to(torch.float64).cpu()
+    if len(x) == 0:
+        return None
+    try:
+        inside = domain.contains(x)
+    except NotImplementedError:  # a domain that cannot tell: nothing to check
+        return None
+    share = 1.0 - float(inside.double().mean())
+    if share <= 0.5:
+        return None
+    return share, x[~inside][0].tolist()
 
 
 class MakeSampler(Protocol):
@@ -206,14 +224,11 @@ class Problem:
                 f"Problem {self.name!r}: the reference points are not all finite; give finite "
                 "coordinates (the error is measured at them)."
             )
-        try:
-            inside = self.domain.contains(points.to(torch.float64))
-        except NotImplementedError:  # a domain that cannot tell
-            inside = torch.ones(len(points), dtype=torch.bool)
-        if float(inside.double().mean()) < 0.5:
+        outside = mostly_outside(self.domain, points)
+        if outside is not None:
             raise ConfigurationError(
-                f"Problem {self.name!r}: most reference points (e.g. "
-                f"{points[~inside][0].tolist()}) lie outside the domain {self.domain!r}; give "
+                f"Problem {self.name!r}: most reference points (e.g. {outside[1]}) lie outside the "
+                f"domain {self.domain!r}; give "
                 "the solution's values at points of the domain, in the order of its coordinates "
                 f"{self.space.coordinate_names()}."
             )

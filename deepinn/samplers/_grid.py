@@ -67,7 +67,7 @@ def _interior_grid(domain: AbstractDomain, n: int) -> torch.Tensor:
             f"Cannot lay a grid on {domain!r}: its volume is {volume} (an empty set, e.g. a "
             "difference that removes everything). Check the domain's parts."
         )
-    guess = math.log(max(volume, 1e-300) / n) / d  # log spacing of ~n points inside
+    guess = math.log(volume / n) / d  # log spacing of ~n points inside
     lo, hi = guess - 0.4, guess + 0.4  # lo: more than n points, hi: at most n
     best = torch.empty(0, d, dtype=DTYPE)
     for _ in range(BRACKET_STEPS):

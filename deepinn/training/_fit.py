@@ -153,9 +153,10 @@ def fit(
             "phases=deepinn.training.adam(lr=1e-3), adam_lbfgs(adam_steps=1000) or lbfgs(), or "
             "a list of deepinn.training.Phase."
         )
-    _warn_unreached_phases(phases if phases is not None else adam(), max_steps)
+    phases = list(phases) if phases is not None else adam()
+    _warn_unreached_phases(phases, max_steps)
     if hparams is None:  # a run started from Python: what a resume must share with it
-        hparams = describe_python_run(problem, network, run, phases or adam())
+        hparams = describe_python_run(problem, network, run, phases)
     if run.marching.enabled:
         from deepinn.training._marching_fit import fit_marching  # it calls fit once per window
 
@@ -175,7 +176,7 @@ def fit(
     module = PINNModule(
         problem,
         network,
-        phases if phases is not None else adam(),
+        phases,
         log_every=run.monitor.log_every,
         field_mode=run.field_mode,
         compile=compile,

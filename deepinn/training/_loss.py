@@ -17,6 +17,7 @@ from deepinn.operators._cache import DerivativeCache
 from deepinn.operators._field import offers_forward_derivatives, time_modes
 from deepinn.operators._names import resolve_columns
 from deepinn.problems import Problem
+from deepinn.problems._problem import mostly_outside
 from deepinn.spaces import Space
 from deepinn.training._causal import CausalConfig, CausalWeighting, Reduce
 from deepinn.training._compile import (
@@ -250,17 +251,12 @@ class PINNLoss:
         """Refuse a constraint most of whose network inputs lie outside the problem's domain: an
         initial time outside the time range, a periodic shift along the wrong coordinate."""
         for constraint in self.problem.constraints:
-            x = constraint.inputs(points[constraint.name]).detach().to(torch.float64)
-            try:
-                inside = self.problem.domain.contains(x.cpu())
-            except NotImplementedError:  # a domain that cannot tell: nothing to check
-                continue
-            share = float(inside.double().mean()) if len(x) else 1.0
-            if share < 0.5:
-                outside = x.cpu()[~inside][0].tolist()
+            x = constraint.inputs(points[constraint.name])
+            outside = mostly_outside(self.problem.domain, x)
+            if outside is not None:
                 raise ConfigurationError(
-                    f"Constraint {constraint.name!r}: {100 * (1 - share):.0f}% of its points "
-                    f"(e.g. {outside}) lie outside the problem's domain {self.problem.domain!r}, "
+                    f"Constraint {constraint.name!r}: {100 * outside[0]:.0f}% of its points (e.g. "
+                    f"{outside[1]}) lie outside the problem's domain {self.problem.domain!r}, "
                     "where the network is not trained to mean anything. Check its placement: an "
                     "initial time t0 inside the time range, a periodic shift along the periodic "
                     "coordinate (in the order of the coordinates), data inside the domain."
@@ -280,10 +276,11 @@ class PINNLoss:
         One eager evaluation on the first batch; nothing is checked when nothing is trained.
         """
         self._check_points_inside(points)
-        trained = [p for _, p in self._named_trained()]
+        named = self._named_trained()
+        trained = [p for _, p in named]
         if not trained:
             return
-        bad_weights = [name for name, p in self._named_trained() if not bool(p.isfinite().all())]
+        bad_weights = [name for name, p in named if not bool(p.isfinite().all())]
         if bad_weights:
             raise ConfigurationError(
                 f"The network's initial weights are not finite ({bad_weights[:3]}); check its "

@@ -52,11 +52,11 @@ def _smoke_overrides(cfg: DictConfig) -> list[str]:
 def run_case(name: str, smoke: bool = False, overrides: list[str] | None = None) -> dict[str, Any]:
     """Train one experiment and return its figures (see ``bench/run.py`` for the fields)."""
     import torch
+    from timing import ErrorRecorder, StepTimer, peak_rss_mib
 
     from deepinn.app import build_components, register_configs, typed_config
     from deepinn.plugins import load_registry
     from deepinn.training import fit
-    from timing import ErrorRecorder, StepTimer, peak_rss_mib
 
     registry = load_registry(strict=True)
     register_configs(registry)

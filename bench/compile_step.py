@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     import speed
     import torch
 
-    from deepinn.training._loss import PINNLoss
+    from deepinn.training.step._loss import PINNLoss
 
     torch.set_num_threads(args.threads)
     problem, network, points = speed._setup(args.case)

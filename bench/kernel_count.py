@@ -41,7 +41,7 @@ def steps(case: str) -> dict[str, Callable[[], object]]:
     import speed
     import torch
 
-    from deepinn.training._loss import PINNLoss
+    from deepinn.training.step._loss import PINNLoss
 
     problem, network, points = speed._setup(case)
     plain_net, inputs, plain_loss = speed._plain_loop(case, copy.deepcopy(network), points)

@@ -40,7 +40,7 @@ CATEGORIES = (
     ("network forward (and forward-derivative lanes)", ("torch/nn/", "deepinn/nn/")),
     ("Field and derivative cache", ("deepinn/operators/",)),
     ("residual arithmetic (constraints, problem)", ("deepinn/constraints/", "deepinn/problems/", "deepinn/expressions/")),
-    ("loss assembly (PINNLoss: grouping, sums)", ("deepinn/training/_loss.py",)),
+    ("loss assembly (PINNLoss: grouping, sums)", ("deepinn/training/step/_loss.py",)),
     ("deepinn module loop (closure, finite check, logging)", ("deepinn/training/",)),
     ("plain loop code", ("bench/plain_loop.py",)),
     ("torch Python glue (autograd, tensor, functional)", ("torch/",)),
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     from timing import PairedPlainLoop, steady_median
 
     from deepinn.training import adam, fit
-    from deepinn.training._loss import PINNLoss
+    from deepinn.training.step._loss import PINNLoss
 
     torch.set_num_threads(args.threads)
     problem, network, points = speed._setup(args.case)

@@ -93,9 +93,8 @@ def _setup(case: str) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
 
 def run_speed(case: str, implementation: str, steps: int, threads: int = 2) -> dict[str, Any]:
     """Time ``steps`` Adam steps of one implementation of one case on ``threads`` threads."""
-    import torch
-
     import plain_loop
+    import torch
     from timing import PairedPlainLoop, peak_rss_mib, steady_median
 
     torch.set_num_threads(threads)

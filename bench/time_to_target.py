@@ -32,9 +32,9 @@ TARGET = 1e-3
 def plain_run(network: Any, points: Any, eval_x: Any, eval_u: Any, args: argparse.Namespace) -> dict[str, Any]:
     """The plain loop with the schedule; the optimizer seconds until rel L2 <= TARGET."""
     import torch
+    from speed import _plain_loop
 
     from deepinn.training import lbfgs as lbfgs_phase
-    from speed import _plain_loop
 
     net, inputs, loss_fn = _plain_loop("P1", network, points)
     adam = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -64,9 +64,9 @@ def deepinn_run(problem: Any, network: Any, args: argparse.Namespace, compile: b
     """deepinn's fit with the schedule; the optimizer seconds until val/rel_l2 <= TARGET."""
     import lightning.pytorch as pl
     import torch
+    from timing import CycleTimer, ErrorRecorder
 
     from deepinn.training import adam_lbfgs, fit
-    from timing import CycleTimer, ErrorRecorder
 
     class StopAtTarget(pl.Callback):
         def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
@@ -97,7 +97,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile", action="store_true", help="also time deepinn with compile=true")
     args = parser.parse_args(argv)
     import torch
-
     from speed import _setup
 
     torch.set_num_threads(2)

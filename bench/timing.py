@@ -67,7 +67,7 @@ class StepTimer(_FirstLoss):
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        from deepinn.training._optim import phase_at
+        from deepinn.training.settings._optim import phase_at
 
         steps = max(1, trainer.global_step - self._step)  # a batch runs several steps
         self.seconds += [(time.perf_counter() - self._start) / steps] * steps

@@ -54,7 +54,7 @@ def main() -> None:
     for spec in args.cases:
         try:
             results.append(run(spec, args.smoke, args.override))
-        except Exception as error:  # noqa: BLE001 - reported per case, the others still run
+        except Exception as error:
             results.append({"case": spec, "error_message": f"{type(error).__name__}: {error}",
                             "traceback": traceback.format_exc()})
         args.out.write_text(json.dumps(results, indent=1))

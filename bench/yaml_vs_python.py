@@ -3,7 +3,7 @@
 Each pair is composed exactly as ``deepinn train`` would (``+experiment=yaml_heat`` against
 ``+experiment=heat``, ...), built with ``deepinn.app.build_components`` (same network, dtype,
 point counts and initial weights), then trained in this one process with the same plain loop:
-full-batch Adam (lr 1e-3) on :class:`deepinn.training._loss.PINNLoss` (``field_mode=auto``).
+full-batch Adam (lr 1e-3) on :class:`deepinn.training.step._loss.PINNLoss` (``field_mode=auto``).
 The two runs of a pair alternate step by step, so both see the same machine load; the step
 time is the median over the steps. ``rel_l2`` is measured on each problem's evaluation set
 (10000 uniform points against the exact solution, or the reference grid).
@@ -25,9 +25,9 @@ import torch
 
 from deepinn.app import build_components, compose, register_configs
 from deepinn.plugins import load_registry
-from deepinn.training._data import round_generator
-from deepinn.training._loss import PINNLoss
-from deepinn.training._metrics import relative_l2
+from deepinn.training.service._metrics import relative_l2
+from deepinn.training.step._data import round_generator
+from deepinn.training.step._loss import PINNLoss
 
 L_SHAPE = "[[-1.0,-1.0],[1.0,-1.0],[1.0,0.0],[0.0,0.0],[0.0,1.0],[-1.0,1.0]]"
 

@@ -5,8 +5,12 @@ A message says what was wrong, the offending value, the valid choices and how to
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 __all__ = [
     "ConfigurationError",
@@ -14,14 +18,91 @@ __all__ = [
     "DuplicateNameError",
     "GeometryError",
     "PluginError",
+    "Setting",
     "ShapeError",
     "TrainingError",
     "UnknownNameError",
+    "spoken_as",
 ]
+
+Syntax = Literal["python", "cli"]
+_SYNTAX: contextvars.ContextVar[Syntax] = contextvars.ContextVar("deepinn_syntax", default="python")
+
+
+@contextlib.contextmanager
+def spoken_as(syntax: Syntax) -> Iterator[None]:
+    """Render the fixes of errors raised and printed inside the block in ``syntax``: ``"cli"``
+    (``deepinn train key=value``) or ``"python"`` (``deepinn.fit(..., keyword=value)``)."""
+    token = _SYNTAX.set(syntax)
+    try:
+        yield
+    finally:
+        _SYNTAX.reset(token)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting a fix changes, in neither caller's syntax: the configuration key and its value.
+
+    Attributes:
+        key: The dotted configuration key (``resume``, ``optimizer.lr``, ``monitor.val_every``).
+        value: The value to give it, or a placeholder such as ``"<lower>"``.
+        python: How the Python API says it (``"phases=adam(lr=<lower>)"``); default
+            ``<last part of key>=<value>`` as a keyword of ``deepinn.fit``.
+    """
+
+    key: str
+    value: object
+    python: str | None = None
+
+    def render(self, syntax: Syntax) -> str:
+        """``key=value`` on the command line, the ``fit`` keyword in Python."""
+        if syntax == "cli":
+            return f"{self.key}={_cli_value(self.value)}"
+        if self.python is not None:
+            return self.python
+        value = self.value
+        shown = value if isinstance(value, str) and value.startswith("<") else repr(value)
+        return f"{self.key.rsplit('.', 1)[-1]}={shown}"
+
+
+def _cli_value(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 class DeepinnError(Exception):
-    """Base class of every error deepinn raises on purpose."""
+    """Base class of every error deepinn raises on purpose.
+
+    A lower layer states what went wrong and, as ``fix``, the settings that would mend it; the
+    message's ``{fix}`` placeholder (or, without one, a closing sentence) shows them in the
+    caller's syntax (see :func:`spoken_as`), so no layer below the command line spells its syntax.
+    """
+
+    def __init__(self, *args: object, fix: Sequence[Setting] = ()) -> None:
+        super().__init__(*args)
+        self.fix = tuple(fix)
+
+    def render(self, syntax: Syntax) -> str:
+        """The message with the fix in ``syntax``."""
+        message = str(self.args[0]) if self.args else ""
+        if not self.fix:
+            return message
+        if syntax == "cli":
+            fix = "deepinn train " + " ".join(s.render("cli") for s in self.fix)
+        else:
+            fix = "deepinn.fit(..., " + ", ".join(s.render("python") for s in self.fix) + ")"
+        if "{fix}" in message:
+            return message.replace("{fix}", fix)
+        return f"{message} Fix: {fix}"
+
+    def __str__(self) -> str:
+        if not getattr(self, "fix", ()):
+            return super().__str__()
+        return self.render(_SYNTAX.get())
 
 
 class ConfigurationError(DeepinnError, ValueError):
@@ -44,7 +125,7 @@ class UnknownNameError(PluginError, KeyError):
     """A name was asked for that no plugin registered."""
 
     def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
+        return self.render(_SYNTAX.get()) if self.args else ""
 
 
 class DuplicateNameError(PluginError):

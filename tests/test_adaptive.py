@@ -12,7 +12,7 @@ from deepinn import ConfigurationError
 from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.samplers import AdaptiveSampler
 from deepinn.training import fit
-from deepinn.training._data import CollocationData, round_generator
+from deepinn.training.step._data import CollocationData, round_generator
 
 SQUARE = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
 PEAK = torch.tensor([0.7, 0.3])
@@ -96,7 +96,7 @@ OPTIONS = {"trainer_options": {"enable_progress_bar": False}, "logger": False, "
 
 
 def test_the_training_loop_scores_the_pool_with_the_current_network(monkeypatch) -> None:
-    from deepinn.training._loss import PINNLoss
+    from deepinn.training.step._loss import PINNLoss
 
     calls: list[int] = []
     original = PINNLoss.pointwise_residual

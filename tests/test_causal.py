@@ -9,8 +9,8 @@ import deepinn as dp
 from deepinn import ConfigurationError
 from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.training import fit
-from deepinn.training._causal import CausalConfig, causal_weights
-from deepinn.training._loss import PINNLoss
+from deepinn.training.step._loss import PINNLoss
+from deepinn.training.toolbox._causal import CausalConfig, causal_weights
 
 BOX = dp.domains.Parallelogram(dp.spaces.R1("t") * dp.spaces.R1("x"), [0, 0], [1, 0], [0, 1])
 

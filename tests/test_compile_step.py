@@ -8,8 +8,8 @@ import torch
 import deepinn as dp
 from deepinn.problems._poisson import PoissonParams, build_poisson
 from deepinn.training import CollocationData
-from deepinn.training._compile import CompiledGradient, CompiledLoss
-from deepinn.training._loss import PINNLoss
+from deepinn.training.step._compile import CompiledGradient, CompiledLoss
+from deepinn.training.step._loss import PINNLoss
 
 
 def _setup(dtype=torch.float32):
@@ -160,8 +160,8 @@ def test_compile_auto_is_the_default_and_compiles_only_runs_of_enough_steps(monk
 def test_compile_auto_compiles_the_whole_loss_of_a_long_enough_run(monkeypatch):
     import copy
 
-    from deepinn.training import fit
     from deepinn.training import _fit as fit_module
+    from deepinn.training import fit
 
     problem, net, _ = _setup()
     monkeypatch.setattr(fit_module, "AUTO_COMPILE_STEPS", 20)
@@ -259,7 +259,7 @@ def test_grad_norm_weighting_differentiates_each_term_of_the_compiled_whole_loss
 
 
 def _per_term_gradients_then_the_total() -> None:
-    from deepinn.training._weighting import LossWeighting, WeightingConfig
+    from deepinn.training.toolbox._weighting import LossWeighting, WeightingConfig
 
     problem, net, points = _setup()
     loss = PINNLoss(problem, net)
@@ -371,7 +371,7 @@ def test_fit_compiles_the_gradient_only_without_loss_weighting():
     import copy
 
     from deepinn.training import fit
-    from deepinn.training._weighting import WeightingConfig
+    from deepinn.training.toolbox._weighting import WeightingConfig
 
     problem, net, _ = _setup()
     runs = {
@@ -391,15 +391,14 @@ def test_compile_settings_hold_inside_the_block_and_are_restored_after_it():
     import torch._dynamo.config as dynamo_config
     import torch._functorch.config as functorch_config
 
-    from deepinn.training._compile import NO_DONATED_BUFFERS, _Settings
+    from deepinn.training.step._compile import NO_DONATED_BUFFERS, _Settings
 
     before = (dynamo_config.trace_autograd_ops, functorch_config.donated_buffer)
     settings = _Settings((*NO_DONATED_BUFFERS, (dynamo_config, "trace_autograd_ops", True)))
-    with pytest.raises(RuntimeError, match="inside"):
-        with settings:
-            with settings:  # entered again inside: restored to the outer block's values
-                pass
-            assert dynamo_config.trace_autograd_ops is True
-            assert functorch_config.donated_buffer is False
-            raise RuntimeError("inside")
+    with pytest.raises(RuntimeError, match="inside"), settings:
+        with settings:  # entered again inside: restored to the outer block's values
+            pass
+        assert dynamo_config.trace_autograd_ops is True
+        assert functorch_config.donated_buffer is False
+        raise RuntimeError("inside")
     assert (dynamo_config.trace_autograd_ops, functorch_config.donated_buffer) == before

@@ -49,7 +49,7 @@ def test_every_option_composes_and_builds(registry, group, name):
 def test_the_config_groups_are_read_from_the_kind_table():
     from deepinn.plugins import KIND_TABLE
 
-    assert GROUPS == {kind.group: kind.name for kind in KIND_TABLE if kind.group}
+    assert {kind.group: kind.name for kind in KIND_TABLE if kind.group} == GROUPS
     assert set(GROUPS) == {"problem", "domain", "sampler", "net"}
 
 

@@ -178,7 +178,7 @@ def test_a_column_residual_and_a_vector_source_are_subtracted_as_columns():
 
 
 def test_the_loss_of_a_vector_residual_is_the_intended_mean_square():
-    from deepinn.training._loss import PINNLoss
+    from deepinn.training.step._loss import PINNLoss
 
     pde = _interval_pde(lambda f: f.laplacian("u")[:, 0], source=lambda x: 6 * x + 1)
     problem = dp.Problem("cubic", pde.sampler.domain, [pde])

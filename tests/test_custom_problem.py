@@ -18,9 +18,9 @@ from deepinn.constraints import PDEConstraint
 from deepinn.expressions import OperatorCall
 from deepinn.plugins import Registration, Registry, hookimpl, load_registry
 from deepinn.problems import Problem
-from deepinn.training._data import round_generator
-from deepinn.training._loss import PINNLoss
-from deepinn.training._metrics import relative_l2
+from deepinn.training.service._metrics import relative_l2
+from deepinn.training.step._data import round_generator
+from deepinn.training.step._loss import PINNLoss
 
 EXPERIMENTS = ["yaml_poisson_lshape", "yaml_heat", "yaml_burgers", "yaml_inverse"]
 

@@ -12,7 +12,7 @@ from deepinn.nn import FullyConnected
 from deepinn.operators._field import time_modes
 from deepinn.plugins import load_registry
 from deepinn.training import CollocationData, adam, fit
-from deepinn.training._loss import PINNLoss
+from deepinn.training.step._loss import PINNLoss
 
 
 def _case(name: str, params: dict, layers: list[int], dtype=torch.float64):

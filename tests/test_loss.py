@@ -10,7 +10,7 @@ import torch
 import deepinn as dp
 from deepinn.constraints import DataConstraint, DirichletBC, NeumannBC, PDEConstraint
 from deepinn.training import PINNModule, adam
-from deepinn.training._loss import PINNLoss
+from deepinn.training.step._loss import PINNLoss
 
 
 @pytest.fixture(autouse=True)

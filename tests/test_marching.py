@@ -24,16 +24,16 @@ from deepinn.constraints import (
 from deepinn.nn import FullyConnected
 from deepinn.problems._common import interval_end, space_time
 from deepinn.training import RunConfig, fit
-from deepinn.training._causal import CausalConfig, CausalWeighting
-from deepinn.training._marching import (
+from deepinn.training.marching._marching import (
     MarchingConfig,
     TimeMarchingNetwork,
     WindowNetwork,
     window_edges,
     window_problem,
 )
-from deepinn.training._presets import adam_lbfgs
-from deepinn.training._signals import RunInterruptedError
+from deepinn.training.service._signals import RunInterruptedError
+from deepinn.training.settings._presets import adam_lbfgs
+from deepinn.training.toolbox._causal import CausalConfig, CausalWeighting
 
 BOX = space_time(0.0, 1.0, 2.0)  # columns (x, t), t in [0, 2]
 ALPHA = 0.1

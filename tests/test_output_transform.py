@@ -15,7 +15,7 @@ from deepinn.app import build_components, compose, register_configs
 from deepinn.plugins import Registry, load_registry
 from deepinn.problems import Problem
 from deepinn.training import CollocationData, adam, fit
-from deepinn.training._loss import PINNLoss
+from deepinn.training.step._loss import PINNLoss
 
 HEAT = [
     "problem=custom", "domain=interval", "domain.lower=0.0", "domain.upper=1.0",

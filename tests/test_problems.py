@@ -338,7 +338,7 @@ def test_a_bad_exact_solution_is_refused_when_the_error_set_is_built(exact, matc
 
 
 def test_the_error_against_a_zero_solution_is_the_rms_error_whatever_the_point_count():
-    from deepinn.training._metrics import relative_l2
+    from deepinn.training.service._metrics import relative_l2
 
     for n in (100, 10_000):
         assert float(relative_l2(torch.full((n, 1), 0.5), torch.zeros(n, 1))) == pytest.approx(0.5)

@@ -18,9 +18,17 @@ import torch
 import deepinn as dp
 from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.training import RunConfig, fit
-from deepinn.training._checkpoint import AtomicCheckpointIO, find_checkpoint, load_checkpoint_safely
-from deepinn.training._runfolder import claim_run_folder, make_unique_folder, release_run_folder
-from deepinn.training._signals import RunInterruptedError
+from deepinn.training.service._checkpoint import (
+    AtomicCheckpointIO,
+    find_checkpoint,
+    load_checkpoint_safely,
+)
+from deepinn.training.service._runfolder import (
+    claim_run_folder,
+    make_unique_folder,
+    release_run_folder,
+)
+from deepinn.training.service._signals import RunInterruptedError
 
 QUIET = {"enable_progress_bar": False}
 
@@ -103,7 +111,7 @@ def test_an_uncreatable_folder_is_one_line(tmp_path):
 
 # ------------------------------------------------------------------ metrics.json
 def test_metrics_json_is_valid_json_with_nan_as_null(tmp_path):
-    from deepinn.training._callbacks import write_metrics
+    from deepinn.training.service._callbacks import write_metrics
 
     write_metrics(tmp_path, {"rel_l2": math.nan, "losses": {"pde": math.inf}, "steps": 3})
     data = json.loads((tmp_path / "metrics.json").read_text(), parse_constant=pytest.fail)
@@ -135,7 +143,7 @@ def test_torch_s_failed_zip_write_on_a_full_disk_is_the_same_one_line(tmp_path, 
                            "writing file data/0: file write failed")
 
     monkeypatch.setattr(torch, "save", full)
-    monkeypatch.setattr("deepinn.training._checkpoint._free_bytes", lambda folder: 0)
+    monkeypatch.setattr("deepinn.training.service._checkpoint._free_bytes", lambda folder: 0)
     with pytest.raises(dp.TrainingError, match="disk is full.*no partial file.*resume="):
         io.save_checkpoint({"state_dict": {}}, tmp_path / "last.ckpt")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
@@ -278,7 +286,7 @@ def test_progress_is_lines_when_stdout_is_not_a_terminal(tmp_path, capsys):
      ({"weighting": {"name": "grad_norm"}}, "weighting.name")],
 )
 def test_resume_with_another_optimizer_preset_seed_or_weighting_is_refused(change, key):
-    from deepinn.training._checkpoint import check_compatible
+    from deepinn.training.service._checkpoint import check_compatible
 
     stored = {**HP, "optimizer": {"name": "adam", "lr": 1e-3}, "seed": 0, "weighting": {"name": "none"}}
     current = {**stored, **change}

@@ -93,7 +93,7 @@ def test_the_direct_path_trains_exactly_as_lightnings_path(monkeypatch):
 
 # ------------------------------------------------------------------ several steps per batch
 def test_steps_per_batch_divides_every_interval_and_the_limit():
-    from deepinn.training._stepping import steps_per_batch
+    from deepinn.training.step._stepping import steps_per_batch
 
     assert steps_per_batch([10, 200, 200, 0, 2000, 1000]) == 10  # the defaults
     assert steps_per_batch([10, 25, 25, 0, 250]) == 5

@@ -11,9 +11,9 @@ import deepinn as dp
 from deepinn import ConfigurationError
 from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.training import fit
-from deepinn.training._loss import PINNLoss
-from deepinn.training._settings import RunConfig
-from deepinn.training._weighting import LossWeighting, WeightingConfig
+from deepinn.training.settings._settings import RunConfig
+from deepinn.training.step._loss import PINNLoss
+from deepinn.training.toolbox._weighting import LossWeighting, WeightingConfig
 
 OPTIONS = {"trainer_options": {"enable_progress_bar": False}, "eval_points": 50}
 

@@ -38,14 +38,18 @@ from deepinn.app._memory import check_memory
 from deepinn.app._store import compose, register_configs
 from deepinn.app._summary import summary
 from deepinn.plugins import PluginWarning, Registry, load_registry
-from deepinn.training._checkpoint import (
+from deepinn.training.service._checkpoint import (
     check_compatible,
     check_steps_left,
     find_checkpoint,
     load_checkpoint_safely,
 )
-from deepinn.training._runfolder import claim_run_folder, is_secondary_rank, make_unique_folder
-from deepinn.training._signals import EXIT_SIGTERM, RunInterruptedError
+from deepinn.training.service._runfolder import (
+    claim_run_folder,
+    is_secondary_rank,
+    make_unique_folder,
+)
+from deepinn.training.service._signals import EXIT_SIGTERM, RunInterruptedError
 
 __all__ = ["train"]
 

@@ -3,32 +3,32 @@
 No Hydra here: the configuration layer (``deepinn.app``) builds components and calls ``fit``.
 """
 
-from deepinn.training._causal import CausalConfig as CausalConfig
-from deepinn.training._compile import AUTO_COMPILE_STEPS as AUTO_COMPILE_STEPS
-from deepinn.training._data import CollocationData as CollocationData
-from deepinn.training._fit import FitResult as FitResult
 from deepinn.training._fit import fit as fit
-from deepinn.training._loss import PINNLoss as PINNLoss
-from deepinn.training._marching import MarchingConfig as MarchingConfig
-from deepinn.training._marching import TimeMarchingNetwork as TimeMarchingNetwork
-from deepinn.training._marching import WindowNetwork as WindowNetwork
-from deepinn.training._metrics import relative_l2 as relative_l2
-from deepinn.training._module import PINNModule as PINNModule
-from deepinn.training._optim import Phase as Phase
-from deepinn.training._presets import OPTIMIZER_PRESETS as OPTIMIZER_PRESETS
-from deepinn.training._presets import SCHEDULERS as SCHEDULERS
-from deepinn.training._presets import AdamConfig as AdamConfig
-from deepinn.training._presets import AdamLBFGSConfig as AdamLBFGSConfig
-from deepinn.training._presets import AdamWConfig as AdamWConfig
-from deepinn.training._presets import LBFGSConfig as LBFGSConfig
-from deepinn.training._presets import SchedulerConfig as SchedulerConfig
-from deepinn.training._presets import SGDConfig as SGDConfig
-from deepinn.training._presets import adam as adam
-from deepinn.training._presets import adam_lbfgs as adam_lbfgs
-from deepinn.training._presets import lbfgs as lbfgs
-from deepinn.training._settings import MonitorConfig as MonitorConfig
-from deepinn.training._settings import RunConfig as RunConfig
-from deepinn.training._weighting import WeightingConfig as WeightingConfig
+from deepinn.training.marching._marching import MarchingConfig as MarchingConfig
+from deepinn.training.marching._marching import TimeMarchingNetwork as TimeMarchingNetwork
+from deepinn.training.marching._marching import WindowNetwork as WindowNetwork
+from deepinn.training.service._fit import FitResult as FitResult
+from deepinn.training.service._metrics import relative_l2 as relative_l2
+from deepinn.training.settings._optim import Phase as Phase
+from deepinn.training.settings._presets import OPTIMIZER_PRESETS as OPTIMIZER_PRESETS
+from deepinn.training.settings._presets import SCHEDULERS as SCHEDULERS
+from deepinn.training.settings._presets import AdamConfig as AdamConfig
+from deepinn.training.settings._presets import AdamLBFGSConfig as AdamLBFGSConfig
+from deepinn.training.settings._presets import AdamWConfig as AdamWConfig
+from deepinn.training.settings._presets import LBFGSConfig as LBFGSConfig
+from deepinn.training.settings._presets import SchedulerConfig as SchedulerConfig
+from deepinn.training.settings._presets import SGDConfig as SGDConfig
+from deepinn.training.settings._presets import adam as adam
+from deepinn.training.settings._presets import adam_lbfgs as adam_lbfgs
+from deepinn.training.settings._presets import lbfgs as lbfgs
+from deepinn.training.settings._settings import MonitorConfig as MonitorConfig
+from deepinn.training.settings._settings import RunConfig as RunConfig
+from deepinn.training.step._compile import AUTO_COMPILE_STEPS as AUTO_COMPILE_STEPS
+from deepinn.training.step._data import CollocationData as CollocationData
+from deepinn.training.step._loss import PINNLoss as PINNLoss
+from deepinn.training.step._module import PINNModule as PINNModule
+from deepinn.training.toolbox._causal import CausalConfig as CausalConfig
+from deepinn.training.toolbox._weighting import WeightingConfig as WeightingConfig
 
 __all__ = [
     "AUTO_COMPILE_STEPS",

@@ -16,10 +16,10 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from deepinn._errors import ConfigurationError
-from deepinn.training._compile import CompiledGradient, CompiledLoss
-from deepinn.training._metrics import relative_l2, relative_l2_per_output
-from deepinn.training._module import PINNModule
-from deepinn.training._plots import points_figure, solution_figure
+from deepinn.training.service._metrics import relative_l2, relative_l2_per_output
+from deepinn.training.service._plots import points_figure, solution_figure
+from deepinn.training.step._compile import CompiledGradient, CompiledLoss
+from deepinn.training.step._module import PINNModule
 
 __all__ = ["FigureLogger", "GradientMonitor", "RunArtifacts", "json_safe", "write_metrics"]
 

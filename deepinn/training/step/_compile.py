@@ -168,7 +168,7 @@ class CompiledLoss(_CompiledCall):
     """A whole loss function under one ``torch.compile``: forward lanes, residuals, reductions
     and the weighted sum in one graph, so AOTAutograd generates the backward with it.
 
-    Calls ``loss(*args)`` (a :class:`~deepinn.training._loss.PINNLoss` or any callable returning
+    Calls ``loss(*args)`` (a :class:`~deepinn.training.PINNLoss` or any callable returning
     ``(total, losses)``) through the compiled function. The loss must not take a double
     backward (nested ``autograd.grad``): use it with the forward-derivative lanes
     (``field_mode=auto`` on a network that offers them). When compilation fails, a warning says
@@ -218,7 +218,7 @@ class CompiledGradient(_CompiledCall):
     through autograd's engine, this traces ``torch.autograd.grad`` into the loss's own graph, so
     inductor fuses the backward with the forward and a step makes one compiled call (on the speed
     cases 10-19% faster than :class:`CompiledLoss`, docs/benchmarks.md). The caller writes the
-    gradients to ``.grad`` (see :meth:`~deepinn.training._stepping.Stepper.assign`); nothing here
+    gradients to ``.grad`` (see ``Stepper.assign``); nothing here
     can be differentiated again. Same rules as :class:`CompiledLoss`: no nested ``autograd.grad``
     inside the loss, an eager fallback (the same function, run eager) that warns or, ``quiet``,
     logs, and ``warmup_s``, the time of the first call (the compile).

@@ -1,7 +1,7 @@
 """The time-marching run: one :func:`~deepinn.training.fit` per time window, in time order.
 
-The windows' problems and networks are built by :mod:`deepinn.training._marching`; this module
-trains them one after the other, keeps each window's run folder and weights, resumes a stopped
+The windows' problems and networks are built by :mod:`deepinn.training.marching._marching`;
+this module trains them one after the other, keeps each window's run folder and weights, resumes a stopped
 run window by window and measures the windows together on the whole problem.
 """
 
@@ -22,10 +22,7 @@ import torch
 
 from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.problems import Problem
-from deepinn.training._callbacks import compute_metrics, write_artifacts
-from deepinn.training._checkpoint import check_compatible, does_not_fit, load_checkpoint_safely
-from deepinn.training._fit import FitResult, fit
-from deepinn.training._marching import (
+from deepinn.training.marching._marching import (
     MarchingConfig,
     TimeMarchingNetwork,
     WindowNetwork,
@@ -33,12 +30,19 @@ from deepinn.training._marching import (
     window_edges,
     window_problem,
 )
-from deepinn.training._module import PINNModule
-from deepinn.training._optim import Phase
-from deepinn.training._presets import adam
-from deepinn.training._runfolder import held_run_folder, is_secondary_rank
-from deepinn.training._settings import RunConfig
-from deepinn.training._signals import RunInterruptedError
+from deepinn.training.service._callbacks import compute_metrics, write_artifacts
+from deepinn.training.service._checkpoint import (
+    check_compatible,
+    does_not_fit,
+    load_checkpoint_safely,
+)
+from deepinn.training.service._fit import FitResult, train_once
+from deepinn.training.service._runfolder import held_run_folder, is_secondary_rank
+from deepinn.training.service._signals import RunInterruptedError
+from deepinn.training.settings._optim import Phase
+from deepinn.training.settings._presets import adam
+from deepinn.training.settings._settings import RunConfig
+from deepinn.training.step._module import PINNModule
 
 __all__ = ["fit_marching"]
 
@@ -59,12 +63,12 @@ def fit_marching(
     problem: Problem,
     network: torch.nn.Module,
     run: RunConfig,
-    phases: Sequence[Phase] | None,
+    phases: Sequence[Phase],
     max_steps: int,
     run_dir: str | Path | None,
     trainer_options: Mapping[str, Any] | None,
     logger: bool,
-    hparams: Mapping[str, Any] | None,
+    hparams: Mapping[str, Any],
 ) -> FitResult:
     """Time marching (``run.marching``): one ``fit`` per time window, in time order.
 
@@ -117,9 +121,9 @@ def fit_marching(
                 single, seed=run.seed + k, resume=str(resume) if resume else None
             )
             try:
-                result = fit(
-                    piece, net, options, phases=phases, max_steps=max_steps, run_dir=folder,
-                    trainer_options=trainer_options, logger=logger, hparams=hparams,
+                result = train_once(
+                    piece, net, options, phases, max_steps, folder, trainer_options, logger,
+                    hparams,
                 )
             except RunInterruptedError as error:
                 trained.append(net)

@@ -19,13 +19,13 @@ from deepinn.operators._names import resolve_columns
 from deepinn.problems import Problem
 from deepinn.problems._problem import mostly_outside
 from deepinn.spaces import Space
-from deepinn.training._causal import CausalConfig, CausalWeighting, Reduce
-from deepinn.training._compile import (
+from deepinn.training.step._compile import (
     CompiledGradient,
     CompiledLoss,
     CompiledNetwork,
     compile_choice,
 )
+from deepinn.training.toolbox._causal import CausalConfig, CausalWeighting, Reduce
 
 __all__ = ["PINNLoss", "group_by_order"]
 

@@ -13,15 +13,15 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.problems import Problem
-from deepinn.training._causal import CausalConfig, sum_over_ranks
-from deepinn.training._compile import CompiledGradient, CompiledLoss, CompiledNetwork
-from deepinn.training._ddp import all_reduce, is_distributed, no_ddp_sync
-from deepinn.training._finite import FiniteTracker
-from deepinn.training._loss import PINNLoss, Points, group_by_order
-from deepinn.training._metrics import relative_l2, relative_l2_per_output
-from deepinn.training._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
-from deepinn.training._stepping import Stepper
-from deepinn.training._weighting import LossWeighting, WeightingConfig
+from deepinn.training.service._metrics import relative_l2, relative_l2_per_output
+from deepinn.training.settings._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
+from deepinn.training.step._compile import CompiledGradient, CompiledLoss, CompiledNetwork
+from deepinn.training.step._ddp import all_reduce, is_distributed, no_ddp_sync
+from deepinn.training.step._finite import FiniteTracker
+from deepinn.training.step._loss import PINNLoss, Points, group_by_order
+from deepinn.training.step._stepping import Stepper
+from deepinn.training.toolbox._causal import CausalConfig, sum_over_ranks
+from deepinn.training.toolbox._weighting import LossWeighting, WeightingConfig
 
 __all__ = ["PINNModule"]
 
@@ -156,7 +156,7 @@ class PINNModule(pl.LightningModule):
         """The total loss and each constraint's weighted loss (see :meth:`PINNLoss.__call__`).
 
         ``rows`` holds each constraint's global number of points; the sum over ranks (see
-        :func:`deepinn.training._ddp.all_reduce`) of the shards' losses is the global loss.
+        :func:`deepinn.training.step._ddp.all_reduce`) of the shards' losses is the global loss.
         """
         return self.loss(points, rows)
 
@@ -222,7 +222,7 @@ class PINNModule(pl.LightningModule):
                         changes.append(f"optimizer {index} {key}: {restored[key]!r} -> {value!r}")
                         _apply_setting(group, key, value, schedulers.get(id(raw)), number)
         if changes and self.trainer.is_global_zero:
-            from deepinn.training._progress import log_line
+            from deepinn.training.service._progress import log_line
 
             log_line(
                 "resume: the configuration's optimizer settings replace the checkpoint's ("

@@ -26,8 +26,8 @@ from deepinn._errors import ConfigurationError, TrainingError
 
 if TYPE_CHECKING:
     from deepinn.problems import Problem
-    from deepinn.training._optim import Phase
-    from deepinn.training._settings import RunConfig
+    from deepinn.training.settings._optim import Phase
+    from deepinn.training.settings._settings import RunConfig
 
 __all__ = [
     "COMPATIBLE_SECTIONS",

@@ -17,7 +17,7 @@ from typing import Any, Optional, Union
 import torch
 
 from deepinn._errors import ConfigurationError, unknown_name_message
-from deepinn.training._optim import DTYPES, Phase
+from deepinn.training.settings._optim import DTYPES, Phase
 
 __all__ = [
     "OPTIMIZER_PRESETS",

@@ -16,11 +16,11 @@ import torch
 
 from deepinn._errors import ConfigurationError, unknown_name_message
 from deepinn.operators import FIELD_MODES
-from deepinn.training._causal import CausalConfig
-from deepinn.training._compile import compile_choice
-from deepinn.training._marching import MarchingConfig
-from deepinn.training._optim import DTYPES
-from deepinn.training._weighting import WeightingConfig
+from deepinn.training.marching._marching import MarchingConfig
+from deepinn.training.settings._optim import DTYPES
+from deepinn.training.step._compile import compile_choice
+from deepinn.training.toolbox._causal import CausalConfig
+from deepinn.training.toolbox._weighting import WeightingConfig
 
 __all__ = ["RESUME_FROM", "MonitorConfig", "RunConfig"]
 

@@ -1,0 +1,1 @@
+"""Time marching: a strategy around single runs, one time window after another."""

@@ -1,0 +1,1 @@
+"""The run's settings: ``RunConfig``, optimizer presets and phases."""

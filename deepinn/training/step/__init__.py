@@ -1,0 +1,1 @@
+"""The training step: the loss, the Lightning module, collocation data, compile, DDP hooks."""

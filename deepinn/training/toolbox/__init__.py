@@ -1,0 +1,1 @@
+"""The training toolbox used inside a step: loss weighting and causal weighting."""

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One prepared GPU check (issue 14): the speed cases on one CUDA device, then a 1-GPU DDP (NCCL)
+# One prepared GPU check: the speed cases on one CUDA device, then a 1-GPU DDP (NCCL)
 # run through the command line. Prints ms/step. Uses only what is in the repository.
 #
 #   bash bench/gpu_check.sh                 # on a CUDA machine: about 5-8 minutes on an H200

@@ -1,8 +1,8 @@
 """deepinn's benchmark suite: accuracy of every problem's tuned config, and two speed cases.
 
-    python bench/run.py                        # everything (about an hour on 2 cores)
+    python bench/run.py                        # everything, one case after the other
     python bench/run.py burgers heat P1        # some problems / speed cases
-    python bench/run.py --smoke                # a few steps of everything (< 2 minutes)
+    python bench/run.py --smoke                # a few steps of everything
     python bench/run.py --json bench.json      # also write every figure as JSON
 
 Accuracy cases train ``conf/experiment/<name>.yaml`` (what ``python train.py +experiment=<name>``
@@ -151,7 +151,7 @@ def speed_table(results: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="deepinn accuracy and speed benchmarks")
     parser.add_argument("names", nargs="*", help=f"problems ({', '.join(PROBLEMS)}) and/or P1, P2")
-    parser.add_argument("--smoke", action="store_true", help="a few steps of everything (< 2 min)")
+    parser.add_argument("--smoke", action="store_true", help="a few steps of everything")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--override", action="append", default=[], help="Hydra override for accuracy cases")
     args = parser.parse_args(argv)

@@ -8,9 +8,8 @@ implementation. deepinn runs through ``deepinn.fit`` (Lightning, loss logging ev
 the losses checked for NaN/inf every 10 steps) with ``field_mode='reverse'`` (nested autograd)
 or ``'auto'`` (forward Laplacian); the plain loop is nested autograd.
 
-Machines like the 2-core ones this runs on drift by 20-40% within a minute (shared caches and
-memory bandwidth), so timings taken in separate processes minutes apart do not give a
-trustworthy ratio. Each deepinn run therefore carries its own plain loop: after every
+A machine's speed drifts from minute to minute (shared caches and memory bandwidth), so
+timings taken in separate processes minutes apart do not give a trustworthy ratio. Each deepinn run therefore carries its own plain loop: after every
 ``PAIRED_BLOCK`` deepinn steps, a ``PairedPlainLoop`` callback (``bench/timing.py``) runs as
 many plain-loop steps (a copy of the same network, the same points, its own Adam) in the same
 process, so both are timed under the same conditions; the ratio is taken against those paired

@@ -150,8 +150,8 @@ class PairedPlainLoop(CycleTimer):
     """Times deepinn's step cycles and, interleaved with them, a plain-loop step function.
 
     After every ``block`` deepinn steps, ``plain_step`` runs ``block`` times, outside deepinn's
-    figure, timed as one block (each of its steps gets the block's mean). Both are timed under the same machine conditions, which a shared 2-core machine does
-    not keep from one minute to the next.
+    figure, timed as one block (each of its steps gets the block's mean). Both are timed under
+    the same machine conditions, which a shared machine does not keep from one minute to the next.
 
     Attributes:
         plain_seconds, plain_cpu_seconds: The paired plain steps.

@@ -11,7 +11,7 @@ time is the median over the steps. ``rel_l2`` is measured on each problem's eval
     python bench/yaml_vs_python.py --steps 300            # all four pairs
     python bench/yaml_vs_python.py --steps 300 --pairs heat burgers
 
-Targets (issue #12): YAML error within 2x of the Python problem's, step time within 10%.
+Targets: YAML error within 2x of the Python problem's, step time within 10%.
 """
 
 from __future__ import annotations

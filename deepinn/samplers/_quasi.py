@@ -1,7 +1,7 @@
 """Quasi-random samplers: Latin hypercube, Sobol and Halton (``scipy.stats.qmc``).
 
 SciPy's statistics package is imported when a quasi-random engine is first built, not with
-deepinn: it holds about 65 MiB of resident memory that a run without these samplers never uses.
+deepinn: it is large, and a run without these samplers never needs it.
 Each call builds a scrambled engine seeded from the sampler's generator (reproducible, fresh
 points per call). Domains with ``from_unit`` get the engine's points mapped onto them; interiors
 without one keep the bounding-box images they contain (the sequence continues until enough

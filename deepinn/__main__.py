@@ -14,9 +14,9 @@ import warnings
 from collections.abc import Sequence
 
 from deepinn._errors import DeepinnError
+from deepinn.plugins import DISABLE_ENV, STRICT_ENV, PluginWarning, load_registry
 from deepinn.plugins._kinds import KINDS, find_kind
 from deepinn.plugins._listing import format_params, format_registry
-from deepinn.plugins._registry import DISABLE_ENV, STRICT_ENV, PluginWarning, load_registry
 
 __all__ = ["main"]
 

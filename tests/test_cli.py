@@ -15,7 +15,7 @@ import pytest
 from test_registry_fakes import FakePlugins, fake_plugins, plugin_source
 
 from deepinn.__main__ import main
-from deepinn.plugins import DISABLE_ENV, KINDS, STRICT_ENV, _registry
+from deepinn.plugins import DISABLE_ENV, KINDS, STRICT_ENV, _discovery
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,7 @@ def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlugi
 @pytest.fixture(autouse=True)
 def _only_fake_plugins(fakes: FakePlugins, monkeypatch: pytest.MonkeyPatch) -> None:
     """Load the spaces built-in and this test's fake plugins, nothing else installed."""
-    monkeypatch.setattr(_registry, "BUILTIN_PLUGINS", ("deepinn.spaces._plugin",))
+    monkeypatch.setattr(_discovery, "BUILTIN_PLUGINS", ("deepinn.spaces._plugin",))
     monkeypatch.setattr(metadata, "entry_points", lambda group: fakes.entry_points())
     monkeypatch.delenv(STRICT_ENV, raising=False)
     monkeypatch.delenv(DISABLE_ENV, raising=False)

@@ -20,7 +20,7 @@ from deepinn.plugins import (
     PluginWarning,
     Registration,
     Registry,
-    _registry,
+    _discovery,
     hookimpl,
     load_registry,
 )
@@ -262,7 +262,7 @@ BROKEN_PLUGIN = 'raise ImportError("needs the frobnicate package")\n'
 def test_cli_strict_flag_failure_names_the_flag_not_the_environment(
     fakes: FakePlugins, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(_registry, "BUILTIN_PLUGINS", ("deepinn.spaces._plugin",))
+    monkeypatch.setattr(_discovery, "BUILTIN_PLUGINS", ("deepinn.spaces._plugin",))
     monkeypatch.setattr(metadata, "entry_points", lambda group: fakes.entry_points())
     fakes.add("frob", BROKEN_PLUGIN)
     assert main(["plugins", "--strict"]) == 1

@@ -200,7 +200,7 @@ def test_a_failing_built_in_plugin_raises_even_when_not_strict(monkeypatch: pyte
     import sys
     import types
 
-    from deepinn.plugins import _registry
+    from deepinn.plugins import _discovery
 
     broken = types.ModuleType("deepinn_fake_broken_builtin")
 
@@ -210,7 +210,7 @@ def test_a_failing_built_in_plugin_raises_even_when_not_strict(monkeypatch: pyte
 
     broken.deepinn_domains = deepinn_domains  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, broken.__name__, broken)
-    monkeypatch.setattr(_registry, "BUILTIN_PLUGINS", (broken.__name__,))
+    monkeypatch.setattr(_discovery, "BUILTIN_PLUGINS", (broken.__name__,))
     with pytest.raises(RuntimeError, match="boom"):
         load_registry(strict=False, entry_points=())
 

@@ -1,5 +1,10 @@
 """The plugin system: hooks, registrations and the registry (entry-point group ``deepinn``)."""
 
+from deepinn.plugins._building import PluginFactoryError as PluginFactoryError
+from deepinn.plugins._discovery import DISABLE_ENV as DISABLE_ENV
+from deepinn.plugins._discovery import STRICT_ENV as STRICT_ENV
+from deepinn.plugins._discovery import PluginFailure as PluginFailure
+from deepinn.plugins._discovery import PluginWarning as PluginWarning
 from deepinn.plugins._hookspecs import hookimpl as hookimpl
 from deepinn.plugins._hookspecs import hookspec as hookspec
 from deepinn.plugins._kinds import KIND_TABLE as KIND_TABLE
@@ -7,13 +12,8 @@ from deepinn.plugins._kinds import KINDS as KINDS
 from deepinn.plugins._kinds import Kind as Kind
 from deepinn.plugins._kinds import find_kind as find_kind
 from deepinn.plugins._listing import format_registry as format_registry
+from deepinn.plugins._lookup import KindRegistry as KindRegistry
 from deepinn.plugins._registration import Registration as Registration
-from deepinn.plugins._registry import DISABLE_ENV as DISABLE_ENV
-from deepinn.plugins._registry import STRICT_ENV as STRICT_ENV
-from deepinn.plugins._registry import KindRegistry as KindRegistry
-from deepinn.plugins._registry import PluginFactoryError as PluginFactoryError
-from deepinn.plugins._registry import PluginFailure as PluginFailure
-from deepinn.plugins._registry import PluginWarning as PluginWarning
 from deepinn.plugins._registry import Registry as Registry
 from deepinn.plugins._registry import load_registry as load_registry
 

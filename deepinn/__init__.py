@@ -3,7 +3,7 @@
 ``import deepinn as dp`` gives the notebook API: ``dp.spaces``, ``dp.domains``, ``dp.samplers``,
 ``dp.constraints``, ``dp.operators``, ``dp.nn``, ``dp.problems`` and ``dp.fit``. The original
 DeepINN names (``dp.constraint``, ``dp.domain``, ``dp.utils``, ``dp.Model``) live in one corner,
-:mod:`deepinn.seed`. Importing loads no plugin: call ``dp.plugins.load_registry()``. The
+:mod:`deepinn.notebook`. Importing loads no plugin: call ``dp.plugins.load_registry()``. The
 training service (Lightning) is imported on first use.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 from deepinn import constraints as constraints
 from deepinn import domains as domains
 from deepinn import nn as nn
+from deepinn import notebook as notebook
 from deepinn import operators as operators
 from deepinn import plugins as plugins
 from deepinn import problems as problems
 from deepinn import samplers as samplers
-from deepinn import seed as seed
 from deepinn import spaces as spaces
 from deepinn._errors import ConfigurationError as ConfigurationError
 from deepinn._errors import DeepinnError as DeepinnError
@@ -31,19 +31,19 @@ from deepinn._errors import TrainingError as TrainingError
 from deepinn._errors import UnknownNameError as UnknownNameError
 from deepinn.problems import Problem as Problem
 
-constraint = seed
+constraint = notebook
 """The original ``dp.constraint`` names (``PDE``, ``DirichletBC``, ``Jacobian``)."""
-domain = seed
-"""The original ``dp.domain`` names (``Generic``): :mod:`deepinn.seed`."""
-utils = seed
-"""The original ``dp.utils`` names (``scatter``): :mod:`deepinn.seed`."""
+domain = notebook
+"""The original ``dp.domain`` names (``Generic``): :mod:`deepinn.notebook`."""
+utils = notebook
+"""The original ``dp.utils`` names (``scatter``): :mod:`deepinn.notebook`."""
 
 __version__ = "2.0.0"
 
 _LAZY = {
     "training": ("deepinn.training", None),
     "fit": ("deepinn.training", "fit"),
-    "Model": ("deepinn.seed", "Model"),
+    "Model": ("deepinn.notebook", "Model"),
 }
 
 
@@ -75,11 +75,11 @@ __all__ = [
     "domains",
     "fit",
     "nn",
+    "notebook",
     "operators",
     "plugins",
     "problems",
     "samplers",
-    "seed",
     "spaces",
     "training",
     "utils",

@@ -1,4 +1,4 @@
-"""The seed notebook's Jacobian(X, y)(i, j) (deepinn.seed), with the notebook's printed values."""
+"""The seed notebook's Jacobian(X, y)(i, j) (deepinn.notebook), with the notebook's printed values."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 
 from deepinn import ConfigurationError, ShapeError
 from deepinn.operators import DerivativeCache
-from deepinn.seed import Jacobian
+from deepinn.notebook import Jacobian
 
 
 @pytest.fixture

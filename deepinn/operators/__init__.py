@@ -5,7 +5,7 @@ The functional operators (``grad``, ``partial``, ``jacobian``, ``hessian``, ``la
 ``forward_hessian`` take the function and use forward mode. ``Field`` is what a residual
 receives: outputs and derivatives by name, computed lazily and shared through one
 ``DerivativeCache`` per step. (The original notebook's ``Jacobian(X, y)(i, j)`` class lives in
-:mod:`deepinn.seed`.)
+:mod:`deepinn.notebook`.)
 """
 
 from deepinn.operators._autograd import divergence as divergence

@@ -1,4 +1,4 @@
-"""The seed notebook's names live in deepinn.seed; the core classes carry none of them."""
+"""The seed notebook's names live in deepinn.notebook; the core classes carry none of them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import deepinn as dp
-from deepinn import seed
+from deepinn import notebook
 from deepinn.spaces import Points
 
 SEED_METHODS = ("sampler_object", "sample_labels")
@@ -50,13 +50,19 @@ def test_the_old_module_paths_are_gone() -> None:
             __import__(old)
 
 
-def test_the_seed_names_resolve_through_dp_into_deepinn_seed() -> None:
-    assert dp.constraint is seed and dp.domain is seed and dp.utils is seed
-    assert dp.constraint.Jacobian is seed.Jacobian
+def test_the_seed_names_resolve_through_dp_into_deepinn_notebook() -> None:
+    assert dp.constraint is notebook and dp.domain is notebook and dp.utils is notebook
+    assert dp.constraint.Jacobian is notebook.Jacobian
     assert dp.constraint.STRATEGIES["sobol"] is dp.samplers.SobolSampler
-    assert dp.domain.Generic is seed.Generic
-    assert dp.utils.scatter is seed.scatter
-    assert dp.Model is seed.Model
+    assert dp.domain.Generic is notebook.Generic
+    assert dp.utils.scatter is notebook.scatter
+    assert dp.Model is notebook.Model
+
+
+def test_the_notebook_corner_is_not_named_like_the_seed_knob() -> None:
+    assert not hasattr(dp, "seed")
+    with pytest.raises(ModuleNotFoundError):
+        __import__("deepinn.seed")
 
 
 def test_seed_pde_is_a_core_pde_constraint_with_the_notebook_methods() -> None:

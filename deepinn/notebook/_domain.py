@@ -1,6 +1,6 @@
 """The original DeepINN tutorial's problem bundle: ``dp.domain.Generic(pde, interior, [bcs])``.
 
-A thin name over :class:`deepinn.problems.Problem` (``dp.domain`` is :mod:`deepinn.seed`).
+A thin name over :class:`deepinn.problems.Problem` (``dp.domain`` is :mod:`deepinn.notebook`).
 """
 
 from __future__ import annotations

@@ -22,26 +22,26 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from deepinn.seed._constraint import PDE as PDE
-from deepinn.seed._constraint import STRATEGIES as STRATEGIES
-from deepinn.seed._constraint import DirichletBC as DirichletBC
-from deepinn.seed._constraint import SeedDirichletBC as SeedDirichletBC
-from deepinn.seed._constraint import SeedPDE as SeedPDE
-from deepinn.seed._domain import Generic as Generic
-from deepinn.seed._jacobian import Jacobian as Jacobian
-from deepinn.seed._scatter import scatter as scatter
+from deepinn.notebook._constraint import PDE as PDE
+from deepinn.notebook._constraint import STRATEGIES as STRATEGIES
+from deepinn.notebook._constraint import DirichletBC as DirichletBC
+from deepinn.notebook._constraint import SeedDirichletBC as SeedDirichletBC
+from deepinn.notebook._constraint import SeedPDE as SeedPDE
+from deepinn.notebook._domain import Generic as Generic
+from deepinn.notebook._jacobian import Jacobian as Jacobian
+from deepinn.notebook._scatter import scatter as scatter
 
 if TYPE_CHECKING:
-    from deepinn.seed._model import Model as Model
+    from deepinn.notebook._model import Model as Model
 
 
 def __getattr__(name: str) -> Any:
     """Import :class:`Model` (and with it Lightning) on first use."""
     if name == "Model":
-        value = importlib.import_module("deepinn.seed._model").Model
+        value = importlib.import_module("deepinn.notebook._model").Model
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'deepinn.seed' has no attribute {name!r}")
+    raise AttributeError(f"module 'deepinn.notebook' has no attribute {name!r}")
 
 
 __all__ = [

@@ -1,7 +1,7 @@
 """The original DeepINN tutorial's trainer: ``dp.Model(problem, net).compile(...).train(...)``.
 
 A thin layer over :func:`deepinn.training.fit` (Lightning underneath, so
-:mod:`deepinn.seed` imports this module on first use of ``Model``).
+:mod:`deepinn.notebook` imports this module on first use of ``Model``).
 """
 
 from __future__ import annotations

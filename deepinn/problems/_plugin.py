@@ -13,8 +13,6 @@ from deepinn.plugins._hookspecs import hookimpl
 from deepinn.plugins._registration import Registration
 from deepinn.problems._allen_cahn import AllenCahnParams, build_allen_cahn
 from deepinn.problems._burgers import BurgersParams, build_burgers
-from deepinn.problems._custom import build_custom
-from deepinn.problems._custom_schema import CustomParams
 from deepinn.problems._heat import HeatParams, build_heat
 from deepinn.problems._helmholtz import HelmholtzParams, build_helmholtz
 from deepinn.problems._inverse_diffusion import InverseDiffusionParams, build_inverse_diffusion
@@ -22,6 +20,7 @@ from deepinn.problems._kovasznay import KovasznayParams, build_kovasznay
 from deepinn.problems._laplace import LaplaceParams, build_laplace
 from deepinn.problems._poisson import PoissonParams, build_poisson
 from deepinn.problems._wave import WaveParams, build_wave
+from deepinn.problems.custom import CustomParams, build_custom
 
 
 @hookimpl

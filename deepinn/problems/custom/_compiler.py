@@ -28,11 +28,11 @@ from deepinn.expressions import (
     compile_residual,
 )
 from deepinn.nn._transform import Transform
-from deepinn.problems._custom_constraint import build_constraint
-from deepinn.problems._custom_data import read_table
-from deepinn.problems._custom_domain import build_geometry
-from deepinn.problems._custom_schema import ConstraintSpec, CustomParams
 from deepinn.problems._problem import MakeSampler, Problem
+from deepinn.problems.custom._constraints import build_constraint
+from deepinn.problems.custom._data import read_table
+from deepinn.problems.custom._domain import build_geometry
+from deepinn.problems.custom._schema import ConstraintSpec, CustomParams
 
 __all__ = ["build_custom", "expression_operators"]
 

@@ -13,10 +13,10 @@ import torch
 from deepinn._errors import ConfigurationError, UnknownNameError, nearest
 from deepinn.constraints import AbstractConstraint
 from deepinn.expressions import Expression
-from deepinn.problems._custom_data import read_table
-from deepinn.problems._custom_domain import ON_CHOICES, Geometry
-from deepinn.problems._custom_schema import DEFAULT_POINTS, ConstraintSpec
 from deepinn.problems._problem import MakeSampler
+from deepinn.problems.custom._data import read_table
+from deepinn.problems.custom._domain import ON_CHOICES, Geometry
+from deepinn.problems.custom._schema import DEFAULT_POINTS, ConstraintSpec
 
 __all__ = ["DEFAULT_ON", "NEEDS", "build_constraint"]
 

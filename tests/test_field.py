@@ -8,10 +8,15 @@ import pytest
 import torch
 
 from deepinn import ConfigurationError, ShapeError
-from deepinn.operators import Field
+from deepinn.operators import (
+    Field,
+    ForwardDerivatives,
+    LaneDerivatives,
+    ReverseDerivatives,
+)
 from deepinn.spaces import R1, R2, Points
 
-TOL = dict(atol=1e-10, rtol=1e-10)
+TOL = {"atol": 1e-10, "rtol": 1e-10}
 SPACE = R1("t") * R2("x")  # columns t, x0, x1
 
 
@@ -113,7 +118,7 @@ def test_hessian_is_symmetric_and_analytic() -> None:
 def test_divergence_of_named_outputs() -> None:
     field = _field()
     z = _points()
-    t, x0, x1 = z[:, 0:1], z[:, 1:2], z[:, 2:3]
+    t, x0 = z[:, 0:1], z[:, 1:2]
     # d v / d x0 + d w / d x1 = cos(x0) e^t + x0
     expected = torch.cos(x0) * torch.exp(t) + x0
     torch.testing.assert_close(field.divergence(("v", "w"), "x"), expected, **TOL)
@@ -239,7 +244,7 @@ def test_forward_mode_trains_like_reverse_mode() -> None:
         residual = field.partial("u", "t") - field.laplacian("u", "x") + field["v"] ** 2
         residual.square().mean().backward()
         grads.append([p.grad.clone() for p in net.parameters()])
-    for reverse, forward in zip(*grads):
+    for reverse, forward in zip(*grads, strict=True):
         torch.testing.assert_close(reverse, forward, **TOL)
 
 
@@ -247,6 +252,23 @@ def test_forward_mode_does_not_backpropagate_for_second_derivatives(grad_calls: 
     field = Field(_net(), _points(), SPACE, ("u", "v"), "forward")
     field.laplacian("u")
     assert grad_calls == []
+
+
+def test_each_mode_builds_its_strategy() -> None:
+    net = TanhLayer()
+    hinted = {"second_order": ["x"]}
+    assert Field(net, _points(), SPACE, ("u", "v")).mode == "lanes"
+    assert isinstance(Field(net, _points(), SPACE, ("u", "v"), "reverse", **hinted).derivatives,
+                      ReverseDerivatives)
+    lanes = Field(net, _points(), SPACE, ("u", "v"), "lanes", **hinted).derivatives
+    assert isinstance(lanes, LaneDerivatives) and isinstance(lanes.fallback, ReverseDerivatives)
+    forward = Field(net, _points(), SPACE, ("u", "v"), "forward", **hinted).derivatives
+    assert isinstance(forward, LaneDerivatives) and isinstance(forward.fallback, ForwardDerivatives)
+    # no declared second derivatives, or no lanes on the network: the fallback alone
+    assert isinstance(Field(net, _points(), SPACE, ("u", "v"), "lanes").derivatives,
+                      ReverseDerivatives)
+    assert isinstance(Field(_net(), _points(), SPACE, ("u", "v"), "forward", **hinted).derivatives,
+                      ForwardDerivatives)
 
 
 # ------------------------------------------------------------------ forward-Laplacian protocol
@@ -288,9 +310,9 @@ def test_protocol_serves_values_gradient_and_laplacian_in_one_call(grad_calls: l
         reference.partial("v", "x1", "x1"),
     ]
     grad_calls.clear()
-    field = Field(net, _points(), SPACE, ("u", "v"), "auto", second_order=["x"])
+    field = Field(net, _points(), SPACE, ("u", "v"), "lanes", second_order=["x"])
     got = [field.laplacian("u", "x"), field.values, field.grad("v"), field.partial("v", "x1", "x1")]
-    for a, b in zip(got, expected):
+    for a, b in zip(got, expected, strict=True):
         torch.testing.assert_close(a, b, **TOL)
     assert len(net.protocol_calls) == 1
     assert net.protocol_calls[0].tolist() == [False, True, True]
@@ -300,7 +322,7 @@ def test_protocol_serves_values_gradient_and_laplacian_in_one_call(grad_calls: l
 
 def test_protocol_falls_back_for_mixed_and_undeclared(grad_calls: list[int]) -> None:
     net = TanhLayer()
-    field = Field(net, _points(), SPACE, ("u", "v"), "auto", second_order=["x"])
+    field = Field(net, _points(), SPACE, ("u", "v"), "lanes", second_order=["x"])
     reference = Field(net, _points(), SPACE, ("u", "v"), "reverse")
     field.grad("u")
     assert grad_calls == []
@@ -313,7 +335,7 @@ def test_protocol_falls_back_for_mixed_and_undeclared(grad_calls: list[int]) -> 
 
 def test_protocol_trains_the_network() -> None:
     net = TanhLayer()
-    field = Field(net, _points(), SPACE, ("u", "v"), "auto", second_order=["x"])
+    field = Field(net, _points(), SPACE, ("u", "v"), "lanes", second_order=["x"])
     field.laplacian("u", "x").square().mean().backward()
     assert net.inner.weight.grad is not None and net.inner.weight.grad.abs().sum() > 0
     assert len(net.protocol_calls) == 1
@@ -321,7 +343,7 @@ def test_protocol_trains_the_network() -> None:
 
 @pytest.mark.parametrize(
     ("mode", "hint", "first"),
-    [("reverse", ["x"], "laplacian"), ("auto", None, "laplacian"), ("auto", ["x"], "hessian")],
+    [("reverse", ["x"], "laplacian"), ("lanes", None, "laplacian"), ("lanes", ["x"], "hessian")],
 )
 def test_protocol_is_not_used(mode: str, hint: list[str] | None, first: str) -> None:
     net = TanhLayer()
@@ -354,14 +376,19 @@ class TanhLayerWithLaplacian(TanhLayer):
         return u, du, d2u.sum(dim=2)
 
 
+def _laplacian_only_field(net: torch.nn.Module) -> Field:
+    hint = {"second_order": ["x"], "laplacian_only": True}
+    return Field(net, _points(), SPACE, ("u", "v"), "lanes", **hint)  # type: ignore[arg-type]
+
+
 def test_laplacian_only_field_takes_the_single_lane(grad_calls: list[int]) -> None:
     net = TanhLayerWithLaplacian()
     reference = Field(net, _points(), SPACE, ("u", "v"), "reverse")
     expected = [reference.laplacian("v", "x"), reference.values, reference.grad("u")]
     grad_calls.clear()
-    field = Field(net, _points(), SPACE, ("u", "v"), "auto", second_order=["x"], laplacian_only=True)
+    field = _laplacian_only_field(net)
     got = [field.laplacian("v", "x"), field.values, field.grad("u")]
-    for a, b in zip(got, expected):
+    for a, b in zip(got, expected, strict=True):
         torch.testing.assert_close(a, b, **TOL)
     assert net.laplacian_calls == [(False, True, True)] and net.protocol_calls == []
     assert grad_calls == []
@@ -370,17 +397,19 @@ def test_laplacian_only_field_takes_the_single_lane(grad_calls: list[int]) -> No
 def test_laplacian_only_field_still_answers_single_second_derivatives() -> None:
     net = TanhLayerWithLaplacian()
     reference = Field(net, _points(), SPACE, ("u", "v"), "reverse")
-    field = Field(net, _points(), SPACE, ("u", "v"), "auto", second_order=["x"], laplacian_only=True)
+    field = _laplacian_only_field(net)
     field.laplacian("u", "x")
     for wrt in ("x0", "t"):  # one declared coordinate alone, and an undeclared Laplacian
         torch.testing.assert_close(field.laplacian("u", wrt), reference.laplacian("u", wrt), **TOL)
-    torch.testing.assert_close(field.partial("u", "x1", "x1"), reference.partial("u", "x1", "x1"), **TOL)
+    torch.testing.assert_close(
+        field.partial("u", "x1", "x1"), reference.partial("u", "x1", "x1"), **TOL
+    )
     assert len(net.laplacian_calls) == 1
 
 
 def test_laplacian_only_without_forward_laplacian_uses_the_diagonal() -> None:
     net = TanhLayer()
-    field = Field(net, _points(), SPACE, ("u", "v"), "auto", second_order=["x"], laplacian_only=True)
+    field = _laplacian_only_field(net)
     reference = Field(net, _points(), SPACE, ("u", "v"), "reverse")
     torch.testing.assert_close(field.laplacian("u", "x"), reference.laplacian("u", "x"), **TOL)
     assert len(net.protocol_calls) == 1
@@ -411,9 +440,15 @@ def test_a_coordinate_named_twice_is_rejected() -> None:
 
 
 def test_bad_mode_lists_the_modes() -> None:
-    message = r"mode 'fast' is not one of \['auto', 'reverse', 'forward'\]"
+    message = r"mode 'fast' is not one of \['lanes', 'reverse', 'forward'\]"
     with pytest.raises(ConfigurationError, match=message):
         Field(_uv, _points(), SPACE, ("u", "v", "w"), "fast")
+
+
+def test_the_run_level_auto_is_not_a_field_mode() -> None:
+    message = r"'auto' is a value of a training run's field_mode.*'lanes'"
+    with pytest.raises(ConfigurationError, match=message):
+        Field(_uv, _points(), SPACE, ("u", "v", "w"), "auto")
 
 
 def test_bad_second_order_hint_fails_at_construction() -> None:
@@ -424,7 +459,7 @@ def test_bad_second_order_hint_fails_at_construction() -> None:
 def test_wrong_number_of_outputs_is_a_shape_error() -> None:
     field = Field(_uv, _points(), SPACE, ("u", "v"))
     with pytest.raises(ShapeError, match=r"returned shape \(6, 3\).*2 output name"):
-        field.values
+        _ = field.values
 
 
 def test_points_of_the_wrong_width_are_a_shape_error() -> None:
@@ -433,7 +468,7 @@ def test_points_of_the_wrong_width_are_a_shape_error() -> None:
 
 
 def test_divergence_needs_one_output_per_coordinate() -> None:
-    with pytest.raises(ShapeError, match="1 component.*2 coordinate"):
+    with pytest.raises(ShapeError, match=r"1 component.*2 coordinate"):
         _field().divergence("u", "x")
 
 

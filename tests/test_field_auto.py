@@ -1,4 +1,4 @@
-"""``field_mode=auto``: the loss times forward lanes against nested autograd per group, once."""
+"""``field_mode=auto``: the loss times the Field modes ``lanes`` and ``reverse`` per group, once."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from deepinn.nn import FullyConnected
-from deepinn.operators._field import time_modes
 from deepinn.plugins import load_registry
-from deepinn.training import CollocationData, adam, fit
+from deepinn.training import CollocationData, RunConfig, adam, fit
 from deepinn.training.step._loss import PINNLoss
+from deepinn.training.step._modes import field_mode_for, time_modes
 
 
 def _case(name: str, params: dict, layers: list[int], dtype=torch.float64):
@@ -25,7 +25,8 @@ def _case(name: str, params: dict, layers: list[int], dtype=torch.float64):
     problem = registry.build("problems", name, params, domain=domain, make_sampler=make_sampler)
     torch.manual_seed(0)
     network = FullyConnected(layers, activation="tanh", bounds=None).to(dtype)
-    points = CollocationData(problem, 0, 0, 100, dtype).global_points(0)
+    run = RunConfig(eval_points=100, dtype=str(dtype).removeprefix("torch."))
+    points = CollocationData(problem, run).global_points(0)
     return problem, network, points
 
 
@@ -56,18 +57,18 @@ class SlowPlainForward(FullyConnected):
 
 
 @pytest.mark.parametrize(
-    ("network_class", "expected"), [(SlowLanes, "reverse"), (SlowPlainForward, "auto")]
+    ("network_class", "expected"), [(SlowLanes, "reverse"), (SlowPlainForward, "lanes")]
 )
 def test_probe_chooses_the_faster_path_per_group(network_class, expected, caplog):
     problem, _, points = _case("poisson", *CASES["poisson"])
     torch.manual_seed(0)
     network = network_class([2, 8, 1], activation="tanh", bounds=None).to(torch.float64)
-    loss = PINNLoss(problem, network, field_mode="auto")
+    loss = PINNLoss(problem, network, RunConfig(field_mode="auto"))
     with caplog.at_level(logging.INFO, logger="deepinn.training"):
         loss.choose_modes(points)
         loss(points)
     assert loss.group_modes == {"pde": expected}  # only the second-order group has a choice
-    assert set(loss.mode_probe["pde"]) == {"auto", "reverse"}
+    assert set(loss.mode_probe["pde"]) == {"lanes", "reverse"}
     assert sum("field_mode=auto" in r.message for r in caplog.records) == 1
 
 
@@ -85,7 +86,7 @@ def test_fit_probes_once_per_run(caplog):
 
 def test_the_probe_leaves_gradients_alone():
     problem, network, points = _case("burgers", *CASES["burgers"])
-    loss = PINNLoss(problem, network, field_mode="auto")
+    loss = PINNLoss(problem, network, RunConfig(field_mode="auto"))
     chosen = dict(loss.choose_modes(points))
     assert set(chosen) == {"pde"} and all(p.grad is None for p in network.parameters())
     loss(points)
@@ -94,7 +95,7 @@ def test_the_probe_leaves_gradients_alone():
 
 def test_a_loss_used_on_its_own_takes_the_lanes_until_probed():
     problem, network, points = _case("poisson", *CASES["poisson"])
-    loss = PINNLoss(problem, network, field_mode="auto")
+    loss = PINNLoss(problem, network, RunConfig(field_mode="auto"))
     loss(points)
     assert loss.group_modes is None
 
@@ -102,12 +103,12 @@ def test_a_loss_used_on_its_own_takes_the_lanes_until_probed():
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_explicit_modes_are_not_probed(mode):
     problem, network, points = _case("poisson", *CASES["poisson"])
-    loss = PINNLoss(problem, network, field_mode=mode)
+    loss = PINNLoss(problem, network, RunConfig(field_mode=mode))
     assert loss.choose_modes(points) == {} and loss.mode_probe == {}
 
 
 def _loss_and_gradients(problem, network, points, mode, forced=None):
-    loss = PINNLoss(problem, network, field_mode=mode)
+    loss = PINNLoss(problem, network, RunConfig(field_mode=mode))
     if forced is not None:
         loss.group_modes = {"pde": forced}
     total, losses = loss(points)
@@ -119,7 +120,7 @@ def _loss_and_gradients(problem, network, points, mode, forced=None):
 def test_every_path_gives_the_same_losses_and_gradients_in_float64(case):
     problem, network, points = _case(case, *CASES[case])
     reference = _loss_and_gradients(problem, network, points, "reverse")
-    for mode, forced in [("auto", "auto"), ("auto", "reverse"), ("auto", None), ("forward", None)]:
+    for mode, forced in [("auto", "lanes"), ("auto", "reverse"), ("auto", None), ("forward", None)]:
         total, losses, gradients = _loss_and_gradients(problem, network, points, mode, forced)
         torch.testing.assert_close(total, reference[0], rtol=1e-10, atol=1e-10)
         for name, value in losses.items():
@@ -137,7 +138,7 @@ def test_time_modes_leaves_out_a_mode_that_fails():
         return (x**2).sum()
 
     chosen, seconds = time_modes(evaluate, [x])
-    assert chosen == "auto" and set(seconds) == {"auto"}
+    assert chosen == "lanes" and set(seconds) == {"lanes"}
 
 
 def test_the_timed_choice_is_saved_in_checkpoints_and_restored_on_resume():
@@ -150,6 +151,19 @@ def test_the_timed_choice_is_saved_in_checkpoints_and_restored_on_resume():
     module.on_save_checkpoint(checkpoint)
     assert checkpoint["deepinn_group_modes"] == module.loss.group_modes
     resumed = PINNModule(problem, network, adam())
-    flipped = {name: "reverse" if mode != "reverse" else "auto" for name, mode in module.loss.group_modes.items()}
+    flipped = {
+        name: "reverse" if mode != "reverse" else "lanes"
+        for name, mode in module.loss.group_modes.items()
+    }
     resumed.on_load_checkpoint({"deepinn_group_modes": flipped})
     assert resumed.loss.group_modes == flipped  # not timed again: what the checkpoint says
+
+
+@pytest.mark.parametrize(
+    ("field_mode", "chosen", "expected"),
+    [("auto", None, "lanes"), ("reverse", None, "reverse"), ("forward", None, "forward"),
+     ("auto", "reverse", "reverse"), ("auto", "lanes", "lanes"),
+     ("auto", "auto", "lanes")],  # a checkpoint's choice from before the Field mode had its name
+)
+def test_the_run_level_mode_becomes_a_field_mode(field_mode, chosen, expected):
+    assert field_mode_for(field_mode, chosen) == expected

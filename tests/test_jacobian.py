@@ -1,4 +1,4 @@
-"""The seed notebook's Jacobian(X, y)(i, j) (deepinn.notebook), with the notebook's printed values."""
+"""The seed notebook's Jacobian(X, y)(i, j) (deepinn.notebook), with its printed values."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from deepinn import ConfigurationError, ShapeError
-from deepinn.operators import DerivativeCache
 from deepinn.notebook import Jacobian
+from deepinn.operators import DerivativeCache
 
 
 @pytest.fixture

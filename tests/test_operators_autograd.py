@@ -8,7 +8,7 @@ import torch
 from deepinn import ConfigurationError, ShapeError
 from deepinn.operators import divergence, grad, hessian, jacobian, laplacian, partial
 
-TOL = dict(atol=1e-10, rtol=1e-10)
+TOL = {"atol": 1e-10, "rtol": 1e-10}
 
 
 def _points(n: int = 7, d: int = 2, seed: int = 0) -> torch.Tensor:
@@ -178,7 +178,7 @@ def test_multi_output_grad_is_a_shape_error() -> None:
 
 def test_column_out_of_range_is_a_shape_error() -> None:
     x = _points()
-    with pytest.raises(ShapeError, match="column 2 is out of range.*0..1"):
+    with pytest.raises(ShapeError, match=r"column 2 is out of range.*0\.\.1"):
         partial(_u(x), x, 2)
 
 
@@ -196,7 +196,7 @@ def test_repeated_laplacian_columns_are_rejected() -> None:
 
 def test_input_without_grad_is_a_configuration_error() -> None:
     x = _points().detach()
-    with pytest.raises(ConfigurationError, match="does not require grad.*requires_grad_"):
+    with pytest.raises(ConfigurationError, match=r"does not require grad.*requires_grad_"):
         grad(_u(x), x)
 
 
@@ -208,7 +208,7 @@ def test_rows_mismatch_is_a_shape_error() -> None:
 
 def test_divergence_component_count_must_match() -> None:
     x = _points(d=3)
-    with pytest.raises(ShapeError, match="v has 2 component.*3 coordinate"):
+    with pytest.raises(ShapeError, match=r"v has 2 component.*3 coordinate"):
         divergence(x[:, :2] ** 2, x)
 
 

@@ -14,7 +14,7 @@ from deepinn.operators import (
     laplacian,
 )
 
-TOL = dict(atol=1e-10, rtol=1e-10)
+TOL = {"atol": 1e-10, "rtol": 1e-10}
 
 
 def _points(n: int = 6, d: int = 3) -> torch.Tensor:
@@ -60,7 +60,7 @@ def test_forward_laplacian_trains_like_reverse() -> None:
         lap = forward_laplacian(net, x) if use_forward else laplacian(net(x), x)
         lap.square().sum().backward()
         grads.append([p.grad.clone() for p in net[:1].parameters()])
-    for reverse, forward in zip(*grads):
+    for reverse, forward in zip(*grads, strict=True):
         torch.testing.assert_close(reverse, forward, **TOL)
 
 

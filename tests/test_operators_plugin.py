@@ -12,7 +12,7 @@ from deepinn.operators import _plugin
 from deepinn.plugins import Registry, load_registry
 
 NAMES = ["divergence", "grad", "hessian", "jacobian", "laplacian", "partial"]
-TOL = dict(atol=1e-10, rtol=1e-10)
+TOL = {"atol": 1e-10, "rtol": 1e-10}
 
 
 @pytest.fixture
@@ -37,7 +37,10 @@ def test_schemas_are_dataclasses_with_defaults(operators: Registry) -> None:
 
 def test_registered_laplacian_computes_in_both_modes(operators: Registry) -> None:
     x = _x()
-    f = lambda z: (z**3).sum(dim=1, keepdim=True)
+
+    def f(z):
+        return (z**3).sum(dim=1, keepdim=True)
+
     expected = 6 * x.detach().sum(dim=1, keepdim=True)
     for mode in ("reverse", "forward"):
         op = operators.build("operators", "laplacian", {"mode": mode})
@@ -63,7 +66,10 @@ def test_registered_first_order_operators(operators: Registry) -> None:
 
 def test_registered_hessian_forward_matches_reverse(operators: Registry) -> None:
     x = _x()
-    f = lambda z: torch.sin(z[:, :1]) * z[:, 1:] ** 2
+
+    def f(z):
+        return torch.sin(z[:, :1]) * z[:, 1:] ** 2
+
     forward = operators.build("operators", "hessian", {"mode": "forward"})(f, x)
     torch.testing.assert_close(forward, operators.build("operators", "hessian")(f, x), **TOL)
 
@@ -78,5 +84,5 @@ def test_unknown_mode_is_a_configuration_error(operators: Registry, name: str) -
 def test_forward_mode_needs_the_function(operators: Registry) -> None:
     x = _x()
     op = operators.build("operators", "laplacian", {"mode": "forward"})
-    with pytest.raises(ConfigurationError, match="needs the function .* not its values"):
+    with pytest.raises(ConfigurationError, match=r"needs the function .* not its values"):
         op((x**2).sum(1, keepdim=True), x)

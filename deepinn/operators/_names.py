@@ -10,7 +10,15 @@ import torch
 from deepinn._errors import ConfigurationError, ShapeError
 from deepinn.spaces import Space
 
-__all__ = ["Names", "check_output_names", "input_tensor", "resolve", "resolve_columns"]
+__all__ = [
+    "Names",
+    "check_output_names",
+    "input_tensor",
+    "output_column",
+    "resolve",
+    "resolve_columns",
+    "single_column",
+]
 
 Names = Union[str, Sequence[str], None]
 """Coordinates by name: one name, several, or None for all."""
@@ -46,6 +54,37 @@ def resolve_columns(space: Space, names: Names) -> list[int]:
     return columns
 
 
+def single_column(space: Space, name: str) -> int:
+    """The one column a coordinate name (``'t'``, ``'x0'``) names, for a partial derivative.
+
+    Raises:
+        ConfigurationError: An unknown name, or a variable of several coordinates.
+    """
+    columns = resolve_columns(space, name)
+    if len(columns) != 1:
+        coordinate_names = space.coordinate_names()
+        raise ConfigurationError(
+            f"{name!r} names {len(columns)} coordinates "
+            f"{[coordinate_names[c] for c in columns]}; a partial derivative needs one "
+            "coordinate, e.g. one of those."
+        )
+    return columns[0]
+
+
+def output_column(output_names: tuple[str, ...], name: str) -> int:
+    """The column of output ``name``.
+
+    Raises:
+        ConfigurationError: ``name`` is not one of ``output_names``.
+    """
+    if isinstance(name, str) and name in output_names:
+        return output_names.index(name)
+    raise ConfigurationError(
+        f"Output {name!r} is not one of this Field's outputs {list(output_names)}; pass one of "
+        "them (set output_names when building the Field)."
+    )
+
+
 def resolve(space: Space, name: object) -> list[int]:
     """The columns of a coordinate name (``'x0'``, ``'t'``) or a variable name (``'x'``)."""
     if isinstance(name, str):
@@ -61,6 +100,11 @@ def resolve(space: Space, name: object) -> list[int]:
 
 
 def check_output_names(output_names: str | Sequence[str]) -> tuple[str, ...]:
+    """``output_names`` as a tuple of distinct non-empty names.
+
+    Raises:
+        ConfigurationError: No name, an empty or non-string name, or a repeated name.
+    """
     names = (output_names,) if isinstance(output_names, str) else tuple(output_names)
     if not names or not all(isinstance(n, str) and n for n in names):
         raise ConfigurationError(

@@ -22,7 +22,7 @@ from deepinn.constraints import (
     PDEConstraint,
 )
 from deepinn.nn import FullyConnected
-from deepinn.problems._common import interval_end, space_time
+from deepinn.problems._spacetime import interval_end, space_time
 from deepinn.training import RunConfig, fit
 from deepinn.training.marching._marching import (
     MarchingConfig,

@@ -20,7 +20,7 @@ from deepinn.operators import Field
 from deepinn.plugins import load_registry
 from deepinn.problems import Problem, load_grid_reference
 from deepinn.problems._burgers import NU
-from deepinn.problems._common import DATA_DIR
+from deepinn.problems._reference import DATA_DIR
 
 LIBRARY = [
     "allen_cahn", "burgers", "heat", "helmholtz", "inverse_diffusion", "kovasznay", "laplace",

@@ -9,7 +9,6 @@ scripts in ``scripts/``.
 
 from deepinn.problems._allen_cahn import allen_cahn_initial as allen_cahn_initial
 from deepinn.problems._burgers import burgers_initial as burgers_initial
-from deepinn.problems._common import load_grid_reference as load_grid_reference
 from deepinn.problems._heat import heat_solution as heat_solution
 from deepinn.problems._helmholtz import helmholtz_solution as helmholtz_solution
 from deepinn.problems._kovasznay import kovasznay_solution as kovasznay_solution
@@ -17,6 +16,7 @@ from deepinn.problems._laplace import laplace_solution as laplace_solution
 from deepinn.problems._poisson import sine_product as sine_product
 from deepinn.problems._problem import MakeSampler as MakeSampler
 from deepinn.problems._problem import Problem as Problem
+from deepinn.problems._reference import load_grid_reference as load_grid_reference
 from deepinn.problems._wave import wave_solution as wave_solution
 
 __all__ = [

@@ -27,8 +27,10 @@ import torch
 from deepinn.constraints import InitialCondition, PDEConstraint, PeriodicBC
 from deepinn.domains import AbstractDomain
 from deepinn.operators import Field
-from deepinn.problems._common import check_counts, load_grid_reference, space_time
+from deepinn.problems._checks import check_counts
 from deepinn.problems._problem import MakeSampler, Problem
+from deepinn.problems._reference import load_grid_reference
+from deepinn.problems._spacetime import space_time
 
 __all__ = ["DIFFUSION", "AllenCahnParams", "allen_cahn_initial", "build_allen_cahn"]
 

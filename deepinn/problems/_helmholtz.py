@@ -21,7 +21,7 @@ import torch
 from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.domains import AbstractDomain
 from deepinn.operators import Field
-from deepinn.problems._common import check_counts, check_positive, require_dim
+from deepinn.problems._checks import check_counts, check_positive, require_dim
 from deepinn.problems._problem import MakeSampler, Problem
 
 __all__ = ["HelmholtzParams", "build_helmholtz", "helmholtz_solution"]

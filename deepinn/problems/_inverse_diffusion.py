@@ -26,7 +26,7 @@ from deepinn._errors import ConfigurationError
 from deepinn.constraints import DataConstraint, DirichletBC, PDEConstraint
 from deepinn.domains import AbstractDomain
 from deepinn.operators import Field
-from deepinn.problems._common import check_counts, check_positive, require_dim
+from deepinn.problems._checks import check_counts, check_positive, require_dim
 from deepinn.problems._poisson import sine_product
 from deepinn.problems._problem import MakeSampler, Problem
 

@@ -26,8 +26,9 @@ import torch
 from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.domains import AbstractDomain, Interval
 from deepinn.operators import Field
-from deepinn.problems._common import check_counts, check_positive, interval_end
+from deepinn.problems._checks import check_counts, check_positive
 from deepinn.problems._problem import MakeSampler, Problem
+from deepinn.problems._spacetime import interval_end
 from deepinn.spaces import R1
 
 __all__ = ["KovasznayParams", "build_kovasznay", "kovasznay_solution"]

@@ -17,8 +17,9 @@ from deepinn._errors import ConfigurationError
 from deepinn.constraints import DirichletBC, NeumannBC, PDEConstraint
 from deepinn.domains import AbstractDomain, Interval
 from deepinn.operators import Field
-from deepinn.problems._common import check_counts, interval_end
+from deepinn.problems._checks import check_counts
 from deepinn.problems._problem import MakeSampler, Problem
+from deepinn.problems._spacetime import interval_end
 from deepinn.spaces import R1
 
 __all__ = ["LaplaceParams", "build_laplace", "laplace_solution"]

@@ -20,8 +20,9 @@ import torch
 from deepinn.constraints import DirichletBC, InitialCondition, PDEConstraint
 from deepinn.domains import AbstractDomain
 from deepinn.operators import Field
-from deepinn.problems._common import check_counts, check_positive, space_time
+from deepinn.problems._checks import check_counts, check_positive
 from deepinn.problems._problem import MakeSampler, Problem
+from deepinn.problems._spacetime import space_time
 
 __all__ = ["WaveParams", "build_wave", "wave_solution"]
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from deepinn._errors import ConfigurationError
-from deepinn.problems._common import DATA_DIR
+from deepinn.problems._reference import DATA_DIR
 
 __all__ = ["read_table", "resolve_file"]
 

@@ -21,6 +21,7 @@ Run: ``python bench/bench_ddp.py`` (``--steps``, ``--interior`` to change the si
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -86,9 +87,12 @@ def _worker(args: argparse.Namespace) -> None:
         logger=False, trainer_options=options,
     )
     if result.trainer.is_global_zero:
-        counts = [b - a for a, b in zip(timer.steps, timer.steps[1:])]
-        steps = [(b - a) / n for a, b, n in zip(timer.ends, timer.ends[1:], counts) for _ in range(n)][WARMUP:]
-        cpu = [(b - a) / n for a, b, n in zip(timer.cpu, timer.cpu[1:], counts) for _ in range(n)][WARMUP:]
+        counts = [b - a for a, b in itertools.pairwise(timer.steps)]
+        ends = itertools.pairwise(timer.ends)
+        steps = [(b - a) / n for (a, b), n in zip(ends, counts, strict=False)
+                 for _ in range(n)][WARMUP:]
+        cpu = [(b - a) / n for (a, b), n in zip(itertools.pairwise(timer.cpu), counts, strict=False)
+               for _ in range(n)][WARMUP:]
         Path(args.out).write_text(json.dumps({
             "ms": 1000 * statistics.median(steps), "cpu_ms": 1000 * statistics.median(cpu),
             "n": len(steps), "loss": result.metrics["final_loss"],
@@ -105,7 +109,9 @@ def _run(devices: int, threads: int, args: argparse.Namespace, folder: Path) -> 
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONWARNINGS="ignore")
     done = subprocess.run(command, check=False, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"{devices} process(es) failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+        raise SystemExit(
+            f"{devices} process(es) failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
+        )
     return json.loads(out.read_text())
 
 

@@ -120,7 +120,7 @@ def main() -> None:
     err = max(
         (a - b).abs().max().item()
         for method in list(methods.values())[1:]
-        for a, b in zip(reference, method(net, x))
+        for a, b in zip(reference, method(net, x), strict=True)
     )
     print(
         f"MLP {'-'.join(map(str, LAYERS))} tanh, {N_POINTS} points, float32, "

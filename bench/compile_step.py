@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     import speed
     import torch
 
+    from deepinn.training import RunConfig
     from deepinn.training.step._loss import PINNLoss
 
     torch.set_num_threads(args.threads)
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     def deepinn_step(kind: str) -> tuple[Any, float]:
         net = copy.deepcopy(network)
         parameters = list(net.parameters())
-        loss = PINNLoss(problem, net, field_mode="auto", compile=kind != "eager")
+        loss = PINNLoss(problem, net, RunConfig(field_mode="auto", compile=kind != "eager"))
         optimizer = torch.optim.Adam(parameters, lr=1e-3)
         if kind in ("whole", "gradient"):  # what compile=true does on the first batch
             loss.choose_modes(points, parameters=parameters if kind == "gradient" else None)
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                 step()
                 times[kind].append(time.perf_counter() - start)
     plain = statistics.median(times["plain"][args.block:])
-    print(f"{args.case}, {args.threads} thread(s), {args.steps} steps each, interleaved blocks of {args.block}")
+    print(f"{args.case}, {args.threads} thread(s), {args.steps} steps each, "
+          f"interleaved blocks of {args.block}")
     print("| step | ms/step | ratio to plain | warm-up s |")
     print("|---|---|---|---|")
     for kind, values in times.items():

@@ -2,7 +2,8 @@
 
 Runs each installed domain of dimension 1 to 3 (built-in and plugin ones) through ``train.py``
 in its own process, one after the other, and prints rel L2, steps, wall time and the stop reason
-from each run's ``metrics.json``. The targets: rel L2 < 1e-3 in under 90 s for the default ``domain=parallelogram``, rel L2 < 1e-2 for every other domain.
+from each run's ``metrics.json``. The targets: rel L2 < 1e-3 in under 90 s for the default
+``domain=parallelogram``, rel L2 < 1e-2 for every other domain.
 
     python bench/domains.py                     # every domain
     python bench/domains.py circle sphere       # some of them

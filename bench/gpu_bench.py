@@ -148,15 +148,19 @@ def main(argv: list[str] | None = None) -> int:
             record.update(case=case, implementation=mode, steps=steps)
             rows.append(record)
             ms = record["ms_per_step"]
-            extra = {k: v for k, v in record.items() if k in ("field_modes", "compile_warmup_s", "compile_failure", "error") and v}
-            print(f"{case} {mode:8s} {'%.3f' % ms if ms else '-':>9} ms/step  {extra or ''}", flush=True)
+            shown = ("field_modes", "compile_warmup_s", "compile_failure", "error")
+            extra = {k: v for k, v in record.items() if k in shown and v}
+            figure = f"{ms:.3f}" if ms else "-"
+            print(f"{case} {mode:8s} {figure:>9} ms/step  {extra or ''}", flush=True)
     print("\n| case | implementation | ms/step | ratio to plain |")
     print("|---|---|---|---|")
     for row in rows:
-        base = next((r["ms_per_step"] for r in rows if r["case"] == row["case"] and r["implementation"] == "plain"), None)
+        base = next((r["ms_per_step"] for r in rows
+                     if r["case"] == row["case"] and r["implementation"] == "plain"), None)
         ms = row["ms_per_step"]
         ratio = f"{ms / base:.2f}" if ms and base else "-"
-        print(f"| {row['case']} | {row['implementation']} | {'%.3f' % ms if ms else '-'} | {ratio} |")
+        figure = f"{ms:.3f}" if ms else "-"
+        print(f"| {row['case']} | {row['implementation']} | {figure} | {ratio} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0 if all(r["ms_per_step"] for r in rows) else 1

@@ -41,6 +41,7 @@ def steps(case: str) -> dict[str, Callable[[], object]]:
     import speed
     import torch
 
+    from deepinn.training import RunConfig
     from deepinn.training.step._loss import PINNLoss
 
     problem, network, points = speed._setup(case)
@@ -53,7 +54,7 @@ def steps(case: str) -> dict[str, Callable[[], object]]:
     def deepinn(mode: str) -> Callable[[], object]:
         net = copy.deepcopy(network)
         parameters = list(net.parameters())
-        loss = PINNLoss(problem, net, field_mode=mode, compile=False)
+        loss = PINNLoss(problem, net, RunConfig(field_mode=mode, compile=False))
         return lambda: torch.autograd.grad(loss(points)[0], parameters)
 
     result["deepinn forward lanes"] = deepinn("auto")  # auto without its probe: the lanes

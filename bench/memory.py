@@ -49,11 +49,15 @@ else:
         fit(problem, network, phases=adam(1e-3), max_steps=steps, seed=0, run_dir=None,
             dtype=torch.float32, val_every=steps, eval_points=1000, logger=False,
             trainer_options={{"accelerator": "cpu", "devices": 1, "enable_progress_bar": False}})
-modules = sorted({{m.split(".")[0] for m in sys.modules}} & {{"lightning", "hydra", "tensorboard", "torchmetrics", "matplotlib", "omegaconf"}})
-print(json.dumps({{"kind": kind, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "heavy_modules": modules}}))
+heavy = {{"lightning", "hydra", "tensorboard", "torchmetrics", "matplotlib", "omegaconf"}}
+modules = sorted({{m.split(".")[0] for m in sys.modules}} & heavy)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({{"kind": kind, "peak_mib": peak, "heavy_modules": modules}}))
 """
 
-KINDS = ("import torch", "import lightning.pytorch", "import deepinn.training", "plain", "deepinn fit")
+KINDS = (
+    "import torch", "import lightning.pytorch", "import deepinn.training", "plain", "deepinn fit",
+)
 """Each in a fresh process; "plain" is the plain loop with nothing but torch imported."""
 
 
@@ -95,13 +99,17 @@ def import_costs() -> list[tuple[str, float]]:
 
 
 def measure(kind: str, steps: int, case: str, points_file: str) -> dict:
-    code = CHILD.format(bench=str(BENCH), kind=kind, steps=steps, case=case, points_file=points_file)
+    code = CHILD.format(
+        bench=str(BENCH), kind=kind, steps=steps, case=case, points_file=points_file
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="peak RSS of a P1 run: deepinn against the plain loop")
+    parser = argparse.ArgumentParser(
+        description="peak RSS of a P1 run: deepinn against the plain loop"
+    )
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--case", default="P1", choices=("P1", "P2"))
     parser.add_argument("--repeats", type=int, default=1)

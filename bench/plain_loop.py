@@ -12,6 +12,7 @@ u = 0 at x = +-1, u(x, 0) = -sin(pi x).
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -25,10 +26,12 @@ NU = 0.01 / math.pi
 Points = Mapping[str, torch.Tensor]
 
 
-def make_network(layers: list[int], state: Mapping[str, torch.Tensor] | None = None) -> nn.Sequential:
+def make_network(
+    layers: list[int], state: Mapping[str, torch.Tensor] | None = None
+) -> nn.Sequential:
     """``Linear, Tanh, ..., Linear``; ``state`` holds deepinn's ``linears.<i>.weight/bias``."""
     modules: list[nn.Module] = []
-    for index, (a, b) in enumerate(zip(layers[:-1], layers[1:])):
+    for index, (a, b) in enumerate(itertools.pairwise(layers)):
         modules.append(nn.Linear(a, b))
         if index < len(layers) - 2:
             modules.append(nn.Tanh())

@@ -34,12 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 CATEGORIES = (
     ("backward (loss.backward)", None),
     ("derivatives: nested autograd.grad", None),
-    ("Lightning loop, hooks, optimizer and closure wrappers", ("lightning/", "lightning_utilities/")),
+    ("Lightning loop, hooks, optimizer and closure wrappers",
+     ("lightning/", "lightning_utilities/")),
     ("torch optimizer wrapper (Optimizer.step, zero_grad, hooks)", ("torch/optim/optimizer.py",)),
     ("Adam update arithmetic", ("torch/optim/adam.py", "torch/optim/_functional")),
     ("network forward (and forward-derivative lanes)", ("torch/nn/", "deepinn/nn/")),
     ("Field and derivative cache", ("deepinn/operators/",)),
-    ("residual arithmetic (constraints, problem)", ("deepinn/constraints/", "deepinn/problems/", "deepinn/expressions/")),
+    ("residual arithmetic (constraints, problem)",
+     ("deepinn/constraints/", "deepinn/problems/", "deepinn/expressions/")),
     ("loss assembly (PINNLoss: grouping, sums)", ("deepinn/training/step/_loss.py",)),
     ("deepinn module loop (closure, finite check, logging)", ("deepinn/training/",)),
     ("plain loop code", ("bench/plain_loop.py",)),
@@ -97,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paired-steps", type=int, default=400)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--block", type=int, default=10)
-    parser.add_argument("--modes", default="reverse,auto", help="field modes to profile (or compile)")
+    parser.add_argument("--modes", default="reverse,auto",
+                        help="field modes to profile (or compile)")
     parser.add_argument("--no-cprofile", action="store_true")
     args = parser.parse_args(argv)
 
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from timing import PairedPlainLoop, steady_median
 
-    from deepinn.training import adam, fit
+    from deepinn.training import RunConfig, adam, fit
     from deepinn.training.step._loss import PINNLoss
 
     torch.set_num_threads(args.threads)
@@ -117,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     def bare_step(mode: str) -> Any:
         net = copy.deepcopy(network)
         compiled = mode == "compile"
-        loss = PINNLoss(problem, net, field_mode="auto" if compiled else mode, compile=compiled)
+        loss = PINNLoss(
+            problem, net, RunConfig(field_mode="auto" if compiled else mode, compile=compiled)
+        )
         parameters = list(net.parameters())
         # as fit does on its first batch: compile=true compiles the loss and its gradient;
         # field_mode=auto times each group's paths and keeps the faster (printed: fit's own
@@ -157,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         which = {"plain": [], "bare": []}
         state = {"n": 0}
 
-        def alternate() -> None:  # blocks of plain and bare steps, alternating
+        def alternate(plain=plain, bare=bare, which=which, state=state) -> None:
+            # blocks of plain and bare steps, alternating
             kind = "plain" if (state["n"] // args.block) % 2 == 0 else "bare"
             state["n"] += 1
             start = time.perf_counter()
@@ -172,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         fit_ms = 1e3 * (steady_median(timer.seconds) or float("nan"))
         plain_ms = 1e3 * (steady_median(which["plain"]) or float("nan"))
         bare_ms = 1e3 * (steady_median(which["bare"]) or float("nan"))
-        print(f"\n[{mode}] paired medians over {len(timer.seconds)} fit steps: fit cycle {fit_ms:.3f} ms, "
+        print(f"\n[{mode}] paired medians over {len(timer.seconds)} fit steps: "
+              f"fit cycle {fit_ms:.3f} ms, "
               f"bare deepinn step {bare_ms:.3f} ms, plain step {plain_ms:.3f} ms")
         print(f"[{mode}] framework overhead (fit - bare) {fit_ms - bare_ms:.3f} ms "
               f"= {100 * (fit_ms - bare_ms) / fit_ms:.1f}% of the fit step; "
@@ -185,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     walls: dict[str, float] = {}
     for mode in modes:
         run_fit(mode, 20, [])  # warm
-        stats, wall = _profile(lambda: run_fit(mode, args.steps, []))
+        stats, wall = _profile(lambda mode=mode: run_fit(mode, args.steps, []))
         profiles[f"fit {mode}"], walls[f"fit {mode}"] = breakdown(stats), wall
     net, inputs, loss_fn = speed._plain_loop(args.case, network, points)
     stats, wall = _profile(lambda: plain_loop.train(net, loss_fn, inputs, args.steps))

@@ -65,7 +65,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _worker(specs: list[str], smoke: bool, overrides: list[str], timeout: float) -> list[dict[str, Any]]:
+def _worker(
+    specs: list[str], smoke: bool, overrides: list[str], timeout: float
+) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "result.json"
         command = [sys.executable, str(HERE / "worker.py"), *specs, "--out", str(out)]
@@ -74,8 +76,10 @@ def _worker(specs: list[str], smoke: bool, overrides: list[str], timeout: float)
             command += ["--override", override]
         env = dict(os.environ, PYTHONWARNINGS="ignore")
         try:
-            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=timeout)
-            failure = None if done.returncode == 0 else f"worker exited {done.returncode}: {done.stderr[-2000:]}"
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env,
+                                  timeout=timeout)
+            failure = (None if done.returncode == 0
+                       else f"worker exited {done.returncode}: {done.stderr[-2000:]}")
         except subprocess.TimeoutExpired:
             failure = f"timed out after {timeout:.0f} s"
         results = json.loads(out.read_text()) if out.is_file() else []
@@ -98,10 +102,12 @@ def _fmt(value: Any, spec: str = ".3g") -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(header)]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
              "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+              for row in rows]
     return "\n".join(lines)
 
 
@@ -112,11 +118,13 @@ def accuracy_table(results: list[dict[str, Any]]) -> str:
     rows = []
     for r in results:
         if "error_message" in r:
-            rows.append([r["case"], "FAILED: " + r["error_message"][:80]] + [""] * (len(header) - 2))
+            failed = "FAILED: " + r["error_message"][:80]
+            rows.append([r["case"], failed] + [""] * (len(header) - 2))
             continue
         metric = "k rel. error" if "coefficient" in r["metric"] else "rel L2"
-        rows.append([r["case"], metric, _fmt(r["error"], ".2e"), _fmt(r["target"], ".0e"), _fmt(r["met"]),
-                     _fmt(r["steps"]), _fmt(r["wall_s"], ".0f"), _fmt(r.get("cpu_s"), ".0f"),
+        rows.append([r["case"], metric, _fmt(r["error"], ".2e"), _fmt(r["target"], ".0e"),
+                     _fmt(r["met"]), _fmt(r["steps"]), _fmt(r["wall_s"], ".0f"),
+                     _fmt(r.get("cpu_s"), ".0f"),
                      _fmt(r["timing"]["ms_per_step"], ".1f"),
                      _fmt(r["peak_rss_mib"], ".0f"), _fmt(r["time_to_target_s"], ".0f"),
                      _fmt(r["steps_to_target"])])
@@ -135,16 +143,21 @@ def speed_table(results: list[dict[str, Any]]) -> str:
     rows = []
     for r in results:
         if "error_message" in r:
-            rows.append([r["case"], "FAILED: " + r["error_message"][:80]] + [""] * (len(header) - 2))
+            failed = "FAILED: " + r["error_message"][:80]
+            rows.append([r["case"], failed] + [""] * (len(header) - 2))
             continue
         base, base_cpu = r.get("paired_plain_ms_per_step"), r.get("paired_plain_cpu_ms_per_step")
         ratio = r["ms_per_step"] / base if base and r["ms_per_step"] else None
-        cpu_ratio = r["cpu_ms_per_step"] / base_cpu if base_cpu and r.get("cpu_ms_per_step") else None
-        name = {"plain": "plain PyTorch (alone)", "compile": "deepinn field_mode=auto compile=true"}.get(
+        cpu = r.get("cpu_ms_per_step")
+        cpu_ratio = cpu / base_cpu if base_cpu and cpu else None
+        names = {"plain": "plain PyTorch (alone)",
+                 "compile": "deepinn field_mode=auto compile=true"}
+        name = names.get(
             r["implementation"], f"deepinn field_mode={r['implementation']}"
         )
-        rows.append([r["case"], name, _fmt(r["ms_per_step"], ".2f"), _fmt(base, ".2f"), _fmt(ratio, ".2f"),
-                     _fmt(cpu_ratio, ".2f"), _fmt(r["first_loss"], ".6g"), _fmt(r["peak_rss_mib"], ".0f")])
+        rows.append([r["case"], name, _fmt(r["ms_per_step"], ".2f"), _fmt(base, ".2f"),
+                     _fmt(ratio, ".2f"), _fmt(cpu_ratio, ".2f"), _fmt(r["first_loss"], ".6g"),
+                     _fmt(r["peak_rss_mib"], ".0f")])
     return _table(header, rows)
 
 
@@ -153,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"problems ({', '.join(PROBLEMS)}) and/or P1, P2")
     parser.add_argument("--smoke", action="store_true", help="a few steps of everything")
     parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--override", action="append", default=[], help="Hydra override for accuracy cases")
+    parser.add_argument("--override", action="append", default=[],
+                        help="Hydra override for accuracy cases")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in PROBLEMS + SPEED_CASES]
     if unknown:
@@ -170,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         for spec in specs:
             print(f"running {spec} ...", flush=True)
             results += _worker([spec], False, args.override, CASE_TIMEOUT_S)
-    accuracy = [r for r in results if r.get("kind") == "accuracy" or str(r["case"]).startswith("accuracy:")]
+    accuracy = [r for r in results
+                if r.get("kind") == "accuracy" or str(r["case"]).startswith("accuracy:")]
     speed = [r for r in results if r not in accuracy]
     info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     command = "python bench/run.py " + shlex.join(argv if argv is not None else sys.argv[1:])
@@ -181,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         print(speed_table(speed) + "\n")
     print(f"total {time.perf_counter() - start:.0f} s")
     if args.json:
-        args.json.write_text(json.dumps({"command": command.strip(), "machine": info, "smoke": args.smoke,
-                                         "accuracy": accuracy, "speed": speed}, indent=1))
+        record = {"command": command.strip(), "machine": info, "smoke": args.smoke,
+                  "accuracy": accuracy, "speed": speed}
+        args.json.write_text(json.dumps(record, indent=1))
     failed = [r["case"] for r in results if "error_message" in r]
     if failed:
         print(f"failed: {failed}", file=sys.stderr)

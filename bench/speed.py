@@ -9,7 +9,8 @@ the losses checked for NaN/inf every 10 steps) with ``field_mode='reverse'`` (ne
 or ``'auto'`` (forward Laplacian); the plain loop is nested autograd.
 
 A machine's speed drifts from minute to minute (shared caches and memory bandwidth), so
-timings taken in separate processes minutes apart do not give a trustworthy ratio. Each deepinn run therefore carries its own plain loop: after every
+timings taken in separate processes minutes apart do not give a trustworthy ratio. Each
+deepinn run therefore carries its own plain loop: after every
 ``PAIRED_BLOCK`` deepinn steps, a ``PairedPlainLoop`` callback (``bench/timing.py``) runs as
 many plain-loop steps (a copy of the same network, the same points, its own Adam) in the same
 process, so both are timed under the same conditions; the ratio is taken against those paired
@@ -74,7 +75,7 @@ def _setup(case: str) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
 
     from deepinn.nn import FullyConnected
     from deepinn.plugins import load_registry
-    from deepinn.training import CollocationData
+    from deepinn.training import CollocationData, RunConfig
 
     spec = CASES[case]
     registry = load_registry(strict=True)
@@ -83,10 +84,13 @@ def _setup(case: str) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
     def make_sampler(d: Any, n: int) -> Any:
         return registry.build("samplers", "random", None, domain=d, n_points=n, seed=SEED)
 
-    problem = registry.build("problems", spec["problem"], spec["params"], domain=domain, make_sampler=make_sampler)
+    problem = registry.build(
+        "problems", spec["problem"], spec["params"], domain=domain, make_sampler=make_sampler
+    )
     torch.manual_seed(SEED)
     network = FullyConnected(spec["layers"], activation="tanh", bounds=None)
-    points = CollocationData(problem, SEED, 0, 1000, torch.float32).global_points(0)
+    run = RunConfig(seed=SEED, eval_points=1000, dtype="float32")
+    points = CollocationData(problem, run).global_points(0)
     return problem, network, points
 
 

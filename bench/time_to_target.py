@@ -29,7 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 TARGET = 1e-3
 
 
-def plain_run(network: Any, points: Any, eval_x: Any, eval_u: Any, args: argparse.Namespace) -> dict[str, Any]:
+def plain_run(
+    network: Any, points: Any, eval_x: Any, eval_u: Any, args: argparse.Namespace
+) -> dict[str, Any]:
     """The plain loop with the schedule; the optimizer seconds until rel L2 <= TARGET."""
     import torch
     from speed import _plain_loop
@@ -44,7 +46,7 @@ def plain_run(network: Any, points: Any, eval_x: Any, eval_u: Any, args: argpars
         start = time.perf_counter()
         optimizer = adam if step < args.adam else lbfgs
 
-        def closure() -> torch.Tensor:
+        def closure(optimizer=optimizer) -> torch.Tensor:
             optimizer.zero_grad()
             loss = loss_fn(net, inputs)
             loss.backward()
@@ -60,7 +62,9 @@ def plain_run(network: Any, points: Any, eval_x: Any, eval_u: Any, args: argpars
     return {"seconds": None, "steps": args.max_steps, "error": error}
 
 
-def deepinn_run(problem: Any, network: Any, args: argparse.Namespace, compile: bool) -> dict[str, Any]:
+def deepinn_run(
+    problem: Any, network: Any, args: argparse.Namespace, compile: bool
+) -> dict[str, Any]:
     """deepinn's fit with the schedule; the optimizer seconds until val/rel_l2 <= TARGET."""
     import lightning.pytorch as pl
     import torch
@@ -77,7 +81,8 @@ def deepinn_run(problem: Any, network: Any, args: argparse.Namespace, compile: b
     timer = CycleTimer()  # whole step cycles, validation excluded
     recorder = ErrorRecorder(timer)
     fit(problem, network, phases=adam_lbfgs(adam_steps=args.adam), max_steps=args.max_steps, seed=0,
-        run_dir=None, dtype=torch.float32, compile=compile, val_every=args.every, eval_points=10_000,
+        run_dir=None, dtype=torch.float32, compile=compile, val_every=args.every,
+        eval_points=10_000,
         trainer_options={"accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
                          "callbacks": [timer, recorder, StopAtTarget()]},
         logger=False)
@@ -94,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-steps", type=int, default=4000)
     parser.add_argument("--every", type=int, default=50, help="measure the error every N steps")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--compile", action="store_true", help="also time deepinn with compile=true")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time deepinn with compile=true")
     args = parser.parse_args(argv)
     import torch
     from speed import _setup
@@ -120,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     base = None
     for name in names:
         done = [r for r in runs[name] if r["seconds"] is not None]
-        seconds = statistics.median(r["seconds"] for r in done) if len(done) == len(runs[name]) else None
+        every_done = len(done) == len(runs[name])
+        seconds = statistics.median(r["seconds"] for r in done) if every_done else None
         steps = statistics.median(r["steps"] for r in runs[name])
         error = statistics.median(r["error"] for r in runs[name])
         base = seconds if name == "plain" else base

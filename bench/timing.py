@@ -14,7 +14,9 @@ from typing import Any
 
 import lightning.pytorch as pl
 
-__all__ = ["CycleTimer", "ErrorRecorder", "PairedPlainLoop", "StepTimer", "peak_rss_mib", "steady_median"]
+__all__ = [
+    "CycleTimer", "ErrorRecorder", "PairedPlainLoop", "StepTimer", "peak_rss_mib", "steady_median",
+]
 
 
 def peak_rss_mib() -> float:
@@ -59,7 +61,9 @@ class StepTimer(_FirstLoss):
         self._cpu_start = 0.0
         self._step = 0
 
-    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: Any, batch: Any, batch_idx: int
+    ) -> None:
         self._start = time.perf_counter()
         self._cpu_start = time.process_time()
         self._step = trainer.global_step
@@ -78,7 +82,7 @@ class StepTimer(_FirstLoss):
         """Median ms per step over the steady part, overall and per phase."""
         per_phase = {}
         for phase in sorted(set(self.phases)):
-            times = [s for s, p in zip(self.seconds, self.phases) if p == phase]
+            times = [s for s, p in zip(self.seconds, self.phases, strict=True) if p == phase]
             median = steady_median(times)
             per_phase[str(phase)] = {"steps": len(times), "ms_per_step": median and 1e3 * median}
         median = steady_median(self.seconds)

@@ -25,6 +25,7 @@ import torch
 
 from deepinn.app import build_components, compose, register_configs
 from deepinn.plugins import load_registry
+from deepinn.training import RunConfig
 from deepinn.training.service._metrics import relative_l2
 from deepinn.training.step._data import round_generator
 from deepinn.training.step._loss import PINNLoss
@@ -57,7 +58,7 @@ class Run:
         parameters = list(self.network.parameters()) + list(self.problem.parameters.values())
         for parameter in self.problem.parameters.values():
             parameter.data = parameter.data.to(self.dtype)
-        self.loss = PINNLoss(self.problem, self.network, field_mode="auto")
+        self.loss = PINNLoss(self.problem, self.network, RunConfig(field_mode="auto"))
         self.points = {}
         for c in self.problem.constraints:
             batch = c.sample(round_generator(0, c.name, 0))

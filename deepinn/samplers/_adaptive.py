@@ -10,7 +10,7 @@ import torch
 
 from deepinn._errors import ConfigurationError, ShapeError
 from deepinn.domains import AbstractDomain
-from deepinn.domains._common import DTYPE
+from deepinn.domains._coerce import DTYPE
 from deepinn.samplers._abstract import AbstractSampler, FilterFn
 from deepinn.samplers._random import RandomUniformSampler
 from deepinn.spaces import Points

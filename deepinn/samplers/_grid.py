@@ -25,7 +25,7 @@ import torch
 
 from deepinn._errors import GeometryError
 from deepinn.domains import AbstractDomain
-from deepinn.domains._common import DTYPE
+from deepinn.domains._coerce import DTYPE
 from deepinn.samplers._abstract import AbstractSampler, FilterFn
 from deepinn.samplers._unit import has_unit_map, is_interior
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from deepinn.domains import AbstractDomain
-from deepinn.domains._common import DTYPE
+from deepinn.domains._coerce import DTYPE
 from deepinn.samplers._abstract import AbstractSampler, FilterFn
 from deepinn.samplers._unit import has_unit_map, map_or_reject
 

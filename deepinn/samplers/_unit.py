@@ -7,7 +7,8 @@ from collections.abc import Callable
 import torch
 
 from deepinn.domains import AbstractBoundary, AbstractDomain
-from deepinn.domains._common import DTYPE, collect
+from deepinn.domains._coerce import DTYPE
+from deepinn.domains._rejection import collect
 
 __all__ = ["has_unit_map", "is_interior", "map_or_reject"]
 

@@ -9,7 +9,7 @@ import torch
 
 from deepinn._errors import GeometryError
 from deepinn.domains._abstract import AbstractBoundary, BoundingBox
-from deepinn.domains._common import DTYPE, as_points, as_unit
+from deepinn.domains._coerce import DTYPE, as_points, as_unit
 from deepinn.spaces import Points, Space
 
 __all__ = ["PiecewiseBoundary", "supports_distance"]

@@ -12,7 +12,7 @@ import math
 import torch
 
 from deepinn.domains._abstract import AbstractBoundary, BoundingBox
-from deepinn.domains._common import DTYPE, as_points, as_unit
+from deepinn.domains._coerce import DTYPE, as_points, as_unit
 from deepinn.spaces import Points, Space
 
 __all__ = ["AbstractPiece", "FlatPiece", "SphereSurface", "unit_corners"]

@@ -6,7 +6,7 @@ import torch
 
 from deepinn._errors import GeometryError
 from deepinn.domains._boundary import PiecewiseBoundary
-from deepinn.domains._common import DTYPE
+from deepinn.domains._coerce import DTYPE
 from deepinn.domains._pieces import FlatPiece
 from deepinn.spaces import Space
 

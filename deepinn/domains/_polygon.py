@@ -8,7 +8,7 @@ import torch
 from deepinn._errors import GeometryError
 from deepinn.domains._abstract import AbstractDomain, BoundingBox
 from deepinn.domains._boundary import PiecewiseBoundary
-from deepinn.domains._common import DTYPE, as_points, as_unit, require_dim, tolerance_for
+from deepinn.domains._coerce import DTYPE, as_points, as_unit, require_dim
 from deepinn.domains._plane import (
     check_simple,
     ear_clip,
@@ -16,6 +16,7 @@ from deepinn.domains._plane import (
     signed_area,
     triangle_from_unit,
 )
+from deepinn.domains._tolerance import tolerance_for
 from deepinn.spaces import Points, Space
 
 __all__ = ["Polygon"]

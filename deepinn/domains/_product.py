@@ -14,7 +14,7 @@ import torch
 from deepinn._errors import GeometryError
 from deepinn.domains._abstract import AbstractBoundary, AbstractDomain, BoundingBox
 from deepinn.domains._boundary import PiecewiseBoundary
-from deepinn.domains._common import DTYPE, as_points, as_unit
+from deepinn.domains._coerce import DTYPE, as_points, as_unit
 from deepinn.spaces import Points
 
 __all__ = ["ProductBoundary", "ProductDomain"]

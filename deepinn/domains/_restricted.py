@@ -18,7 +18,8 @@ import torch
 
 from deepinn._errors import ConfigurationError
 from deepinn.domains._abstract import AbstractBoundary, AbstractDomain, BoundingBox
-from deepinn.domains._common import DTYPE, as_points, collect
+from deepinn.domains._coerce import DTYPE, as_points
+from deepinn.domains._rejection import collect
 from deepinn.spaces import Points
 
 __all__ = ["MONTE_CARLO_SEED", "RestrictedBoundary", "boxes_overlap"]

@@ -19,8 +19,10 @@ import torch
 from deepinn._errors import ConfigurationError
 from deepinn.domains._abstract import AbstractBoundary, AbstractDomain, BoundingBox
 from deepinn.domains._boundary import PiecewiseBoundary
-from deepinn.domains._common import DTYPE, as_points, collect, tolerance_for
+from deepinn.domains._coerce import DTYPE, as_points
+from deepinn.domains._rejection import collect
 from deepinn.domains._restricted import MONTE_CARLO_SEED, RestrictedBoundary, boxes_overlap
+from deepinn.domains._tolerance import tolerance_for
 from deepinn.spaces import Points
 
 __all__ = ["Difference", "Intersection", "Union", "overlap_volume"]

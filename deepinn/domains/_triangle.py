@@ -7,8 +7,9 @@ import torch
 from deepinn._errors import GeometryError
 from deepinn.domains._abstract import AbstractDomain, BoundingBox
 from deepinn.domains._boundary import PiecewiseBoundary
-from deepinn.domains._common import DTYPE, as_points, as_unit, as_vector, require_dim, tolerance_for
+from deepinn.domains._coerce import DTYPE, as_points, as_unit, as_vector, require_dim
 from deepinn.domains._plane import polygon_boundary, triangle_from_unit
+from deepinn.domains._tolerance import tolerance_for
 from deepinn.spaces import Points, Space
 
 __all__ = ["Triangle"]

@@ -2,14 +2,14 @@
 
 from deepinn.constraints._abstract import AbstractConstraint as AbstractConstraint
 from deepinn.constraints._abstract import Batch as Batch
-from deepinn.constraints._conditions import DataConstraint as DataConstraint
-from deepinn.constraints._conditions import DirichletBC as DirichletBC
-from deepinn.constraints._conditions import InitialCondition as InitialCondition
-from deepinn.constraints._conditions import NeumannBC as NeumannBC
-from deepinn.constraints._conditions import PDEConstraint as PDEConstraint
-from deepinn.constraints._conditions import PeriodicBC as PeriodicBC
-from deepinn.constraints._conditions import RobinBC as RobinBC
+from deepinn.constraints._boundary import DirichletBC as DirichletBC
+from deepinn.constraints._boundary import NeumannBC as NeumannBC
+from deepinn.constraints._boundary import PeriodicBC as PeriodicBC
+from deepinn.constraints._boundary import RobinBC as RobinBC
+from deepinn.constraints._data import DataConstraint as DataConstraint
 from deepinn.constraints._hints import infer_hints as infer_hints
+from deepinn.constraints._initial import InitialCondition as InitialCondition
+from deepinn.constraints._pde import PDEConstraint as PDEConstraint
 
 __all__ = [
     "AbstractConstraint",

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from deepinn._errors import ConfigurationError
-from deepinn.constraints import _conditions as conditions
+from deepinn.constraints._boundary import DirichletBC, NeumannBC, PeriodicBC, RobinBC
+from deepinn.constraints._data import DataConstraint
+from deepinn.constraints._initial import InitialCondition
+from deepinn.constraints._pde import PDEConstraint
 from deepinn.plugins._hookspecs import hookimpl
 from deepinn.plugins._registration import Registration
 
@@ -41,13 +44,13 @@ def _builder(cls: type) -> Any:
 
 
 _SUMMARIES = {
-    "pde": (conditions.PDEConstraint, "PDE residual at interior collocation points"),
-    "dirichlet": (conditions.DirichletBC, "prescribed values u = g"),
-    "neumann": (conditions.NeumannBC, "prescribed outward normal derivative du/dn = g"),
-    "robin": (conditions.RobinBC, "alpha u + beta du/dn = g"),
-    "periodic": (conditions.PeriodicBC, "u(x) = u(x + shift), optionally with gradients"),
-    "initial": (conditions.InitialCondition, "u(x, t0) = g(x), optionally du/dt(x, t0)"),
-    "data": (conditions.DataConstraint, "observed values at fixed points (array or .npz)"),
+    "pde": (PDEConstraint, "PDE residual at interior collocation points"),
+    "dirichlet": (DirichletBC, "prescribed values u = g"),
+    "neumann": (NeumannBC, "prescribed outward normal derivative du/dn = g"),
+    "robin": (RobinBC, "alpha u + beta du/dn = g"),
+    "periodic": (PeriodicBC, "u(x) = u(x + shift), optionally with gradients"),
+    "initial": (InitialCondition, "u(x, t0) = g(x), optionally du/dt(x, t0)"),
+    "data": (DataConstraint, "observed values at fixed points (array or .npz)"),
 }
 
 

@@ -35,7 +35,11 @@ def mostly_outside(
 
 
 class MakeSampler(Protocol):
-    """Builds the configured sampler for one constraint: ``make_sampler(domain, n_points)``."""
+    """Builds the configured sampler for one constraint: ``make_sampler(domain, n_points)``.
+
+    ``deepinn train`` passes a :class:`deepinn.samplers.SamplerFactory`; any callable of this
+    shape will do (a test's ``lambda domain, n: RandomUniformSampler(domain, n)``).
+    """
 
     def __call__(self, domain: AbstractDomain, n_points: int) -> object: ...
 

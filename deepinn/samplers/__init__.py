@@ -4,6 +4,7 @@ from deepinn.samplers._abstract import AbstractSampler as AbstractSampler
 from deepinn.samplers._abstract import FilterFn as FilterFn
 from deepinn.samplers._adaptive import AdaptiveSampler as AdaptiveSampler
 from deepinn.samplers._adaptive import ResidualFn as ResidualFn
+from deepinn.samplers._factory import SamplerFactory as SamplerFactory
 from deepinn.samplers._grid import GridSampler as GridSampler
 from deepinn.samplers._quasi import HaltonSampler as HaltonSampler
 from deepinn.samplers._quasi import LatinHypercubeSampler as LatinHypercubeSampler
@@ -19,5 +20,6 @@ __all__ = [
     "LatinHypercubeSampler",
     "RandomUniformSampler",
     "ResidualFn",
+    "SamplerFactory",
     "SobolSampler",
 ]

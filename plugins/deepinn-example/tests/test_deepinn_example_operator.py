@@ -29,7 +29,10 @@ def test_of_a_harmonic_function_is_zero(x: torch.Tensor) -> None:
 
 def test_of_a_function_and_by_columns(x: torch.Tensor) -> None:
     op = build_biharmonic(BiharmonicParams(columns=[0]))
-    u = lambda z: z[:, :1] ** 4 + z[:, 1:] ** 4
+
+    def u(z):
+        return z[:, :1] ** 4 + z[:, 1:] ** 4
+
     assert torch.allclose(op(u, x.detach()), torch.full((20, 1), 24.0, dtype=torch.float64))
     assert torch.allclose(
         build_biharmonic(BiharmonicParams())(u, x), torch.full((20, 1), 48.0, dtype=torch.float64)

@@ -82,7 +82,12 @@ def test_every_component_builds_through_the_registry(registry: Registry) -> None
         sources=[((0.0, 0.0), 1.0)],
     )
     net = registry.build(
-        "networks", "example_resmlp", {"width": 8}, in_dim=2, out_dim=1, bounds=annulus.bounding_box()
+        "networks",
+        "example_resmlp",
+        {"width": 8},
+        in_dim=2,
+        out_dim=1,
+        bounds=annulus.bounding_box(),
     )
     x = annulus.sample_uniform(10).requires_grad_(True)
     operator = registry.build("operators", "biharmonic")
@@ -131,7 +136,9 @@ problem:
 """
 
 
-def test_the_constraint_kind_works_in_a_problem_written_in_yaml(registry: Registry, tmp_path) -> None:
+def test_the_constraint_kind_works_in_a_problem_written_in_yaml(
+    registry: Registry, tmp_path
+) -> None:
     from deepinn.app import build_components, compose, register_configs
 
     (tmp_path / "experiment").mkdir()

@@ -192,7 +192,7 @@ def test_from_file_obj(tmp_path: Path) -> None:
 
 
 def test_from_file_missing(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="'.*nowhere.stl' does not exist"):
+    with pytest.raises(ConfigurationError, match=r"'.*nowhere\.stl' does not exist"):
         MeshDomain.from_file(tmp_path / "nowhere.stl")
 
 
@@ -211,7 +211,7 @@ def test_open_mesh_is_rejected() -> None:
 
 
 def test_not_a_mesh_is_rejected() -> None:
-    with pytest.raises(GeometryError, match="needs a trimesh.Trimesh; got list"):
+    with pytest.raises(GeometryError, match=r"needs a trimesh\.Trimesh; got list"):
         MeshDomain([[0, 0, 0]])  # type: ignore[arg-type]
 
 

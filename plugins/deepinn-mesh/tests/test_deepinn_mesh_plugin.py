@@ -65,17 +65,17 @@ def test_mesh_variable(registry: Registry) -> None:
 
 
 def test_mesh_missing_file(registry: Registry, tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="missing.stl' does not exist"):
+    with pytest.raises(ConfigurationError, match=r"missing\.stl' does not exist"):
         registry.build("domains", "mesh", {"path": str(tmp_path / "missing.stl")})
 
 
 def test_mesh_unknown_primitive(registry: Registry) -> None:
-    with pytest.raises(ConfigurationError, match="primitive='cone'.*icosphere, box"):
+    with pytest.raises(ConfigurationError, match=r"primitive='cone'.*icosphere, box"):
         registry.build("domains", "mesh", {"primitive": "cone"})
 
 
 def test_mesh_unknown_key(registry: Registry) -> None:
-    with pytest.raises(ConfigurationError, match="at key 'radius'.*'path'"):
+    with pytest.raises(ConfigurationError, match=r"at key 'radius'.*'path'"):
         registry.build("domains", "mesh", {"radius": 2.0})
 
 

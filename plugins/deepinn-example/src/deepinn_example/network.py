@@ -17,6 +17,7 @@ PINN differentiates the network twice or more.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from deepinn import ConfigurationError
 
 __all__ = ["ACTIVATIONS", "ResMLP", "ResMLPParams", "build_resmlp"]
 
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "tanh": torch.tanh,
     "sin": torch.sin,
     "silu": torch.nn.functional.silu,
@@ -44,6 +45,9 @@ class ResMLP(torch.nn.Module):
         activation: One of ``ACTIVATIONS``.
         bounds: ``(lower, upper)`` of the inputs, mapped onto [-1, 1]; None: no normalisation.
     """
+
+    scale: torch.Tensor
+    shift: torch.Tensor
 
     def __init__(
         self,
@@ -75,8 +79,8 @@ class ResMLP(torch.nn.Module):
                 or not bool((upper > lower).all())
             ):
                 raise ConfigurationError(
-                    f"example_resmlp: bounds {lower.tolist()}, {upper.tolist()} must be {in_dim} numbers "
-                    "each with upper > lower."
+                    f"example_resmlp: bounds {lower.tolist()}, {upper.tolist()} must be "
+                    f"{in_dim} numbers each with upper > lower."
                 )
             scale = (2.0 / (upper - lower)).to(scale)
             shift = (-(upper + lower) / (upper - lower)).to(shift)
@@ -94,7 +98,9 @@ class ResMLP(torch.nn.Module):
 
 @dataclass
 class ResMLPParams:
-    """Parameters of ``net=example_resmlp`` (``python train.py net=example_resmlp net.width=64 net.blocks=4``).
+    """Parameters of ``net=example_resmlp``.
+
+    For example ``deepinn train net=example_resmlp net.width=64 net.blocks=4``.
 
     Attributes:
         width: Hidden width, >= 1.
@@ -111,11 +117,13 @@ class ResMLPParams:
     def __post_init__(self) -> None:
         if self.width < 1 or self.blocks < 0:
             raise ConfigurationError(
-                f"example_resmlp: width={self.width}, blocks={self.blocks}; use width >= 1, blocks >= 0."
+                f"example_resmlp: width={self.width}, blocks={self.blocks}; use width >= 1, "
+                "blocks >= 0."
             )
         if self.activation not in ACTIVATIONS:
             raise ConfigurationError(
-                f"example_resmlp: activation={self.activation!r}; choose one of {sorted(ACTIVATIONS)}."
+                f"example_resmlp: activation={self.activation!r}; choose one of "
+                f"{sorted(ACTIVATIONS)}."
             )
 
 

@@ -76,7 +76,7 @@ class BiharmonicParams:
         columns: The input columns to differentiate by (None: all of them).
     """
 
-    columns: Optional[list[int]] = None  # noqa: UP045 - OmegaConf needs Optional, not `| None`
+    columns: Optional[list[int]] = None
 
 
 def build_biharmonic(params: BiharmonicParams) -> Operator:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import final
+from typing import cast, final
 
 import numpy as np
 import torch
@@ -90,8 +90,9 @@ class MeshDomain(AbstractDomain):
                 "mesh file (relative paths are relative to the working directory)."
             )
         try:
-            mesh = trimesh.load(path, force="mesh")
-        except Exception as error:  # noqa: BLE001 - trimesh raises many types for bad files
+            # force="mesh" gives one Trimesh; the constructor still checks what it got.
+            mesh = cast(trimesh.Trimesh, trimesh.load(path, force="mesh"))
+        except Exception as error:
             raise ConfigurationError(
                 f"trimesh could not read mesh file {str(path)!r}: {type(error).__name__}: "
                 f"{error}. Readable formats include stl, obj, ply, off and glb."

@@ -62,7 +62,9 @@ def test_neumann_needs_a_boundary(disk):
 def test_robin_vanishes_on_its_solution(disk):
     # u = x^2 + y^2 on the unit circle: u = 1, du/dn = 2, so 3 u + 2 du/dn = 7.
     sampler = dp.samplers.RandomUniformSampler(disk.boundary, n_points=32, seed=0)
-    constraint = RobinBC("robin", sampler, value=lambda x: torch.full((len(x), 1), 7.0), alpha=3, beta=2)
+    constraint = RobinBC(
+        "robin", sampler, value=lambda x: torch.full((len(x), 1), 7.0), alpha=3, beta=2
+    )
     assert _residual(constraint, lambda x: (x**2).sum(1, keepdim=True)).abs().max() < 1e-5
 
 
@@ -73,7 +75,10 @@ def test_periodic_vanishes_on_a_periodic_field():
     sampler = dp.samplers.RandomUniformSampler(square, n_points=32, seed=0)
     sampler.sample_points = _on_face(sampler.sample_points)
     constraint = PeriodicBC("periodic", sampler, shift=[2 * math.pi, 0.0], derivatives=True)
-    periodic = lambda x: torch.sin(x[:, :1]) * torch.cos(x[:, 1:]) + x[:, 1:] ** 2
+
+    def periodic(x):
+        return torch.sin(x[:, :1]) * torch.cos(x[:, 1:]) + x[:, 1:] ** 2
+
     assert _residual(constraint, periodic).abs().max() < 1e-6
     assert _residual(constraint, lambda x: x[:, :1] * 1.0).abs().max() > 1.0
 
@@ -91,30 +96,46 @@ def _on_face(sample):
 def test_initial_condition_vanishes_on_its_solution():
     # u(x, t) = sin(x) cos(t): u(x, 0) = sin(x), du/dt(x, 0) = 0.
     space = dp.spaces.R1("x") * dp.spaces.R1("t")
-    sampler = dp.samplers.RandomUniformSampler(dp.domains.Interval(dp.spaces.R1("x"), 0, 3), 32, seed=0)
+    sampler = dp.samplers.RandomUniformSampler(
+        dp.domains.Interval(dp.spaces.R1("x"), 0, 3), 32, seed=0
+    )
     constraint = InitialCondition(
         "initial", sampler, space, value=lambda x: torch.sin(x[:, :1]), rate=lambda x: 0 * x[:, :1]
     )
     batch = constraint.sample(torch.Generator().manual_seed(0))
     assert torch.all(batch["x"][:, 1] == 0.0)
-    solution = lambda x: torch.sin(x[:, :1]) * torch.cos(x[:, 1:])
+
+    def solution(x):
+        return torch.sin(x[:, :1]) * torch.cos(x[:, 1:])
+
     assert _residual(constraint, solution).abs().max() < 1e-6
-    moving = lambda x: torch.sin(x[:, :1] - x[:, 1:])  # right value, wrong rate
+
+    def moving(x):  # right value, wrong rate
+        return torch.sin(x[:, :1] - x[:, 1:])
+
     assert _residual(constraint, moving)[:, 1].abs().max() > 0.5
 
 
 def test_initial_condition_names_a_missing_time_variable():
     space = dp.spaces.R2("x")
-    sampler = dp.samplers.RandomUniformSampler(dp.domains.Interval(dp.spaces.R1("y"), 0, 1), 4, seed=0)
+    sampler = dp.samplers.RandomUniformSampler(
+        dp.domains.Interval(dp.spaces.R1("y"), 0, 1), 4, seed=0
+    )
     with pytest.raises(dp.ConfigurationError, match="time variable 't'"):
         InitialCondition("ic", sampler, space, value=lambda x: x[:, :1])
 
 
 def test_dirichlet_and_pde_source(disk):
     sampler = dp.samplers.RandomUniformSampler(disk, n_points=50, seed=0)
-    pde = PDEConstraint("pde", sampler, residual=lambda f: -f.laplacian("u"), source=lambda x: -4.0 + 0 * x[:, 0])
+    pde = PDEConstraint(
+        "pde", sampler, residual=lambda f: -f.laplacian("u"), source=lambda x: -4.0 + 0 * x[:, 0]
+    )
     assert _residual(pde, lambda x: (x**2).sum(1, keepdim=True)).abs().max() < 1e-5
-    bc = DirichletBC("bc", dp.samplers.RandomUniformSampler(disk.boundary, 20, seed=0), value=lambda x: 1.0 + 0 * x[:, 0])
+    bc = DirichletBC(
+        "bc",
+        dp.samplers.RandomUniformSampler(disk.boundary, 20, seed=0),
+        value=lambda x: 1.0 + 0 * x[:, 0],
+    )
     assert _residual(bc, lambda x: (x**2).sum(1, keepdim=True)).abs().max() < 1e-5
 
 
@@ -183,7 +204,7 @@ def test_the_loss_of_a_vector_residual_is_the_intended_mean_square():
     pde = _interval_pde(lambda f: f.laplacian("u")[:, 0], source=lambda x: 6 * x + 1)
     problem = dp.Problem("cubic", pde.sampler.domain, [pde])
     batch = {k: v.double() for k, v in pde.sample(torch.Generator().manual_seed(0)).items()}
-    total, losses = PINNLoss(problem, _cubic)({"pde": batch})
+    _, losses = PINNLoss(problem, _cubic)({"pde": batch})
     assert losses["pde"].item() == pytest.approx(1.0, rel=1e-6)  # mean((-1)^2), not an N x N mean
 
 

@@ -168,7 +168,9 @@ def test_learnable_coefficient_in_a_value_is_refused(registry: Registry) -> None
 
 
 def test_learnable_coefficient_in_the_exact_solution_is_refused(registry: Registry) -> None:
-    with pytest.raises(ConfigurationError, match=r"problem\.exact: .*learnable coefficient\(s\) \['k'\]"):
+    with pytest.raises(
+        ConfigurationError, match=r"problem\.exact: .*learnable coefficient\(s\) \['k'\]"
+    ):
         _build(registry, "+experiment=yaml_inverse", "problem.exact='k*x'")
 
 

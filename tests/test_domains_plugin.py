@@ -70,5 +70,7 @@ def test_polygon_accepts_integer_vertices_and_checks_each() -> None:
     registry = load_registry(strict=True)
     triangle = registry.domains.build("polygon", {"vertices": [[0, 0], [1, 0], [0, 1]]})
     assert triangle.volume == pytest.approx(0.5)
-    with pytest.raises(ConfigurationError, match=r"domain.vertices\[1\] = \[1, 0, 2\]; each vertex is two numbers"):
+    with pytest.raises(
+        ConfigurationError, match=r"domain.vertices\[1\] = \[1, 0, 2\]; each vertex is two numbers"
+    ):
         registry.domains.build("polygon", {"vertices": [[0, 0], [1, 0, 2], [0, 1]]})

@@ -437,7 +437,7 @@ def test_wrong_arguments(text: str, message: str) -> None:
 
 
 def test_derivative_order_is_limited() -> None:
-    with pytest.raises(ConfigurationError, match="order 5.*limit is 4"):
+    with pytest.raises(ConfigurationError, match=r"order 5.*limit is 4"):
         _residual("u_xxxxx")
 
 
@@ -474,7 +474,7 @@ def test_non_finite_constant_is_refused() -> None:
 
 
 def test_outputs_are_refused_in_a_function() -> None:
-    with pytest.raises(ConfigurationError, match="'u' is a network output.*coordinates only"):
+    with pytest.raises(ConfigurationError, match=r"'u' is a network output.*coordinates only"):
         _function("u + x", outputs=["u"])
     with pytest.raises(ConfigurationError, match=r"laplacian\(\.\.\.\) takes derivatives"):
         _function("laplacian(u)", outputs=["u"])

@@ -81,8 +81,15 @@ def test_exact_solution_satisfies_every_constraint(registry, name):
         assert residual.abs().max() < 1e-10, (name, constraint, float(residual.abs().max()))
 
 
-@pytest.mark.parametrize(("name", "domain"), [("poisson", "interval"), ("poisson", "box"),
-                                              ("helmholtz", "circle"), ("inverse_diffusion", "interval")])
+@pytest.mark.parametrize(
+    ("name", "domain"),
+    [
+        ("poisson", "interval"),
+        ("poisson", "box"),
+        ("helmholtz", "circle"),
+        ("inverse_diffusion", "interval"),
+    ],
+)
 def test_exact_solution_on_other_domains(registry, name, domain):
     params = {"noise": 0.0} if name == "inverse_diffusion" else None
     problem = _build(registry, name, domain, params)
@@ -95,7 +102,7 @@ def test_exact_solution_on_other_domains(registry, name, domain):
 def test_kovasznay_solution_is_divergence_free_with_its_pressure_drop(registry):
     problem = _build(registry, "kovasznay")
     x = torch.tensor([[1.0, 0.3], [-0.5, 0.0]])
-    u, v, p = problem.exact(x).unbind(1)
+    u, _, p = problem.exact(x).unbind(1)
     lam = 10.0 - math.sqrt(100.0 + 4 * math.pi**2)
     assert float(p[0]) == pytest.approx(0.5 * (1 - math.exp(2 * lam)), rel=1e-14)
     assert float(u[1]) == pytest.approx(1 - math.exp(-0.5 * lam), rel=1e-14)
@@ -106,7 +113,9 @@ def test_heat_and_wave_exact_solutions_against_closed_forms(registry):
     heat = _build(registry, "heat", params={"alpha": 0.3}).exact(x)
     wave = _build(registry, "wave", params={"c": 2.0}).exact(x)
     assert float(heat) == pytest.approx(math.exp(-0.3 * math.pi**2 * 0.5) * math.sin(math.pi / 4))
-    assert float(wave) == pytest.approx(math.sin(math.pi / 4) * (math.cos(math.pi) + math.sin(math.pi)))
+    assert float(wave) == pytest.approx(
+        math.sin(math.pi / 4) * (math.cos(math.pi) + math.sin(math.pi))
+    )
 
 
 # ---------------------------------------------------------------------------------- inverse
@@ -175,7 +184,9 @@ def _fourier_in_x(x: np.ndarray, u: np.ndarray):
         theta = (points[:, 1:2] - i.unsqueeze(1) * dt) / dt
         c = (1 - theta) * coefficients[i] + theta * coefficients[i + 1]
         phase = k * (points[:, 0:1] + 1.0)  # the grid starts at x = -1
-        return (weight * (c.real * torch.cos(phase) - c.imag * torch.sin(phase))).sum(1, keepdim=True)
+        return (weight * (c.real * torch.cos(phase) - c.imag * torch.sin(phase))).sum(
+            1, keepdim=True
+        )
 
     return fn
 
@@ -204,13 +215,17 @@ def test_allen_cahn_initial_condition_is_its_stated_function(registry):
     problem = _build(registry, "allen_cahn")
     initial = next(c for c in problem.constraints if c.name == "initial")
     batch = initial.sample(torch.Generator().manual_seed(0))
-    assert torch.allclose(batch["target"], batch["x"][:, :1] ** 2 * torch.cos(math.pi * batch["x"][:, :1]))
+    assert torch.allclose(
+        batch["target"], batch["x"][:, :1] ** 2 * torch.cos(math.pi * batch["x"][:, :1])
+    )
     assert bool((batch["x"][:, 1] == 0).all())
 
 
 # ---------------------------------------------------------------------------------- errors
 def test_helmholtz_on_a_1d_domain_names_the_dimension_and_the_choices(registry):
-    with pytest.raises(ConfigurationError, match=r"'helmholtz' needs a 2-D domain.*dimension 1.*parallelogram"):
+    with pytest.raises(
+        ConfigurationError, match=r"'helmholtz' needs a 2-D domain.*dimension 1.*parallelogram"
+    ):
         _build(registry, "helmholtz", "interval")
 
 
@@ -238,18 +253,26 @@ def test_bad_parameters_are_rejected_with_the_value(registry, name, params, matc
 
 
 def test_unknown_weight_names_the_constraints(registry):
-    with pytest.raises(ConfigurationError, match=r"no constraint 'bc'.*\['boundary', 'initial', 'pde'\]"):
+    with pytest.raises(
+        ConfigurationError, match=r"no constraint 'bc'.*\['boundary', 'initial', 'pde'\]"
+    ):
         _build(registry, "burgers", params={"weights": {"bc": 2.0}})
 
 
 def test_weights_are_applied_by_constraint_name(registry):
     problem = _build(registry, "allen_cahn", params={"weights": {"initial": 100.0}})
-    assert {c.name: c.weight for c in problem.constraints} == {"pde": 1.0, "periodic": 1.0, "initial": 100.0}
+    assert {c.name: c.weight for c in problem.constraints} == {
+        "pde": 1.0,
+        "periodic": 1.0,
+        "initial": 100.0,
+    }
 
 
 # ---------------------------------------------------------------------- allen_cahn_net
 def _allen_cahn_net(registry, **params):
-    return registry.build("networks", "allen_cahn_net", {"hidden": [8, 8], **params}, in_dim=2, out_dim=1, bounds=None)
+    return registry.build(
+        "networks", "allen_cahn_net", {"hidden": [8, 8], **params}, in_dim=2, out_dim=1, bounds=None
+    )
 
 
 def test_allen_cahn_net_is_periodic_in_x_with_its_derivatives(registry):
@@ -260,7 +283,9 @@ def test_allen_cahn_net_is_periodic_in_x_with_its_derivatives(registry):
     u_left, u_right = net(left), net(right)
     (g_left,) = torch.autograd.grad(u_left.sum(), left)
     (g_right,) = torch.autograd.grad(u_right.sum(), right)
-    assert torch.allclose(u_left, u_right, atol=1e-12) and torch.allclose(g_left, g_right, atol=1e-12)
+    assert torch.allclose(u_left, u_right, atol=1e-12) and torch.allclose(
+        g_left, g_right, atol=1e-12
+    )
 
 
 def test_allen_cahn_net_hard_initial_condition_holds_at_t0(registry):
@@ -300,14 +325,20 @@ def _poisson_1d(**options):
         ({"constraints": ["pde"]}, "not a constraint"),
         ({"outputs": ()}, "output names"),
         ({"outputs": ("u", "u")}, "twice"),
-        ({"outputs": ("v",)}, r"constraint 'bc' is on output\(s\) \['u'\], but the problem's outputs"),
+        (
+            {"outputs": ("v",)},
+            r"constraint 'bc' is on output\(s\) \['u'\], but the problem's outputs",
+        ),
         ({"exact": 3.0}, "not callable"),
         ({"exact": torch.sin, "reference": (torch.zeros(2, 1), torch.zeros(2, 1))}, "give one"),
         ({"reference": torch.zeros(3, 1)}, "pair"),
         ({"reference": (torch.zeros(3, 2), torch.zeros(3, 1))}, r"\(N, 1\)"),
         ({"reference": (torch.zeros(3, 1), torch.zeros(4, 1))}, r"must be \(3, 1\)"),
         ({"reference": (torch.zeros(3, 1), torch.tensor([0.0, math.nan, 1.0]))}, "not finite"),
-        ({"reference": (torch.tensor([[0.0], [math.nan]]), torch.zeros(2, 1))}, "points are not all finite"),
+        (
+            {"reference": (torch.tensor([[0.0], [math.nan]]), torch.zeros(2, 1))},
+            "points are not all finite",
+        ),
         ({"reference": (torch.full((3, 1), 5.0), torch.zeros(3, 1))}, "lie outside the domain"),
     ],
 )

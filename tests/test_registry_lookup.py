@@ -50,17 +50,17 @@ def shapes() -> Registry:
 
 
 def test_unknown_name_lists_registered_names(shapes: Registry) -> None:
-    with pytest.raises(UnknownNameError, match="Registered domains: circle, circle_sector."):
+    with pytest.raises(UnknownNameError, match=r"Registered domains: circle, circle_sector\."):
         shapes.get("domains", "circel")
 
 
 def test_unknown_name_suggests_the_nearest(shapes: Registry) -> None:
-    with pytest.raises(UnknownNameError, match="Did you mean 'circle'?"):
+    with pytest.raises(UnknownNameError, match=r"Did you mean 'circle'\?"):
         shapes.get("domains", "circel")
 
 
 def test_unknown_name_names_the_value(shapes: Registry) -> None:
-    with pytest.raises(UnknownNameError, match="^Unknown domain 'circel'"):
+    with pytest.raises(UnknownNameError, match=r"^Unknown domain 'circel'"):
         shapes.build("domains", "circel")
 
 
@@ -77,7 +77,7 @@ def test_unknown_name_with_nothing_registered() -> None:
 
 
 def test_unknown_kind_lists_the_kinds(shapes: Registry) -> None:
-    with pytest.raises(UnknownNameError, match="Unknown kind 'domian'. Valid kinds: .*domains"):
+    with pytest.raises(UnknownNameError, match=r"Unknown kind 'domian'\. Valid kinds: .*domains"):
         shapes.names("domian")
 
 
@@ -87,7 +87,7 @@ def test_a_kind_is_found_by_plural_singular_or_config_group(shapes: Registry) ->
 
 
 def test_unknown_kind_suggests_the_plural(shapes: Registry) -> None:
-    with pytest.raises(UnknownNameError, match="Did you mean 'domains'?"):
+    with pytest.raises(UnknownNameError, match=r"Did you mean 'domains'\?"):
         shapes.get("domainss", "circle")
 
 
@@ -128,7 +128,7 @@ def test_factory_returning_the_wrong_type_is_refused_naming_the_plugin() -> None
             return [Registration("nothing", lambda params: None, CircleParams, "Returns None")]
 
     registry = load_registry(plugins=[_Bad()], builtins=False, entry_points=(), strict=True)
-    with pytest.raises(PluginError, match="domain 'nothing'.*_Bad.*returned None.*AbstractDomain"):
+    with pytest.raises(PluginError, match=r"domain 'nothing'.*_Bad.*returned None.*AbstractDomain"):
         registry.domains.build("nothing")
 
 
@@ -158,17 +158,17 @@ def test_params_drop_the_hydra_option_name(shapes: Registry) -> None:
 
 
 def test_a_schema_field_called_name_is_refused_at_registration() -> None:
-    with pytest.raises(PluginError, match="NamedParams has a field called 'name'.*rename"):
+    with pytest.raises(PluginError, match=r"NamedParams has a field called 'name'.*rename"):
         Registration("named", _circle, NamedParams, "Has a field called name")
 
 
 def test_params_unknown_key_names_the_key(shapes: Registry) -> None:
-    with pytest.raises(ConfigurationError, match="domain 'circle'.*radiu.*radius"):
+    with pytest.raises(ConfigurationError, match=r"domain 'circle'.*radiu.*radius"):
         shapes.params("domains", "circle", {"radiu": 2.0})
 
 
 def test_params_wrong_type_names_the_key_and_value(shapes: Registry) -> None:
-    with pytest.raises(ConfigurationError, match="radius.*'big'"):
+    with pytest.raises(ConfigurationError, match=r"radius.*'big'"):
         shapes.params("domains", "circle", {"radius": "big"})
 
 
@@ -196,7 +196,9 @@ def test_registration_needs_a_callable_factory() -> None:
         Registration("circle", "not callable", CircleParams, "bad")  # type: ignore[arg-type]
 
 
-def test_a_failing_built_in_plugin_raises_even_when_not_strict(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_built_in_plugin_raises_even_when_not_strict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import sys
     import types
 
@@ -218,7 +220,9 @@ def test_a_failing_built_in_plugin_raises_even_when_not_strict(monkeypatch: pyte
 def test_optional_context_reaches_only_factories_that_accept_it() -> None:
     seen: dict[str, object] = {}
 
-    def takes(params: CircleParams, in_dim: int, out_dim: int, bounds: object, coordinates: tuple) -> torch.nn.Module:
+    def takes(
+        params: CircleParams, in_dim: int, out_dim: int, bounds: object, coordinates: tuple
+    ) -> torch.nn.Module:
         seen["coordinates"] = coordinates
         return torch.nn.Linear(in_dim, out_dim)
 
@@ -228,9 +232,14 @@ def test_optional_context_reaches_only_factories_that_accept_it() -> None:
     class _Nets:
         @hookimpl
         def deepinn_networks(self) -> list[Registration]:
-            return [Registration("takes", takes, CircleParams, "t"), Registration("ignores", ignores, CircleParams, "i")]
+            return [
+                Registration("takes", takes, CircleParams, "t"),
+                Registration("ignores", ignores, CircleParams, "i"),
+            ]
 
     registry = load_registry(plugins=[_Nets()], builtins=False, entry_points=(), strict=True)
     for name in ("takes", "ignores"):
-        registry.networks.build(name, None, in_dim=2, out_dim=1, bounds=None, coordinates=("x", "t"))
+        registry.networks.build(
+            name, None, in_dim=2, out_dim=1, bounds=None, coordinates=("x", "t")
+        )
     assert seen == {"coordinates": ("x", "t")}

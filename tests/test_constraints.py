@@ -174,7 +174,7 @@ def test_problem_rejects_duplicate_constraint_names(disk):
         dp.Problem("p", disk, bcs)
 
 
-# ---------------------------------------------------------------- residual shapes (issue #15)
+# ---------------------------------------------------------------- residual shapes
 def _interval_pde(residual, source=None, n=10, **kwargs):
     interval = dp.domains.Interval(dp.spaces.R1("x"), 0.0, 1.0)
     sampler = dp.samplers.GridSampler(interval, n)

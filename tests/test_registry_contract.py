@@ -44,7 +44,7 @@ def _load(fakes: FakePlugins, **kwargs: object) -> Registry:
     return load_registry(entry_points=fakes.entry_points(), **kwargs)  # type: ignore[arg-type]
 
 
-# -- schemas are checked when the registration is made (defect 1) ------------------------------
+# -- schemas are checked when the registration is made -----------------------------------------
 
 CUSTOM_FIELD_PLUGIN = """
 from dataclasses import dataclass, field
@@ -137,7 +137,7 @@ def test_every_builtin_schema_passes_the_check() -> None:
     assert registry.failures == () and len(registry.registrations("problems")) > 5
 
 
-# -- all or nothing, reported once with every problem (defect 4) -------------------------------
+# -- all or nothing, reported once with every problem ------------------------------------------
 
 HALF_BROKEN_PLUGIN = plugin_source(name="half_disk") + """
 
@@ -197,7 +197,7 @@ def test_one_name_twice_in_one_plugin_is_refused(fakes: FakePlugins) -> None:
         _load(fakes, strict=True)
 
 
-# -- a factory's bug names the plugin (defect 5) -------------------------------------------------
+# -- a factory's bug names the plugin ------------------------------------------------------------
 
 @dataclass
 class _Params:
@@ -254,7 +254,7 @@ def test_factory_deepinn_error_passes_through_unchanged(factories: Registry) -> 
         factories.domains.build("refusing")
 
 
-# -- strict mode says what turned it on (defect 6) ---------------------------------------------
+# -- strict mode says what turned it on --------------------------------------------------------
 
 BROKEN_PLUGIN = 'raise ImportError("needs the frobnicate package")\n'
 

@@ -36,7 +36,7 @@ class _PluginFactoryTypeError(PluginFactoryError, TypeError):
     """A factory's ``TypeError`` (often arguments it does not take), still a ``TypeError``.
 
     Callers that turn a ``TypeError`` from a factory into "this component does not take what
-    was given" (``problem=custom``) keep doing so, now with the plugin named in the message.
+    was given" (``problem=custom``) catch it as one; its message names the plugin.
     """
 
 

@@ -11,7 +11,7 @@ import deepinn as dp
 from deepinn import ConfigurationError
 from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.samplers import AdaptiveSampler
-from deepinn.training import fit
+from deepinn.training import RunConfig, fit
 from deepinn.training.step._data import CollocationData, round_generator
 
 SQUARE = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
@@ -56,11 +56,11 @@ def _problem(method: str = "rad", n: int = 200, pool_factor: int = 8):
 
 def test_adaptive_sampler_without_resampling_is_refused() -> None:
     with pytest.raises(ConfigurationError, match=r"sampler=adaptive.*resample_every = 0.*resample_every=500"):
-        CollocationData(_problem(), seed=0, resample_every=0)
+        CollocationData(_problem(), RunConfig(seed=0, resample_every=0))
 
 
 def test_collocation_rounds_follow_the_residual() -> None:
-    data = CollocationData(_problem(), seed=3, resample_every=5)
+    data = CollocationData(_problem(), RunConfig(seed=3, resample_every=5))
     data.residual = lambda constraint, batch: _peak(batch["x"].double())
     first, second = data.global_points(0)["pde"]["x"], data.global_points(1)["pde"]["x"]
     assert _near_peak(first) < 3 * math.pi * 0.1**2
@@ -72,7 +72,7 @@ def test_adaptive_points_on_an_interval_s_ends_keep_both_ends_in_every_round() -
     interval = dp.domains.Interval(dp.spaces.R1("x"), -1.0, 1.0)
     pde = PDEConstraint("pde", AdaptiveSampler(interval, 32, seed=0), residual=lambda f: f["u"])
     ends = DirichletBC("ends", AdaptiveSampler(interval.boundary, 2, seed=0), value=lambda x: 0 * x)
-    data = CollocationData(dp.Problem("ends", interval, [pde, ends]), seed=1, resample_every=5)
+    data = CollocationData(dp.Problem("ends", interval, [pde, ends]), RunConfig(seed=1, resample_every=5))
     data.residual = lambda constraint, batch: (batch["x"][:, 0] + 1.0).double()  # largest at +1
     assert data.adaptive == ["pde"]
     for round_index in range(3):
@@ -80,7 +80,7 @@ def test_adaptive_points_on_an_interval_s_ends_keep_both_ends_in_every_round() -
 
 
 def test_rard_keeps_the_points_and_adds_a_fraction() -> None:
-    data = CollocationData(_problem("rard"), seed=3, resample_every=5)
+    data = CollocationData(_problem("rard"), RunConfig(seed=3, resample_every=5))
     data.residual = lambda constraint, batch: _peak(batch["x"].double())
     first, second = data.global_points(0)["pde"]["x"], data.global_points(1)["pde"]["x"]
     assert second.shape == (220, 2) and torch.equal(second[:200], first)

@@ -8,7 +8,7 @@ import torch
 import deepinn as dp
 from deepinn import ConfigurationError
 from deepinn.constraints import DirichletBC, PDEConstraint
-from deepinn.training import fit
+from deepinn.training import RunConfig, fit
 from deepinn.training.step._loss import PINNLoss
 from deepinn.training.toolbox._causal import CausalConfig, causal_weights
 
@@ -47,12 +47,12 @@ def test_weights_follow_the_formula_on_planted_chunk_losses() -> None:
 def test_weights_fall_in_time_and_rise_as_the_early_losses_fall() -> None:
     problem = _problem()
     causal = CausalConfig(tol=5.0, chunks=8)
-    growing = PINNLoss(problem, Formula(lambda x: x[:, :1]), causal=causal)  # |r| = t
+    growing = PINNLoss(problem, Formula(lambda x: x[:, :1]), RunConfig(causal=causal))  # |r| = t
     growing(_points(problem))
     early = growing.causal.last_weights["pde"]
     assert bool((early[1:] <= early[:-1]).all()) and float(early[-1]) < 0.5
     # the early region fitted (r = 0 for t < 1/2): every weight rises or stays, the late ones rise
-    fitted = PINNLoss(problem, Formula(lambda x: x[:, :1] * (x[:, :1] > 0.5)), causal=causal)
+    fitted = PINNLoss(problem, Formula(lambda x: x[:, :1] * (x[:, :1] > 0.5)), RunConfig(causal=causal))
     fitted(_points(problem))
     later = fitted.causal.last_weights["pde"]
     assert bool((later >= early - 1e-12).all()) and float(later[-1]) > float(early[-1]) * 2
@@ -64,7 +64,7 @@ def test_tol_zero_or_one_chunk_is_the_plain_loss(causal) -> None:
     problem = _problem()
     network = Formula(lambda x: x[:, :1] ** 2 + x[:, 1:])
     plain_total, plain = PINNLoss(problem, network)(_points(problem))
-    total, losses = PINNLoss(problem, network, causal=causal)(_points(problem))
+    total, losses = PINNLoss(problem, network, RunConfig(causal=causal))(_points(problem))
     assert float(total.detach()) == pytest.approx(float(plain_total.detach()), rel=1e-6)
     assert float(losses["pde"]) == pytest.approx(float(plain["pde"]), rel=1e-6)
 
@@ -73,7 +73,7 @@ def test_causal_loss_is_smaller_than_plain_when_late_residuals_dominate() -> Non
     problem = _problem()
     network = Formula(lambda x: 3 * x[:, :1])
     _, plain = PINNLoss(problem, network)(_points(problem))
-    _, causal = PINNLoss(problem, network, causal=CausalConfig(tol=1.0, chunks=4))(_points(problem))
+    _, causal = PINNLoss(problem, network, RunConfig(causal=CausalConfig(tol=1.0, chunks=4)))(_points(problem))
     assert float(causal["pde"]) < 0.8 * float(plain["pde"])
     assert float(causal["initial"]) == pytest.approx(float(plain["initial"]))  # not a PDE term
 
@@ -82,8 +82,8 @@ def test_a_problem_without_time_is_refused() -> None:
     square = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
     pde = PDEConstraint("pde", dp.samplers.RandomUniformSampler(square, 10), residual=lambda f: f["u"], order=0)
     problem = dp.Problem("space_only", square, [pde])
-    with pytest.raises(ConfigurationError, match=r"causal.tol = 1.0 needs a PDE constraint.*causal.time = 't'.*coordinates \(x0, x1\)"):
-        PINNLoss(problem, Formula(lambda x: x[:, :1]), causal=CausalConfig(tol=1.0))
+    with pytest.raises(ConfigurationError, match=r"causal.tol 1.0 > 0\) needs a PDE constraint.*time coordinate 't'.*coordinates \(x0, x1\)"):
+        PINNLoss(problem, Formula(lambda x: x[:, :1]), RunConfig(causal=CausalConfig(tol=1.0)))
 
 
 def test_bad_causal_settings_are_refused() -> None:

@@ -7,7 +7,7 @@ import torch
 
 import deepinn as dp
 from deepinn.problems._poisson import PoissonParams, build_poisson
-from deepinn.training import CollocationData
+from deepinn.training import AUTO_COMPILE_STEPS, CollocationData, RunConfig
 from deepinn.training.step._compile import CompiledGradient, CompiledLoss
 from deepinn.training.step._loss import PINNLoss
 
@@ -20,7 +20,7 @@ def _setup(dtype=torch.float32):
     )
     torch.manual_seed(0)
     net = dp.nn.FullyConnected([2, 8, 8, 1], "tanh", bounds=None, dtype=dtype)
-    points = CollocationData(problem, dtype=dtype).global_points(0)
+    points = CollocationData(problem, RunConfig(dtype=dtype)).global_points(0)
     return problem, net, points
 
 
@@ -72,7 +72,7 @@ def test_the_compiled_whole_loss_equals_the_eager_loss_and_reports_its_warm_up()
 
 def test_compile_keeps_the_network_passes_when_the_residuals_take_nested_autograd(caplog):
     problem, net, points = _setup(torch.float64)
-    loss = PINNLoss(problem, net, field_mode="reverse", compile=True)
+    loss = PINNLoss(problem, net, RunConfig(field_mode="reverse", compile=True))
     with caplog.at_level("INFO", logger="deepinn.training"):
         loss.choose_modes(points)
     assert loss.whole is None and len(loss.compiled) == 2
@@ -84,7 +84,7 @@ def test_compile_decides_again_on_resume():
     from deepinn.training import PINNModule, adam
 
     problem, net, _ = _setup(torch.float64)
-    module = PINNModule(problem, net, adam(), compile=True)
+    module = PINNModule(problem, net, adam(), RunConfig(compile=True))
     module.on_load_checkpoint({"deepinn_group_modes": {"pde": "reverse"}})
     assert module.loss.group_modes is None  # so the first batch decides again
 
@@ -93,7 +93,7 @@ def test_compile_auto_on_resume_takes_the_saved_modes_when_the_whole_loss_cannot
     from deepinn.training import PINNModule, adam
 
     problem, net, points = _setup(torch.float64)
-    module = PINNModule(problem, net, adam(), field_mode="reverse", compile="auto")
+    module = PINNModule(problem, net, adam(), RunConfig(field_mode="reverse"), max_steps=AUTO_COMPILE_STEPS)
     module.on_load_checkpoint({"deepinn_group_modes": {"pde": "reverse"}})
     assert module.loss.group_modes is None and module.loss.saved_modes == {"pde": "reverse"}
     with caplog.at_level("INFO", logger="deepinn.training"):
@@ -105,7 +105,7 @@ def test_compile_auto_stays_eager_without_a_warning_where_residuals_take_nested_
     import warnings
 
     problem, net, points = _setup(torch.float64)
-    loss = PINNLoss(problem, net, field_mode="reverse", compile="auto")
+    loss = PINNLoss(problem, net, RunConfig(field_mode="reverse"), max_steps=AUTO_COMPILE_STEPS)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with caplog.at_level("INFO", logger="deepinn.training"):
@@ -119,7 +119,7 @@ def test_compile_auto_falls_back_quietly_where_torch_compile_fails(monkeypatch, 
 
     _without_a_compiler(monkeypatch)
     problem, net, points = _setup(torch.float64)
-    loss = PINNLoss(problem, net, compile="auto")
+    loss = PINNLoss(problem, net, RunConfig(), max_steps=AUTO_COMPILE_STEPS)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with caplog.at_level("INFO", logger="deepinn.training"):
@@ -127,7 +127,7 @@ def test_compile_auto_falls_back_quietly_where_torch_compile_fails(monkeypatch, 
     assert loss.whole is None and loss.compiled is None
     assert "no C++ compiler found" in caplog.text
     assert modes == {"pde": modes["pde"]} and loss.mode_probe  # field_mode=auto's probe ran
-    eager = PINNLoss(problem, net, compile=False)
+    eager = PINNLoss(problem, net, RunConfig(compile=False))
     eager.group_modes = modes
     torch.testing.assert_close(loss(points)[0], eager(points)[0], rtol=0, atol=0)
 
@@ -137,20 +137,24 @@ def test_a_bad_compile_value_names_the_choices(value):
     from deepinn import ConfigurationError
     from deepinn.training import RunConfig
 
-    for build in (lambda: RunConfig(compile=value), lambda: PINNLoss(*_setup()[:2], compile=value)):
+    for build in (lambda: RunConfig(compile=value), lambda: RunConfig().replace(compile=value)):
         with pytest.raises(ConfigurationError, match="compile = .*use true, false or auto"):
             build()
 
 
 def test_compile_auto_is_the_default_and_compiles_only_runs_of_enough_steps(monkeypatch):
     from deepinn.training import RunConfig, fit
-    from deepinn.training import _fit as fit_module
+    from deepinn.training.settings import _settings as settings_module
 
     assert RunConfig().compile == "auto"
+    assert RunConfig().compile_mode(AUTO_COMPILE_STEPS - 1) is False
+    assert RunConfig().compile_mode(AUTO_COMPILE_STEPS) == "auto"
+    assert RunConfig().compile_mode(None) is False  # a loss of no known length runs eager
+    assert RunConfig(compile=True).compile_mode(1) is True
     problem, net, _ = _setup(torch.float64)
     short = fit(problem, net, max_steps=3, run_dir=None, logger=False, eval_points=50)
     assert short.module.loss.compile is False and short.module.compiled is None
-    monkeypatch.setattr(fit_module, "AUTO_COMPILE_STEPS", 3)
+    monkeypatch.setattr(settings_module, "AUTO_COMPILE_STEPS", 3)
     long = fit(problem, net, max_steps=3, run_dir=None, logger=False, eval_points=50,
                field_mode="reverse")  # nested autograd: auto decides on the first batch, eager
     assert long.module.loss.compile == "auto" and long.module.compiled is None
@@ -160,11 +164,11 @@ def test_compile_auto_is_the_default_and_compiles_only_runs_of_enough_steps(monk
 def test_compile_auto_compiles_the_whole_loss_of_a_long_enough_run(monkeypatch):
     import copy
 
-    from deepinn.training import _fit as fit_module
     from deepinn.training import fit
+    from deepinn.training.settings import _settings as settings_module
 
     problem, net, _ = _setup()
-    monkeypatch.setattr(fit_module, "AUTO_COMPILE_STEPS", 20)
+    monkeypatch.setattr(settings_module, "AUTO_COMPILE_STEPS", 20)
     runs = {
         mode: fit(problem, copy.deepcopy(net), max_steps=20, run_dir=None, logger=False,
                   eval_points=50, compile=mode)
@@ -188,7 +192,7 @@ def test_compile_auto_compiles_the_whole_loss_of_a_long_enough_run(monkeypatch):
 def test_compile_true_compiles_the_whole_loss_where_the_lanes_give_every_derivative(caplog):
     problem, net, points = _setup()
     eager = PINNLoss(problem, net)
-    loss = PINNLoss(problem, net, compile=True)
+    loss = PINNLoss(problem, net, RunConfig(compile=True))
     with caplog.at_level("INFO", logger="deepinn.training"):
         loss.choose_modes(points)
     assert loss.whole is not None and loss.compiled == (loss.whole,)
@@ -212,7 +216,7 @@ def test_the_whole_loss_compiles_to_one_graph_without_breaks():
     problem, net, points = _setup()
     torch.compiler.reset()  # trace anew: a graph cached by another test would count nothing
     graphs, breaks = counters["stats"]["unique_graphs"], sum(counters["graph_break"].values())
-    loss = PINNLoss(problem, net, compile=True)
+    loss = PINNLoss(problem, net, RunConfig(compile=True))
     loss.choose_modes(points)
     loss(points)[0].backward()
     if loss.whole is None or loss.whole.failure is not None:
@@ -237,7 +241,7 @@ def test_a_residual_that_takes_its_own_autograd_grad_falls_back_to_the_network_p
     pde = next(c for c in problem.constraints if c.name == "pde")
     custom = PDEConstraint("pde", pde.sampler, residual=own_grad, second_order=("x",))
     problem = dp.Problem("own_grad", problem.domain, [custom], outputs=("u",))
-    loss = PINNLoss(problem, net, compile=True)
+    loss = PINNLoss(problem, net, RunConfig(compile=True))
     with pytest.warns(RuntimeWarning, match="the whole loss cannot be compiled"):
         loss.choose_modes({"pde": points["pde"]})
     assert loss.whole is None and len(loss.compiled) == 2
@@ -315,7 +319,7 @@ def test_the_loss_and_gradient_compile_to_one_graph_equal_to_the_eager_backward(
     parameters = list(net.parameters())
     torch.compiler.reset()
     graphs, breaks = counters["stats"]["unique_graphs"], sum(counters["graph_break"].values())
-    loss = PINNLoss(problem, net, compile=True)
+    loss = PINNLoss(problem, net, RunConfig(compile=True))
     loss.choose_modes(points, parameters=parameters)
     if loss.whole is None or loss.whole.failure is not None:
         pytest.skip("torch.compile unavailable here")
@@ -352,7 +356,7 @@ def test_the_compiled_gradient_reaches_a_coefficient_of_an_inverse_problem():
     net = dp.nn.FullyConnected([1, 8, 8, 1], "tanh", bounds=None)
     points = CollocationData(problem).global_points(0)
     parameters = [*net.parameters(), k]
-    loss = PINNLoss(problem, net, compile=True)
+    loss = PINNLoss(problem, net, RunConfig(compile=True))
     loss.choose_modes(points, parameters=parameters)
     if loss.whole is None or loss.whole.failure is not None:
         pytest.skip("torch.compile unavailable here")

@@ -138,14 +138,14 @@ def test_lbfgs_under_ddp_keeps_ranks_identical_and_matches_one_process(tmp_path)
 
 
 def test_ranks_take_disjoint_shards_that_cover_the_global_set_in_every_round():
-    from deepinn.training import CollocationData
+    from deepinn.training import CollocationData, RunConfig
 
     problem = _load_script().problem()
     world, previous = 2, None
     for step in (0, 4, 9):  # rounds 0, 1 and 2 with resample_every=4
         shards, sets = [], []
         for rank in range(world):
-            data = CollocationData(problem, seed=5, resample_every=4, dtype=torch.float64)
+            data = CollocationData(problem, RunConfig(seed=5, resample_every=4, dtype="float64"))
             data.trainer = SimpleNamespace(global_rank=rank, world_size=world, global_step=step)
             batch = data.batch_for(step)
             assert batch["rows"] == {"pde": 61, "boundary": 2}  # global counts

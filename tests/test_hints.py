@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import deepinn as dp
-from deepinn.training import PINNLoss
+from deepinn.training import PINNLoss, RunConfig
 
 
 def _square():
@@ -55,8 +55,8 @@ def test_an_inferred_laplacian_takes_the_forward_lane_and_matches_autograd():
     plain = _pde(lambda f: -f.laplacian("u"), source=lambda x: 2 * math.pi**2 * exact(x), order=2)
     net = _net()
     batch = {"pde": {k: v.double() for k, v in inferred.sample(torch.Generator().manual_seed(1)).items()}}
-    fast = PINNLoss(dp.Problem("p", _square(), [inferred]), net, field_mode="auto")
-    slow = PINNLoss(dp.Problem("p", _square(), [plain]), net, field_mode="reverse")
+    fast = PINNLoss(dp.Problem("p", _square(), [inferred]), net, RunConfig(field_mode="auto"))
+    slow = PINNLoss(dp.Problem("p", _square(), [plain]), net, RunConfig(field_mode="reverse"))
     assert fast.groups[0].laplacian_only and not slow.groups[0].laplacian_only
     torch.testing.assert_close(fast(batch)[0], slow(batch)[0], rtol=1e-10, atol=1e-12)
 

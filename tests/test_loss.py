@@ -9,7 +9,7 @@ import torch
 
 import deepinn as dp
 from deepinn.constraints import DataConstraint, DirichletBC, NeumannBC, PDEConstraint
-from deepinn.training import PINNModule, adam
+from deepinn.training import PINNModule, RunConfig, adam
 from deepinn.training.step._loss import PINNLoss
 
 
@@ -131,7 +131,7 @@ def test_constraints_are_grouped_by_derivative_order():
 def test_constraints_of_one_order_share_one_forward_pass():
     problem = _mixed_order_problem()
     network = Formula(lambda x: x**2)
-    loss = PINNLoss(problem, network, field_mode="reverse")
+    loss = PINNLoss(problem, network, RunConfig(field_mode="reverse"))
     network.calls.clear()  # the set-up's recording pass of the PDE residual (hint inference)
     _, losses = loss(_points(problem))
     assert network.calls == [2 + 5, 2, 8]  # boundary + data together, then flux, then pde
@@ -166,8 +166,8 @@ def test_without_rows_each_loss_is_the_mean_over_its_batch():
 
 
 def test_an_unknown_field_mode_is_refused():
-    with pytest.raises(dp.ConfigurationError, match=r"field_mode = 'sideways'.*'reverse'"):
-        PINNLoss(_sine_problem(), Formula(torch.sin), field_mode="sideways")
+    with pytest.raises(dp.ConfigurationError, match=r"field_mode 'sideways'.*reverse"):
+        PINNLoss(_sine_problem(), Formula(torch.sin), RunConfig(field_mode="sideways"))
 
 
 def test_the_module_delegates_its_losses_to_the_loss_object():

@@ -13,6 +13,7 @@ import torch
 
 import deepinn as dp
 from deepinn import ConfigurationError
+from deepinn._errors import spoken_as
 from deepinn.constraints import (
     AbstractConstraint,
     DataConstraint,
@@ -23,14 +24,14 @@ from deepinn.constraints import (
 )
 from deepinn.nn import FullyConnected
 from deepinn.problems._spacetime import interval_end, space_time
-from deepinn.training import RunConfig, fit
-from deepinn.training.marching._marching import (
+from deepinn.training import (
     MarchingConfig,
+    RunConfig,
     TimeMarchingNetwork,
     WindowNetwork,
-    window_edges,
-    window_problem,
+    fit,
 )
+from deepinn.training.marching._marching import window_edges, window_problem
 from deepinn.training.service._signals import RunInterruptedError
 from deepinn.training.settings._presets import adam_lbfgs
 from deepinn.training.toolbox._causal import CausalConfig, CausalWeighting
@@ -306,8 +307,11 @@ def test_a_run_stopped_in_a_window_resumes_to_where_the_uninterrupted_one_ended(
 ) -> None:
     _, result = marched
     stopped = tmp_path / "stopped"
-    with pytest.raises(RunInterruptedError, match=f"time window 1 of 2.*resume={stopped}") as info:
+    match = f"time window 1 of 2.*resume='{stopped}'"
+    with pytest.raises(RunInterruptedError, match=match) as info:
         _run(tmp_path, "stopped", callbacks=[StopInWindow(30)])
+    with spoken_as("cli"):
+        assert f"resume with: deepinn train resume={stopped}" in str(info.value)
     assert info.value.metrics["stop_reason"].startswith("time window 1: SIGTERM at step")
     assert json.loads((stopped / "metrics.json").read_text())["windows"][1]["steps"] < 150
     assert not (stopped / "windows" / "01" / "network.pt").exists()

@@ -14,7 +14,7 @@ from deepinn import ConfigurationError, ShapeError
 from deepinn.app import build_components, compose, register_configs
 from deepinn.plugins import Registry, load_registry
 from deepinn.problems import Problem
-from deepinn.training import CollocationData, adam, fit
+from deepinn.training import CollocationData, RunConfig, adam, fit
 from deepinn.training.step._loss import PINNLoss
 
 HEAT = [
@@ -69,8 +69,8 @@ def test_the_transform_holds_its_conditions_for_any_weights(registry: Registry) 
 def test_derivatives_are_taken_through_the_transform(registry: Registry) -> None:
     """With the exact solution as the raw network, the transformed residual is the PDE's."""
     problem, network = _components(registry, *HEAT)
-    points = CollocationData(problem, dtype=torch.float64).global_points(0)
-    loss = PINNLoss(problem, network, field_mode="reverse")
+    points = CollocationData(problem, RunConfig(dtype="float64")).global_points(0)
+    loss = PINNLoss(problem, network, RunConfig(field_mode="reverse"))
     total, losses = loss(points)
     assert list(losses) == ["pde"] and float(total.detach()) > 0.0
 
@@ -81,7 +81,7 @@ def test_derivatives_are_taken_through_the_transform(registry: Registry) -> None
             s, t = x[:, 0:1], x[:, 1:2]
             return torch.sin(math.pi * s) * (torch.exp(-t) - 1.0) / (t * s * (1.0 - s))
 
-    exact_loss = PINNLoss(problem, Exact(), field_mode="reverse")(points)[0]
+    exact_loss = PINNLoss(problem, Exact(), RunConfig(field_mode="reverse"))(points)[0]
     assert float(exact_loss.detach()) < 1e-20
 
 

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import deepinn as dp
+from deepinn._errors import spoken_as
 from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.training import RunConfig, fit
 from deepinn.training.service._checkpoint import (
@@ -66,8 +67,11 @@ def finished_run(tmp_path_factory):
 
 # ------------------------------------------------------------------ run folder ownership
 def test_a_used_run_folder_is_refused(finished_run):
-    with pytest.raises(dp.ConfigurationError, match="belongs to another run.*resume="):
+    with pytest.raises(dp.ConfigurationError, match="belongs to another run.*resume=") as info:
         claim_run_folder(finished_run)
+    assert f"deepinn.fit(..., resume='{finished_run}')" in str(info.value)
+    with spoken_as("cli"):
+        assert f"deepinn train resume={finished_run}" in str(info.value)
 
 
 def test_a_run_folder_can_be_resumed_in_place(finished_run):
@@ -131,6 +135,9 @@ def test_checkpoint_writes_are_atomic_and_a_full_disk_is_one_line(tmp_path, monk
     with pytest.raises(dp.TrainingError, match="disk is full.*no partial file.*resume=") as info:
         io.save_checkpoint({"state_dict": {}}, target)
     assert "\n" not in str(info.value)
+    assert str(info.value).endswith(f"continue with: deepinn.fit(..., resume='{tmp_path.parent}')")
+    with spoken_as("cli"):
+        assert str(info.value).endswith(f"continue with: deepinn train resume={tmp_path.parent}")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
@@ -205,9 +212,12 @@ def _python_fit(run_dir, problem=None, steps=4, **knobs):
 
 def test_a_python_run_resumed_into_another_problem_or_setting_is_refused(tmp_path):
     _python_fit(tmp_path / "first")
-    with pytest.raises(dp.ConfigurationError, match=r"another run_dir\), or continue .*"
-                       r"in deepinn.fit: resume="):
-        _python_fit(tmp_path / "first")  # the advice names fit's arguments too
+    first = tmp_path / "first"
+    with pytest.raises(dp.ConfigurationError, match=r"or continue that run with: "
+                       rf"deepinn.fit\(\.\.\., resume='{first}'\)") as info:
+        _python_fit(first)  # the advice names fit's arguments
+    with spoken_as("cli"):  # and the command line its own
+        assert f"continue that run with: deepinn train resume={first}" in str(info.value)
     other = _problem()
     other.name = "other"
     for label, problem, knobs, key in [
@@ -244,9 +254,12 @@ def test_divergence_advice_names_the_resume_command(tmp_path):
 
     problem.constraints[0].residual_fn = poisoned
     problem.constraints[0].infer_hints = False  # count the training steps' calls only
-    with pytest.raises(dp.TrainingError, match=f"deepinn train resume={tmp_path} optimizer.lr=<lower>"):
+    with pytest.raises(dp.TrainingError, match="Non-finite loss") as info:
         fit(problem, _net(), max_steps=20, run_dir=tmp_path, logger=False, trainer_options=QUIET,
             checkpoint_every=2, val_every=2, eval_points=50, field_mode="reverse")
+    assert f"deepinn.fit(..., resume='{tmp_path}', phases=adam(lr=<lower>))" in str(info.value)
+    with spoken_as("cli"):
+        assert f"deepinn train resume={tmp_path} optimizer.lr=<lower>" in str(info.value)
 
 
 # ------------------------------------------------------------------ SIGTERM
@@ -263,9 +276,11 @@ def test_sigterm_saves_last_checkpoint_and_metrics_with_the_reason(tmp_path):
         return base(field)
 
     problem.constraints[0].residual_fn = slow
-    with pytest.raises(RunInterruptedError, match=f"SIGTERM at step .*resume={tmp_path}") as info:
+    with pytest.raises(RunInterruptedError, match=f"SIGTERM at step .*resume='{tmp_path}'") as info:
         fit(problem, _net(), max_steps=1000, run_dir=tmp_path, logger=False, trainer_options=QUIET,
             eval_points=50)
+    with spoken_as("cli"):
+        assert str(info.value).endswith(f"resume with: deepinn train resume={tmp_path}")
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["stop_reason"].startswith("SIGTERM at step ")
     state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)

@@ -75,7 +75,7 @@ def test_lbfgs_calls_the_hooks_at_every_closure_evaluation_as_lightning_does():
 
 
 def test_the_direct_path_trains_exactly_as_lightnings_path(monkeypatch):
-    from deepinn.training import _stepping
+    from deepinn.training.step import _stepping
 
     direct = _fit(adam_lbfgs(adam_steps=4, lr=1e-2), 8, Counting())
     original = _stepping.Stepper.__init__
@@ -129,7 +129,7 @@ def _run(tmp_path, name, steps, **knobs):
 
 
 def test_ten_steps_per_batch_train_exactly_as_one_and_keep_every_schedule(tmp_path, monkeypatch):
-    from deepinn.training import _fit as fit_module
+    from deepinn.training.service import _fit as fit_module
 
     many, seen = _run(tmp_path, "many", 60, resample_every=20, val_every=20)
     assert many.module.steps_per_batch == 10 and seen.batches == list(range(10, 61, 10))

@@ -4,9 +4,8 @@ No Hydra here: the configuration layer (``deepinn.app``) builds components and c
 """
 
 from deepinn.training._fit import fit as fit
-from deepinn.training.marching._marching import MarchingConfig as MarchingConfig
-from deepinn.training.marching._marching import TimeMarchingNetwork as TimeMarchingNetwork
-from deepinn.training.marching._marching import WindowNetwork as WindowNetwork
+from deepinn.training.marching._networks import TimeMarchingNetwork as TimeMarchingNetwork
+from deepinn.training.marching._networks import WindowNetwork as WindowNetwork
 from deepinn.training.service._fit import FitResult as FitResult
 from deepinn.training.service._metrics import relative_l2 as relative_l2
 from deepinn.training.settings._optim import Phase as Phase
@@ -21,14 +20,15 @@ from deepinn.training.settings._presets import SGDConfig as SGDConfig
 from deepinn.training.settings._presets import adam as adam
 from deepinn.training.settings._presets import adam_lbfgs as adam_lbfgs
 from deepinn.training.settings._presets import lbfgs as lbfgs
-from deepinn.training.settings._settings import MonitorConfig as MonitorConfig
+from deepinn.training.settings._sections import CausalConfig as CausalConfig
+from deepinn.training.settings._sections import MarchingConfig as MarchingConfig
+from deepinn.training.settings._sections import MonitorConfig as MonitorConfig
+from deepinn.training.settings._sections import WeightingConfig as WeightingConfig
+from deepinn.training.settings._settings import AUTO_COMPILE_STEPS as AUTO_COMPILE_STEPS
 from deepinn.training.settings._settings import RunConfig as RunConfig
-from deepinn.training.step._compile import AUTO_COMPILE_STEPS as AUTO_COMPILE_STEPS
 from deepinn.training.step._data import CollocationData as CollocationData
 from deepinn.training.step._loss import PINNLoss as PINNLoss
 from deepinn.training.step._module import PINNModule as PINNModule
-from deepinn.training.toolbox._causal import CausalConfig as CausalConfig
-from deepinn.training.toolbox._weighting import WeightingConfig as WeightingConfig
 
 __all__ = [
     "AUTO_COMPILE_STEPS",

@@ -14,7 +14,7 @@ from deepinn.problems import Problem
 from deepinn.training.marching._marching_fit import fit_marching
 from deepinn.training.service._checkpoint import describe_python_run, optimizer_name
 from deepinn.training.service._fit import FitResult, train_once
-from deepinn.training.settings._optim import DTYPES, Phase
+from deepinn.training.settings._optim import Phase
 from deepinn.training.settings._presets import adam
 from deepinn.training.settings._settings import RunConfig
 
@@ -52,7 +52,7 @@ def fit(
             run started from Python) a description of the run stands in
             (``describe_python_run``: the problem's name, outputs and constraints, the domain,
             the network's size, the samplers, dtype, seed and optimizers), so that resuming
-            into another problem or setting is refused as for ``deepinn train``.
+            into another problem or setting is refused as for a run from the command line.
         **knobs: Fields of ``config`` to change, by name (``seed=1,
             dtype=torch.float64, log_every=5``; monitor intervals may be given flat).
 
@@ -63,13 +63,6 @@ def fit(
     Raises:
         ConfigurationError: An unknown knob or a bad value (before anything is trained).
     """
-    if isinstance(knobs.get("dtype"), torch.dtype):
-        names = {value: key for key, value in DTYPES.items()}
-        if knobs["dtype"] not in names:
-            raise ConfigurationError(
-                f"dtype = {knobs['dtype']}; use torch.float32 or torch.float64."
-            )
-        knobs["dtype"] = names[knobs["dtype"]]
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps <= 0:
         raise ConfigurationError(f"max_steps = {max_steps!r}; use a positive number of steps.")
     _check_network(problem, network)
@@ -92,6 +85,7 @@ def fit(
     return strategy(
         problem, network, run, phases, max_steps, run_dir, trainer_options, logger, hparams
     )
+
 
 def _warn_unreached_phases(phases: Sequence[Phase], max_steps: int) -> None:
     """Warn of optimizer phases that start at or after ``max_steps``: they would never run."""

@@ -4,25 +4,25 @@ The time range ``[T0, T1]`` is cut into ``windows`` equal windows ``[t_k, t_k+1]
 trains its own copy of the network on the problem restricted to it: every sampled constraint
 draws its points as usual and has their time column mapped into the window
 (:class:`TimeWindowMap`), the network sees the window's time stretched back onto ``[T0, T1]``
-(:class:`WindowNetwork`, so its input normalisation and embeddings stay as built), and the
-initial condition of window ``k > 0`` is the trained window ``k - 1`` at ``t_k`` (its value, and
-its time derivative where the condition prescribes a rate). The windows together are one network,
-:class:`TimeMarchingNetwork`. A long horizon then becomes a chain of short ones, each of which a
-PINN resolves (Wight & Zhao 2020, "Solving Allen-Cahn and Cahn-Hilliard equations using the
-adaptive physics informed neural networks"; Mattey & Ghosh 2022, "A novel sequential method to
-train physics informed neural networks for Allen Cahn and Cahn Hilliard equations").
+(:class:`~deepinn.training.WindowNetwork`, so its input normalisation and embeddings stay as
+built), and the initial condition of window ``k > 0`` is the trained window ``k - 1`` at
+``t_k`` (its value, and its time derivative where the condition prescribes a rate). The windows
+together are one network, :class:`~deepinn.training.TimeMarchingNetwork`. A long horizon then
+becomes a chain of short ones, each of which a PINN resolves (Wight & Zhao 2020, "Solving
+Allen-Cahn and Cahn-Hilliard equations using the adaptive physics informed neural networks";
+Mattey & Ghosh 2022, "A novel sequential method to train physics informed neural networks for
+Allen Cahn and Cahn Hilliard equations").
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from deepinn._errors import ConfigurationError
+from deepinn._errors import ConfigurationError, Setting
 from deepinn.constraints import (
     AbstractConstraint,
     DataConstraint,
@@ -34,47 +34,13 @@ from deepinn.constraints import (
 )
 from deepinn.problems import Problem
 
-__all__ = [
-    "MarchingConfig",
-    "TimeMarchingNetwork",
-    "TimeWindowMap",
-    "WindowNetwork",
-    "time_column",
-    "window_edges",
-    "window_problem",
-]
+__all__ = ["TimeWindowMap", "time_column", "window_edges", "window_problem"]
+
+NO_MARCHING = Setting("marching.windows", 1, python="marching={'windows': 1}")
+"""The fix that trains the whole time range at once."""
 
 # The constraints whose points a window can move (the rest is refused by name).
 _MAPPED = (PDEConstraint, DirichletBC, RobinBC, PeriodicBC, InitialCondition)
-
-
-@dataclass
-class MarchingConfig:
-    """Time marching (``marching.*``).
-
-    Attributes:
-        windows: The number of equal time windows trained one after the other (1: off). Each
-            window trains for ``trainer.max_steps`` steps with the configured optimizer phases.
-        time: The name of the time coordinate of the problem's space.
-    """
-
-    windows: int = 1
-    time: str = "t"
-
-    def __post_init__(self) -> None:
-        if isinstance(self.windows, bool) or not isinstance(self.windows, int) or self.windows < 1:
-            raise ConfigurationError(
-                f"marching.windows = {self.windows!r}; use a positive integer (1: no time "
-                "marching, e.g. 10 for ten time windows)."
-            )
-        if not isinstance(self.time, str) or not self.time:
-            raise ConfigurationError(
-                f"marching.time = {self.time!r}; give the name of the time coordinate, e.g. 't'."
-            )
-
-    @property
-    def enabled(self) -> bool:
-        return self.windows > 1
 
 
 def time_column(problem: Problem, time: str) -> tuple[int, float, float]:
@@ -87,7 +53,9 @@ def time_column(problem: Problem, time: str) -> tuple[int, float, float]:
     if time not in names:
         raise ConfigurationError(
             f"marching.windows needs a time coordinate; problem {problem.name!r} has coordinates "
-            f"{names} and no {time!r}. Set marching.time=<name> or marching.windows=1."
+            f"{names} and no {time!r}. Name the time coordinate as marching.time, or train "
+            "without time marching: {fix}",
+            fix=[NO_MARCHING],
         )
     column = names.index(time)
     lower, upper = problem.domain.bounding_box()
@@ -123,126 +91,6 @@ class TimeWindowMap:
         moved = points.clone()
         moved[:, self.column] = a + (points[:, self.column] - s0) * ((b - a) / (s1 - s0))
         return moved
-
-
-class WindowNetwork(torch.nn.Module):
-    """``network`` on the window ``(a, b)``: the time column is stretched onto ``span`` first.
-
-    ``forward(x) = network(scale * x + shift)`` with ``scale`` and ``shift`` the affine map of the
-    time column, so a network built for the whole time range (its input normalisation, its
-    embeddings) sees a window as it would see that range. The forward-derivative protocol of
-    ``network`` (``forward_derivatives``, ``forward_laplacian``) is offered too, with the time
-    derivatives scaled by the chain rule.
-    """
-
-    network: torch.nn.Module
-    scale: torch.Tensor
-    shift: torch.Tensor
-
-    def __init__(
-        self,
-        network: torch.nn.Module,
-        column: int,
-        window: tuple[float, float],
-        span: tuple[float, float],
-    ) -> None:
-        super().__init__()
-        self.network = network
-        self.column, self.window, self.span = column, window, span
-        in_dim = getattr(network, "in_dim", None)
-        if in_dim is None:
-            raise ConfigurationError(
-                f"Time marching needs the network's input size: {type(network).__name__} has no "
-                "in_dim attribute. Give the network an in_dim (deepinn's networks have one)."
-            )
-        for name in ("in_dim", "out_dim"):
-            if hasattr(network, name):
-                setattr(self, name, getattr(network, name))
-        (a, b), (t0, t1) = window, span
-        stretch = (t1 - t0) / (b - a)
-        scale = torch.ones(in_dim, dtype=torch.float64)
-        shift = torch.zeros(in_dim, dtype=torch.float64)
-        scale[column], shift[column] = stretch, t0 - a * stretch
-        self.register_buffer("scale", scale, persistent=False)
-        self.register_buffer("shift", shift, persistent=False)
-        if callable(getattr(network, "forward_derivatives", None)):
-            self.forward_derivatives = self._forward_derivatives
-            if callable(getattr(network, "forward_laplacian", None)):
-                self.forward_laplacian = self._forward_laplacian
-
-    def _inner(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.scale.to(x.dtype) + self.shift.to(x.dtype)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network(self._inner(x))
-
-    def _forward_derivatives(
-        self, x: torch.Tensor, second: Any = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        network: Any = self.network
-        u, du, d2u = network.forward_derivatives(self._inner(x), second)
-        scale = self.scale.to(du.dtype)
-        return u, du * scale, d2u * scale.square()
-
-    def _forward_laplacian(
-        self, x: torch.Tensor, second: Any = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        if second is None or bool(second[self.column]):  # the time column in the sum: rescale it
-            u, du, d2u = self._forward_derivatives(x, second)
-            return u, du, d2u.sum(dim=2)
-        network: Any = self.network
-        u, du, laplacian = network.forward_laplacian(self._inner(x), second)
-        return u, du * self.scale.to(du.dtype), laplacian
-
-
-class TimeMarchingNetwork(torch.nn.Module):
-    """The trained windows as one network: each point goes to the window of its time.
-
-    Window ``k`` answers for ``t_k <= t < t_k+1`` (the last one up to and past ``T1``, the first
-    one before ``T0``).
-
-    Args:
-        windows: The window networks, in time order.
-        column: The time column of the inputs.
-        edges: The ``len(windows) + 1`` window boundaries.
-    """
-
-    def __init__(
-        self, windows: Sequence[torch.nn.Module], column: int, edges: Sequence[float]
-    ) -> None:
-        super().__init__()
-        if not windows or len(edges) != len(windows) + 1:
-            raise ConfigurationError(
-                f"TimeMarchingNetwork: {len(windows)} windows need {len(windows) + 1} edges, got "
-                f"{len(edges)}."
-            )
-        self.windows = torch.nn.ModuleList(windows)
-        self.column = column
-        self.edges = [float(edge) for edge in edges]
-        for name in ("in_dim", "out_dim"):
-            if hasattr(windows[0], name):
-                setattr(self, name, getattr(windows[0], name))
-
-    def window_index(self, t: torch.Tensor) -> torch.Tensor:
-        """The window of each time in ``t`` (N,)."""
-        inner = torch.tensor(self.edges[1:-1], dtype=t.dtype, device=t.device)
-        return torch.bucketize(t.detach().contiguous(), inner, right=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        index = self.window_index(x[:, self.column])
-        out: torch.Tensor | None = None
-        for k, window in enumerate(self.windows):
-            rows = (index == k).nonzero().squeeze(1)
-            if len(rows) == 0:
-                continue
-            dtype = next(window.parameters(), x).dtype  # windows may differ (float64 L-BFGS)
-            part = window(x.index_select(0, rows).to(dtype)).to(x.dtype)
-            if out is None:
-                out = part.new_zeros(len(x), part.shape[1])
-            out = out.index_copy(0, rows, part)
-        if out is None:  # no points
-            out = self.windows[0](x)
-        return out
 
 
 def _frozen(network: torch.nn.Module) -> torch.nn.Module:
@@ -334,7 +182,8 @@ def _time_extent(constraint: AbstractConstraint, time: str) -> tuple[float, floa
         raise ConfigurationError(
             f"Time marching: constraint {constraint.name!r} draws points in coordinates {names}, "
             f"not those of the problem {constraint.space.coordinate_names()}; time marching "
-            "cannot move its time. Set marching.windows=1."
+            "cannot move its time. Train without time marching: {fix}",
+            fix=[NO_MARCHING],
         )
     lower, upper = domain.bounding_box()
     column = names.index(time)
@@ -344,7 +193,8 @@ def _time_extent(constraint: AbstractConstraint, time: str) -> tuple[float, floa
 def _refuse(constraint: AbstractConstraint, why: str) -> ConfigurationError:
     return ConfigurationError(
         f"Time marching: constraint {constraint.name!r} ({type(constraint).__name__}) {why} Train "
-        "without it (weights.<name>=0 does not remove it) or set marching.windows=1."
+        "without it (a weight of 0 does not remove it) or without time marching: {fix}",
+        fix=[NO_MARCHING],
     )
 
 
@@ -429,13 +279,15 @@ def window_problem(
             "that holds the initial condition at the start of the whole range, not of each "
             "window. Switch the exact conditions off (a built-in problem: "
             "problem.exact_conditions=false; problem=custom: remove problem.output_transform) or "
-            "set marching.windows=1."
+            "train without time marching: {fix}",
+            fix=[NO_MARCHING],
         )
     if problem.parameters:
         raise ConfigurationError(
             f"Time marching: problem {problem.name!r} learns coefficients "
-            f"{sorted(problem.parameters)}; each window would find its own. Set "
-            "marching.windows=1 for an inverse problem."
+            f"{sorted(problem.parameters)}; each window would find its own. Train an inverse "
+            "problem without time marching: {fix}",
+            fix=[NO_MARCHING],
         )
     column = problem.space.coordinate_names().index(time)
     span = (float(edges[0]), float(edges[-1]))

@@ -1,8 +1,9 @@
 """The time-marching run: one :func:`~deepinn.training.fit` per time window, in time order.
 
-The windows' problems and networks are built by :mod:`deepinn.training.marching._marching`;
-this module trains them one after the other, keeps each window's run folder and weights, resumes a stopped
-run window by window and measures the windows together on the whole problem.
+The windows' problems are built by :mod:`deepinn.training.marching._marching`, their networks by
+:mod:`deepinn.training.marching._networks`; this module trains them one after the other, keeps
+each window's run folder and weights, resumes a stopped run window by window and measures the
+windows together on the whole problem.
 """
 
 from __future__ import annotations
@@ -22,14 +23,8 @@ import torch
 
 from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.problems import Problem
-from deepinn.training.marching._marching import (
-    MarchingConfig,
-    TimeMarchingNetwork,
-    WindowNetwork,
-    time_column,
-    window_edges,
-    window_problem,
-)
+from deepinn.training.marching._marching import time_column, window_edges, window_problem
+from deepinn.training.marching._networks import TimeMarchingNetwork, WindowNetwork
 from deepinn.training.service._callbacks import compute_metrics, write_artifacts
 from deepinn.training.service._checkpoint import (
     check_compatible,
@@ -37,10 +32,15 @@ from deepinn.training.service._checkpoint import (
     load_checkpoint_safely,
 )
 from deepinn.training.service._fit import FitResult, train_once
-from deepinn.training.service._runfolder import held_run_folder, is_secondary_rank
+from deepinn.training.service._runfolder import (
+    held_run_folder,
+    is_secondary_rank,
+    resume_setting,
+)
 from deepinn.training.service._signals import RunInterruptedError
 from deepinn.training.settings._optim import Phase
 from deepinn.training.settings._presets import adam
+from deepinn.training.settings._sections import MarchingConfig
 from deepinn.training.settings._settings import RunConfig
 from deepinn.training.step._module import PINNModule
 
@@ -131,15 +131,16 @@ def fit_marching(
                 summary = _marching_summary(
                     problem, trained, column, edges, window_metrics, run, start, run_path
                 )
-                where = f"; resume with: deepinn train resume={run_path}" if run_path else ""
+                fix = [resume_setting(run_path)] if run_path else []
                 raise RunInterruptedError(
-                    f"stopped by SIGTERM in time window {k} of {windows}{where}",
+                    f"stopped by SIGTERM in time window {k} of {windows}"
+                    + ("; resume with: {fix}" if fix else ""),
                     summary.metrics,
                     error.checkpoint,
+                    fix=fix,
                 ) from None
             except TrainingError as error:
-                where = f" (continue the whole run with resume={run_path})" if run_path else ""
-                raise TrainingError(f"time window {k} of {windows}: {error}{where}") from None
+                raise _in_window(error, k, windows, run_path) from None
             trained.append(result.network)
             window_metrics.append({"window": k, **result.metrics})
             if folder is not None and not is_secondary_rank():
@@ -149,6 +150,20 @@ def fit_marching(
             trainer=result.trainer if result is not None else None,
         )
     return summary
+
+
+def _in_window(
+    error: TrainingError, k: int, windows: int, run_path: Path | None
+) -> TrainingError:
+    """``error`` of window ``k``: the same fix, and (with a run folder) the whole run continued
+    from ``run_path`` instead of the window's own folder."""
+    message = str(error.args[0]) if error.args else ""
+    fix = list(error.fix)
+    if run_path is not None:
+        fix = [s for s in fix if s.key != "resume"] + [resume_setting(run_path)]
+        if "{fix}" not in message:
+            message += " Continue the whole run: {fix}"
+    return TrainingError(f"time window {k} of {windows}: {message}", fix=fix)
 
 
 def _load_window(
@@ -224,7 +239,7 @@ def _marching_summary(
     """The windows as one network, measured on the whole problem (and written to ``run_path``
     by rank 0)."""
     composite = TimeMarchingNetwork(trained, column, edges[: len(trained) + 1])
-    module = PINNModule(problem, composite, adam(), field_mode=run.field_mode)
+    module = PINNModule(problem, composite, adam(), run)
     steps = sum(int(m.get("steps", 0)) for m in window_metrics)
     metrics = compute_metrics(module, steps, time.perf_counter() - start, run.eval_points)
     last = window_metrics[-1]

@@ -22,7 +22,8 @@ import torch
 from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from deepinn._errors import ConfigurationError, TrainingError
+from deepinn._errors import ConfigurationError, Setting, TrainingError
+from deepinn.training.service._runfolder import resume_setting
 
 if TYPE_CHECKING:
     from deepinn.problems import Problem
@@ -75,9 +76,9 @@ def _write_error(path: Path, error: OSError) -> TrainingError:
             free = "no space left"
         return TrainingError(
             f"Could not write checkpoint {str(path)!r}: the disk is full ({free}); no partial "
-            "file was left. Free space (or point hydra.run.dir, or deepinn.fit's run_dir, at a "
-            f"disk with room) and continue with: deepinn train resume={path.parent.parent} (in "
-            f"deepinn.fit: resume='{path.parent.parent}')"
+            "file was left. Free space (or start the run again on a disk with room) and continue "
+            "with: {fix}",
+            fix=[resume_setting(path.parent.parent)],
         )
     return TrainingError(
         f"Could not write checkpoint {str(path)!r}: {error.strerror or error}. Check that the "
@@ -143,6 +144,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         Path(str(path) + _SUFFIX).unlink(missing_ok=True)
 
 
+_ANY_FOLDER = Setting("resume", "<run folder>", python="resume='<run folder>'")
+
+
 def find_checkpoint(resume: str | os.PathLike[str], resume_from: str = "last") -> Path:
     """The checkpoint ``resume`` names: a ``.ckpt`` file, or a run folder's last/best checkpoint.
 
@@ -154,8 +158,8 @@ def find_checkpoint(resume: str | os.PathLike[str], resume_from: str = "last") -
         if resume_from != "last":
             raise ConfigurationError(
                 f"resume_from={resume_from} picks a checkpoint in a run folder, but resume={path} "
-                "is a file. Give the run folder (resume=<run folder> resume_from=best) or drop "
-                "resume_from."
+                "is a file. Give the run folder ({fix}) or drop resume_from.",
+                fix=[_ANY_FOLDER, Setting("resume_from", resume_from)],
             )
         return path
     folders = [path / "checkpoints", path]
@@ -174,8 +178,8 @@ def find_checkpoint(resume: str | os.PathLike[str], resume_from: str = "last") -
         looked = [str(folder / "last.ckpt") for folder in folders]
     raise ConfigurationError(
         f"resume={resume!s}: no checkpoint found (looked for {', '.join(looked)}). Pass a run "
-        "folder that has checkpoints (resume=<run folder>, with resume_from=last or best) or a "
-        ".ckpt file."
+        "folder that has checkpoints, or a .ckpt file: {fix}",
+        fix=[_ANY_FOLDER, Setting("resume_from", "<last or best>")],
     )
 
 
@@ -185,17 +189,19 @@ def load_checkpoint_safely(path: Path) -> dict[str, Any]:
     Raises:
         ConfigurationError: An empty, truncated, corrupt, unsafe or non-checkpoint file.
     """
-    fix = "Resume from another checkpoint of the run (resume=<run folder> resume_from=best|last)."
+    fix = "Resume from another checkpoint of the run: {fix}"
+    other = [_ANY_FOLDER, Setting("resume_from", "<best or last>")]
     size = path.stat().st_size
     if size == 0:
         raise ConfigurationError(
-            f"resume: {str(path)!r} is empty (0 bytes), not a checkpoint. {fix}"
+            f"resume: {str(path)!r} is empty (0 bytes), not a checkpoint. {fix}", fix=other
         )
     checksum = Path(str(path) + _SUFFIX)
     if checksum.is_file() and checksum.read_text().strip() != _digest(path):
         raise ConfigurationError(
             f"resume: {str(path)!r} does not match its checksum ({checksum.name}): the file is "
-            f"corrupt (changed or truncated since it was written). {fix}"
+            f"corrupt (changed or truncated since it was written). {fix}",
+            fix=other,
         )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
@@ -209,7 +215,9 @@ def load_checkpoint_safely(path: Path) -> dict[str, Any]:
         else:
             first = text.splitlines()[0][:120] if text else "?"
             reason = f"it is truncated or corrupt ({type(error).__name__}: {first})"
-        raise ConfigurationError(f"resume: cannot load {str(path)!r}: {reason}. {fix}") from None
+        raise ConfigurationError(
+            f"resume: cannot load {str(path)!r}: {reason}. {fix}", fix=other
+        ) from None
     if (
         not isinstance(checkpoint, dict)
         or "state_dict" not in checkpoint
@@ -217,7 +225,8 @@ def load_checkpoint_safely(path: Path) -> dict[str, Any]:
     ):
         raise ConfigurationError(
             f"resume: {str(path)!r} is not a deepinn/Lightning training checkpoint (no state_dict "
-            f"and global_step). {fix}"
+            f"and global_step). {fix}",
+            fix=other,
         )
     return checkpoint
 
@@ -266,8 +275,8 @@ def describe_python_run(
 
     A Python run has no Hydra configuration to store in its checkpoints; this stands in for it,
     so resuming it into another problem, domain, network, sampler, dtype, seed or optimizer is
-    refused as it is for ``deepinn train``. Functions (residuals, sources) are not compared:
-    only names, types and sizes, which are the same in every process.
+    refused as it is for a run from the command line. Functions (residuals, sources) are not
+    compared: only names, types and sizes, which are the same in every process.
     """
     samplers = {}
     for constraint in problem.constraints:
@@ -299,8 +308,8 @@ def check_steps_left(path: Path, checkpoint: Mapping[str, Any], max_steps: int) 
     if step >= max_steps:
         raise ConfigurationError(
             f"resume={path}: the checkpoint is at step {step}, and max_steps = {max_steps}, so "
-            f"nothing is left to train. Raise max_steps above {step} (trainer.max_steps, or "
-            "fit's max_steps) to train on."
+            f"nothing is left to train. Raise max_steps above {step} to train on: {{fix}}",
+            fix=[Setting("trainer.max_steps", f"<more than {step}>")],
         )
 
 

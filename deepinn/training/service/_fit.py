@@ -15,7 +15,6 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from deepinn._errors import ConfigurationError
 from deepinn.problems import Problem
 from deepinn.training.service._callbacks import (
     FigureLogger,
@@ -33,7 +32,7 @@ from deepinn.training.service._checkpoint import (
     load_checkpoint_safely,
 )
 from deepinn.training.service._progress import LineProgress, stdout_is_terminal
-from deepinn.training.service._runfolder import held_run_folder
+from deepinn.training.service._runfolder import held_run_folder, resume_setting
 from deepinn.training.service._signals import (
     RunInterruptedError,
     SignalCheckpoint,
@@ -41,7 +40,6 @@ from deepinn.training.service._signals import (
 )
 from deepinn.training.settings._optim import Phase
 from deepinn.training.settings._settings import RunConfig
-from deepinn.training.step._compile import AUTO_COMPILE_STEPS
 from deepinn.training.step._data import CollocationData
 from deepinn.training.step._module import PINNModule
 from deepinn.training.step._stepping import steps_per_batch
@@ -104,43 +102,20 @@ def train_once(
 ) -> FitResult:
     """One training run of checked arguments (``deepinn.fit`` checks them and, under time
     marching, calls this once per window)."""
-    seed, dtype = run.seed, run.torch_dtype
+    dtype = run.torch_dtype
     if run.threads is not None:
         torch.set_num_threads(run.threads)
-    pl.seed_everything(seed, workers=False, verbose=False)
+    pl.seed_everything(run.seed, workers=False, verbose=False)
     network = network.to(dtype)
     for parameter in problem.parameters.values():
         parameter.data = parameter.data.to(dtype)
-    compile = run.compile
-    if compile == "auto" and max_steps < AUTO_COMPILE_STEPS:
-        compile = False  # the compile would not pay back in so few steps
-    module = PINNModule(
-        problem,
-        network,
-        phases,
-        log_every=run.monitor.log_every,
-        field_mode=run.field_mode,
-        compile=compile,
-        hparams=hparams,
-        weighting=run.weighting,
-        causal=run.causal,
-    )
-    eval_points = run.eval_points
-    data = CollocationData(problem, seed, run.resample_every, eval_points, dtype)
-    if data.adaptive and run.resample_every >= max_steps:
-        raise ConfigurationError(
-            f"sampler=adaptive (constraints {data.adaptive}) with resample_every = "
-            f"{run.resample_every} and max_steps = {max_steps}: the points would never be "
-            "re-selected from the residual. Set resample_every below max_steps (e.g. "
-            f"resample_every={max(1, max_steps // 10)}) or use another sampler."
-        )
+    module = PINNModule(problem, network, phases, run, max_steps=max_steps, hparams=hparams)
+    data = CollocationData(problem, run, max_steps=max_steps)
     ckpt = _resume_checkpoint(run, hparams, max_steps)
     if run_dir is None:
         return _train(module, data, run, None, max_steps, trainer_options, logger, ckpt)
     with held_run_folder(run_dir, run.resume):
         return _train(module, data, run, Path(run_dir), max_steps, trainer_options, logger, ckpt)
-
-
 
 
 def _steps_per_batch(
@@ -239,17 +214,13 @@ def _train(
         metrics.setdefault("stop_reason", f"SIGTERM at step {trainer.global_step}")
         if run_path is not None and trainer.is_global_zero:
             write_artifacts(run_path, module, metrics, eval_points)
-        where = (
-            f"; resume with: deepinn train resume={run_path} (in deepinn.fit: "
-            f"resume='{run_path}')"
-            if run_path is not None
-            else ""
-        )
+        fix = [] if run_path is None else [resume_setting(run_path)]
         raise RunInterruptedError(
             f"stopped by SIGTERM at step {trainer.global_step}; last.ckpt and metrics.json "
-            f"saved{where}",
+            f"saved{'; resume with: {fix}' if fix else ''}",
             metrics,
             signals.saved,
+            fix=fix,
         ) from None
     if artifacts is not None and artifacts.metrics:
         metrics = artifacts.metrics

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from deepinn._errors import ConfigurationError
+from deepinn._errors import ConfigurationError, Setting
 
 __all__ = [
     "LOCK_NAME",
@@ -24,12 +24,24 @@ __all__ = [
     "is_secondary_rank",
     "make_unique_folder",
     "release_run_folder",
+    "resume_setting",
+    "run_folder_setting",
 ]
 
 LOCK_NAME = ".lock"
 _USED_MARKS = ("metrics.json", "checkpoints", "tensorboard")
 _HELD: dict[Path, IO[str]] = {}
 _RANK_VARIABLES = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK")
+
+
+def resume_setting(run_folder: str | os.PathLike[str]) -> Setting:
+    """The fix that continues the run in ``run_folder``."""
+    return Setting("resume", str(run_folder), python=f"resume='{run_folder}'")
+
+
+def run_folder_setting(folder: str = "<folder>") -> Setting:
+    """The fix that puts the run in ``folder``."""
+    return Setting("hydra.run.dir", folder, python=f"run_dir={folder}")
 
 
 def is_secondary_rank() -> bool:
@@ -58,8 +70,8 @@ def _create(folder: Path) -> None:
     except OSError as error:
         raise ConfigurationError(
             f"Cannot create the run folder {str(folder)!r}: {error.strerror or error}. Choose a "
-            "writable place: hydra.run.dir=<folder> on the command line, run_dir=<folder> in "
-            "deepinn.fit (or run from a writable directory)."
+            "writable place (or run from a writable directory): {fix}",
+            fix=[run_folder_setting()],
         ) from None
 
 
@@ -83,9 +95,9 @@ def claim_run_folder(
     if used and not _resumes(path, resume):
         raise ConfigurationError(
             f"The run folder {str(path)!r} belongs to another run (it holds {', '.join(used)}); "
-            "a run folder belongs to one run. Choose a new one (leave out hydra.run.dir for a "
-            "fresh folder; in deepinn.fit another run_dir), or continue that run with: deepinn "
-            f"train resume={path} (in deepinn.fit: resume='{path}')"
+            "a run folder belongs to one run. Choose another folder, or continue that run with: "
+            "{fix}",
+            fix=[resume_setting(path)],
         )
     _lock(path)
 
@@ -102,8 +114,8 @@ def _lock(path: Path) -> None:
         handle.close()
         raise ConfigurationError(
             f"The run folder {str(path)!r} is in use by a running training ({owner}); two runs "
-            "cannot write one folder. Wait for it to finish, or choose another folder "
-            "(hydra.run.dir=, or deepinn.fit's run_dir=)."
+            "cannot write one folder. Wait for it to finish, or choose another folder: {fix}",
+            fix=[run_folder_setting("<another folder>")],
         ) from None
     handle.seek(0)
     handle.truncate()
@@ -148,9 +160,11 @@ def make_unique_folder(folder: str | os.PathLike[str]) -> Path:
         except OSError as error:
             raise ConfigurationError(
                 f"Cannot create the run folder {str(candidate)!r}: {error.strerror or error}. "
-                "Choose a writable place with hydra.run.dir=<folder>."
+                "Choose a writable place: {fix}",
+                fix=[run_folder_setting()],
             ) from None
         return candidate
     raise ConfigurationError(
-        f"No free run folder name next to {str(path)!r}; choose hydra.run.dir."
+        f"No free run folder name next to {str(path)!r}; choose one: {{fix}}",
+        fix=[run_folder_setting()],
     )

@@ -9,13 +9,14 @@ trainer tears down; ``fit`` then writes ``metrics.json`` with the stop reason an
 from __future__ import annotations
 
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from deepinn._errors import TrainingError
+from deepinn._errors import Setting, TrainingError
 
 __all__ = ["EXIT_SIGTERM", "RunInterruptedError", "SIGTERMException", "SignalCheckpoint"]
 
@@ -30,8 +31,15 @@ class RunInterruptedError(TrainingError):
         checkpoint: The checkpoint saved at the signal (None without a run folder).
     """
 
-    def __init__(self, message: str, metrics: dict[str, Any], checkpoint: Path | None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        metrics: dict[str, Any],
+        checkpoint: Path | None,
+        *,
+        fix: Sequence[Setting] = (),
+    ) -> None:
+        super().__init__(message, fix=fix)
         self.metrics = metrics
         self.checkpoint = checkpoint
 

@@ -1,66 +1,102 @@
 """The run's knobs in one typed schema: what ``fit`` takes whole and the config's top level holds.
 
-A knob is declared once, here, with its default, its check and its comment; ``fit``'s keyword
-arguments, the Hydra schema of ``conf/train.yaml`` and the command line all read it, so a typo'd
-key (``+sead=7``) is an error and a bad value fails before training starts.
+A knob is declared once, here (its sections in :mod:`._sections`), with its default, its check
+and its description; ``fit``'s keyword arguments, the Hydra schema of ``conf/train.yaml`` and the
+command line all read it, so a typo'd key (``+sead=7``) is an error and a bad value fails before
+training starts. The layers below ``fit`` (the module, the loss, the data) take the
+:class:`RunConfig` whole and read what they need; none checks a knob again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import torch
 
-from deepinn._errors import ConfigurationError, unknown_name_message
+from deepinn._errors import ConfigurationError, Setting, unknown_name_message
 from deepinn.operators import FIELD_MODES
-from deepinn.training.marching._marching import MarchingConfig
 from deepinn.training.settings._optim import DTYPES
-from deepinn.training.step._compile import compile_choice
-from deepinn.training.toolbox._causal import CausalConfig
-from deepinn.training.toolbox._weighting import WeightingConfig
+from deepinn.training.settings._sections import (
+    CausalConfig,
+    MarchingConfig,
+    MonitorConfig,
+    WeightingConfig,
+    check_int,
+)
 
-__all__ = ["RESUME_FROM", "MonitorConfig", "RunConfig"]
+__all__ = [
+    "AUTO_COMPILE_STEPS", "COMPILE_CHOICES", "FIELD_MODES", "MAX_SEED", "RESUME_FROM",
+    "MonitorConfig", "RunConfig",
+]
 
 RESUME_FROM: tuple[str, ...] = ("last", "best")
 
+COMPILE_CHOICES = (True, False, "auto")
 
 MAX_SEED = 2**32 - 1
 """The largest seed: Lightning's ``seed_everything`` (and numpy's) take 32-bit seeds."""
 
+AUTO_COMPILE_STEPS = 5000
+"""``compile=auto`` compiles the whole loss of runs of at least this many optimizer steps.
 
-def _int(where: str, value: Any, minimum: int, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+A cold compile (nothing in inductor's on-disk cache) takes seconds to tens of seconds on a small
+CPU and saves a few milliseconds a step, so it pays back only after thousands of steps; shorter
+runs stay eager (see :meth:`RunConfig.compile_mode`).
+"""
+
+_SECTIONS: dict[str, type] = {
+    "monitor": MonitorConfig,
+    "weighting": WeightingConfig,
+    "causal": CausalConfig,
+    "marching": MarchingConfig,
+}
+
+
+def _compile_choice(value: Any) -> bool | str:
+    """``value`` as one of ``False``, ``True`` or ``"auto"`` (the strings ``"true"`` and
+    ``"false"`` are read as the booleans)."""
+    if isinstance(value, str) and value.lower() in ("true", "false", "auto"):
+        value = {"true": True, "false": False}.get(value.lower(), "auto")
+    if value is True or value is False or value == "auto":
+        return value
+    raise ConfigurationError(
+        f"compile = {value!r}; use true, false or auto (auto compiles the whole loss of runs of "
+        f"at least {AUTO_COMPILE_STEPS} steps)."
+    )
+
+
+def _dtype_name(value: Any) -> str:
+    """``value`` (a name or a torch dtype) as the name of one of :data:`DTYPES`."""
+    if isinstance(value, torch.dtype):
+        names = {dtype: name for name, dtype in DTYPES.items()}
+        if value not in names:
+            raise ConfigurationError(f"dtype = {value}; use torch.float32 or torch.float64.")
+        return names[value]
+    if value not in DTYPES:
         raise ConfigurationError(
-            f"{where} = {value!r}; use {what}{' or null' if allow_none else ''}."
+            unknown_name_message("dtype", str(value), DTYPES, plural="dtypes", listed="Valid")
         )
+    return str(value)
 
 
-@dataclass
-class MonitorConfig:
-    """How often the run logs, validates and checkpoints (in optimizer steps).
-
-    Every interval is a positive number of steps; ``val_every`` and ``checkpoint_every`` may be
-    null for their defaults (a tenth of ``max_steps``; ``val_every``). No interval is "off" by
-    0: to see something rarely, give a number larger than ``trainer.max_steps``.
-    """
-
-    log_every: int = 10  # losses and learning rate to TensorBoard
-    val_every: Optional[int] = None  # rel_l2 and figures; null: max_steps / 10
-    grad_norm_every: int = 50  # per-layer gradient norms
-    histogram_every: int = 500  # weight and gradient histograms
-    checkpoint_every: Optional[int] = None  # last/best checkpoints; null: val_every
-
-    def __post_init__(self) -> None:
-        for key in ("log_every", "grad_norm_every", "histogram_every"):
-            _int(f"monitor.{key}", getattr(self, key), 1)
-        for key in ("val_every", "checkpoint_every"):
-            _int(f"monitor.{key}", getattr(self, key), 1, allow_none=True)
+def _section(key: str, value: Any) -> Any:
+    """A section given as its config, a mapping of its keys, or (weighting) a name."""
+    kind = _SECTIONS[key]
+    if key == "weighting" and isinstance(value, str):  # weighting="grad_norm"
+        value = WeightingConfig(name=value)
+    if isinstance(value, dict):
+        value = kind(**value)
+    if not isinstance(value, kind):
+        raise ConfigurationError(
+            f"{key} = {value!r}; give a {kind.__name__} or a mapping of its keys "
+            f"({', '.join(f.name for f in dataclasses.fields(kind))})."
+        )
+    return value
 
 
 @dataclass
@@ -68,27 +104,31 @@ class RunConfig:
     """The knobs of one training run (everything but the components and the optimizer).
 
     Attributes:
-        seed: Seeds the points, the network's initial weights and Lightning.
+        seed: Seeds the points, the network's initial weights and Lightning (0 to 2**32 - 1).
         threads: torch CPU threads per process (None: torch's default).
-        dtype: ``float32`` or ``float64``.
+        dtype: ``float32`` or ``float64`` (a torch dtype is taken too).
         resample_every: Draw new collocation points every N steps (0: fixed points).
-        field_mode: Derivatives: ``auto`` (forward Laplacian where possible), ``reverse`` or
-            ``forward``.
+        field_mode: How residuals take derivatives: ``auto`` (per group of constraints, the
+            forward Laplacian lanes where the network offers them, or nested autograd, whichever
+            a short timed probe on the first batch finds faster), ``reverse`` (nested autograd)
+            or ``forward`` (torch.func forward mode).
         compile: ``torch.compile`` the loss: ``auto`` (the default) compiles the whole loss
             (forward lanes, residuals, reductions, and so its backward) of runs of at least
-            :data:`~deepinn.training.AUTO_COMPILE_STEPS` optimizer steps where every derivative
-            comes from the forward lanes, and runs eager otherwise; ``true`` compiles it (or,
-            where residuals take nested autograd, the network's passes) with a warning when it
-            cannot; ``false`` never compiles.
+            :data:`AUTO_COMPILE_STEPS` optimizer steps where every derivative comes from the
+            forward lanes, and runs eager otherwise, every fallback logged at INFO; ``true``
+            compiles it (or, where residuals take nested autograd, the network's passes) with a
+            warning when it cannot; ``false`` never compiles. :meth:`compile_mode` is the
+            resolved value for a run's length.
         eval_points: Size of the evaluation set for rel_l2.
         resume: A run folder or ``.ckpt`` to continue from.
         resume_from: Which checkpoint of the ``resume`` run folder: ``last`` or ``best``
             (no need to quote Lightning's ``best-step=200.ckpt`` names on the command line).
-        monitor: Logging, validation and checkpoint intervals.
-        weighting: Loss balancing (``weighting.name=grad_norm``, ``alpha``, ``every``).
-        causal: Causal weighting in time (``causal.tol``, ``chunks``, ``time``).
-        marching: Time marching (``marching.windows``, ``time``): the time range trained in
-            windows, one after the other.
+        monitor: Logging, validation and checkpoint intervals (:class:`MonitorConfig`).
+        weighting: Loss balancing (:class:`WeightingConfig`: ``name=grad_norm``, ``alpha``,
+            ``every``).
+        causal: Causal weighting in time (:class:`CausalConfig`: ``tol``, ``chunks``, ``time``).
+        marching: Time marching (:class:`MarchingConfig`: ``windows``, ``time``): the time range
+            trained in windows, one after the other.
     """
 
     seed: int = 0
@@ -106,15 +146,30 @@ class RunConfig:
     marching: MarchingConfig = field(default_factory=MarchingConfig)
 
     def __post_init__(self) -> None:
-        _int("seed", self.seed, 0)
+        check_int("seed", self.seed, 0)
         if self.seed > MAX_SEED:
             raise ConfigurationError(
                 f"seed = {self.seed}; use an integer from 0 to {MAX_SEED} (2**32 - 1, the range "
                 "Lightning and numpy seed)."
             )
-        _int("threads", self.threads, 1, allow_none=True)
-        _int("resample_every", self.resample_every, 0)
-        _int("eval_points", self.eval_points, 1)
+        check_int("threads", self.threads, 1, allow_none=True)
+        self.dtype = _dtype_name(self.dtype)
+        check_int("resample_every", self.resample_every, 0, example=" (0: fixed points)")
+        if self.field_mode not in FIELD_MODES:
+            raise ConfigurationError(
+                unknown_name_message(
+                    "field_mode", str(self.field_mode), FIELD_MODES, plural="modes",
+                    listed="Valid",
+                )
+            )
+        self.compile = _compile_choice(self.compile)
+        check_int("eval_points", self.eval_points, 1)
+        if isinstance(self.resume, os.PathLike):
+            self.resume = os.fspath(self.resume)
+        if self.resume is not None and (not isinstance(self.resume, str) or not self.resume):
+            raise ConfigurationError(
+                f"resume = {self.resume!r}; give a run folder or a .ckpt file, or null."
+            )
         if self.resume_from not in RESUME_FROM:
             raise ConfigurationError(
                 unknown_name_message(
@@ -122,32 +177,22 @@ class RunConfig:
                     listed="Valid",
                 )
             )
-        if self.dtype not in DTYPES:
-            raise ConfigurationError(
-                unknown_name_message("dtype", self.dtype, DTYPES, plural="dtypes", listed="Valid")
-            )
-        self.compile = compile_choice(self.compile)
-        if self.field_mode not in FIELD_MODES:
-            raise ConfigurationError(
-                unknown_name_message(
-                    "field_mode", self.field_mode, FIELD_MODES, plural="modes", listed="Valid"
-                )
-            )
-        if isinstance(self.weighting, str):  # weighting="grad_norm"
-            self.weighting = WeightingConfig(name=self.weighting)
-        if isinstance(self.weighting, dict):
-            self.weighting = WeightingConfig(**self.weighting)
-        if isinstance(self.causal, dict):
-            self.causal = CausalConfig(**self.causal)
-        if isinstance(self.marching, dict):
-            self.marching = MarchingConfig(**self.marching)
-        if isinstance(self.monitor, dict):
-            self.monitor = MonitorConfig(**self.monitor)
+        for key in _SECTIONS:
+            setattr(self, key, _section(key, getattr(self, key)))
 
     @property
     def torch_dtype(self) -> torch.dtype:
         """``dtype`` as a torch dtype."""
         return DTYPES[self.dtype]
+
+    def compile_mode(self, max_steps: int | None = None) -> bool | str:
+        """``compile`` resolved for a run of ``max_steps`` optimizer steps: ``auto`` is False
+        below :data:`AUTO_COMPILE_STEPS` (the compile would not pay back) and for a loss used on
+        its own, of no known length (``max_steps`` None); ``true`` and ``false`` stay."""
+        if self.compile == "auto" and (max_steps is None or max_steps < AUTO_COMPILE_STEPS):
+            return False
+        result: bool | str = self.compile
+        return result
 
     def val_every(self, max_steps: int) -> int:
         """The validation interval (default: a tenth of ``max_steps``)."""
@@ -156,6 +201,28 @@ class RunConfig:
     def checkpoint_every(self, max_steps: int) -> int:
         """The checkpoint interval (default: ``val_every``)."""
         return self.monitor.checkpoint_every or self.val_every(max_steps)
+
+    def check_resampling(self, adaptive: Sequence[str], max_steps: int | None = None) -> None:
+        """Refuse a ``resample_every`` under which the ``adaptive`` constraints (those whose
+        sampler selects points from the residual) would never be re-selected: 0, or (for a
+        run of ``max_steps``) not below ``max_steps``."""
+        if not adaptive:
+            return
+        every = self.resample_every
+        if every == 0:
+            why = "with resample_every = 0"
+            example = 500 if max_steps is None else max(1, max_steps // 10)
+        elif max_steps is not None and every >= max_steps:
+            why = f"with resample_every = {every} and max_steps = {max_steps}"
+            example = max(1, max_steps // 10)
+        else:
+            return
+        raise ConfigurationError(
+            f"sampler=adaptive (constraints {list(adaptive)}) {why}: the points would never be "
+            "re-selected from the residual. Set resample_every to a positive number of steps "
+            "below max_steps, or use another sampler: {fix}",
+            fix=[Setting("resample_every", example)],
+        )
 
     def replace(self, **knobs: Any) -> RunConfig:
         """A copy with ``knobs`` changed; monitor keys (``log_every``, ...) may be given flat.
@@ -176,8 +243,6 @@ class RunConfig:
         monitor_changes = {k: v for k, v in knobs.items() if k in monitor_keys}
         changes = {k: v for k, v in knobs.items() if k in top}
         if monitor_changes:
-            base = changes.get("monitor", self.monitor)
-            if isinstance(base, dict):
-                base = MonitorConfig(**base)
+            base = _section("monitor", changes.get("monitor", self.monitor))
             changes["monitor"] = dataclasses.replace(base, **monitor_changes)
         return dataclasses.replace(self, **changes)

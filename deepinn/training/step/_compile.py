@@ -11,39 +11,7 @@ from typing import Any
 import torch
 import torch._functorch.config
 
-from deepinn._errors import ConfigurationError
-
-__all__ = [
-    "AUTO_COMPILE_STEPS", "CompiledGradient", "CompiledLoss", "CompiledNetwork", "compile_choice",
-]
-
-AUTO_COMPILE_STEPS = 5000
-"""``compile=auto`` compiles the whole loss of runs of at least this many optimizer steps.
-
-A cold compile (nothing in inductor's on-disk cache) took 8-25 s on 2-core CPUs (the same kind
-of machine, idle or loaded), a cached one 0.5-3.6 s; the compiled loss and gradient save 3-7 ms
-a step against the eager default on the speed cases P2 and P1 (docs/benchmarks.md, "Issue 14,
-fourth round"). A cold compile thus pays back after about 1 100-8 000 steps, a cached one after
-a few hundred. Shorter runs stay eager.
-"""
-
-
-def compile_choice(value: Any) -> bool | str:
-    """``value`` as one of ``False``, ``True`` or ``"auto"`` (the strings ``"true"`` and
-    ``"false"`` are read as the booleans).
-
-    Raises:
-        ConfigurationError: Anything else, naming the value and the choices.
-    """
-    if isinstance(value, str) and value.lower() in ("true", "false", "auto"):
-        value = {"true": True, "false": False}.get(value.lower(), "auto")
-    if value is True or value is False or value == "auto":
-        return value
-    raise ConfigurationError(
-        f"compile = {value!r}; use true, false or auto (auto compiles the whole loss of runs of "
-        f"at least {AUTO_COMPILE_STEPS} steps)."
-    )
-
+__all__ = ["CompiledGradient", "CompiledLoss", "CompiledNetwork"]
 
 Setting = tuple[Any, str, Any]
 """A torch config module, the name of one of its settings, and the value a compiled call needs."""
@@ -56,9 +24,8 @@ weighting differentiates each loss term before the total) may run through the gr
 class _Settings:
     """Torch config ``settings`` for the length of a ``with`` block, restored after it.
 
-    What ``config.patch`` does, cheaper (two settings: about 14 us against 48 us for two patches
-    on a 2-core CPU): it is entered at every compiled call, since a call that recompiles reads
-    the settings.
+    What ``config.patch`` does, at a fraction of its cost: it is entered at every compiled call,
+    since a call that recompiles reads the settings.
     """
 
     def __init__(self, settings: Sequence[Setting]) -> None:
@@ -216,9 +183,9 @@ class CompiledGradient(_CompiledCall):
 
     Where :class:`CompiledLoss` returns a total whose ``backward`` runs a second compiled graph
     through autograd's engine, this traces ``torch.autograd.grad`` into the loss's own graph, so
-    inductor fuses the backward with the forward and a step makes one compiled call (on the speed
-    cases 10-19% faster than :class:`CompiledLoss`, docs/benchmarks.md). The caller writes the
-    gradients to ``.grad`` (see ``Stepper.assign``); nothing here
+    inductor fuses the backward with the forward and a step makes one compiled call (faster than
+    :class:`CompiledLoss`). The caller writes the gradients to ``.grad`` (see
+    ``Stepper.assign``); nothing here
     can be differentiated again. Same rules as :class:`CompiledLoss`: no nested ``autograd.grad``
     inside the loss, an eager fallback (the same function, run eager) that warns or, ``quiet``,
     logs, and ``warmup_s``, the time of the first call (the compile).
@@ -229,7 +196,7 @@ class CompiledGradient(_CompiledCall):
     """
 
     def __init__(self, loss: Callable[..., Any], quiet: bool = False) -> None:
-        import torch._dynamo.config  # here: importing dynamo costs about a second
+        import torch._dynamo.config  # here, not at import: importing dynamo is slow
 
         # dynamo traces autograd.grad into the graph only with trace_autograd_ops
         super().__init__(

@@ -15,6 +15,7 @@ from deepinn._errors import ConfigurationError
 from deepinn.constraints import AbstractConstraint
 from deepinn.problems import Problem
 from deepinn.samplers import AdaptiveSampler
+from deepinn.training.settings._settings import RunConfig
 
 __all__ = ["CollocationData", "round_generator"]
 
@@ -67,10 +68,12 @@ class CollocationData(pl.LightningDataModule):
 
     Args:
         problem: The problem whose constraints are sampled.
-        seed: Seeds every draw (with the constraint's name and the resampling round).
-        resample_every: Draw new points every this many optimizer steps (0: fixed points).
-        eval_points: Size of the evaluation set for the error against the solution.
-        dtype: Dtype of the training points (the network's dtype).
+        run: The run's knobs (default :class:`RunConfig`), read whole: ``seed`` (every draw's
+            generator is a function of it, the constraint's name and the resampling round, see
+            :func:`round_generator`; a sampler's own ``seed`` serves its standalone
+            ``sample_points()`` calls only), ``resample_every``, ``eval_points`` and ``dtype``
+            (the training points').
+        max_steps: The run's length, if known (an adaptive sampler must be re-selected in it).
 
     Constraints whose sampler is an :class:`AdaptiveSampler` (``sampler=adaptive``), except on a
     finite set (an interval's ends: each point keeps its share), are re-selected at every round
@@ -84,42 +87,28 @@ class CollocationData(pl.LightningDataModule):
     the uninterrupted run selected with the weights it had then.
 
     Raises:
-        ConfigurationError: An adaptive sampler with ``resample_every = 0`` (it would never
-            see a residual).
+        ConfigurationError: An adaptive sampler that would never be re-selected (see
+            :meth:`RunConfig.check_resampling`).
     """
 
     def __init__(
-        self,
-        problem: Problem,
-        seed: int = 0,
-        resample_every: int = 0,
-        eval_points: int = 10_000,
-        dtype: torch.dtype | None = None,
+        self, problem: Problem, run: RunConfig | None = None, *, max_steps: int | None = None
     ) -> None:
         super().__init__()
-        if resample_every < 0:
-            raise ConfigurationError(
-                f"resample_every = {resample_every}; use 0 (fixed points) or a positive number "
-                "of steps."
-            )
+        run = run if run is not None else RunConfig()
         adaptive = [
             c.name
             for c in problem.constraints
             if _selects(getattr(c, "sampler", None))
         ]
-        if adaptive and resample_every == 0:
-            raise ConfigurationError(
-                f"sampler=adaptive (constraints {adaptive}) with resample_every = 0: the points "
-                "would never be re-selected from the residual. Set resample_every to a positive "
-                "number of steps (e.g. resample_every=500) or use another sampler."
-            )
+        run.check_resampling(adaptive, max_steps)
         self.adaptive = adaptive
         """The constraints whose points are selected from the residual."""
         self.problem = problem
-        self.seed = seed
-        self.resample_every = resample_every
-        self.eval_points = eval_points
-        self.dtype = dtype or torch.get_default_dtype()
+        self.seed = run.seed
+        self.resample_every = run.resample_every
+        self.eval_points = run.eval_points
+        self.dtype = run.torch_dtype
         self._round: int | None = None
         self._global: dict[str, dict[str, torch.Tensor]] = {}
         self._batch: dict[str, Any] = {}

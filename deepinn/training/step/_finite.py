@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import final
+from pathlib import Path
+from typing import Any, final
 
 import torch
 
-__all__ = ["FiniteTracker"]
+from deepinn._errors import Setting, TrainingError
+
+__all__ = ["FiniteTracker", "non_finite_error"]
 
 
 @final
@@ -55,3 +58,31 @@ class FiniteTracker:
         first = rows.index(True)
         flags = bad[first].tolist()
         return steps[first], [name for name, flag in zip(self._names, flags, strict=True) if flag]
+
+
+def last_checkpoint(trainer: Any) -> str | None:
+    """The last checkpoint the trainer's checkpoint callbacks wrote (None: none yet)."""
+    checkpoint = None
+    if trainer is not None:
+        for callback in trainer.checkpoint_callbacks:
+            checkpoint = getattr(callback, "last_model_path", None) or checkpoint
+    return checkpoint
+
+
+def non_finite_error(step: int, names: list[str], checkpoint: str | None) -> TrainingError:
+    """The error that stops a run whose loss went non-finite at ``step`` in constraints
+    ``names``; its fix lowers the learning rate and, from ``checkpoint``, continues the run."""
+    lower = Setting("optimizer.lr", "<lower>", python="phases=adam(lr=<lower>)")
+    if checkpoint:
+        run_folder = Path(checkpoint).parent.parent
+        advice = "Lower the learning rate and continue from it"
+        fix = [Setting("resume", str(run_folder), python=f"resume='{run_folder}'"), lower]
+    else:
+        advice, fix = "Lower the learning rate and run again", [lower]
+    return TrainingError(
+        f"Non-finite loss at step {step} in constraint(s) {names}. Training stopped; the last "
+        f"good checkpoint is {checkpoint or '(none saved yet)'}. {advice}: {{fix}} (or your "
+        "phases with a lower lr); or check the residual and its data for NaN/inf, or use "
+        "float64 (dtype=float64).",
+        fix=fix,
+    )

@@ -3,52 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
 import torch.distributed as dist
-from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from deepinn._errors import ConfigurationError, TrainingError
 from deepinn.problems import Problem
 from deepinn.training.service._metrics import relative_l2, relative_l2_per_output
 from deepinn.training.settings._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
+from deepinn.training.settings._settings import RunConfig
 from deepinn.training.step._compile import CompiledGradient, CompiledLoss, CompiledNetwork
 from deepinn.training.step._ddp import all_reduce, is_distributed, no_ddp_sync
-from deepinn.training.step._finite import FiniteTracker
-from deepinn.training.step._loss import PINNLoss, Points, group_by_order
+from deepinn.training.step._finite import FiniteTracker, last_checkpoint, non_finite_error
+from deepinn.training.step._logging import log_losses
+from deepinn.training.step._loss import PINNLoss, Points
+from deepinn.training.step._phases import PhaseOptimizers
 from deepinn.training.step._stepping import Stepper
-from deepinn.training.toolbox._causal import CausalConfig, sum_over_ranks
-from deepinn.training.toolbox._weighting import LossWeighting, WeightingConfig
+from deepinn.training.toolbox._causal import sum_over_ranks
+from deepinn.training.toolbox._weighting import LossWeighting
 
 __all__ = ["PINNModule"]
 
-_SCHEDULED = ("lr", "initial_lr")  # a scheduler moves these; compared through the base rate
-
-
-def _group_settings(group: Mapping[str, Any]) -> dict[str, Any]:
-    """A param group's settings (no parameters): ``lr`` is the base rate (``initial_lr`` when a
-    scheduler set one), so a decayed rate is not mistaken for a changed setting."""
-    settings = {k: v for k, v in group.items() if k not in ("params", *_SCHEDULED)}
-    settings["lr"] = group.get("initial_lr", group.get("lr"))
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
-
-
-def _apply_setting(
-    group: dict[str, Any], key: str, value: Any, scheduler: Any, number: int
-) -> None:
-    """Set ``key`` of a restored param group; a new base ``lr`` rescales the scheduled rate."""
-    if key != "lr":
-        group[key] = tuple(value) if isinstance(group.get(key), tuple) else value
-        return
-    base = group.get("initial_lr", group["lr"])
-    group["lr"] = group["lr"] * value / base if base else value
-    if "initial_lr" in group:
-        group["initial_lr"] = value
-    if scheduler is not None and hasattr(scheduler, "base_lrs"):
-        scheduler.base_lrs[number] = value
+FINITE_CHECK_EVERY = 10
+"""A NaN/inf loss stops the run at most this many steps late (non-finite losses are tracked on
+the device at every step, so the error names the first bad step; the check also runs before
+every checkpoint, so none holds non-finite weights)."""
 
 _UNCHECKED_LIMIT = 256  # steps of losses kept on the device between two finiteness checks
 
@@ -73,20 +53,12 @@ class PINNModule(pl.LightningModule):
             an ``output_transform``, ``self.net`` is the network wrapped in it
             (:class:`~deepinn.nn.OutputTransform`): the solution is the transformed output.
         phases: The optimizer phases (see :class:`Phase`).
-        log_every: Log losses every this many steps (no host sync in the steps between).
-        field_mode: ``auto`` (forward Laplacian where the network offers it), ``reverse`` or
-            ``forward`` (torch.func forward mode), passed to :class:`deepinn.operators.Field`.
-        finite_check_every: Raise on a NaN/inf loss every this many steps (non-finite losses are
-            tracked on the device at every step, so the error names the first bad step; the
-            check also runs before every checkpoint, so none holds non-finite weights).
-        compile: ``True``: run the loss through ``torch.compile`` (the whole loss where it takes
-            no nested autograd, else the network's passes; see :class:`PINNLoss`), falling back
-            to eager mode with a warning; ``"auto"``: the whole loss where possible, else eager,
-            quietly; ``False``: eager.
+        run: The run's knobs (default :class:`RunConfig`), read whole: ``monitor.log_every``
+            (no host sync in the steps between two logs), ``weighting`` (``self.balancer``
+            holds the weights as a buffer, so checkpoints keep them) and, through the
+            :class:`PINNLoss`, ``field_mode``, ``compile`` and ``causal``.
+        max_steps: The run's length, if known (``compile=auto`` compiles long runs only).
         hparams: The plain configuration to store in checkpoints and TensorBoard.
-        weighting: Loss balancing (:class:`WeightingConfig`; ``self.balancer`` holds the
-            weights as a buffer, so checkpoints keep them).
-        causal: Causal weighting in time of the PDE residuals (:class:`CausalConfig`).
     """
 
     def __init__(
@@ -94,25 +66,18 @@ class PINNModule(pl.LightningModule):
         problem: Problem,
         network: torch.nn.Module,
         phases: Sequence[Phase],
-        log_every: int = 10,
-        field_mode: str = "auto",
-        finite_check_every: int = 10,
-        compile: bool | str = False,
+        run: RunConfig | None = None,
+        *,
+        max_steps: int | None = None,
         hparams: Mapping[str, Any] | None = None,
-        weighting: WeightingConfig | None = None,
-        causal: CausalConfig | None = None,
     ) -> None:
         super().__init__()
         check_phases(phases)
-        counts = {"log_every": log_every, "finite_check_every": finite_check_every}
-        for name, value in counts.items():
-            if value <= 0:
-                raise ConfigurationError(f"{name} = {value}; use a positive number of steps.")
-        self.loss = PINNLoss(
-            problem, network, field_mode=field_mode, compile=compile, causal=causal
-        )
+        run = run if run is not None else RunConfig()
+        self.run = run
+        self.loss = PINNLoss(problem, network, run, max_steps=max_steps)
         self.balancer = LossWeighting(
-            weighting or WeightingConfig(),
+            run.weighting,
             [c.name for c in problem.constraints],
             [c.weight for c in problem.constraints],
         )
@@ -121,9 +86,7 @@ class PINNModule(pl.LightningModule):
         self.net = self.loss.network
         self.coefficients = torch.nn.ParameterDict(problem.parameters)
         self.phases = list(phases)
-        self.log_every = log_every
-        self.field_mode = field_mode
-        self.finite_check_every = finite_check_every
+        self._optimizers = PhaseOptimizers(self.phases)
         self.save_hyperparameters(dict(hparams or {}))
         self._device_batch: tuple[int, torch.device, dict[str, Any]] | None = None
         self.last_losses: dict[str, torch.Tensor] = {}
@@ -136,8 +99,6 @@ class PINNModule(pl.LightningModule):
         """Optimizer steps per Lightning batch (``fit`` sets it: see :func:`steps_per_batch`)."""
         self._trained: list[torch.Tensor] = []  # what a compiled loss and gradient differentiates
         self._logged = False  # this fit logged its losses once
-
-    _group_by_order = staticmethod(group_by_order)
 
     @property
     def compiled(
@@ -177,18 +138,7 @@ class PINNModule(pl.LightningModule):
 
     # ------------------------------------------------------------------ training
     def configure_optimizers(self) -> Any:
-        params = list(self.parameters())
-        optimizers, schedulers = [], []
-        for phase in self.phases:
-            optimizer = phase.optimizer(params)
-            optimizers.append(optimizer)
-            if phase.scheduler is not None:
-                schedulers.append({"scheduler": phase.scheduler(optimizer), "interval": "step"})
-        # The configuration's settings, before a resumed checkpoint's state replaces them.
-        self._configured_groups = [
-            [_group_settings(group) for group in optimizer.param_groups] for optimizer in optimizers
-        ]
-        return optimizers, schedulers
+        return self._optimizers.configure(list(self.parameters()))
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         modes = checkpoint.get("deepinn_group_modes")
@@ -204,23 +154,9 @@ class PINNModule(pl.LightningModule):
         lower ``optimizer.lr`` takes effect; a scheduler keeps its progress) and say so."""
         self._stepper = None  # this fit's trainer and callbacks decide the step path
         self._logged = False
-        if self.trainer.ckpt_path is None or not getattr(self, "_configured_groups", None):
+        if self.trainer.ckpt_path is None:
             return
-        optimizers = self.optimizers()
-        optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
-        scheduler_list = self._scheduler_list() if self.trainer.lr_scheduler_configs else []
-        schedulers = {id(s.optimizer): s for s in scheduler_list}
-        changes = []
-        pairs = zip(optimizers, self._configured_groups, strict=False)
-        for index, (wrapped, configured) in enumerate(pairs):
-            raw = getattr(wrapped, "optimizer", wrapped)
-            groups = zip(raw.param_groups, configured, strict=False)
-            for number, (group, fresh) in enumerate(groups):
-                restored = _group_settings(group)
-                for key, value in fresh.items():
-                    if key in restored and restored[key] != value:
-                        changes.append(f"optimizer {index} {key}: {restored[key]!r} -> {value!r}")
-                        _apply_setting(group, key, value, schedulers.get(id(raw)), number)
+        changes = self._optimizers.reapply(self)
         if changes and self.trainer.is_global_zero:
             from deepinn.training.service._progress import log_line
 
@@ -228,22 +164,6 @@ class PINNModule(pl.LightningModule):
                 "resume: the configuration's optimizer settings replace the checkpoint's ("
                 + "; ".join(changes) + ")"
             )
-
-    def _phase_objects(self, index: int) -> tuple[Any, Any]:
-        optimizers = self.optimizers()
-        optimizer = optimizers[index] if isinstance(optimizers, list) else optimizers
-        scheduler = None
-        if self.phases[index].scheduler is not None:
-            position = sum(1 for p in self.phases[:index] if p.scheduler is not None)
-            scheduler = self._scheduler_list()[position]
-        return optimizer, scheduler
-
-    def _scheduler_list(self) -> list[LRScheduler | ReduceLROnPlateau]:
-        """The configured learning-rate schedulers as a list (empty when there are none)."""
-        found = self.lr_schedulers()
-        if isinstance(found, list):
-            return found
-        return [s for s in (found,) if s is not None]
 
     def _switch_dtype(self, batch: dict[str, Any], dtype_name: str | None) -> dict[str, Any]:
         """Move the network (and this round's points) to the phase's dtype, once per round."""
@@ -276,7 +196,7 @@ class PINNModule(pl.LightningModule):
         step = self.global_step
         index = phase_at(self.phases, step)
         batch = self._switch_dtype(batch, self.phases[index].dtype)
-        optimizer, scheduler = self._phase_objects(index)
+        optimizer, scheduler = self._optimizers.objects(self, index)
         raw = optimizer.optimizer
         is_lbfgs = isinstance(raw, torch.optim.LBFGS)
         distributed = is_distributed(self._trainer)
@@ -323,7 +243,7 @@ class PINNModule(pl.LightningModule):
             if not first:
                 first.update(losses, total=total)
                 due = self._finite.track(step, losses)
-                if due or is_lbfgs or step % self.finite_check_every == 0:
+                if due or is_lbfgs or step % FINITE_CHECK_EVERY == 0:
                     self._raise_if_non_finite()
             return total
 
@@ -341,37 +261,15 @@ class PINNModule(pl.LightningModule):
             scheduler.step()
         self.last_losses = dict(first)
         # a resumed fit logs at once: a checkpoint monitoring train/loss may come first
-        if step % self.log_every == 0 or not self._logged:
+        if step % self.run.monitor.log_every == 0 or not self._logged:
             self._logged = True
-            self._log_losses(step, first, optimizer)
+            log_losses(self, step, first, optimizer)
 
     def _raise_if_non_finite(self) -> None:
         """Stop with the first bad step and constraint(s), if a tracked loss was not finite."""
         bad = self._finite.first_non_finite()
-        if bad is None:
-            return
-        step, bad_names = bad
-        checkpoint = None
-        if self._trainer is not None:
-            for callback in self.trainer.checkpoint_callbacks:
-                checkpoint = getattr(callback, "last_model_path", None) or checkpoint
-        if checkpoint:
-            run_folder = Path(checkpoint).parent.parent
-            advice = (
-                f"Lower the learning rate and continue from it: deepinn train resume={run_folder} "
-                f"optimizer.lr=<lower> (in deepinn.fit: resume='{run_folder}', "
-                "phases=adam(lr=<lower>) or your phases with a lower lr)"
-            )
-        else:
-            advice = (
-                "Lower the learning rate (optimizer.lr=<lower>; in deepinn.fit "
-                "phases=adam(lr=<lower>) or your phases with a lower lr) and run again"
-            )
-        raise TrainingError(
-            f"Non-finite loss at step {step} in constraint(s) {bad_names}. Training stopped; the "
-            f"last good checkpoint is {checkpoint or '(none saved yet)'}. {advice}; or check the "
-            "residual and its data for NaN/inf, or use float64 (dtype=float64)."
-        )
+        if bad is not None:
+            raise non_finite_error(*bad, last_checkpoint(self._trainer))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._raise_if_non_finite()  # never write a checkpoint after a non-finite step
@@ -380,42 +278,6 @@ class PINNModule(pl.LightningModule):
 
     def on_train_end(self) -> None:
         self._raise_if_non_finite()
-
-    def _lightning_reads_the_loss(self) -> bool:
-        """Whether the progress bar or a callback's ``monitor`` reads ``train/loss``."""
-        trainer = self.trainer
-        return trainer.progress_bar_callback is not None or any(
-            getattr(callback, "monitor", None) == "train/loss"
-            for callback in trainer.callbacks  # type: ignore[attr-defined]
-        )
-
-    def _log_losses(self, step: int, losses: Mapping[str, torch.Tensor], optimizer: Any) -> None:
-        """Log every loss, the learning rate and the coefficients to the loggers at ``step``.
-
-        One ``log_metrics`` call with one host sync, every ``log_every`` steps. Only the total
-        goes through ``self.log``, and only when something reads it (the progress bar, or a
-        callback such as the checkpoint's that monitors ``train/loss``): Lightning re-walks a
-        logged metric's whole state at every call, about a millisecond per key on a 2-core CPU,
-        several percent of a small PINN's step. The losses are global already (reduced with the
-        gradients): no extra sync under DDP.
-        """
-        if self._lightning_reads_the_loss():
-            self.log("train/loss", losses["total"], prog_bar=True, logger=False, batch_size=1)
-        if not self.loggers:
-            return
-        values = {f"train/loss/{name}": value for name, value in losses.items() if name != "total"}
-        values["train/loss"] = losses["total"]
-        for name, parameter in self.coefficients.items():
-            values[f"train/coefficient/{name}"] = parameter.detach().reshape(-1)[0]
-        values.update(self.balancer.logged())
-        for name, weights in self.loss.causal.last_weights.items():
-            values[f"train/causal/{name}/min_weight"] = weights.min()
-            values.update({f"train/causal/{name}/chunk_{i}": w for i, w in enumerate(weights)})
-        numbers = torch.stack([value.detach().double() for value in values.values()]).tolist()
-        metrics = dict(zip(values, numbers, strict=True))
-        metrics["train/lr"] = optimizer.optimizer.param_groups[0]["lr"]
-        for logger in self.loggers:
-            logger.log_metrics(metrics, step=step)
 
     # ------------------------------------------------------------------ validation
     def predict_points(self, x: torch.Tensor, chunk: int = 65_536) -> torch.Tensor:

@@ -3,8 +3,8 @@
 In manual optimisation Lightning routes ``manual_backward`` and ``LightningOptimizer.step``
 through the strategy and the precision plugin, which call the ``on_before_backward``,
 ``on_after_backward`` and ``on_before_optimizer_step`` hooks of every callback and of the module,
-whether they override them or not (about 0.25 ms of a profiled ~11 ms Burgers step on one CPU
-thread, ``bench/profile_step.py``; see docs/benchmarks.md). With the plain precision plugins
+whether they override them or not (a measurable part of a small PINN's step, see
+``bench/profile_step.py``). With the plain precision plugins
 (32- and 64-bit, the only ones deepinn offers) those wrappers do nothing else, so
 :class:`Stepper` calls only the hooks that are overridden, runs the backward and the optimizer
 step itself and counts the step in the loop's progress (``trainer.global_step``) as the wrapper
@@ -29,9 +29,9 @@ STEPS_PER_BATCH = 10
 """The most optimizer steps one Lightning batch runs.
 
 Lightning's per-batch loop (data fetcher, hook dispatch, progress and logger bookkeeping, the
-validation check) costs about 0.3-0.6 ms of real time per batch on a 2-core CPU whatever the
-batch holds: 10-20% of a compiled Burgers step (docs/benchmarks.md). Ten steps per batch make it
-a tenth of that; a SIGTERM is then answered within ten steps.
+validation check) costs a fixed time per batch whatever the batch holds, a noticeable part of a
+small compiled step. Ten steps per batch make it a tenth of that; a SIGTERM is then answered
+within ten steps.
 """
 
 

@@ -8,15 +8,14 @@ detached, so a later time is trained only once the earlier ones are resolved.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
-from deepinn._errors import ConfigurationError
+from deepinn._errors import ConfigurationError, Setting
 from deepinn.constraints import AbstractConstraint
+from deepinn.training.settings._sections import CausalConfig
 
 __all__ = ["CausalConfig", "CausalWeighting", "causal_weights", "sum_over_ranks"]
 
@@ -29,41 +28,6 @@ def sum_over_ranks(value: torch.Tensor) -> torch.Tensor:
     value = value.detach().clone()
     dist.all_reduce(value, op=dist.ReduceOp.SUM)
     return value
-
-
-@dataclass
-class CausalConfig:
-    """Causal weighting of the PDE residual in time (``causal.*``).
-
-    Attributes:
-        tol: epsilon in ``w_i = exp(-tol * sum_{k<i} L_k)``; 0 switches causal training off.
-        chunks: M, the number of time chunks (1: the plain loss).
-        time: The name of the time coordinate of the problem's space.
-    """
-
-    tol: float = 0.0
-    chunks: int = 16
-    time: str = "t"
-
-    def __post_init__(self) -> None:
-        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or not (
-            math.isfinite(self.tol) and self.tol >= 0
-        ):
-            raise ConfigurationError(
-                f"causal.tol = {self.tol!r}; use a finite number >= 0 (0: causal training off)."
-            )
-        if isinstance(self.chunks, bool) or not isinstance(self.chunks, int) or self.chunks < 1:
-            raise ConfigurationError(
-                f"causal.chunks = {self.chunks!r}; use a positive integer (e.g. 16)."
-            )
-        if not isinstance(self.time, str) or not self.time:
-            raise ConfigurationError(
-                f"causal.time = {self.time!r}; give the name of the time coordinate, e.g. 't'."
-            )
-
-    @property
-    def enabled(self) -> bool:
-        return self.tol > 0
 
 
 def causal_weights(chunk_losses: torch.Tensor, tol: float) -> torch.Tensor:
@@ -127,10 +91,11 @@ class CausalWeighting:
                 sorted({"(" + ", ".join(c.space.coordinate_names()) + ")" for c in constraints})
             )
             raise ConfigurationError(
-                f"causal.tol = {config.tol} needs a PDE constraint on a space-time domain with "
-                f"the time coordinate causal.time = {config.time!r}; the PDE constraints "
-                f"{pdes} have coordinates {spaces}. Set causal.tol=0 for a problem without "
-                "time, or causal.time=<name> for another coordinate."
+                f"Causal training (causal.tol {config.tol} > 0) needs a PDE constraint on a "
+                f"space-time domain with the time coordinate {config.time!r} (causal.time); the "
+                f"PDE constraints {pdes} have coordinates {spaces}. Name another coordinate as "
+                "causal.time, or switch causal training off for a problem without time: {fix}",
+                fix=[Setting("causal.tol", 0, python="causal={'tol': 0}")],
             )
 
     def applies_to(self, name: str) -> bool:

@@ -11,17 +11,13 @@ still multiply (the balanced gradients are ``w_i * sum_j g_j``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import torch
 import torch._functorch.config
 
-from deepinn._errors import ConfigurationError, unknown_name_message
+from deepinn.training.settings._sections import WEIGHTINGS, WeightingConfig
 
 __all__ = ["WEIGHTINGS", "LossWeighting", "WeightingConfig"]
-
-WEIGHTINGS = ("none", "grad_norm")
-"""``none``: every balancing weight is 1; ``grad_norm``: see the module docstring."""
 
 
 def _retained_grad(
@@ -34,39 +30,6 @@ def _retained_grad(
     """
     with torch._functorch.config.patch(donated_buffer=False):
         return torch.autograd.grad(loss, parameters, retain_graph=True, allow_unused=True)
-
-
-@dataclass
-class WeightingConfig:
-    """Loss balancing (``weighting.*``).
-
-    Attributes:
-        name: ``none`` or ``grad_norm``.
-        alpha: Moving-average factor of the weights (0: the newest weights only).
-        every: Update the weights every this many optimizer steps.
-    """
-
-    name: str = "none"
-    alpha: float = 0.9
-    every: int = 100
-
-    def __post_init__(self) -> None:
-        if self.name not in WEIGHTINGS:
-            raise ConfigurationError(
-                unknown_name_message(
-                    "weighting.name", self.name, WEIGHTINGS, plural="weightings", listed="Valid"
-                )
-            )
-        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not (
-            0.0 <= self.alpha < 1.0
-        ):
-            raise ConfigurationError(
-                f"weighting.alpha = {self.alpha!r}; use a number in [0, 1) (e.g. 0.9)."
-            )
-        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
-            raise ConfigurationError(
-                f"weighting.every = {self.every!r}; use a positive number of steps (e.g. 100)."
-            )
 
 
 class LossWeighting(torch.nn.Module):
@@ -93,7 +56,7 @@ class LossWeighting(torch.nn.Module):
 
     @property
     def enabled(self) -> bool:
-        return self.config.name != "none"
+        return self.config.enabled
 
     def due(self, step: int) -> bool:
         """Whether the weights are updated at ``step``."""

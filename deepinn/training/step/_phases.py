@@ -1,0 +1,105 @@
+"""The optimizer phases of a training module: their optimizers and schedulers, and on resume the
+configuration's settings over the checkpoint's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import lightning.pytorch as pl
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+
+from deepinn.training.settings._optim import Phase
+
+__all__ = ["PhaseOptimizers"]
+
+_SCHEDULED = ("lr", "initial_lr")  # a scheduler moves these; compared through the base rate
+
+
+def _group_settings(group: Mapping[str, Any]) -> dict[str, Any]:
+    """A param group's settings (no parameters): ``lr`` is the base rate (``initial_lr`` when a
+    scheduler set one), so a decayed rate is not mistaken for a changed setting."""
+    settings = {k: v for k, v in group.items() if k not in ("params", *_SCHEDULED)}
+    settings["lr"] = group.get("initial_lr", group.get("lr"))
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
+
+
+def _apply_setting(
+    group: dict[str, Any], key: str, value: Any, scheduler: Any, number: int
+) -> None:
+    """Set ``key`` of a restored param group; a new base ``lr`` rescales the scheduled rate."""
+    if key != "lr":
+        group[key] = tuple(value) if isinstance(group.get(key), tuple) else value
+        return
+    base = group.get("initial_lr", group["lr"])
+    group["lr"] = group["lr"] * value / base if base else value
+    if "initial_lr" in group:
+        group["initial_lr"] = value
+    if scheduler is not None and hasattr(scheduler, "base_lrs"):
+        scheduler.base_lrs[number] = value
+
+
+class PhaseOptimizers:
+    """The optimizers and schedulers of ``phases`` for a LightningModule (which holds them).
+
+    Args:
+        phases: The optimizer phases, in order.
+    """
+
+    def __init__(self, phases: Sequence[Phase]) -> None:
+        self.phases = list(phases)
+        self._configured: list[list[dict[str, Any]]] = []
+
+    def configure(self, params: list[Any]) -> tuple[list[Any], list[dict[str, Any]]]:
+        """``configure_optimizers``' answer: one optimizer per phase, and the schedulers."""
+        optimizers, schedulers = [], []
+        for phase in self.phases:
+            optimizer = phase.optimizer(params)
+            optimizers.append(optimizer)
+            if phase.scheduler is not None:
+                schedulers.append({"scheduler": phase.scheduler(optimizer), "interval": "step"})
+        # The configuration's settings, before a resumed checkpoint's state replaces them.
+        self._configured = [
+            [_group_settings(group) for group in optimizer.param_groups] for optimizer in optimizers
+        ]
+        return optimizers, schedulers
+
+    def reapply(self, module: pl.LightningModule) -> list[str]:
+        """After a resume, set the configuration's settings over the checkpoint's (a lower
+        ``optimizer.lr`` takes effect; a scheduler keeps its progress); the changes made."""
+        if not self._configured:
+            return []
+        optimizers = module.optimizers()
+        optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
+        scheduler_list = self.schedulers(module) if module.trainer.lr_scheduler_configs else []
+        schedulers = {id(s.optimizer): s for s in scheduler_list}
+        changes = []
+        pairs = zip(optimizers, self._configured, strict=False)
+        for index, (wrapped, configured) in enumerate(pairs):
+            raw = getattr(wrapped, "optimizer", wrapped)
+            groups = zip(raw.param_groups, configured, strict=False)
+            for number, (group, fresh) in enumerate(groups):
+                restored = _group_settings(group)
+                for key, value in fresh.items():
+                    if key in restored and restored[key] != value:
+                        changes.append(f"optimizer {index} {key}: {restored[key]!r} -> {value!r}")
+                        _apply_setting(group, key, value, schedulers.get(id(raw)), number)
+        return changes
+
+    def objects(self, module: pl.LightningModule, index: int) -> tuple[Any, Any]:
+        """Phase ``index``'s (Lightning-wrapped) optimizer and its scheduler (or None)."""
+        optimizers = module.optimizers()
+        optimizer = optimizers[index] if isinstance(optimizers, list) else optimizers
+        scheduler = None
+        if self.phases[index].scheduler is not None:
+            position = sum(1 for p in self.phases[:index] if p.scheduler is not None)
+            scheduler = self.schedulers(module)[position]
+        return optimizer, scheduler
+
+    @staticmethod
+    def schedulers(module: pl.LightningModule) -> list[LRScheduler | ReduceLROnPlateau]:
+        """The configured learning-rate schedulers as a list (empty when there are none)."""
+        found = module.lr_schedulers()
+        if isinstance(found, list):
+            return found
+        return [s for s in (found,) if s is not None]

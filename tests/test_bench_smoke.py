@@ -15,8 +15,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import run as bench_run  # noqa: E402  (bench/ is a folder of scripts, not a package)
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
@@ -30,6 +28,7 @@ def smoke(tmp_path_factory):
     return result.stdout, json.loads(out.read_text())
 
 
+@pytest.mark.slow  # the smoke run, shared by the module
 def test_smoke_runs_every_problem_through_its_experiment_config(smoke):
     _, data = smoke
     assert [r["case"] for r in data["accuracy"]] == bench_run.PROBLEMS
@@ -38,6 +37,7 @@ def test_smoke_runs_every_problem_through_its_experiment_config(smoke):
         assert record["error"] is not None and record["peak_rss_mib"] > 0
 
 
+@pytest.mark.slow  # the smoke run, shared by the module
 def test_smoke_times_both_speed_cases_for_every_implementation(smoke):
     _, data = smoke
     cases = {(r["case"], r["implementation"]) for r in data["speed"]}
@@ -52,6 +52,7 @@ def test_smoke_times_both_speed_cases_for_every_implementation(smoke):
             assert record["paired_plain_steps"] >= 10 and record["paired_plain_ms_per_step"] > 0
 
 
+@pytest.mark.slow  # the smoke run, shared by the module
 def test_smoke_prints_the_tables_and_the_machine(smoke):
     stdout, data = smoke
     assert "| poisson" in stdout and "ratio to plain" in stdout and "machine:" in stdout

@@ -10,7 +10,7 @@ import torch
 import torch.distributed as dist
 
 from deepinn.problems import Problem
-from deepinn.training.service._metrics import relative_l2, relative_l2_per_output
+from deepinn.training.service._progress import log_line
 from deepinn.training.settings._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
 from deepinn.training.settings._settings import RunConfig
 from deepinn.training.step._compile import CompiledGradient, CompiledLoss, CompiledNetwork
@@ -20,6 +20,7 @@ from deepinn.training.step._logging import log_losses
 from deepinn.training.step._loss import PINNLoss, Points
 from deepinn.training.step._phases import PhaseOptimizers
 from deepinn.training.step._stepping import Stepper
+from deepinn.training.step._validation import predict, validation_metrics
 from deepinn.training.toolbox._causal import sum_over_ranks
 from deepinn.training.toolbox._weighting import LossWeighting
 
@@ -31,6 +32,14 @@ the device at every step, so the error names the first bad step; the check also 
 every checkpoint, so none holds non-finite weights)."""
 
 _UNCHECKED_LIMIT = 256  # steps of losses kept on the device between two finiteness checks
+
+
+def _cast(points: Points, dtype: torch.dtype) -> dict[str, dict[str, torch.Tensor]]:
+    """``points`` with every floating-point tensor in ``dtype``."""
+    return {
+        name: {k: v.to(dtype) if v.is_floating_point() else v for k, v in part.items()}
+        for name, part in points.items()
+    }
 
 
 class PINNModule(pl.LightningModule):
@@ -114,11 +123,9 @@ class PINNModule(pl.LightningModule):
     def compute_losses(
         self, points: Points, rows: Mapping[str, int]
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The total loss and each constraint's weighted loss (see :meth:`PINNLoss.__call__`).
-
-        ``rows`` holds each constraint's global number of points; the sum over ranks (see
-        :func:`deepinn.training.step._ddp.all_reduce`) of the shards' losses is the global loss.
-        """
+        """The total loss and each constraint's weighted loss (see :meth:`PINNLoss.__call__`);
+        ``rows``: each constraint's global number of points (the shards' losses sum to the
+        global loss, see :func:`deepinn.training.step._ddp.all_reduce`)."""
         return self.loss(points, rows)
 
     # ------------------------------------------------------------------ data on the device
@@ -158,12 +165,8 @@ class PINNModule(pl.LightningModule):
             return
         changes = self._optimizers.reapply(self)
         if changes and self.trainer.is_global_zero:
-            from deepinn.training.service._progress import log_line
-
-            log_line(
-                "resume: the configuration's optimizer settings replace the checkpoint's ("
-                + "; ".join(changes) + ")"
-            )
+            log_line("resume: the configuration's optimizer settings replace the checkpoint's ("
+                     + "; ".join(changes) + ")")
 
     def _switch_dtype(self, batch: dict[str, Any], dtype_name: str | None) -> dict[str, Any]:
         """Move the network (and this round's points) to the phase's dtype, once per round."""
@@ -174,11 +177,7 @@ class PINNModule(pl.LightningModule):
             self.to(dtype)
         cached = self._cast_batch
         if cached is None or cached[0] != (batch["round"], dtype):
-            points = {
-                name: {k: v.to(dtype) if v.is_floating_point() else v for k, v in part.items()}
-                for name, part in batch["points"].items()
-            }
-            cached = ((batch["round"], dtype), dict(batch, points=points))
+            cached = ((batch["round"], dtype), dict(batch, points=_cast(batch["points"], dtype)))
             self._cast_batch = cached
         return cached[1]
 
@@ -282,24 +281,11 @@ class PINNModule(pl.LightningModule):
     # ------------------------------------------------------------------ validation
     def predict_points(self, x: torch.Tensor, chunk: int = 65_536) -> torch.Tensor:
         """The network's outputs at ``x`` (no graph kept), in chunks."""
-        x = x.to(next(self.net.parameters()).dtype)
-        with torch.no_grad():
-            return torch.cat([self.net(part) for part in x.split(chunk)])
+        return predict(self.net, x, chunk)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        metrics: dict[str, torch.Tensor] = {}
-        if "u" in batch:
-            prediction = self.predict_points(batch["x"])
-            metrics["val/rel_l2"] = relative_l2(prediction, batch["u"])
-            for name, error in relative_l2_per_output(
-                prediction, batch["u"], self.problem.outputs
-            ).items():
-                metrics[f"val/rel_l2/{name}"] = error
-        for name, true in self.problem.true_parameters.items():
-            value = self.coefficients[name].detach().reshape(-1)[0]
-            metrics[f"val/coefficient_error/{name}"] = (value - true).abs() / abs(true)
+        metrics = validation_metrics(self.problem, self.net, dict(self.coefficients), batch)
         if metrics:
             # Every rank measures the whole evaluation set (same parameters, same value); the
             # sync (once per validation) only keeps Lightning's epoch-level bookkeeping uniform.
             self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=1, sync_dist=True)
-

@@ -54,7 +54,8 @@ def test_an_inferred_laplacian_takes_the_forward_lane_and_matches_autograd():
     inferred = _pde(lambda f: -f.laplacian("u"), source=lambda x: 2 * math.pi**2 * exact(x))
     plain = _pde(lambda f: -f.laplacian("u"), source=lambda x: 2 * math.pi**2 * exact(x), order=2)
     net = _net()
-    batch = {"pde": {k: v.double() for k, v in inferred.sample(torch.Generator().manual_seed(1)).items()}}
+    sample = inferred.sample(torch.Generator().manual_seed(1))
+    batch = {"pde": {k: v.double() for k, v in sample.items()}}
     fast = PINNLoss(dp.Problem("p", _square(), [inferred]), net, RunConfig(field_mode="auto"))
     slow = PINNLoss(dp.Problem("p", _square(), [plain]), net, RunConfig(field_mode="reverse"))
     assert fast.groups[0].laplacian_only and not slow.groups[0].laplacian_only
@@ -68,4 +69,5 @@ def test_a_residual_using_raw_tensors_keeps_the_default_hints():
 
     constraint = _pde(residual)
     PINNLoss(dp.Problem("p", _square(), [constraint]), _net())
-    assert (constraint.order, constraint.second_order, constraint.laplacian_only) == (2, None, False)
+    hints = (constraint.order, constraint.second_order, constraint.laplacian_only)
+    assert hints == (2, None, False)

@@ -128,7 +128,7 @@ def test_parameter_gradients_of_a_second_order_loss_equal_autograd(activation: s
 
     grads = _grads(loss(*net.forward_derivatives(x, second)), params)
     grads_ref = _grads(loss(*_autograd(net, x, list(second))), params)
-    for g, g_ref in zip(grads, grads_ref):
+    for g, g_ref in zip(grads, grads_ref, strict=True):
         torch.testing.assert_close(g, g_ref, **TOL)
 
 
@@ -143,7 +143,7 @@ def test_results_are_differentiable_in_x_for_mixed_partials() -> None:
     params = list(net.parameters())
     grads = _grads(mixed[:, 1].pow(2).sum(), params)
     grads_ref = _grads(mixed_ref[:, 1].pow(2).sum(), params)
-    for g, g_ref in zip(grads, grads_ref):
+    for g, g_ref in zip(grads, grads_ref, strict=True):
         torch.testing.assert_close(g, g_ref, **TOL)
 
 
@@ -164,7 +164,7 @@ def test_forward_laplacian_trains_like_autograd() -> None:
     _, _, d2u_ref = _autograd(net, x, [True] * 3)
     grads = _grads((lap**2).sum(), params)
     grads_ref = _grads((d2u_ref.sum(dim=2) ** 2).sum(), params)
-    for g, g_ref in zip(grads, grads_ref):
+    for g, g_ref in zip(grads, grads_ref, strict=True):
         torch.testing.assert_close(g, g_ref, **TOL)
 
 

@@ -54,7 +54,7 @@ def test_scalar_input_is_a_shape_error() -> None:
 
 @pytest.mark.parametrize("layer_size", [[2], [], [2, 0, 1], [2, -3, 1], [2, 2.5, 1], [2, True, 1]])
 def test_bad_layer_size_is_rejected(layer_size: list) -> None:
-    with pytest.raises(ConfigurationError, match="layer_size|width"):
+    with pytest.raises(ConfigurationError, match=r"layer_size|width"):
         FullyConnected(layer_size)
 
 
@@ -111,7 +111,7 @@ def test_initialiser_spellings(spelling: str, canonical: str) -> None:
 
 
 def test_unknown_initialiser_lists_valid_names() -> None:
-    with pytest.raises(ConfigurationError, match="xavier_normal, xavier_uniform.*Did you mean"):
+    with pytest.raises(ConfigurationError, match=r"xavier_normal, xavier_uniform.*Did you mean"):
         FullyConnected([2, 4, 1], initialiser="xavier_norml")
 
 
@@ -217,5 +217,6 @@ def test_repr_names_the_configuration() -> None:
 
 def test_points_of_another_dtype_than_the_weights_are_refused_naming_both() -> None:
     net = FullyConnected([2, 4, 1])
-    with pytest.raises(ShapeError, match=r"weights are torch.float32 but the points are torch.float64"):
+    message = r"weights are torch.float32 but the points are torch.float64"
+    with pytest.raises(ShapeError, match=message):
         net(torch.zeros(3, 2, dtype=torch.float64))

@@ -90,7 +90,7 @@ def test_unknown_initialiser_is_rejected_with_choices(networks: Registry) -> Non
 
 @pytest.mark.parametrize("params", [{"n_features": 0}, {"sigma": 0.0}, {"sigma": -1.0}])
 def test_bad_fourier_parameters_are_rejected(networks: Registry, params: dict) -> None:
-    with pytest.raises(ConfigurationError, match="net=fourier: (n_features|sigma)"):
+    with pytest.raises(ConfigurationError, match=r"net=fourier: (n_features|sigma)"):
         _build(networks, "fourier", params)
 
 

@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["train"]:
         from deepinn.app import train  # Hydra and Lightning only for the main job
 
-        return train(arguments[1:], None if argv is None else ["deepinn", *arguments])
+        return train(arguments[1:])
     args = _parser().parse_args(arguments)
     try:
         return _show(args) if args.command == "show" else _plugins(args)

@@ -137,13 +137,11 @@ def test_the_run_knobs_are_declared_once_in_run_config(registry):
     assert config.monitor == RunConfig().monitor and config.seed == RunConfig().seed
 
 
-def test_a_problem_with_its_own_geometry_refuses_an_explicit_domain(registry, monkeypatch):
-    from deepinn.app import _build
-
-    monkeypatch.setattr(_build, "_explicit_domain_choice", lambda: "sphere")
+def test_a_problem_with_its_own_geometry_refuses_an_explicit_domain(registry):
     with pytest.raises(ConfigurationError, match="problem=heat has its own geometry.*domain=sphere"):
-        build_components(compose(["problem=heat", "domain=sphere"]), registry)
-    build_components(compose(["problem=poisson", "domain=sphere"]), registry)  # posed on it
+        build_components(compose(["problem=heat", "domain=sphere"]), registry, chosen_domain="sphere")
+    build_components(compose(["problem=poisson", "domain=sphere"]), registry, chosen_domain="sphere")
+    build_components(compose(["problem=heat"]), registry)  # the default domain, not chosen
 
 
 def test_networks_receive_the_coordinate_names(registry):
@@ -190,3 +188,14 @@ def test_every_schedule_changes_the_learning_rate(name):
         optimizer.step()
         lr_schedule.step()
     assert len(set(rates)) > 1 and max(rates) <= 1.0 + 1e-12
+
+
+def test_the_problem_builds_its_samplers_through_one_factory_seeded_from_the_run(registry):
+    from deepinn.app import build
+    from deepinn.samplers import SamplerFactory, SobolSampler
+
+    parts = build(typed_config(compose(["seed=7", "sampler=sobol"])), registry)
+    samplers = [constraint.sampler for constraint in parts.problem.constraints]
+    assert isinstance(parts.samplers, SamplerFactory) and parts.samplers.built == len(samplers) == 2
+    assert all(isinstance(sampler, SobolSampler) for sampler in samplers)
+    assert [sampler.seed for sampler in samplers] == [7, 8]

@@ -1,9 +1,9 @@
-"""Reliability of the main job (#15): every bad input is one line and creates nothing; run folders
+"""Reliability of the main job: every bad input is one line and creates nothing; run folders
 belong to one run; SIGTERM saves and says how to resume; resume checks; logs off a terminal.
 
 The bad inputs go through ``deepinn.app.train`` in-process (exactly what ``deepinn train``
-calls; they all fail before Hydra starts, in well under a second each); the rest runs the
-installed ``deepinn train`` command or ``python train.py`` in subprocesses (marked slow).
+calls; they all fail before the run folder is claimed); the rest runs the installed
+``deepinn train`` command or ``python train.py`` in subprocesses (marked slow).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ TINY = ["problem.n_interior=64", "problem.n_boundary=16", "eval_points=200", "ne
 
 def _refused(capsys, *overrides: str) -> str:
     with pytest.raises(SystemExit) as info:
-        train(list(overrides), ["deepinn", "train", *overrides])
+        train(list(overrides))
     assert info.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("deepinn train: error: ") and "\n" not in err, err
@@ -113,7 +113,7 @@ def test_the_commands_print_one_line_for_a_composition_error(tmp_path, installed
 
 @pytest.mark.slow
 def test_sigterm_then_resume_with_a_lower_learning_rate(tmp_path):
-    # One process at a time on a 2-core box: a tiny run, killed, then resumed in new folders.
+    # One process at a time: a tiny run, killed, then resumed in new folders.
     first = tmp_path / "first"
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     process = subprocess.Popen(

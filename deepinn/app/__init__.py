@@ -1,10 +1,12 @@
 """The app layer: Hydra glue, the typed run schema and the ``deepinn train`` main job.
 
 The only layer that imports Hydra: it stores the registrations and presets in ConfigStore,
-turns a composed configuration into components and a :func:`deepinn.training.fit` call, and
-prints the run's summary.
+composes a configuration once, types it once, builds each component once and hands the built
+objects to :func:`deepinn.training.fit`, then prints the run's summary.
 """
 
+from deepinn.app._build import Components as Components
+from deepinn.app._build import build as build
 from deepinn.app._build import build_components as build_components
 from deepinn.app._build import check_launch as check_launch
 from deepinn.app._build import run_from_config as run_from_config
@@ -20,9 +22,11 @@ from deepinn.app._summary import summary as summary
 
 __all__ = [
     "GROUPS",
+    "Components",
     "LoggerConfig",
     "TrainConfig",
     "TrainerConfig",
+    "build",
     "build_components",
     "check_launch",
     "compose",

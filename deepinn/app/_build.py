@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import itertools
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -16,9 +16,20 @@ from deepinn.app._schema import TrainConfig
 from deepinn.domains import AbstractDomain
 from deepinn.plugins import Registry
 from deepinn.problems import Problem
+from deepinn.samplers import SamplerFactory
 from deepinn.training import OPTIMIZER_PRESETS, FitResult, Phase, fit
 
-__all__ = ["build_components", "check_launch", "run_from_config", "typed_config"]
+__all__ = [
+    "Components",
+    "build",
+    "build_components",
+    "build_domain",
+    "check_launch",
+    "fit_components",
+    "plain",
+    "run_from_config",
+    "typed_config",
+]
 
 
 def _find_target(node: Any, path: str = "") -> str | None:
@@ -112,36 +123,71 @@ def typed_config(cfg: DictConfig) -> TrainConfig:
     return typed
 
 
-def _phases(config: TrainConfig) -> list[Phase]:
-    phases: list[Phase] = config.optimizer.phases(config.trainer.max_steps)
-    return phases
+@dataclass
+class Components:
+    """What a run trains, each part built once from the typed configuration.
+
+    Attributes:
+        domain: The chosen domain (``domain=...``).
+        samplers: The chosen sampler's factory; the problem built every constraint's sampler
+            through it.
+        problem: The problem, posed on ``domain`` unless it has its own geometry.
+        network: The network, initialised from the run's seed.
+        phases: The optimizer phases over ``trainer.max_steps``.
+    """
+
+    domain: AbstractDomain
+    samplers: SamplerFactory
+    problem: Problem
+    network: torch.nn.Module
+    phases: list[Phase]
 
 
-def build_components(
-    cfg: DictConfig, registry: Registry
-) -> tuple[Problem, torch.nn.Module, list[Phase]]:
-    """Build the problem, the network and the optimizer phases a composed config describes."""
-    config = typed_config(cfg)
-    domain = registry.domains.build(cfg.domain.name, cfg.domain)
-    counter = itertools.count()
+def build_domain(config: TrainConfig, registry: Registry) -> AbstractDomain:
+    """The domain ``config`` chooses (building one allocates nothing)."""
+    return registry.domains.build(config.domain.name, config.domain)
 
-    def make_sampler(domain: Any, n_points: int) -> Any:
-        return registry.samplers.build(
-            cfg.sampler.name, cfg.sampler,
-            domain=domain, n_points=n_points, seed=config.seed + next(counter),
-        )
 
+def build(
+    config: TrainConfig,
+    registry: Registry,
+    *,
+    domain: AbstractDomain | None = None,
+    chosen_domain: str | None = None,
+) -> Components:
+    """Build the domain, the samplers, the problem, the network and the phases, once each.
+
+    Args:
+        config: The typed configuration (:func:`typed_config`).
+        registry: The registry that builds the components.
+        domain: The domain when it is built already (its dimension sizes the memory check).
+        chosen_domain: The ``domain=...`` the caller chose explicitly, if any: a problem with
+            its own geometry refuses it rather than train elsewhere than asked.
+    """
+    if domain is None:
+        domain = build_domain(config, registry)
+    samplers = SamplerFactory(config.sampler.name, config.sampler, registry, seed=config.seed)
     problem = registry.problems.build(
-        cfg.problem.name, cfg.problem, domain=domain, make_sampler=make_sampler, registry=registry
+        config.problem.name, config.problem, domain=domain, make_sampler=samplers,
+        registry=registry,
     )
-    _check_domain_is_used(problem, domain, cfg)
+    _check_domain_is_used(problem, domain, config.problem.name, chosen_domain)
     torch.manual_seed(config.seed)
     network = registry.networks.build(
-        cfg.net.name, cfg.net,
+        config.net.name, config.net,
         in_dim=problem.space.dim, out_dim=len(problem.outputs),
         bounds=problem.domain.bounding_box(), coordinates=problem.space.coordinate_names(),
     )
-    return problem, network, _phases(config)
+    phases: list[Phase] = config.optimizer.phases(config.trainer.max_steps)
+    return Components(domain, samplers, problem, network, phases)
+
+
+def build_components(
+    cfg: DictConfig, registry: Registry, chosen_domain: str | None = None
+) -> tuple[Problem, torch.nn.Module, list[Phase]]:
+    """The problem, the network and the optimizer phases a composed config describes."""
+    parts = build(typed_config(cfg), registry, chosen_domain=chosen_domain)
+    return parts.problem, parts.network, parts.phases
 
 
 def _contains_domain(node: object, domain: object, depth: int = 0) -> bool:
@@ -153,31 +199,18 @@ def _contains_domain(node: object, domain: object, depth: int = 0) -> bool:
     return any(_contains_domain(part, domain, depth + 1) for part in vars(node).values())
 
 
-def _explicit_domain_choice() -> str | None:
-    """The ``domain=...`` the user typed, when a Hydra run knows its overrides."""
-    from hydra.core.hydra_config import HydraConfig
-
-    if not HydraConfig.initialized():
-        return None
-    for override in HydraConfig.get().overrides.task:
-        key, _, value = override.lstrip("+~").partition("=")
-        if key == "domain":
-            return value
-    return None
-
-
-def _check_domain_is_used(problem: Problem, domain: object, cfg: DictConfig) -> None:
+def _check_domain_is_used(
+    problem: Problem, domain: object, problem_name: str, chosen: str | None
+) -> None:
     """A problem with its own geometry refuses an explicitly chosen domain it would ignore."""
-    if _contains_domain(problem.domain, domain):
+    if chosen is None or _contains_domain(problem.domain, domain):
         return
-    chosen = _explicit_domain_choice()
-    if chosen is not None:
-        raise ConfigurationError(
-            f"problem={cfg.problem.name} has its own geometry ({problem.domain!r}) and does not "
-            f"use domain={chosen}: the run would train elsewhere than asked. Drop domain=..., or "
-            "pick a problem posed on the chosen domain (poisson, helmholtz, inverse_diffusion, "
-            "custom)."
-        )
+    raise ConfigurationError(
+        f"problem={problem_name} has its own geometry ({problem.domain!r}) and does not "
+        f"use domain={chosen}: the run would train elsewhere than asked. Drop domain=..., or "
+        "pick a problem posed on the chosen domain (poisson, helmholtz, inverse_diffusion, "
+        "custom)."
+    )
 
 
 def check_launch(cfg: DictConfig, hydra_cfg: Any) -> None:
@@ -195,28 +228,50 @@ def check_launch(cfg: DictConfig, hydra_cfg: Any) -> None:
         )
 
 
-def run_from_config(cfg: DictConfig, registry: Registry, run_dir: str) -> FitResult:
-    """Train what ``cfg`` describes, writing the run folder ``run_dir``."""
-    config = typed_config(cfg)
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    problem, network, phases = build_components(cfg, registry)
+def trainer_options(config: TrainConfig) -> dict[str, Any]:
+    """The ``lightning.Trainer`` arguments of ``trainer.*``."""
     trainer = config.trainer
-    trainer_options = {
+    return {
         "accelerator": "gpu" if trainer.accelerator == "cuda" else trainer.accelerator,
         "devices": trainer.devices,
         "num_nodes": trainer.num_nodes,
         "strategy": trainer.strategy,
         "enable_progress_bar": trainer.enable_progress_bar,
     }
+
+
+def fit_components(
+    config: TrainConfig, parts: Components, run_dir: str, hparams: dict[str, Any]
+) -> FitResult:
+    """Train the built ``parts`` as ``config`` says, writing the run folder ``run_dir``.
+
+    Args:
+        hparams: The plain configuration, stored in checkpoints and TensorBoard.
+    """
     return fit(
-        problem,
-        network,
+        parts.problem,
+        parts.network,
         config.run_config(),
-        phases=phases,
-        max_steps=trainer.max_steps,
+        phases=parts.phases,
+        max_steps=config.trainer.max_steps,
         run_dir=run_dir,
-        trainer_options=trainer_options,
+        trainer_options=trainer_options(config),
         logger=config.logger.tensorboard,
-        hparams=OmegaConf.to_container(cfg, resolve=True),  # type: ignore[arg-type]
+        hparams=hparams,
     )
+
+
+def plain(cfg: DictConfig) -> dict[str, Any]:
+    """The configuration as plain data, interpolations resolved (what checkpoints record)."""
+    return cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))
+
+
+def run_from_config(
+    cfg: DictConfig, registry: Registry, run_dir: str, chosen_domain: str | None = None
+) -> FitResult:
+    """Train what ``cfg`` describes, writing the run folder ``run_dir``."""
+    config = typed_config(cfg)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    parts = build(config, registry, chosen_domain=chosen_domain)
+    return fit_components(config, parts, run_dir, plain(cfg))

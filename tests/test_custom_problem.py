@@ -92,7 +92,9 @@ def test_loss_groups_take_the_laplacian_lane(registry: Registry) -> None:
 @pytest.mark.parametrize("experiment", ["yaml_poisson_lshape", "yaml_heat"])
 def test_exact_solution_has_zero_loss(registry: Registry, float64: None, experiment: str) -> None:
     problem = _build(registry, f"+experiment={experiment}", "dtype=float64")
-    _, losses = PINNLoss(problem, _Exact(problem), RunConfig(field_mode="reverse"))(_points(problem))
+    _, losses = PINNLoss(problem, _Exact(problem), RunConfig(field_mode="reverse"))(
+        _points(problem)
+    )
     assert max(float(v.detach()) for v in losses.values()) < 1e-20
 
 
@@ -101,7 +103,9 @@ def test_inverse_exact_solution_and_true_k_fit(registry: Registry, float64: None
     assert problem.true_parameters == {"k": 2.0}
     with torch.no_grad():
         problem.parameters["k"].fill_(2.0)
-    _, losses = PINNLoss(problem, _Exact(problem), RunConfig(field_mode="reverse"))(_points(problem))
+    _, losses = PINNLoss(problem, _Exact(problem), RunConfig(field_mode="reverse"))(
+        _points(problem)
+    )
     assert float(losses["pde"].detach()) < 1e-20 and float(losses["wall"].detach()) < 1e-20
     assert float(losses["data"].detach()) < 3e-4  # the observations' noise, sigma = 0.01
 

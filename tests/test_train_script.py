@@ -115,3 +115,27 @@ def test_bad_configuration_fails_before_training_with_one_message(tmp_path, over
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "checkpoints").exists()
+
+
+def _command(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_a_sweep_runs_one_job_per_value(tmp_path):
+    result = _command("-m", *FAST, "trainer.max_steps=2", "optimizer=adam", "logger=none",
+                      "domain=interval,circle", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    steps = [json.loads((tmp_path / "sweep" / job / "metrics.json").read_text())["steps"]
+             for job in ("0", "1")]
+    assert steps == [2, 2]
+    overrides = (tmp_path / "sweep" / "1" / ".hydra" / "overrides.yaml").read_text()
+    assert "- domain=circle" in overrides
+
+
+def test_cfg_job_prints_the_configuration_and_runs_nothing(tmp_path):
+    result = _command("--cfg", "job", "problem=heat", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "problem:\n  alpha: 0.1" in result.stdout and "name: heat" in result.stdout
+    assert list(tmp_path.iterdir()) == []

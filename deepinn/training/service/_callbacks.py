@@ -15,9 +15,9 @@ import yaml
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from deepinn._errors import ConfigurationError
 from deepinn.training.service._metrics import relative_l2, relative_l2_per_output
 from deepinn.training.service._plots import points_figure, solution_figure
+from deepinn.training.settings._sections import MonitorConfig
 from deepinn.training.step._compile import CompiledGradient, CompiledLoss
 from deepinn.training.step._module import PINNModule
 
@@ -49,15 +49,12 @@ def _pinn(callback: pl.Callback, pl_module: pl.LightningModule) -> PINNModule:
 
 
 class GradientMonitor(pl.Callback):
-    """Per-layer gradient norms every ``norm_every`` steps; gradient and weight histograms every
-    ``histogram_every`` steps (TensorBoard, rank zero)."""
+    """Per-layer gradient norms every ``monitor.grad_norm_every`` steps; gradient and weight
+    histograms every ``monitor.histogram_every`` steps (TensorBoard, rank zero)."""
 
-    def __init__(self, norm_every: int = 50, histogram_every: int = 500) -> None:
-        for name, value in {"norm_every": norm_every, "histogram_every": histogram_every}.items():
-            if value <= 0:
-                raise ConfigurationError(f"{name} = {value}; use a positive number of steps.")
-        self.norm_every = norm_every
-        self.histogram_every = histogram_every
+    def __init__(self, monitor: MonitorConfig) -> None:
+        self.norm_every = monitor.grad_norm_every
+        self.histogram_every = monitor.histogram_every
         self._done_step = -1
 
     def on_before_optimizer_step(

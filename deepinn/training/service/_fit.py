@@ -175,11 +175,7 @@ def _train(
             loggers.append(
                 TensorBoardLogger(save_dir=str(run_path), name="tensorboard", version="")
             )
-            monitor_every = run.monitor
-            callbacks += [
-                GradientMonitor(monitor_every.grad_norm_every, monitor_every.histogram_every),
-                FigureLogger(),
-            ]
+            callbacks += [GradientMonitor(run.monitor), FigureLogger()]
     trainer = pl.Trainer(
         max_steps=max_steps,
         max_epochs=-1,

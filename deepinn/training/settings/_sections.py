@@ -77,7 +77,8 @@ class WeightingConfig:
         if self.name not in WEIGHTINGS:
             raise ConfigurationError(
                 unknown_name_message(
-                    "weighting.name", self.name, WEIGHTINGS, plural="weightings", listed="Valid"
+                    "weighting.name", str(self.name), WEIGHTINGS, plural="weightings",
+                    listed="Valid",
                 )
             )
         if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not (

@@ -116,3 +116,27 @@ def test_unknown_phase_dtype_is_named():
     problem = _poisson_1d()
     with pytest.raises(dp.ConfigurationError, match=r"dtype = 'float16'.*float64"):
         fit(problem, _net(problem), phases=adam_lbfgs(adam_steps=10, lbfgs_dtype="float16"), max_steps=20)
+
+
+def _random_problem(seed_of_sampler: int):
+    square = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
+    pde = PDEConstraint(
+        "pde", dp.samplers.RandomUniformSampler(square, 32, seed=seed_of_sampler),
+        residual=lambda f: f.laplacian("u"),
+    )
+    return dp.Problem("random", square, [pde])
+
+
+def test_training_points_come_from_the_run_seed_not_from_a_sampler_s_own_seed():
+    # A sampler's seed serves its standalone draws (sampler.sample_points()); training draws
+    # every round from a generator of the run's seed, the constraint's name and the round.
+    from deepinn.training import CollocationData, RunConfig
+
+    def points(sampler_seed, run_seed):
+        data = CollocationData(_random_problem(sampler_seed), RunConfig(seed=run_seed))
+        return data.global_points(0)["pde"]["x"]
+
+    assert torch.equal(points(0, 7), points(123, 7))
+    assert not torch.equal(points(0, 7), points(0, 8))
+    standalone = [_random_problem(s).constraints[0].sampler.sample_points().as_tensor for s in (0, 1)]
+    assert not torch.equal(*standalone)

@@ -7,7 +7,7 @@ receives: outputs and derivatives by name, computed lazily and shared through on
 ``DerivativeCache`` per step, by the derivative strategy its ``mode`` names
 (:data:`DERIVATIVE_MODES`: ``ReverseDerivatives``, ``ForwardDerivatives``, ``LaneDerivatives``).
 :data:`FIELD_MODES` are the values of a training run's ``field_mode``. (The original notebook's
-``Jacobian(X, y)(i, j)`` class lives in :mod:`deepinn.seed`.)
+``Jacobian(X, y)(i, j)`` class lives in :mod:`deepinn.notebook`.)
 """
 
 from deepinn.operators._autograd import divergence as divergence

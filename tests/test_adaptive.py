@@ -72,7 +72,8 @@ def test_adaptive_points_on_an_interval_s_ends_keep_both_ends_in_every_round() -
     interval = dp.domains.Interval(dp.spaces.R1("x"), -1.0, 1.0)
     pde = PDEConstraint("pde", AdaptiveSampler(interval, 32, seed=0), residual=lambda f: f["u"])
     ends = DirichletBC("ends", AdaptiveSampler(interval.boundary, 2, seed=0), value=lambda x: 0 * x)
-    data = CollocationData(dp.Problem("ends", interval, [pde, ends]), RunConfig(seed=1, resample_every=5))
+    problem = dp.Problem("ends", interval, [pde, ends])
+    data = CollocationData(problem, RunConfig(seed=1, resample_every=5))
     data.residual = lambda constraint, batch: (batch["x"][:, 0] + 1.0).double()  # largest at +1
     assert data.adaptive == ["pde"]
     for round_index in range(3):

@@ -7,6 +7,7 @@ import torch
 
 import deepinn as dp
 from deepinn import ConfigurationError
+from deepinn._errors import spoken_as
 from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.training import RunConfig, fit
 from deepinn.training.step._loss import PINNLoss
@@ -52,7 +53,9 @@ def test_weights_fall_in_time_and_rise_as_the_early_losses_fall() -> None:
     early = growing.causal.last_weights["pde"]
     assert bool((early[1:] <= early[:-1]).all()) and float(early[-1]) < 0.5
     # the early region fitted (r = 0 for t < 1/2): every weight rises or stays, the late ones rise
-    fitted = PINNLoss(problem, Formula(lambda x: x[:, :1] * (x[:, :1] > 0.5)), RunConfig(causal=causal))
+    fitted = PINNLoss(
+        problem, Formula(lambda x: x[:, :1] * (x[:, :1] > 0.5)), RunConfig(causal=causal)
+    )
     fitted(_points(problem))
     later = fitted.causal.last_weights["pde"]
     assert bool((later >= early - 1e-12).all()) and float(later[-1]) > float(early[-1]) * 2
@@ -73,7 +76,8 @@ def test_causal_loss_is_smaller_than_plain_when_late_residuals_dominate() -> Non
     problem = _problem()
     network = Formula(lambda x: 3 * x[:, :1])
     _, plain = PINNLoss(problem, network)(_points(problem))
-    _, causal = PINNLoss(problem, network, RunConfig(causal=CausalConfig(tol=1.0, chunks=4)))(_points(problem))
+    run = RunConfig(causal=CausalConfig(tol=1.0, chunks=4))
+    _, causal = PINNLoss(problem, network, run)(_points(problem))
     assert float(causal["pde"]) < 0.8 * float(plain["pde"])
     assert float(causal["initial"]) == pytest.approx(float(plain["initial"]))  # not a PDE term
 
@@ -82,8 +86,12 @@ def test_a_problem_without_time_is_refused() -> None:
     square = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
     pde = PDEConstraint("pde", dp.samplers.RandomUniformSampler(square, 10), residual=lambda f: f["u"], order=0)
     problem = dp.Problem("space_only", square, [pde])
-    with pytest.raises(ConfigurationError, match=r"causal.tol 1.0 > 0\) needs a PDE constraint.*time coordinate 't'.*coordinates \(x0, x1\)"):
+    match = r"causal.tol 1.0 > 0\) needs a PDE constraint.*coordinate 't'.*coordinates \(x0, x1\)"
+    with pytest.raises(ConfigurationError, match=match) as info:
         PINNLoss(problem, Formula(lambda x: x[:, :1]), RunConfig(causal=CausalConfig(tol=1.0)))
+    assert str(info.value).endswith("deepinn.fit(..., causal={'tol': 0})")
+    with spoken_as("cli"):
+        assert str(info.value).endswith("deepinn train causal.tol=0")
 
 
 def test_bad_causal_settings_are_refused() -> None:

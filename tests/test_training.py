@@ -138,5 +138,5 @@ def test_training_points_come_from_the_run_seed_not_from_a_sampler_s_own_seed():
 
     assert torch.equal(points(0, 7), points(123, 7))
     assert not torch.equal(points(0, 7), points(0, 8))
-    standalone = [_random_problem(s).constraints[0].sampler.sample_points().as_tensor for s in (0, 1)]
-    assert not torch.equal(*standalone)
+    samplers = [_random_problem(s).constraints[0].sampler for s in (0, 1)]
+    assert not torch.equal(*(sampler.sample_points().as_tensor for sampler in samplers))

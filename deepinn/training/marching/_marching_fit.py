@@ -239,7 +239,8 @@ def _marching_summary(
     """The windows as one network, measured on the whole problem (and written to ``run_path``
     by rank 0)."""
     composite = TimeMarchingNetwork(trained, column, edges[: len(trained) + 1])
-    module = PINNModule(problem, composite, adam(), run)
+    # measured, never trained: the run's derivatives, none of its compile or toolbox settings
+    module = PINNModule(problem, composite, adam(), RunConfig(field_mode=run.field_mode))
     steps = sum(int(m.get("steps", 0)) for m in window_metrics)
     metrics = compute_metrics(module, steps, time.perf_counter() - start, run.eval_points)
     last = window_metrics[-1]

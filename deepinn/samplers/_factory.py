@@ -2,8 +2,9 @@
 
 A problem factory (``factory(params, domain, make_sampler)``) receives one and calls
 ``make_sampler(domain, n_points)`` once per constraint; each call builds the chosen registered
-sampler through the registry, seeded ``seed``, ``seed + 1``, ... in the order of the calls, so
-that every constraint draws its own points and a rebuilt problem draws the same ones.
+sampler through the registry with the run's ``seed``. A training run draws its points from
+stateless generators keyed by (run seed, constraint name, round), so constraints draw different
+points; the sampler's own seed serves direct ``sample_points()`` calls (plots, previews).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class SamplerFactory:
         name: A registered sampler name (``random``, ``sobol``, ``provider:name``, ...).
         params: Its parameters (a mapping, its schema's instance or None for the defaults).
         registry: The registry that builds it.
-        seed: The first sampler's seed; the k-th call's sampler gets ``seed + k``.
+        seed: The run's seed, given to every sampler built.
 
     Attributes:
         built: How many samplers this factory has built.
@@ -56,7 +57,7 @@ class SamplerFactory:
                 domain or the count.
         """
         sampler = self.registry.samplers.build(
-            self.name, self.params, domain=domain, n_points=n_points, seed=self.seed + self.built
+            self.name, self.params, domain=domain, n_points=n_points, seed=self.seed
         )
         self.built += 1
         return sampler

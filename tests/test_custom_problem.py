@@ -266,5 +266,5 @@ def test_users_own_config_dir_experiment(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    runs = list((tmp_path / "outputs").glob("*/*/metrics.json"))  # named by the label
-    assert [run.parent.parent.name for run in runs] == ["mypde-interval"]
+    runs = list((tmp_path / "outputs").glob("*/*/metrics.json"))  # named by the experiment
+    assert [run.parent.parent.name for run in runs] == ["mypde"]

@@ -1,4 +1,5 @@
-"""Callbacks: gradient monitoring, figures, and the run folder's artifacts."""
+"""Callbacks: gradient monitoring, figures, and the run folder's artifacts (the network and its
+record written by :mod:`deepinn.training.service._record`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from deepinn.training.service._metrics import relative_l2, relative_l2_per_output
 from deepinn.training.service._plots import points_figure, solution_figure
+from deepinn.training.service._record import write_network
 from deepinn.training.settings._sections import MonitorConfig
 from deepinn.training.step._compile import CompiledGradient, CompiledLoss
 from deepinn.training.step._module import PINNModule
@@ -135,7 +137,8 @@ def _predict_float64(pl_module: PINNModule) -> Any:
 
 
 class RunArtifacts(pl.Callback):
-    """Writes ``metrics.json``, ``predictions.npz`` and ``plots/*.png`` into the run folder."""
+    """Writes ``metrics.json``, ``network.pt``, ``run.json``, ``predictions.npz`` and
+    ``plots/*.png`` into the run folder."""
 
     def __init__(self, run_dir: str | Path, eval_points: int = 10_000) -> None:
         self.run_dir = Path(run_dir)
@@ -226,9 +229,11 @@ def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
 def write_artifacts(
     run_dir: Path, pl_module: Any, metrics: dict[str, Any], eval_points: int
 ) -> None:
-    """metrics.json, predictions.npz and the solution plot of a finished run."""
+    """metrics.json, network.pt, run.json, predictions.npz and the solution plots of a finished
+    run."""
     run_dir.mkdir(parents=True, exist_ok=True)
     write_metrics(run_dir, metrics)
+    write_network(run_dir, pl_module, eval_points)
     problem = pl_module.problem
     points, exact = problem.evaluation_set(eval_points)
     prediction = _predict_float64(pl_module)(points)
@@ -241,3 +246,4 @@ def write_artifacts(
     for index, output in enumerate(problem.outputs):
         figure = solution_figure(problem, _predict_float64(pl_module), output=index)
         figure.savefig(plots / f"solution_{output}.png", dpi=100)
+

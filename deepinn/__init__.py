@@ -43,6 +43,8 @@ __version__ = "2.0.0"
 _LAZY = {
     "training": ("deepinn.training", None),
     "fit": ("deepinn.training", "fit"),
+    "load": ("deepinn.runs", "load"),
+    "TrainedRun": ("deepinn.runs", "TrainedRun"),
     "Model": ("deepinn.notebook", "Model"),
 }
 
@@ -67,6 +69,7 @@ __all__ = [
     "PluginError",
     "Problem",
     "ShapeError",
+    "TrainedRun",
     "TrainingError",
     "UnknownNameError",
     "constraint",
@@ -74,6 +77,7 @@ __all__ = [
     "domain",
     "domains",
     "fit",
+    "load",
     "nn",
     "notebook",
     "operators",

@@ -1,0 +1,225 @@
+"""A finished run as an object: ``deepinn.load`` of Python, command-line and time-marching runs,
+predictions at the user's points, residuals, errors, refusals, and the predict / evaluate /
+export commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import deepinn as dp
+from deepinn import ConfigurationError, ShapeError
+from deepinn.constraints import DirichletBC, PDEConstraint
+from deepinn.nn import FullyConnected
+from deepinn.training import fit
+
+SQUARE = dp.domains.Parallelogram(dp.spaces.R1("x") * dp.spaces.R1("y"), [0, 0], [1, 0], [0, 1])
+
+
+def _exact(x: torch.Tensor) -> torch.Tensor:
+    return torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:2])
+
+
+def _source(x: torch.Tensor) -> torch.Tensor:
+    return 2 * math.pi**2 * _exact(x)
+
+
+def poisson() -> dp.Problem:
+    """-(u_xx + u_yy) = 2 pi^2 sin(pi x) sin(pi y) on the unit square, u = 0 on its boundary."""
+    sampler = dp.samplers.RandomUniformSampler
+    constraints = [
+        PDEConstraint("pde", sampler(SQUARE, 64), lambda f: -f.laplacian("u"), source=_source),
+        DirichletBC("boundary", sampler(SQUARE.boundary, 32, seed=1), lambda x: 0 * x[:, :1]),
+    ]
+    return dp.Problem("square_poisson", SQUARE, constraints, exact=_exact)
+
+
+def network() -> FullyConnected:
+    torch.manual_seed(0)
+    return FullyConnected([2, 8, 1], "tanh")
+
+
+@pytest.fixture(scope="module")
+def python_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("python") / "run"
+    fit(poisson(), network(), max_steps=20, run_dir=run_dir, logger=False, dtype=torch.float64,
+        eval_points=200, threads=1, trainer_options={"enable_progress_bar": False})
+    return run_dir
+
+
+TINY = ["problem.n_interior=32", "problem.n_boundary=8", "eval_points=100", "net.hidden=[4]",
+        "threads=1", "logger=none", "optimizer=adam", "trainer.max_steps=10", "dtype=float64",
+        "trainer.enable_progress_bar=false"]
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """Hydra's job sets up the root logger (train.log); give the next test the old one."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:], root.level = handlers, level
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from deepinn.app import train
+
+    run_dir = tmp_path_factory.mktemp("cli") / "run"
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        assert train([*TINY, f"hydra.run.dir={run_dir}"]) == 0
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:], root.level = handlers, level
+    return run_dir
+
+
+# ------------------------------------------------------------------ the run folder
+def test_a_finished_run_keeps_its_network_and_a_record(python_run: Path) -> None:
+    record = json.loads((python_run / "run.json").read_text())
+    state = torch.load(python_run / "network.pt", weights_only=True)
+    assert record["format"] == 1 and record["api"] == "python" and record["dtype"] == "float64"
+    assert record["problem"]["coordinates"] == ["x", "y"] and record["problem"]["outputs"] == ["u"]
+    assert record["network"]["parameters"] == {k: list(v.shape) for k, v in state.items()}
+    assert record["description"]["problem"]["name"] == "square_poisson"
+
+
+def test_a_configured_run_records_its_network_registration(cli_run: Path) -> None:
+    record = json.loads((cli_run / "run.json").read_text())
+    assert (record["api"], record["network"]["name"]) == ("cli", "mlp")
+    assert record["network"]["params"]["hidden"] == [4]
+
+
+# ------------------------------------------------------------------ load
+def test_a_python_run_reloads_and_predicts_its_predictions_to_the_last_bit(
+    python_run: Path,
+) -> None:
+    run = dp.load(python_run, problem=poisson(), network=network())
+    stored = np.load(python_run / "predictions.npz")
+    prediction = run.predict(stored["points"])
+    assert prediction.dtype == np.float64 and not run.network.training
+    np.testing.assert_array_equal(prediction, stored["prediction"])
+
+
+def test_a_command_line_run_reloads_from_its_configuration(cli_run: Path) -> None:
+    run = dp.load(cli_run)
+    stored = np.load(cli_run / "predictions.npz")
+    np.testing.assert_array_equal(run.predict(stored["points"]), stored["prediction"])
+    assert run.problem.name == "poisson" and run.config is not None
+    assert run.config["net"]["hidden"] == [4] and run.metrics["steps"] == 10
+    assert run.error()["rel_l2"] == pytest.approx(run.metrics["rel_l2"], rel=1e-12)
+
+
+def test_the_last_checkpoint_is_the_final_network_of_a_finished_run(cli_run: Path) -> None:
+    x = torch.rand(50, 2, dtype=torch.float64)
+    final, last = dp.load(cli_run).predict(x), dp.load(cli_run, checkpoint="last").predict(x)
+    torch.testing.assert_close(last, final, rtol=0, atol=0)
+
+
+def test_predict_takes_a_dict_of_coordinates_and_names_the_outputs(python_run: Path) -> None:
+    run = dp.load(python_run, problem=poisson(), network=network())
+    x = np.random.default_rng(0).random((40, 2))
+    by_name = run.predict({"y": x[:, 1], "x": x[:, 0]})
+    assert list(by_name) == ["u"]
+    np.testing.assert_array_equal(by_name["u"], run.predict(x)[:, 0])
+
+
+def test_predict_batches_give_the_same_values(python_run: Path) -> None:
+    run = dp.load(python_run, problem=poisson(), network=network())
+    x = torch.rand(1000, 2, dtype=torch.float64)
+    torch.testing.assert_close(run.predict(x, batch_size=7), run.predict(x), rtol=0, atol=1e-15)
+
+
+def test_residuals_are_the_pde_residual_at_the_points(python_run: Path) -> None:
+    run = dp.load(python_run, problem=poisson(), network=network())
+    x = torch.rand(30, 2, dtype=torch.float64, requires_grad=True)
+    u = run.network(x)
+    (du,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+    u_xx = torch.autograd.grad(du[:, 0].sum(), x, retain_graph=True)[0][:, 0]
+    u_yy = torch.autograd.grad(du[:, 1].sum(), x)[0][:, 1]
+    manual = (-(u_xx + u_yy)).unsqueeze(1) - _source(x.detach())
+    residuals = run.residuals(x.detach())
+    assert list(residuals) == ["pde"]
+    torch.testing.assert_close(residuals["pde"], manual.detach(), rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------ refusals
+def test_a_python_run_without_its_problem_is_refused_naming_the_fix(python_run: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"started from Python.*problem=my_problem"):
+        dp.load(python_run)
+
+
+def test_another_problem_or_network_is_refused_naming_both(python_run: Path) -> None:
+    other = dp.Problem("other", SQUARE, poisson().constraints, exact=_exact)
+    with pytest.raises(ConfigurationError, match=r"name 'square_poisson' in the run, 'other'"):
+        dp.load(python_run, problem=other, network=network())
+    fits = r"linears.0.weight: \[8, 2\] in the run, \[4, 2\]"
+    with pytest.raises(ConfigurationError, match=fits):
+        dp.load(python_run, problem=poisson(), network=FullyConnected([2, 4, 1]))
+
+
+def test_a_folder_that_is_not_a_run_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"not a deepinn run folder \(no run.json"):
+        dp.load(tmp_path)
+    with pytest.raises(ConfigurationError, match=r"no such folder"):
+        dp.load(tmp_path / "missing")
+
+
+def test_a_truncated_network_file_is_refused(python_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(python_run, copy)
+    data = (copy / "network.pt").read_bytes()
+    (copy / "network.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ConfigurationError, match=r"network.pt.*does not match the checksum"):
+        dp.load(copy, problem=poisson(), network=network())
+    record = json.loads((copy / "run.json").read_text())
+    del record["sha256"]
+    (copy / "run.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigurationError, match=r"network.pt.*truncated or corrupt"):
+        dp.load(copy, problem=poisson(), network=network())
+
+
+def test_a_newer_format_is_refused_naming_the_upgrade(python_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(python_run, copy)
+    record = json.loads((copy / "run.json").read_text())
+    (copy / "run.json").write_text(json.dumps({**record, "format": 99}))
+    with pytest.raises(ConfigurationError, match=r"run format 99.*pip install -U deepinn"):
+        dp.load(copy, problem=poisson(), network=network())
+
+
+def test_points_of_the_wrong_shape_or_a_missing_coordinate_are_refused(python_run: Path) -> None:
+    run = dp.load(python_run, problem=poisson(), network=network())
+    with pytest.raises(ShapeError, match=r"\(5, 3\); give \(N, 2\)"):
+        run.predict(np.zeros((5, 3)))
+    with pytest.raises(ShapeError, match=r"no values for coordinate\(s\) \['y'\]"):
+        run.predict({"x": np.zeros(5)})
+
+
+def test_a_missing_plugin_is_named(cli_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(cli_run, copy)
+    config = copy / ".hydra" / "config.yaml"
+    config.write_text(config.read_text().replace("name: poisson", "name: plugged_poisson"))
+    with pytest.raises(ConfigurationError, match=r"problem=plugged_poisson.*Install \(or enable\)"):
+        dp.load(copy)

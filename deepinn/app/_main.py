@@ -49,6 +49,7 @@ from deepinn.app._messages import composition_message
 from deepinn.app._schema import TrainConfig
 from deepinn.app._store import register_configs
 from deepinn.app._summary import summary
+from deepinn.app._yamlfiles import check_config_dir
 from deepinn.plugins import PluginWarning, Registry, load_registry
 from deepinn.training import FitResult
 from deepinn.training.service._checkpoint import (
@@ -229,6 +230,8 @@ def train(overrides: Sequence[str]) -> int:
                 _fail(target_refusal(f"override {override!r}"))
         args = parse_arguments(overrides)
         try:
+            if args.config_dir is not None:  # before Hydra reads a file of it
+                check_config_dir(args.config_dir)
             with warnings.catch_warnings():
                 warnings.simplefilter("always", PluginWarning)
                 registry = load_registry()

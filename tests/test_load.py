@@ -223,3 +223,79 @@ def test_a_missing_plugin_is_named(cli_run: Path, tmp_path: Path) -> None:
     config.write_text(config.read_text().replace("name: poisson", "name: plugged_poisson"))
     with pytest.raises(ConfigurationError, match=r"problem=plugged_poisson.*Install \(or enable\)"):
         dp.load(copy)
+
+
+# ------------------------------------------------------------------ kinds of runs
+def _cli(run_dir: Path, *overrides: str) -> Path:
+    from deepinn.app import train
+
+    assert train([*overrides, "threads=1", "logger=none", "trainer.enable_progress_bar=false",
+                  f"hydra.run.dir={run_dir}"]) == 0
+    return run_dir
+
+
+YAML_INVERSE = ["+experiment=yaml_inverse", "problem.constraints.pde.n=32",
+                "problem.constraints.wall.n=8", "net.hidden=[4]", "optimizer.adam_steps=3",
+                "trainer.max_steps=5", "eval_points=50", "monitor.val_every=5"]
+
+
+def test_a_yaml_inverse_problem_reloads_with_its_learned_coefficient(tmp_path: Path) -> None:
+    run = dp.load(_cli(tmp_path / "run", *YAML_INVERSE))
+    k = run.coefficients["k"]
+    assert float(k) == run.metrics["coefficients"]["k"] and float(k) != 1.0
+    stored = np.load(tmp_path / "run" / "predictions.npz")
+    np.testing.assert_array_equal(run.predict(stored["points"]), stored["prediction"])
+    x = torch.rand(20, 2, dtype=torch.float64, requires_grad=True)
+    u = run.network(x)
+    (du,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+    laplacian = sum(torch.autograd.grad(du[:, i].sum(), x, retain_graph=True)[0][:, i]
+                    for i in range(2))
+    source = 2.0 * torch.sin(math.pi * x[:, 0]) * torch.sin(math.pi * x[:, 1])
+    manual = -k * laplacian / (2 * math.pi**2) - source
+    torch.testing.assert_close(run.residuals(x.detach())["pde"][:, 0], manual.detach(),
+                               rtol=1e-10, atol=1e-12)
+
+
+HEAT_TRANSFORM = [
+    "problem=custom", "domain=interval", "domain.lower=0.0", "domain.upper=1.0",
+    "problem.coordinates=[x,t]", "problem.time=[0.0,1.0]", "dtype=float64",
+    "+problem.constraints={pde: {kind: pde, n: 32, residual: 'u_t - u_xx/pi**2'}}",
+    "problem.exact='exp(-t) * sin(pi*x)'",
+    "problem.output_transform='sin(pi*x) + t*x*(1 - x)*u'",
+    "net.hidden=[4]", "optimizer=adam", "trainer.max_steps=5", "eval_points=50",
+]
+
+
+def test_a_run_with_an_output_transform_predicts_the_transformed_solution(tmp_path: Path) -> None:
+    run = dp.load(_cli(tmp_path / "run", *HEAT_TRANSFORM))
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["network"]["output_transform"]
+    stored = np.load(tmp_path / "run" / "predictions.npz")
+    np.testing.assert_array_equal(run.predict(stored["points"]), stored["prediction"])
+    s = np.linspace(0.0, 1.0, 11)
+    start = run.predict({"x": s, "t": np.zeros_like(s)})["u"]
+    np.testing.assert_allclose(start, np.sin(np.pi * s), rtol=0, atol=1e-14)
+
+
+def test_a_time_marching_run_reloads_as_its_composite_network(tmp_path: Path) -> None:
+    box = dp.problems._spacetime.space_time(0.0, 1.0, 1.0)
+
+    def problem() -> dp.Problem:
+        sampler = dp.samplers.RandomUniformSampler
+        constraints = [
+            PDEConstraint("pde", sampler(box.domain, 32),
+                          lambda f: f.partial("u", "t") - 0.1 * f.partial("u", "x", "x")),
+            dp.constraints.InitialCondition(
+                "initial", sampler(box.space_interval, 16, seed=2), box.domain.space,
+                lambda x: torch.sin(math.pi * x[:, :1])),
+        ]
+        return dp.Problem("marched_heat", box.domain, constraints,
+                          exact=lambda x: torch.sin(math.pi * x[:, :1]) * torch.exp(-x[:, 1:2]))
+
+    torch.manual_seed(0)
+    fit(problem(), FullyConnected([2, 4, 1]), max_steps=3, run_dir=tmp_path / "run", logger=False,
+        dtype=torch.float64, eval_points=60, marching={"windows": 2}, threads=1,
+        trainer_options={"enable_progress_bar": False})
+    run = dp.load(tmp_path / "run", problem=problem(), network=FullyConnected([2, 4, 1]))
+    assert type(run.network).__name__ == "TimeMarchingNetwork" and len(run.network.windows) == 2
+    stored = np.load(tmp_path / "run" / "predictions.npz")
+    np.testing.assert_array_equal(run.predict(stored["points"]), stored["prediction"])

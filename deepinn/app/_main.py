@@ -63,7 +63,7 @@ from deepinn.training.service._runfolder import (
     is_secondary_rank,
     make_unique_folder,
 )
-from deepinn.training.service._signals import EXIT_SIGTERM, RunInterruptedError
+from deepinn.training.service._signals import RunInterruptedError
 
 __all__ = ["train"]
 
@@ -102,7 +102,7 @@ def _finish(run_dir: str, tensorboard: bool, train: Callable[[], FitResult]) -> 
         print(text, flush=True)
         _to_log_file(text)
         print(f"deepinn train: {stop}", file=sys.stderr)
-        sys.exit(EXIT_SIGTERM)
+        sys.exit(stop.exit_status)
     except DeepinnError as error:
         _to_log_file(f"deepinn train: error: {error}")
         _fail(error)
@@ -222,7 +222,8 @@ def train(overrides: Sequence[str]) -> int:
 
     Returns:
         0 on success; an error exits the process with status 1 and one line on stderr; SIGTERM
-        exits with status 143 after saving ``last.ckpt`` and ``metrics.json``.
+        (status 143) and Ctrl+C (SIGINT, status 130) exit after saving ``last.ckpt`` and
+        ``metrics.json``.
     """
     with spoken_as("cli"):
         for override in overrides:

@@ -133,11 +133,12 @@ def fit_marching(
                 )
                 fix = [resume_setting(run_path)] if run_path else []
                 raise RunInterruptedError(
-                    f"stopped by SIGTERM in time window {k} of {windows}"
+                    f"stopped by {error.signal_name} in time window {k} of {windows}"
                     + ("; resume with: {fix}" if fix else ""),
                     summary.metrics,
                     error.checkpoint,
                     fix=fix,
+                    signal_name=error.signal_name,
                 ) from None
             except TrainingError as error:
                 raise _in_window(error, k, windows, run_path) from None

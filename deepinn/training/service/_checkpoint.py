@@ -14,6 +14,7 @@ import errno
 import hashlib
 import os
 import shutil
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ __all__ = [
     "does_not_fit",
     "find_checkpoint",
     "load_checkpoint_safely",
+    "not_plain",
 ]
 
 COMPATIBLE_SECTIONS = (
@@ -110,13 +112,45 @@ def _os_error(error: BaseException) -> OSError | None:
     return None
 
 
+_PLAIN_LEAVES = (str, bytes, int, float, complex, bool, type(None), torch.Size, torch.dtype,
+                 torch.device)
+_PLAIN_CONTAINERS = (dict, OrderedDict, list, tuple, set, frozenset)
+
+
+def not_plain(value: Any, where: str = "checkpoint") -> str | None:
+    """Where ``value`` holds something a weights-only load refuses (an object of a class that
+    is not a number, string, container or tensor), with its type; None when it is plain data."""
+    kind = type(value)
+    if kind in _PLAIN_LEAVES or isinstance(value, torch.Tensor):
+        return None
+    if kind not in _PLAIN_CONTAINERS:
+        return f"{where} ({kind.__module__}.{kind.__qualname__})"
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if isinstance(value, dict) and not_plain(key) is not None:
+            return f"{where} (a key of type {type(key).__qualname__})"
+        found = not_plain(item, f"{where}[{key!r}]")
+        if found is not None:
+            return found
+    return None
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """``torch.save`` to a temporary file, fsync, rename; a checksum next to it."""
+    """``torch.save`` to a temporary file, fsync, rename; a checksum next to it. Only plain data
+    is written (numbers, strings, containers, tensors): what a weights-only load accepts."""
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None
     ) -> None:
         target = Path(path)
+        found = not_plain(checkpoint)
+        if found is not None:
+            raise TrainingError(
+                f"Could not write checkpoint {str(target)!r}: it would hold a Python object at "
+                f"{found}, which a weights-only load refuses, so the run could not be resumed. "
+                "Keep only numbers, strings, lists, dicts and tensors in a checkpoint (a custom "
+                "scheduler or callback's state_dict)."
+            )
         temporary = target.with_name(target.name + ".tmp")
         checksum = target.with_name(target.name + _SUFFIX)
         try:

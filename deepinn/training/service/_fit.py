@@ -32,11 +32,16 @@ from deepinn.training.service._checkpoint import (
     load_checkpoint_safely,
 )
 from deepinn.training.service._progress import LineProgress, stdout_is_terminal
-from deepinn.training.service._runfolder import held_run_folder, resume_setting
+from deepinn.training.service._runfolder import (
+    held_run_folder,
+    resume_setting,
+    run_folder_setting,
+)
 from deepinn.training.service._signals import (
+    LastCheckpoint,
     RunInterruptedError,
-    SignalCheckpoint,
     SIGTERMException,
+    sigint_as_sigterm,
 )
 from deepinn.training.settings._optim import Phase
 from deepinn.training.settings._settings import RunConfig
@@ -152,7 +157,7 @@ def _train(
     if options.get("enable_progress_bar", True) and not stdout_is_terminal():
         options["enable_progress_bar"] = False  # no carriage-return bar in a log file
         callbacks.append(LineProgress(run.monitor.log_every, max_steps))
-    signals = SignalCheckpoint(run_path / "checkpoints" if run_path is not None else None)
+    signals = LastCheckpoint(run_path / "checkpoints" if run_path is not None else None)
     callbacks.append(signals)
     loggers: list[Any] = []
     artifacts = None
@@ -203,21 +208,10 @@ def _train(
             warnings.filterwarnings(
                 "ignore", message=".*isinstance\\(treespec, LeafSpec\\)`? is deprecated.*"
             )
-            _fit(trainer, module, data, ckpt)
+            with sigint_as_sigterm(signals):
+                _fit(trainer, module, data, ckpt)
     except SIGTERMException:
-        elapsed = time.perf_counter() - start
-        metrics = compute_metrics(module, trainer.global_step, elapsed, eval_points)
-        metrics.setdefault("stop_reason", f"SIGTERM at step {trainer.global_step}")
-        if run_path is not None and trainer.is_global_zero:
-            write_artifacts(run_path, module, metrics, eval_points)
-        fix = [] if run_path is None else [resume_setting(run_path)]
-        raise RunInterruptedError(
-            f"stopped by SIGTERM at step {trainer.global_step}; last.ckpt and metrics.json "
-            f"saved{'; resume with: {fix}' if fix else ''}",
-            metrics,
-            signals.saved,
-            fix=fix,
-        ) from None
+        raise _interrupted(module, trainer, signals, run_path, start, eval_points) from None
     if artifacts is not None and artifacts.metrics:
         metrics = artifacts.metrics
     else:
@@ -225,3 +219,28 @@ def _train(
         metrics = compute_metrics(module, trainer.global_step, elapsed, eval_points)
     return FitResult(metrics, module, trainer, run_path)
 
+
+def _interrupted(
+    module: PINNModule,
+    trainer: pl.Trainer,
+    signals: LastCheckpoint,
+    run_path: Path | None,
+    start: float,
+    eval_points: int,
+) -> RunInterruptedError:
+    """The error of a run stopped by SIGTERM or SIGINT, after writing its ``metrics.json``."""
+    name, step = signals.signal_name or "SIGTERM", trainer.global_step
+    metrics = compute_metrics(module, step, time.perf_counter() - start, eval_points)
+    metrics.setdefault("stop_reason", f"{name} at step {step}")
+    if run_path is None:
+        return RunInterruptedError(
+            f"stopped by {name} at step {step}; nothing was saved (the run has no run folder). "
+            "To keep a run's checkpoints and metrics, and resume it, give it a folder: {fix}",
+            metrics, None, fix=[run_folder_setting("<folder>")], signal_name=name,
+        )
+    if trainer.is_global_zero:
+        write_artifacts(run_path, module, metrics, eval_points)
+    return RunInterruptedError(
+        f"stopped by {name} at step {step}; last.ckpt and metrics.json saved; resume with: {{fix}}",
+        metrics, signals.saved, fix=[resume_setting(run_path)], signal_name=name,
+    )

@@ -1,5 +1,5 @@
-"""The optimizer phases of a training module: their optimizers and schedulers, and on resume the
-configuration's settings over the checkpoint's."""
+"""The optimizer phases of a training module: their optimizers and schedulers, their state in a
+checkpoint as plain data, and on resume the configuration's settings over the checkpoint's."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from deepinn.training.settings._optim import Phase
 
-__all__ = ["PhaseOptimizers"]
+__all__ = ["PhaseOptimizers", "plain_scheduler_state"]
 
 _SCHEDULED = ("lr", "initial_lr")  # a scheduler moves these; compared through the base rate
 
@@ -37,6 +37,26 @@ def _apply_setting(
         group["initial_lr"] = value
     if scheduler is not None and hasattr(scheduler, "base_lrs"):
         scheduler.base_lrs[number] = value
+
+
+def plain_scheduler_state(state: Any) -> Any:
+    """A scheduler's ``state_dict()`` as plain data, for a weights-only checkpoint.
+
+    ``LambdaLR`` stores the ``__dict__`` of a callable-object factor (deepinn's schedules keep
+    their settings there); a weights-only load refuses such objects, so each factor's entry is
+    stored as None, as torch stores a plain function's. The schedule's shape then comes from the
+    resumed run's configuration; its progress (``last_epoch``, base rates, last rates) from the
+    checkpoint. Nested schedulers (``SequentialLR``'s ``_schedulers``) are handled alike.
+    """
+    if isinstance(state, dict):
+        return {
+            key: [None] * len(value) if key == "lr_lambdas" and isinstance(value, list)
+            else plain_scheduler_state(value)
+            for key, value in state.items()
+        }
+    if isinstance(state, list):
+        return [plain_scheduler_state(item) for item in state]
+    return state
 
 
 class PhaseOptimizers:

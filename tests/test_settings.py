@@ -38,7 +38,7 @@ SECTIONS: dict[str, type] = {
 
 BAD: dict[str, list[Any]] = {
     "seed": [-1, 2**32, 1.5, True, "0"],
-    "threads": [0, -2, 1.5, "4"],
+    "threads": [0, -2, 1.5, "4", True, "many", ""],
     "dtype": ["float16", "double", torch.float16, None],
     "resample_every": [-1, 2.5, True],
     "field_mode": ["sideways", "Auto", None],
@@ -110,7 +110,8 @@ def test_a_bad_value_is_refused_when_the_config_is_built_naming_the_key(key, val
 
 # ------------------------------------------------------------------ no second check elsewhere
 _CHOICES = {"FIELD_MODES", "DTYPES", "WEIGHTINGS", "RESUME_FROM", "COMPILE_CHOICES"}
-_CHECKS = {"check_int", "_compile_choice", "compile_choice", "_dtype_name", "_section"}
+_CHECKS = {"check_int", "_compile_choice", "compile_choice", "_dtype_name", "_section",
+           "_threads_choice"}
 
 
 def _texts(node: ast.AST) -> list[str]:

@@ -271,7 +271,7 @@ def run_from_config(
 ) -> FitResult:
     """Train what ``cfg`` describes, writing the run folder ``run_dir``."""
     config = typed_config(cfg)
-    if config.threads is not None:
+    if isinstance(config.threads, int):  # auto is resolved by fit, for the problem's size
         torch.set_num_threads(config.threads)
     parts = build(config, registry, chosen_domain=chosen_domain)
     return fit_components(config, parts, run_dir, plain(cfg))

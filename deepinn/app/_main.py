@@ -202,7 +202,7 @@ def _prepare(session: HydraSession, args: argparse.Namespace, registry: Registry
         _fail(composition_message(error, _values(parsed), registry.disabled_note()))
     job = _job_config(cfg)
     config = typed_config(job)
-    if config.threads is not None:
+    if isinstance(config.threads, int):  # auto is resolved by fit, for the problem's size
         torch.set_num_threads(config.threads)
     domain = build_domain(config, registry)
     check_memory(job, int(domain.dim))  # before anything large is allocated

@@ -43,6 +43,7 @@ from deepinn.training.service._signals import (
     SIGTERMException,
     sigint_as_sigterm,
 )
+from deepinn.training.service._threads import apply_threads
 from deepinn.training.settings._optim import Phase
 from deepinn.training.settings._settings import RunConfig
 from deepinn.training.step._data import CollocationData
@@ -108,8 +109,7 @@ def train_once(
     """One training run of checked arguments (``deepinn.fit`` checks them and, under time
     marching, calls this once per window)."""
     dtype = run.torch_dtype
-    if run.threads is not None:
-        torch.set_num_threads(run.threads)
+    apply_threads(run.threads, problem, network)
     pl.seed_everything(run.seed, workers=False, verbose=False)
     network = network.to(dtype)
     for parameter in problem.parameters.values():

@@ -70,6 +70,19 @@ def _compile_choice(value: Any) -> bool | str:
     )
 
 
+def _threads_choice(value: Any) -> int | str | None:
+    """``value`` as a positive int, ``"auto"`` or None."""
+    if isinstance(value, str) and value.lower() == "auto":
+        return "auto"
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise ConfigurationError(
+        f"threads = {value!r}; use a positive integer, auto (the default: the cores this process "
+        "may use less the other processes' load, one for a small problem) or null (torch's "
+        "default)."
+    )
+
+
 def _dtype_name(value: Any) -> str:
     """``value`` (a name or a torch dtype) as the name of one of :data:`DTYPES`."""
     if isinstance(value, torch.dtype):
@@ -105,7 +118,10 @@ class RunConfig:
 
     Attributes:
         seed: Seeds the points, the network's initial weights and Lightning (0 to 2**32 - 1).
-        threads: torch CPU threads per process (None: torch's default).
+        threads: torch CPU threads per process: ``auto`` (the default) takes the cores this
+            process may use less the other processes' load, and one thread for a problem too
+            small to gain from more (``deepinn.training.service._threads``); an int sets it;
+            None keeps torch's default (every core, however busy).
         dtype: ``float32`` or ``float64`` (a torch dtype is taken too).
         resample_every: Draw new collocation points every N steps (0: fixed points).
         field_mode: How residuals take derivatives: ``auto`` (per group of constraints, the
@@ -132,7 +148,7 @@ class RunConfig:
     """
 
     seed: int = 0
-    threads: Optional[int] = None
+    threads: Any = "auto"  # an int, auto or None: a union the config schema cannot type
     dtype: str = "float32"
     resample_every: int = 0
     field_mode: str = "auto"
@@ -152,7 +168,7 @@ class RunConfig:
                 f"seed = {self.seed}; use an integer from 0 to {MAX_SEED} (2**32 - 1, the range "
                 "Lightning and numpy seed)."
             )
-        check_int("threads", self.threads, 1, allow_none=True)
+        self.threads = _threads_choice(self.threads)
         self.dtype = _dtype_name(self.dtype)
         check_int("resample_every", self.resample_every, 0, example=" (0: fixed points)")
         if self.field_mode not in FIELD_MODES:

@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from deepinn._errors import ConfigurationError, unknown_name_message
+from deepinn.app._memory import check_memory
 from deepinn.app._schema import TrainConfig
 from deepinn.domains import AbstractDomain
 from deepinn.plugins import Registry
@@ -273,5 +274,7 @@ def run_from_config(
     config = typed_config(cfg)
     if isinstance(config.threads, int):  # auto is resolved by fit, for the problem's size
         torch.set_num_threads(config.threads)
-    parts = build(config, registry, chosen_domain=chosen_domain)
+    domain = build_domain(config, registry)
+    check_memory(cfg, int(domain.dim))  # a sweep's job, as a single run is checked
+    parts = build(config, registry, domain=domain, chosen_domain=chosen_domain)
     return fit_components(config, parts, run_dir, plain(cfg))

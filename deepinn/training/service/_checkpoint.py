@@ -230,6 +230,14 @@ def load_checkpoint_safely(path: Path) -> dict[str, Any]:
         raise ConfigurationError(
             f"resume: {str(path)!r} is empty (0 bytes), not a checkpoint. {fix}", fix=other
         )
+    with open(path, "rb") as handle:
+        head = handle.read(2)
+    if head != b"PK" and head[:1] != b"\x80":  # torch.save's zip archive, or a legacy pickle
+        raise ConfigurationError(
+            f"resume: {str(path)!r} is not a checkpoint (a checkpoint is the archive a run "
+            f"writes, checkpoints/last.ckpt of its run folder); give the run folder. {fix}",
+            fix=other,
+        )
     checksum = Path(str(path) + _SUFFIX)
     if checksum.is_file() and checksum.read_text().strip() != _digest(path):
         raise ConfigurationError(

@@ -15,7 +15,12 @@ from collections.abc import Mapping
 
 from hydra.errors import MissingConfigException, OverrideParseException
 from omegaconf import BooleanNode, FloatNode, IntegerNode, StringNode
-from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    OmegaConfBaseException,
+    ValidationError,
+)
 
 from deepinn._errors import unknown_name_message
 
@@ -99,7 +104,31 @@ def _declared(error: OmegaConfBaseException) -> list[str] | None:
     return None
 
 
+def _new_entry(error: OmegaConfBaseException, values: Mapping[str, str]) -> str | None:
+    """A new entry of a typed mapping given whole (``+problem.constraints.start={kind: ...}``):
+    OmegaConf assigns only into an existing entry, but merges a mapping into the parent."""
+    leaf = str(error.key) if isinstance(error, ValidationError) and error.key else None
+    for key, value in values.items():
+        parts = key.split(".")
+        if leaf is None or leaf not in parts[1:]:
+            continue
+        at = parts.index(leaf, 1)
+        parent = ".".join(parts[:at])
+        entry = value
+        for name in reversed(parts[at + 1:]):
+            entry = f"{{{name}: {entry}}}"
+        return (
+            f"+{key}={value}: {parent} takes a new entry only as a mapping merged into it; write "
+            f"+{parent}={{{leaf}: {entry}}} (docs/yaml_pde.md: adding a constraint from the "
+            "command line)."
+        )
+    return None
+
+
 def _override_message(error: OmegaConfBaseException, values: Mapping[str, str]) -> str:
+    new_entry = _new_entry(error, values)
+    if new_entry is not None:
+        return new_entry
     key = error.full_key or "config"
     value = values.get(key)
     if isinstance(error, (ConfigAttributeError, ConfigKeyError)):

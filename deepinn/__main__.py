@@ -1,6 +1,8 @@
 """The ``deepinn`` command line (also ``python -m deepinn``).
 
-``deepinn train <overrides>`` runs the main job (see :mod:`deepinn.app`); ``deepinn show KIND
+``deepinn train <overrides>`` runs the main job (see :mod:`deepinn.app`); ``deepinn predict``,
+``deepinn evaluate`` and ``deepinn export`` use a finished run (:mod:`deepinn.app._predict_cli`);
+``deepinn show KIND
 NAME`` prints one component's parameters (``deepinn plugins --params``: every component's).
 ``deepinn plugins`` loads the registry and lists every registered component by kind, with the
 plugin and distribution that provide it, then every plugin that failed to load and why.
@@ -87,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="follow each component with its parameters (type, default, doc)",
     )
+    for name, summary in (("predict", "a finished run's outputs at the points of a file"),
+                          ("evaluate", "a finished run's error against the solution"),
+                          ("export", "a finished run's network as a standalone TorchScript file")):
+        commands.add_parser(name, help=f"{summary}: deepinn {name} RUN ...", add_help=False)
     show = commands.add_parser(
         "show",
         help="one component's parameters: deepinn show domain circle",
@@ -128,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from deepinn.app import train  # Hydra and Lightning only for the main job
 
         return train(arguments[1:])
+    if arguments[:1] and arguments[0] in ("predict", "evaluate", "export"):
+        from deepinn.app._predict_cli import run_command  # a finished run: load, use
+
+        return run_command(arguments[0], arguments[1:])
     args = _parser().parse_args(arguments)
     try:
         return _show(args) if args.command == "show" else _plugins(args)

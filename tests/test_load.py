@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -299,3 +301,72 @@ def test_a_time_marching_run_reloads_as_its_composite_network(tmp_path: Path) ->
     assert type(run.network).__name__ == "TimeMarchingNetwork" and len(run.network.windows) == 2
     stored = np.load(tmp_path / "run" / "predictions.npz")
     np.testing.assert_array_equal(run.predict(stored["points"]), stored["prediction"])
+
+
+# ------------------------------------------------------------------ the commands
+def test_the_predict_command_round_trips_a_csv_and_an_npz_file(
+    cli_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deepinn.__main__ import main
+
+    x = np.random.default_rng(1).random((25, 2))
+    (tmp_path / "points.csv").write_text(
+        "x0,x1\n" + "\n".join(f"{float(a)!r},{float(b)!r}" for a, b in x) + "\n"
+    )
+    expected = dp.load(cli_run).predict(x)[:, 0]
+    assert main(["predict", str(cli_run), "--points", str(tmp_path / "points.csv"),
+                 "--out", str(tmp_path / "out.csv")]) == 0
+    header = (tmp_path / "out.csv").read_text().splitlines()[0]
+    table = np.loadtxt(tmp_path / "out.csv", delimiter=",", skiprows=1)
+    assert header == "x0,x1,u"
+    np.testing.assert_array_equal(table[:, :2], x)
+    np.testing.assert_array_equal(table[:, 2], expected)
+    np.savez(tmp_path / "points.npz", points=x)
+    assert main(["predict", str(cli_run), "--points", str(tmp_path / "points.npz"),
+                 "--out", str(tmp_path / "out.npz")]) == 0
+    with np.load(tmp_path / "out.npz") as out:
+        assert sorted(out.files) == ["u", "x0", "x1"]
+        np.testing.assert_array_equal(out["u"], expected)
+    assert "25 points" in capsys.readouterr().out
+
+
+def test_the_evaluate_command_prints_the_error_again(
+    cli_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deepinn.__main__ import main
+
+    assert main(["evaluate", str(cli_run), "--plots", str(tmp_path / "plots")]) == 0
+    out = capsys.readouterr().out
+    recorded = json.loads((cli_run / "metrics.json").read_text())["rel_l2"]
+    assert f"rel_l2          {recorded:>12.3e}{recorded:>12.3e}" in out
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "residual_pde.png", "solution_u.png"]
+
+
+def test_a_command_on_a_folder_that_is_not_a_run_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deepinn.__main__ import main
+
+    assert main(["evaluate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("deepinn evaluate: error: ") and err.count("\n") == 1
+
+
+def test_the_exported_torchscript_runs_without_deepinn(cli_run: Path, tmp_path: Path) -> None:
+    from deepinn.__main__ import main
+
+    model = tmp_path / "model.pt"
+    assert main(["export", str(cli_run), "--out", str(model)]) == 0
+    x = torch.rand(33, 2, dtype=torch.float64)
+    torch.save(x, tmp_path / "x.pt")
+    script = (
+        "import sys; sys.modules['deepinn'] = None\n"  # any import of deepinn fails
+        "import torch\n"
+        f"m = torch.jit.load({str(model)!r})\n"
+        f"y = m(torch.load({str(tmp_path / 'x.pt')!r}))\n"
+        f"torch.save(y, {str(tmp_path / 'y.pt')!r})\n"
+    )
+    subprocess.run([sys.executable, "-I", "-c", script], check=True, cwd=tmp_path, timeout=120)
+    y = torch.load(tmp_path / "y.pt", weights_only=True)
+    torch.testing.assert_close(y, dp.load(cli_run).predict(x), rtol=0, atol=1e-14)

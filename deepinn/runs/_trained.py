@@ -3,6 +3,7 @@ and what they give at any points (predictions, residuals, the error)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,23 @@ class TrainedRun:
         if per_output:
             result["rel_l2_per_output"] = {k: float(v) for k, v in per_output.items()}
         return result
+
+    def export(self, path: str | os.PathLike[str], format: str = "torchscript") -> Path:
+        """Write the network as a standalone file that runs without deepinn.
+
+        ``torchscript``: ``torch.jit.load(path)`` maps an (N, d) tensor of points (columns in
+        the order of :attr:`coordinates`) to the (N, len(outputs)) outputs.
+
+        Returns:
+            The path written.
+
+        Raises:
+            ConfigurationError: An unknown format, or a network a trace cannot hold (a
+                time-marching run's).
+        """
+        from deepinn.runs._export import export
+
+        return export(self, path, format)
 
     def __repr__(self) -> str:
         return (

@@ -301,7 +301,7 @@ def test_progress_is_lines_when_stdout_is_not_a_terminal(tmp_path, capsys):
      ({"weighting": {"name": "grad_norm"}}, "weighting.name")],
 )
 def test_resume_with_another_optimizer_preset_seed_or_weighting_is_refused(change, key):
-    from deepinn.training.service._checkpoint import check_compatible
+    from deepinn.training.service._compatible import check_compatible
 
     stored = {**HP, "optimizer": {"name": "adam", "lr": 1e-3}, "seed": 0, "weighting": {"name": "none"}}
     current = {**stored, **change}
@@ -358,3 +358,25 @@ def test_a_resume_with_nothing_left_to_train_is_refused(finished_run, tmp_path):
     with pytest.raises(dp.ConfigurationError, match=r"checkpoint is at step 4, and max_steps = 4"):
         _fit(tmp_path / "again", steps=4, resume=str(finished_run))
     assert not (tmp_path / "again" / "checkpoints").exists()
+
+
+# ------------------------------------------------------------------ a checkpoint without its description
+def test_a_checkpoint_stripped_of_its_configuration_is_refused(finished_run, tmp_path):
+    state = torch.load(finished_run / "checkpoints" / "last.ckpt", weights_only=True)
+    del state["hyper_parameters"]
+    stripped = tmp_path / "stripped.ckpt"
+    torch.save(state, stripped)
+    with pytest.raises(dp.ConfigurationError, match="records no configuration") as info:
+        _fit(tmp_path / "new", steps=6, resume=str(stripped))  # same shapes: it would load
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "new" / "checkpoints").exists()
+
+
+def test_weights_of_another_shape_are_named_with_both_shapes(finished_run, tmp_path):
+    # a Python run resuming a command-line checkpoint: no configuration to compare, the weights
+    # are checked by name and shape against the network
+    with pytest.raises(dp.ConfigurationError,
+                       match=r"does not fit this network \(.*: \[8, 1\] in the checkpoint, "
+                             r"\[16, 1\] in this run"):
+        fit(_problem(), _net((16,)), max_steps=6, run_dir=tmp_path / "new", logger=False,
+            trainer_options=QUIET, resume=str(finished_run), eval_points=50)

@@ -52,12 +52,8 @@ from deepinn.app._summary import summary
 from deepinn.app._yamlfiles import check_config_dir
 from deepinn.plugins import PluginWarning, Registry, load_registry
 from deepinn.training import FitResult
-from deepinn.training.service._checkpoint import (
-    check_compatible,
-    check_steps_left,
-    find_checkpoint,
-    load_checkpoint_safely,
-)
+from deepinn.training.service._checkpoint import find_checkpoint, load_checkpoint_safely
+from deepinn.training.service._compatible import check_compatible, check_steps_left
 from deepinn.training.service._runfolder import (
     claim_run_folder,
     is_secondary_rank,

@@ -12,7 +12,7 @@ import torch
 from deepinn._errors import ConfigurationError
 from deepinn.problems import Problem
 from deepinn.training.marching._marching_fit import fit_marching
-from deepinn.training.service._checkpoint import describe_python_run, optimizer_name
+from deepinn.training.service._compatible import describe_python_run, optimizer_name
 from deepinn.training.service._fit import FitResult, train_once
 from deepinn.training.settings._optim import Phase
 from deepinn.training.settings._presets import adam

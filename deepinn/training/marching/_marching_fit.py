@@ -26,11 +26,8 @@ from deepinn.problems import Problem
 from deepinn.training.marching._marching import time_column, window_edges, window_problem
 from deepinn.training.marching._networks import TimeMarchingNetwork, WindowNetwork
 from deepinn.training.service._callbacks import compute_metrics, write_artifacts
-from deepinn.training.service._checkpoint import (
-    check_compatible,
-    does_not_fit,
-    load_checkpoint_safely,
-)
+from deepinn.training.service._checkpoint import does_not_fit, load_checkpoint_safely
+from deepinn.training.service._compatible import check_compatible
 from deepinn.training.service._fit import FitResult, train_once
 from deepinn.training.service._runfolder import (
     held_run_folder,

@@ -1,11 +1,11 @@
-"""Checkpoint safety: atomic, checksummed writes; resume checks that refuse a bad or foreign file.
+"""Checkpoint safety: atomic, checksummed writes of plain data; loads that refuse a bad file.
 
 Every checkpoint is written to ``<name>.tmp``, flushed to disk and renamed over ``<name>`` (a
 crash or a full disk never leaves a truncated ``last.ckpt`` or ``best-*.ckpt``), with its
-SHA-256 in ``<name>.sha256``. A resume loads the file weights-only first and refuses, in one
-line, an empty, truncated, bit-flipped (checksum), non-checkpoint or unsafe (pickled code) file,
-and a checkpoint made by a configuration whose problem, domain, network, sampler or dtype
-differ from the run's.
+SHA-256 in ``<name>.sha256``; it holds plain data only (what a weights-only load accepts). A
+resume loads the file weights-only first and refuses, in one line, an empty, truncated,
+bit-flipped (checksum), non-checkpoint or unsafe (pickled code) file. Whether a sound checkpoint
+belongs to the run is :mod:`~deepinn.training.service._compatible`'s question.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import hashlib
 import os
 import shutil
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from lightning.fabric.utilities.types import _PATH
@@ -26,38 +25,13 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from deepinn._errors import ConfigurationError, Setting, TrainingError
 from deepinn.training.service._runfolder import resume_setting
 
-if TYPE_CHECKING:
-    from deepinn.problems import Problem
-    from deepinn.training.settings._optim import Phase
-    from deepinn.training.settings._settings import RunConfig
-
 __all__ = [
-    "COMPATIBLE_SECTIONS",
     "AtomicCheckpointIO",
-    "check_compatible",
     "does_not_fit",
     "find_checkpoint",
     "load_checkpoint_safely",
     "not_plain",
 ]
-
-COMPATIBLE_SECTIONS = (
-    "problem", "domain", "net", "sampler", "dtype", "seed", "resample_every", "optimizer.name",
-    "weighting.name",
-)
-"""Configuration keys (dotted paths) a resumed run must share with its checkpoint: the problem
-and its points (the data module restores the checkpoint's seed and rounds), the network, and the
-optimizer preset and loss balancing whose saved state the resumed run loads. The rest may change:
-trainer.max_steps, monitor.*, the optimizer's numbers (lr, ...), eval_points, ..."""
-
-
-def _at(config: Mapping[str, Any] | None, path: str) -> Any:
-    node: Any = config
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 _SUFFIX = ".sha256"
 
@@ -273,15 +247,6 @@ def load_checkpoint_safely(path: Path) -> dict[str, Any]:
     return checkpoint
 
 
-def _flatten(node: Any, prefix: str) -> dict[str, Any]:
-    if isinstance(node, Mapping):
-        flat: dict[str, Any] = {}
-        for key, value in node.items():
-            flat.update(_flatten(value, f"{prefix}.{key}"))
-        return flat or {prefix: {}}
-    return {prefix: node}
-
-
 def does_not_fit(path: str | os.PathLike[str], error: Exception) -> ConfigurationError:
     """The error for weights (a checkpoint, a window's ``network.pt``) that do not load into the
     network: torch's message, shortened, and the fix."""
@@ -290,104 +255,3 @@ def does_not_fit(path: str | os.PathLike[str], error: Exception) -> Configuratio
         f"resume={path}: the checkpoint does not fit this network ({detail}). Resume with the "
         "network the checkpoint was made with, or start a new run without resume=."
     )
-
-
-PYTHON_API = "python"
-"""``hparams["api"]`` of a run started from Python (:func:`describe_python_run`); a Hydra
-configuration has no such key. Only configurations of the same kind are compared."""
-
-
-def optimizer_name(phase: Phase) -> str:
-    """The optimizer class a phase builds (``Adam``), looked for in ``functools.partial``s."""
-    factory: Any = phase.optimizer
-    candidates = [factory]
-    while hasattr(factory, "func"):
-        candidates += [factory.func, *getattr(factory, "args", ())]
-        factory = factory.func
-    for candidate in candidates:
-        if isinstance(candidate, type) and issubclass(candidate, torch.optim.Optimizer):
-            return candidate.__name__
-    return getattr(factory, "__qualname__", type(factory).__name__)
-
-
-def describe_python_run(
-    problem: Problem, network: torch.nn.Module, run: RunConfig, phases: Sequence[Phase]
-) -> dict[str, Any]:
-    """What a run started from Python keeps on resume, in :data:`COMPATIBLE_SECTIONS`' keys.
-
-    A Python run has no Hydra configuration to store in its checkpoints; this stands in for it,
-    so resuming it into another problem, domain, network, sampler, dtype, seed or optimizer is
-    refused as it is for a run from the command line. Functions (residuals, sources) are not
-    compared: only names, types and sizes, which are the same in every process.
-    """
-    samplers = {}
-    for constraint in problem.constraints:
-        sampler: Any = getattr(constraint, "sampler", None)
-        if hasattr(sampler, "n_points"):
-            samplers[constraint.name] = f"{type(sampler).__name__}({sampler.n_points} points)"
-    parameters = sum(p.numel() for p in network.parameters())
-    return {
-        "api": PYTHON_API,
-        "problem": {
-            "name": problem.name,
-            "outputs": list(problem.outputs),
-            "constraints": {c.name: type(c).__name__ for c in problem.constraints},
-        },
-        "domain": repr(problem.domain),
-        "net": f"{type(network).__name__} with {parameters} parameters",
-        "sampler": samplers,
-        "dtype": run.dtype,
-        "seed": run.seed,
-        "resample_every": run.resample_every,
-        "optimizer": {"name": " then ".join(optimizer_name(phase) for phase in phases)},
-        "weighting": {"name": run.weighting.name},
-    }
-
-
-def check_steps_left(path: Path, checkpoint: Mapping[str, Any], max_steps: int) -> None:
-    """Refuse a resume that would train nothing: the checkpoint is at ``max_steps`` or beyond."""
-    step = int(checkpoint.get("global_step", 0))
-    if step >= max_steps:
-        raise ConfigurationError(
-            f"resume={path}: the checkpoint is at step {step}, and max_steps = {max_steps}, so "
-            f"nothing is left to train. Raise max_steps above {step} to train on: {{fix}}",
-            fix=[Setting("trainer.max_steps", f"<more than {step}>")],
-        )
-
-
-def check_compatible(path: Path, stored: Mapping[str, Any], current: Mapping[str, Any]) -> None:
-    """Refuse a resume whose configuration differs from the checkpoint's in a section of
-    :data:`COMPATIBLE_SECTIONS` (a checkpoint or run without a stored configuration, or a
-    Python run resuming a command-line one or the reverse, is not compared).
-
-    Raises:
-        ConfigurationError: Naming each differing key with both values.
-    """
-    if not stored or not current or stored.get("api") != current.get("api"):
-        return
-    old: dict[str, Any] = {}
-    new: dict[str, Any] = {}
-    for section in COMPATIBLE_SECTIONS:
-        old.update(_flatten(_at(stored, section), section))
-        new.update(_flatten(_at(current, section), section))
-    missing = object()
-    differing = [
-        f"{key}: {old.get(key, '(unset)')!r} in the checkpoint, {new.get(key, '(unset)')!r} now"
-        for key in sorted(set(old) | set(new))
-        if old.get(key, missing) != new.get(key, missing)
-    ]
-    if differing:
-        more = f"; and {len(differing) - 6} more" if len(differing) > 6 else ""
-        shown = "; ".join(differing[:6]) + more
-        raise ConfigurationError(
-            f"resume={path}: the checkpoint was made by another configuration ({shown}). A resumed "
-            f"run keeps {', '.join(COMPATIBLE_SECTIONS)}; trainer.max_steps, monitor.*, the "
-            "optimizer's numbers (optimizer.lr, ...) and the like may change. "
-            + (
-                "Resume with the problem, network and settings the checkpoint was made with, or "
-                "start a new run without resume=."
-                if current.get("api") == PYTHON_API
-                else "Resume with the checkpoint's settings (its run folder's "
-                ".hydra/config.yaml) or start a new run without resume=."
-            )
-        )

@@ -25,12 +25,11 @@ from deepinn.training.service._callbacks import (
 )
 from deepinn.training.service._checkpoint import (
     AtomicCheckpointIO,
-    check_compatible,
-    check_steps_left,
     does_not_fit,
     find_checkpoint,
     load_checkpoint_safely,
 )
+from deepinn.training.service._compatible import check_compatible, check_fits, check_steps_left
 from deepinn.training.service._progress import LineProgress, stdout_is_terminal
 from deepinn.training.service._runfolder import (
     held_run_folder,
@@ -74,14 +73,16 @@ def checkpoint_path(resume: str | Path, resume_from: str = "last") -> Path:
 
 
 def _resume_checkpoint(
-    run: RunConfig, hparams: Mapping[str, Any] | None, max_steps: int
+    run: RunConfig, hparams: Mapping[str, Any] | None, max_steps: int, module: PINNModule
 ) -> str | None:
-    """The checked checkpoint to resume from (loaded once, weights-only, and compared)."""
+    """The checked checkpoint to resume from (loaded once, weights-only, compared with the
+    configuration and, by names and shapes, with the module's weights)."""
     if run.resume is None:
         return None
     path = find_checkpoint(run.resume, run.resume_from)
     checkpoint = load_checkpoint_safely(path)
     check_compatible(path, checkpoint.get("hyper_parameters") or {}, hparams or {})
+    check_fits(path, checkpoint["state_dict"], module.state_dict())
     check_steps_left(path, checkpoint, max_steps)
     return str(path)
 
@@ -116,7 +117,7 @@ def train_once(
         parameter.data = parameter.data.to(dtype)
     module = PINNModule(problem, network, phases, run, max_steps=max_steps, hparams=hparams)
     data = CollocationData(problem, run, max_steps=max_steps)
-    ckpt = _resume_checkpoint(run, hparams, max_steps)
+    ckpt = _resume_checkpoint(run, hparams, max_steps, module)
     if run_dir is None:
         return _train(module, data, run, None, max_steps, trainer_options, logger, ckpt)
     with held_run_folder(run_dir, run.resume):

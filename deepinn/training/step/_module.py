@@ -18,7 +18,7 @@ from deepinn.training.step._ddp import all_reduce, is_distributed, no_ddp_sync
 from deepinn.training.step._finite import FiniteTracker, last_checkpoint, non_finite_error
 from deepinn.training.step._logging import log_losses
 from deepinn.training.step._loss import PINNLoss, Points
-from deepinn.training.step._phases import PhaseOptimizers, plain_scheduler_state
+from deepinn.training.step._phases import PhaseOptimizers, load_phase_state, save_phase_state
 from deepinn.training.step._stepping import Stepper
 from deepinn.training.step._validation import predict, validation_metrics
 from deepinn.training.toolbox._causal import sum_over_ranks
@@ -148,10 +148,7 @@ class PINNModule(pl.LightningModule):
         return self._optimizers.configure(list(self.parameters()))
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        monitor = checkpoint.get("deepinn_lbfgs_monitor")
-        if isinstance(monitor, dict):  # L-BFGS's convergence test goes on from its last loss
-            self._lbfgs_monitor.loss = monitor.get("loss")
-            self._lbfgs_monitor.restarted = bool(monitor.get("restarted", False))
+        load_phase_state(checkpoint, self._lbfgs_monitor)
         modes = checkpoint.get("deepinn_group_modes")
         if modes is None:
             return
@@ -278,12 +275,7 @@ class PINNModule(pl.LightningModule):
         self._raise_if_non_finite()  # never write a checkpoint after a non-finite step
         # field_mode=auto's timed choice: a resumed run computes exactly what this one did
         checkpoint["deepinn_group_modes"] = self.loss.group_modes
-        checkpoint["deepinn_lbfgs_monitor"] = {
-            "loss": self._lbfgs_monitor.loss, "restarted": self._lbfgs_monitor.restarted
-        }
-        # plain data only: a weights-only load refuses the objects a schedule's state may hold
-        if "lr_schedulers" in checkpoint:
-            checkpoint["lr_schedulers"] = plain_scheduler_state(checkpoint["lr_schedulers"])
+        save_phase_state(checkpoint, self._lbfgs_monitor)
 
     def on_train_end(self) -> None:
         self._raise_if_non_finite()

@@ -9,9 +9,9 @@ from typing import Any
 import lightning.pytorch as pl
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from deepinn.training.settings._optim import Phase
+from deepinn.training.settings._optim import LBFGSMonitor, Phase
 
-__all__ = ["PhaseOptimizers", "plain_scheduler_state"]
+__all__ = ["PhaseOptimizers", "load_phase_state", "plain_scheduler_state", "save_phase_state"]
 
 _SCHEDULED = ("lr", "initial_lr")  # a scheduler moves these; compared through the base rate
 
@@ -57,6 +57,23 @@ def plain_scheduler_state(state: Any) -> Any:
     if isinstance(state, list):
         return [plain_scheduler_state(item) for item in state]
     return state
+
+
+def save_phase_state(checkpoint: dict[str, Any], monitor: LBFGSMonitor) -> None:
+    """Into ``checkpoint``: L-BFGS's convergence test (its last loss, whether it restarted), and
+    the schedulers' state as plain data (:func:`plain_scheduler_state`)."""
+    checkpoint["deepinn_lbfgs_monitor"] = {"loss": monitor.loss, "restarted": monitor.restarted}
+    if "lr_schedulers" in checkpoint:
+        checkpoint["lr_schedulers"] = plain_scheduler_state(checkpoint["lr_schedulers"])
+
+
+def load_phase_state(checkpoint: Mapping[str, Any], monitor: LBFGSMonitor) -> None:
+    """From ``checkpoint``: L-BFGS's convergence test goes on from the checkpoint's last loss."""
+    state = checkpoint.get("deepinn_lbfgs_monitor")
+    if isinstance(state, Mapping):
+        loss = state.get("loss")
+        monitor.loss = None if loss is None else float(loss)
+        monitor.restarted = bool(state.get("restarted", False))
 
 
 class PhaseOptimizers:

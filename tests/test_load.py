@@ -370,3 +370,24 @@ def test_the_exported_torchscript_runs_without_deepinn(cli_run: Path, tmp_path: 
     subprocess.run([sys.executable, "-I", "-c", script], check=True, cwd=tmp_path, timeout=120)
     y = torch.load(tmp_path / "y.pt", weights_only=True)
     torch.testing.assert_close(y, dp.load(cli_run).predict(x), rtol=0, atol=1e-14)
+
+
+PLUGIN = ["problem=poisson_annulus", "domain=annulus", "sampler=jittered_grid",
+          "net=example_resmlp", "net.width=4", "net.blocks=1", "problem.n_interior=32",
+          "problem.n_boundary=8", "optimizer=adam", "trainer.max_steps=5", "eval_points=50",
+          "dtype=float64"]
+
+
+def test_a_plugin_run_reloads_and_names_the_plugin_when_it_is_gone(tmp_path: Path) -> None:
+    pytest.importorskip("deepinn_example")
+    from deepinn.plugins import load_registry
+
+    run_dir = _cli(tmp_path / "run", *PLUGIN)
+    run = dp.load(run_dir)
+    assert type(run.network).__name__ == "ResMLP"
+    stored = np.load(run_dir / "predictions.npz")
+    np.testing.assert_array_equal(run.predict(stored["points"]), stored["prediction"])
+    without = load_registry(strict=True, disabled=["example"])
+    with pytest.raises(ConfigurationError, match=r"domain=annulus, which no installed plugin "
+                                                 r"provides.*disabled.*example.*Install \(or"):
+        dp.load(run_dir, registry=without)

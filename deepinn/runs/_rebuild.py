@@ -54,13 +54,13 @@ def _stored_config(folder: Path) -> Any:
 
 
 def _missing_component(
-    folder: Path, group: str, name: str, error: DeepinnError, registry: Registry
+    folder: Path, group: str, name: str, error: DeepinnError
 ) -> ConfigurationError:
-    note = registry.disabled_note()
+    detail = str(error).rstrip(".")
     return ConfigurationError(
         f"load({str(folder)!r}): the run used {group}={name}, which no installed plugin "
-        f"provides ({error}). Install (or enable) the plugin that provides {group} {name!r} "
-        f"and load again.{note}"
+        f"provides ({detail}). Install (or enable) the plugin that provides {group} {name!r} "
+        "and load again."
     )
 
 
@@ -87,7 +87,7 @@ def typed(folder: Path, registry: Registry) -> Any:
         try:
             registration = registry.kind(kind).get(name)
         except DeepinnError as error:
-            raise _missing_component(folder, group, name, error, registry) from None
+            raise _missing_component(folder, group, name, error) from None
         base[group] = OmegaConf.structured(_node_type(group, name, registration.schema))
     optimizer = str(OmegaConf.select(stored, "optimizer.name", default=""))
     if optimizer in OPTIMIZER_PRESETS:

@@ -119,7 +119,10 @@ class SchedulerConfig:
     """A learning-rate schedule, stepped once per optimizer step.
 
     Attributes:
-        name: ``none``; ``exponential`` (lr * gamma ** (step / decay_steps), smooth); ``step``
+        name: Not set (null): no schedule, and the settings below must keep their defaults
+            (a setting given without a schedule would change nothing); ``none``: scheduling
+            switched off, the settings kept (one switch turns a configured schedule off and
+            on); ``exponential`` (lr * gamma ** (step / decay_steps), smooth); ``step``
             (lr * gamma ** floor(step / decay_steps)); ``cosine`` (cosine decay from lr to
             lr * min_lr_ratio over the phase, after warmup_steps of linear warm-up);
             ``warmup`` (linear warm-up over warmup_steps, then constant); ``warmup_exponential``
@@ -130,14 +133,16 @@ class SchedulerConfig:
         min_lr_ratio: Cosine: the final learning rate as a fraction of lr.
     """
 
-    name: str = "none"
+    name: Optional[str] = None
     gamma: float = _SCHEDULER_DEFAULTS["gamma"]
     decay_steps: int = int(_SCHEDULER_DEFAULTS["decay_steps"])
     warmup_steps: int = int(_SCHEDULER_DEFAULTS["warmup_steps"])
     min_lr_ratio: float = _SCHEDULER_DEFAULTS["min_lr_ratio"]
 
     def __post_init__(self) -> None:
-        if self.name not in SCHEDULERS:
+        if self.name is None:
+            self._refuse_settings_without_a_schedule()
+        elif self.name not in SCHEDULERS:
             raise ConfigurationError(
                 unknown_name_message("scheduler", self.name, SCHEDULERS, listed="Valid")
                 + " Set it with optimizer.scheduler.name=<schedule>."
@@ -145,16 +150,17 @@ class SchedulerConfig:
         where = "optimizer.scheduler"
         _positive(where, gamma=self.gamma, decay_steps=self.decay_steps)
         _non_negative(where, warmup_steps=self.warmup_steps, min_lr_ratio=self.min_lr_ratio)
-        if self.name.startswith("warmup") and self.warmup_steps < 1:
+        name = self.name or "none"
+        if name.startswith("warmup") and self.warmup_steps < 1:
             raise ConfigurationError(
                 f"{where}.name = {self.name!r} needs optimizer.scheduler.warmup_steps >= 1 "
                 f"(got {self.warmup_steps})."
             )
         # A setting the chosen schedule does not read is refused ("none" switches scheduling off
         # and keeps the others, so one switch turns a configured schedule off and on).
-        used = _SCHEDULE_USES[self.name]
+        used = _SCHEDULE_USES[name]
         for key in ("gamma", "decay_steps", "warmup_steps", "min_lr_ratio"):
-            ignored = self.name != "none" and key not in used
+            ignored = name != "none" and key not in used
             if ignored and getattr(self, key) != _SCHEDULER_DEFAULTS[key]:
                 users = [name for name, keys in _SCHEDULE_USES.items() if key in keys]
                 raise ConfigurationError(
@@ -166,9 +172,19 @@ class SchedulerConfig:
                 f"{where}.min_lr_ratio = {self.min_lr_ratio}; use a fraction in [0, 1]."
             )
 
+    def _refuse_settings_without_a_schedule(self) -> None:
+        for key, default in _SCHEDULER_DEFAULTS.items():
+            if getattr(self, key) != default:
+                users = [name for name, keys in _SCHEDULE_USES.items() if key in keys]
+                raise ConfigurationError(
+                    f"optimizer.scheduler.{key} = {getattr(self, key)!r} changes nothing: no "
+                    "schedule is chosen (optimizer.scheduler.name is not set). Choose one that "
+                    f"uses it, optimizer.scheduler.name=<{'|'.join(users)}>, or drop it."
+                )
+
     def build(self, horizon: int) -> functools.partial[torch.optim.lr_scheduler.LambdaLR] | None:
         """The scheduler factory for a phase of ``horizon`` steps (None for ``none``)."""
-        if self.name == "none":
+        if self.name in (None, "none"):
             return None
         factor = _Factor(self, horizon)
         return functools.partial(torch.optim.lr_scheduler.LambdaLR, lr_lambda=factor)

@@ -27,6 +27,7 @@ __all__ = [
     "RUN_FILE",
     "RUN_FORMAT",
     "file_digest",
+    "is_marching_window",
     "run_record",
     "write_network",
 ]
@@ -64,13 +65,22 @@ def _unwrapped(network: torch.nn.Module) -> tuple[torch.nn.Module, bool]:
     return network, False
 
 
+def is_marching_window(run_dir: Path) -> bool:
+    """Whether ``run_dir`` is a time window's folder (``<run>/windows/<k>/`` of a run with a
+    ``marching.json``): time marching itself writes its ``network.pt`` once the window has
+    finished, and takes one there for a finished window when it resumes."""
+    return run_dir.parent.name == "windows" and (run_dir.parent.parent / "marching.json").is_file()
+
+
 def write_network(run_dir: Path, pl_module: Any, eval_points: int = 10_000) -> None:
-    """``network.pt`` (the trained network's plain ``state_dict``) and ``run.json``."""
+    """``network.pt`` (the trained network's plain ``state_dict``) and ``run.json``; in a time
+    window's folder only ``run.json`` (see :func:`is_marching_window`)."""
     network, transformed = _unwrapped(pl_module.net)
-    state = {key: value.detach().cpu() for key, value in network.state_dict().items()}
-    _replace_atomically(run_dir / NETWORK_FILE, lambda handle: torch.save(state, handle))
     record = run_record(run_dir, pl_module, network, transformed, eval_points)
-    record["sha256"] = file_digest(run_dir / NETWORK_FILE)
+    if not is_marching_window(run_dir):
+        state = {key: value.detach().cpu() for key, value in network.state_dict().items()}
+        _replace_atomically(run_dir / NETWORK_FILE, lambda handle: torch.save(state, handle))
+        record["sha256"] = file_digest(run_dir / NETWORK_FILE)
     text = json.dumps(record, indent=2, allow_nan=False) + "\n"
     _replace_atomically(run_dir / RUN_FILE, lambda handle: handle.write(text.encode()))
 

@@ -11,6 +11,7 @@ plugin and distribution that provide it, then every plugin that failed to load a
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -119,6 +120,22 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_BROKEN_PIPE = 141
+"""The exit status when the reader of the output went away (128 + SIGPIPE, as a shell reports
+a command stopped by a closed pipe: ``deepinn train --help | head``)."""
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that flushing it at exit raises nothing again."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's capture)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, descriptor)
+    os.close(null)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line.
 
@@ -127,8 +144,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit status: 0 on success, 1 when deepinn reports an error (for example a plugin that
-        fails to load in strict mode), 2 on a usage error.
+        fails to load in strict mode), 2 on a usage error, 141 when the output's reader closed
+        the pipe (``| head``), without a traceback.
     """
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["train"]:
         from deepinn.app import train  # Hydra and Lightning only for the main job

@@ -3,11 +3,12 @@
 The estimate is a floor, not a forecast: it counts only what a run certainly holds (the
 collocation points and the activations of one forward-and-derivative pass through them, an
 adaptive sampler's candidate pool, scored whole, the evaluation set, the weights with their
-gradients and Adam's moments), so a run is refused only when it clearly cannot fit in the memory the machine
-has available now. Every point count is found wherever the configuration gives it: a problem's
-``problem.n_*`` (any registered problem's, a plugin's included), a configured problem's
-``problem.constraints.<name>.n``, ``sampler.pool_factor`` and ``eval_points``. The refusal
-names the key that needs the most and the largest value of it that would fit.
+gradients and Adam's moments), so a run is refused only when it clearly cannot fit in the
+memory the machine has available now. Every point count is found wherever the configuration
+gives it: a problem's ``problem.n_*`` (any registered problem's, a plugin's included), a
+configured problem's ``problem.constraints.<name>.n``, ``sampler.pool_factor`` and
+``eval_points``. The refusal names the key that needs the most and the largest value of it
+that would fit.
 """
 
 from __future__ import annotations

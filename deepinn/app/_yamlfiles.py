@@ -41,7 +41,7 @@ class _Expansion:
         if key in self.sizes:
             return self.sizes[key]
         if key in self.open:
-            raise _Recursive(node)
+            raise _RecursiveAliasError(node)
         self.open.add(key)
         total = 1
         if isinstance(node, yaml.SequenceNode):
@@ -55,7 +55,7 @@ class _Expansion:
         return total
 
 
-class _Recursive(Exception):
+class _RecursiveAliasError(Exception):
     def __init__(self, node: yaml.Node) -> None:
         super().__init__()
         self.node = node
@@ -136,7 +136,7 @@ def check_yaml_file(path: str | os.PathLike[str], limit: int = MAX_NODES) -> Non
                 f"{path}: nested too deeply to read; flatten it (a configuration file holds "
                 "settings a few levels deep)."
             ) from None
-        except _Recursive as recursive:
+        except _RecursiveAliasError as recursive:
             raise ConfigurationError(
                 f"{path}, line {_line(recursive.node)}: an alias refers to the node that holds "
                 "it, so the file never ends when expanded; write the value out instead of the "

@@ -70,6 +70,7 @@ class Compiler:
         time: The time coordinate (left out by ``laplacian(u)`` and ``div(u, v)``).
         field: Whether outputs and derivatives may be used (a residual), or the expression is a
             function of the coordinates only.
+        unknown_note: Appended to an unknown function's message (the disabled plugins).
     """
 
     def __init__(
@@ -81,11 +82,13 @@ class Compiler:
         operators: Mapping[str, ExpressionOperator],
         time: str | None,
         field: bool,
+        unknown_note: str = "",
     ) -> None:
         self.source = source
         self.scope = OperatorScope(tuple(outputs), tuple(coordinates), time)
         self.operators = operators
         self.field = field
+        self.unknown_note = unknown_note
         self.calls: list[OperatorCall] = []
         self.used: set[str] = set()
         self.parameters = self._check_names(parameters)
@@ -290,7 +293,7 @@ class Compiler:
                 raise self.source.error(f"{name!r} is not a function; it cannot be called.", node)
             available = [*FUNCTIONS, *(self.operators if self.field else ())]
             message = unknown_name_message("function", name, available, listed="Available")
-            raise self.source.error(message, node.func)
+            raise self.source.error(message + self.unknown_note, node.func)
         if not function.min_args <= len(node.args) <= function.max_args:
             raise self.source.error(
                 f"{name}(...) got {len(node.args)} argument(s); call it as {function.signature}.",

@@ -158,12 +158,18 @@ def compile_residual(
     parameters: Mapping[str, ParameterValue] | None = None,
     operators: Mapping[str, ExpressionOperator] | None = None,
     time: str | None = "t",
+    unknown_note: str = "",
 ) -> Expression:
     """A residual: an expression evaluated on a :class:`~deepinn.operators.Field`.
 
-    Same arguments as :func:`parse`; ``outputs`` is required.
+    Args:
+        unknown_note: Appended to the message of an unknown function (the plugins installed
+            but disabled, whose operators are not available).
+
+    Other arguments as :func:`parse`; ``outputs`` is required.
     """
-    return _build(text, key, coordinates, outputs, parameters, operators, time, field=True)
+    return _build(text, key, coordinates, outputs, parameters, operators, time, field=True,
+                  unknown_note=unknown_note)
 
 
 def compile_function(
@@ -195,6 +201,7 @@ def _build(
     time: str | None,
     *,
     field: bool,
+    unknown_note: str = "",
 ) -> Expression:
     source = Source(text.strip() if isinstance(text, str) else text, key)
     if isinstance(text, str) and len(text) > MAX_LENGTH:  # before stripping: padding counts
@@ -212,6 +219,7 @@ def _build(
         OPERATORS if operators is None else operators,
         time,
         field,
+        unknown_note,
     )
     root = compiler.compile(parse_tree(source))
     return Expression(source, root, compiler)

@@ -261,11 +261,13 @@ def build_custom(
         numbers[name] = _constant(value, f"problem.parameters.{name}", coordinates, numbers)
     learnable, true_values = _learnable(params, {*coordinates, *outputs, *numbers})
     operators = expression_operators(registry)
+    disabled_note = registry.disabled_note() if hasattr(registry, "disabled_note") else ""
 
     def residual(text: str, key: str) -> Expression:
         return compile_residual(
             text, key=key, coordinates=coordinates, outputs=outputs,
             parameters={**numbers, **learnable}, operators=operators, time=geometry.time,
+            unknown_note=disabled_note,
         )
 
     def function(text: str, key: str, on: tuple[str, ...] = coordinates) -> Expression:

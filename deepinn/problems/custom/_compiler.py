@@ -29,9 +29,10 @@ from deepinn.expressions import (
 )
 from deepinn.nn._transform import Transform
 from deepinn.problems._problem import MakeSampler, Problem
-from deepinn.problems.custom._constraints import build_constraint
+from deepinn.problems.custom._constraints import build_constraint, default_on
 from deepinn.problems.custom._data import read_table
 from deepinn.problems.custom._domain import build_geometry
+from deepinn.problems.custom._region import Mask, RegionProblem, union
 from deepinn.problems.custom._schema import ConstraintSpec, CustomParams
 
 __all__ = ["build_custom", "expression_operators"]
@@ -304,15 +305,34 @@ def build_custom(
             params.reference, "problem.reference", coordinates, outputs, geometry.time
         )
         reference = (points, values)
-    return Problem(
-        params.label,
-        geometry.domain,
-        constraints,
-        outputs=outputs,
-        exact=exact,
-        reference=reference,
-        parameters=learnable,
-        true_parameters=true_values,
-        output_transform=_output_transform(params, coordinates, outputs, numbers),
-    )
+    arguments: dict[str, Any] = {
+        "outputs": outputs, "exact": exact, "reference": reference, "parameters": learnable,
+        "true_parameters": true_values,
+        "output_transform": _output_transform(params, coordinates, outputs, numbers),
+    }
+    region = _region(params, constraints)
+    if region is not None:
+        mask, where = region
+        return RegionProblem(params.label, geometry.domain, constraints, region=mask,
+                             where=where, **arguments)
+    return Problem(params.label, geometry.domain, constraints, **arguments)
+
+
+def _region(
+    params: CustomParams, constraints: Sequence[AbstractConstraint]
+) -> tuple[Mask, list[str]] | None:
+    """The part of the domain the problem is solved on, when every constraint drawn from the
+    interior keeps only the points where its ``where:`` holds (None: the whole domain)."""
+    masks: list[Mask] = []
+    where: list[str] = []
+    for (name, spec), constraint in zip(params.constraints.items(), constraints, strict=True):
+        spec = spec if isinstance(spec, ConstraintSpec) else ConstraintSpec(**dict(spec))
+        if default_on(spec.kind, spec) != "interior":
+            continue
+        mask = getattr(getattr(constraint, "sampler", None), "filter_fn", None)
+        if spec.where is None or mask is None:
+            return None
+        masks.append(mask)
+        where.append(f"problem.constraints.{name}.where")
+    return (union(masks), where) if masks else None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -18,7 +18,7 @@ from deepinn.problems.custom._data import read_table
 from deepinn.problems.custom._domain import ON_CHOICES, Geometry
 from deepinn.problems.custom._schema import DEFAULT_POINTS, ConstraintSpec
 
-__all__ = ["DEFAULT_ON", "NEEDS", "build_constraint"]
+__all__ = ["DEFAULT_ON", "NEEDS", "build_constraint", "default_on"]
 
 DEFAULT_ON = {"pde": "interior", "initial": "initial", "data": "data"}
 """``at`` when not given, by kind (any other kind: ``boundary``; a kind unknown to deepinn whose
@@ -48,7 +48,7 @@ _VALUE_KEYWORD = {"neumann": "flux"}
 Compile = Callable[..., Expression]
 
 
-def _default_on(kind: str, spec: ConstraintSpec) -> str:
+def default_on(kind: str, spec: ConstraintSpec) -> str:
     if spec.at is not None:
         return spec.at
     if spec.file is not None:
@@ -118,6 +118,48 @@ def _outputs(spec: ConstraintSpec, key: str, outputs: tuple[str, ...]) -> tuple[
     return chosen
 
 
+def _mapped_outputs(
+    spec: ConstraintSpec, key: str, outputs: tuple[str, ...], chosen: tuple[str, ...] | None
+) -> tuple[str, ...] | None:
+    """The outputs a per-output ``value`` or ``rate`` mapping names (``{u: "0", v: "1"}``):
+    those the condition applies to, in the problem's order; they must match ``outputs:``."""
+    for field_name in ("value", "rate"):
+        given = getattr(spec, field_name)
+        if not isinstance(given, Mapping):
+            continue
+        names = [str(name) for name in given]
+        unknown = [name for name in names if name not in outputs]
+        if unknown or not names:
+            raise ConfigurationError(
+                f"{key}.{field_name} names {names} but the outputs are {list(outputs)}; give one "
+                f"expression per output the condition applies to, e.g. {field_name}: "
+                f"{{{outputs[0]}: '0'}}."
+            )
+        if chosen is not None and set(chosen) != set(names):
+            raise ConfigurationError(
+                f"{key}.{field_name} names {names} but {key}.outputs is {list(chosen)}; give one "
+                "expression per output of the condition (or leave outputs out: the mapping "
+                "names them)."
+            )
+        if chosen is None:
+            chosen = tuple(o for o in outputs if o in names)
+    return chosen
+
+
+def _values(
+    given: Any, key: str, chosen: tuple[str, ...] | None, function: Compile
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A value or rate: one expression, or one per output of a mapping, as columns."""
+    if not isinstance(given, Mapping):
+        return function(str(given), key)
+    columns = [function(str(given[o]), f"{key}.{o}") for o in chosen or given]
+
+    def values(x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([column(x) for column in columns], dim=1)
+
+    return values
+
+
 _WHERE_PROBE = 4096
 """Points of the domain a ``where:`` condition is tried on when the problem is built."""
 
@@ -170,9 +212,9 @@ def build_constraint(
             f"{key}.kind: {error} (deepinn plugins --kind constraint lists them.)"
         ) from None
     kind = spec.kind
-    on = _default_on(kind, spec)
+    on = default_on(kind, spec)
     _check(spec, key, kind, on, geometry)
-    chosen = _outputs(spec, key, outputs)
+    chosen = _mapped_outputs(spec, key, outputs, _outputs(spec, key, outputs))
     context: dict[str, Any] = {"name": name, "space": geometry.domain.space}
     if on == "data":
         points, values, present = read_table(
@@ -204,7 +246,7 @@ def build_constraint(
         text = getattr(spec, field_name)
         if text is not None:
             keyword = _VALUE_KEYWORD.get(kind, field_name) if field_name == "value" else field_name
-            context[keyword] = function(str(text), f"{key}.{field_name}")
+            context[keyword] = _values(text, f"{key}.{field_name}", chosen, function)
     fields = {f.name for f in dataclasses.fields(registration.schema)}
     params: dict[str, Any] = {"weight": spec.weight} if "weight" in fields else {}
     for param, value in spec.params.items():

@@ -30,9 +30,13 @@ class ConstraintSpec:
         residual: The PDE residual, an expression of outputs, derivatives, coordinates and
             parameters (``"u_t + u*u_x - nu*u_xx"``).
         source: A right-hand side subtracted from the residual, a function of the coordinates.
-        value: The prescribed value (dirichlet, initial, robin: g; neumann: the flux du/dn).
-        rate: The initial rate du/dt (kind ``initial``; second order in time problems).
-        outputs: The outputs the condition applies to (default: all).
+        value: The prescribed value (dirichlet, initial, robin: g; neumann: the flux du/dn):
+            one expression of the coordinates, or a mapping output -> expression
+            (``{u: "0", v: "1"}``), which also names the outputs the condition applies to.
+        rate: The initial rate du/dt (kind ``initial``; second order in time problems); one
+            expression or a mapping output -> expression, as ``value``.
+        outputs: The outputs the condition applies to (default: all, or those a mapping
+            ``value`` names).
         file: Observations (``.csv`` with a header, or ``.npz``) for ``at: data``: a path, or
             the name of a packaged data file.
         params: More parameters of the constraint kind, by name (``robin``: alpha, beta;
@@ -47,8 +51,8 @@ class ConstraintSpec:
     weight: float = 1.0
     residual: Optional[str] = None
     source: Optional[str] = None
-    value: Optional[str] = None
-    rate: Optional[str] = None
+    value: Any = None
+    rate: Any = None
     outputs: Optional[list[str]] = None
     file: Optional[str] = None
     params: dict[str, Any] = field(default_factory=dict)

@@ -140,6 +140,15 @@ def test_predict_takes_a_dict_of_coordinates_and_names_the_outputs(python_run: P
     np.testing.assert_array_equal(by_name["u"], run.predict(x)[:, 0])
 
 
+def test_predict_on_a_grid_gives_outputs_shaped_like_the_grid(python_run: Path) -> None:
+    run = dp.load(python_run, problem=poisson(), network=network())
+    x, y = np.linspace(0, 1, 5), np.linspace(0, 1, 3)
+    u = run.predict({"y": y, "x": x}, grid=True)["u"]
+    assert u.shape == (5, 3)
+    mesh = np.stack(np.meshgrid(x, y, indexing="ij"), axis=-1).reshape(-1, 2)
+    np.testing.assert_array_equal(u.reshape(-1), run.predict(mesh)[:, 0])
+
+
 def test_predict_batches_give_the_same_values(python_run: Path) -> None:
     run = dp.load(python_run, problem=poisson(), network=network())
     x = torch.rand(1000, 2, dtype=torch.float64)

@@ -21,7 +21,7 @@ from deepinn.constraints._abstract import user_values
 from deepinn.operators import Field
 from deepinn.spaces import Points, Space
 
-__all__ = ["as_points", "batched_predict", "batched_residuals", "pde_constraints"]
+__all__ = ["as_points", "batched_predict", "batched_residuals", "grid_points", "pde_constraints"]
 
 
 def _as_tensor(value: Any, what: str) -> torch.Tensor:
@@ -73,6 +73,30 @@ def _from_mapping(points: Mapping[str, Any], space: Space) -> torch.Tensor:
             "point in each (for a grid, build it first: numpy.meshgrid, then .ravel())."
         )
     return torch.stack([columns[name] for name in coordinates], dim=1)
+
+
+def grid_points(axes: Mapping[str, Any], space: Space) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """The points of the grid whose axes ``axes`` gives (a 1-D array per coordinate), in the
+    order of the coordinates (the first one varies slowest), and the grid's shape.
+
+    Raises:
+        ShapeError: Not a mapping of one 1-D array for each coordinate.
+    """
+    coordinates = space.coordinate_names()
+    if not isinstance(axes, Mapping) or sorted(axes) != sorted(coordinates):
+        given = sorted(axes) if isinstance(axes, Mapping) else type(axes).__name__
+        raise ShapeError(
+            f"grid=True takes a dict of one 1-D array per coordinate {coordinates}; got {given}."
+        )
+    columns = [_as_tensor(axes[name], f"points[{name!r}]") for name in coordinates]
+    bad = [name for name, c in zip(coordinates, columns, strict=True) if c.dim() != 1]
+    if bad:
+        raise ShapeError(f"grid=True: the axes {bad} are not 1-D arrays; give one 1-D array each.")
+    dtype = torch.promote_types(columns[0].dtype, torch.float32)
+    for column in columns[1:]:
+        dtype = torch.promote_types(dtype, column.dtype)
+    mesh = torch.meshgrid(*[c.to(dtype) for c in columns], indexing="ij")
+    return torch.stack([m.reshape(-1) for m in mesh], dim=1), tuple(len(c) for c in columns)
 
 
 def as_points(points: Any, space: Space) -> tuple[torch.Tensor, str]:

@@ -16,6 +16,7 @@ from deepinn.runs._predict import (
     as_points,
     batched_predict,
     batched_residuals,
+    grid_points,
     pde_constraints,
     returned,
 )
@@ -74,13 +75,16 @@ class TrainedRun:
         parameter = next(iter(self.network.parameters()), None)
         return parameter.device if parameter is not None else torch.device("cpu")
 
-    def predict(self, points: Any, *, batch_size: int = 65_536) -> Any:
+    def predict(self, points: Any, *, grid: bool = False, batch_size: int = 65_536) -> Any:
         """The network's outputs at ``points``, computed in batches of ``batch_size`` rows.
 
         Args:
             points: An (N, d) tensor or array, columns in the order of :attr:`coordinates`;
                 or a dict of coordinate arrays (``{"t": t, "x": x}``; a variable of several
                 dimensions by coordinate, ``x0``, ``x1``, or whole as (N, dim)).
+            grid: The dict's 1-D arrays are the axes of a grid (``{"x": linspace(0, 1, 101),
+                "t": linspace(0, 1, 51)}``): the outputs come shaped like the grid, one axis per
+                coordinate in the order of :attr:`coordinates`.
             batch_size: Rows per forward pass (the memory of one pass).
 
         Returns:
@@ -91,11 +95,17 @@ class TrainedRun:
         Raises:
             ShapeError: The points are not (N, d), or the dict lacks a coordinate.
         """
-        x, kind = as_points(points, self.problem.space)
+        shape: tuple[int, ...] = (-1,)
+        if grid:
+            x, shape = grid_points(points, self.problem.space)
+            kind = "mapping-tensor" if all(
+                isinstance(v, torch.Tensor) for v in points.values()) else "mapping"
+        else:
+            x, kind = as_points(points, self.problem.space)
         values = batched_predict(self.network, x, _positive(batch_size))
         if kind.startswith("mapping"):
             return {
-                name: returned(values[:, index].clone(), kind)
+                name: returned(values[:, index].reshape(shape).clone(), kind)
                 for index, name in enumerate(self.outputs)
             }
         return returned(values, kind)

@@ -9,6 +9,7 @@ and how many there are is the sampler's business (``sampler`` in the context).
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -35,11 +36,64 @@ class ConstraintParams:
             )
 
 
-def _builder(cls: type) -> Any:
+_KEYWORDS: dict[str, dict[str, str]] = {
+    "pde": {
+        "residual": "The PDE residual, a function of the network's Field (problem=custom: "
+                    "residual, an expression of outputs, derivatives and coordinates).",
+        "source": "A right-hand side f(x) subtracted from the residual (source).",
+    },
+    "dirichlet": {
+        "value": "The prescribed value g(x) (value; a mapping output -> expression for each "
+                 "output).",
+        "outputs": "The outputs the condition holds for (outputs).",
+    },
+    "neumann": {
+        "flux": "The prescribed outward normal derivative du/dn = g(x) (value).",
+        "outputs": "The outputs the condition holds for (outputs).",
+    },
+    "robin": {
+        "value": "The right-hand side g(x) of alpha u + beta du/dn = g (value).",
+        "alpha": "The coefficient of u (params: {alpha: ...}).",
+        "beta": "The coefficient of du/dn (params: {beta: ...}).",
+        "outputs": "The outputs the condition holds for (outputs).",
+    },
+    "periodic": {
+        "shift": "The period: a point x is matched with x + shift, one entry per coordinate "
+                 "(params: {shift: [...]}); draw x on one face with where.",
+        "derivatives": "Match the gradients too (params: {derivatives: true}).",
+        "outputs": "The outputs that are periodic (outputs).",
+    },
+    "initial": {
+        "value": "The initial value u(x, t0) = g(x) (value; a mapping per output).",
+        "rate": "The initial rate du/dt(x, t0), for second order in time (rate).",
+        "outputs": "The outputs the condition holds for (outputs).",
+    },
+    "data": {
+        "points": "The observation points (file: a .csv or .npz).",
+        "values": "The observed values at the points (file).",
+        "outputs": "The outputs observed (the file's columns, or outputs).",
+    },
+}
+"""What the problem gives each constraint besides its weight, shown by ``deepinn show``: the
+keyword and, in brackets, the key of ``problem.constraints.<name>`` that sets it."""
+
+
+def _builder(name: str, cls: type) -> Any:
     def build(params: ConstraintParams, **context: Any) -> Any:
         return cls(weight=params.weight, **context)
 
     build.__name__ = f"build_{cls.__name__}"
+    documented = _KEYWORDS.get(name, {})
+    shown = [
+        parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for key, parameter in inspect.signature(cls).parameters.items() if key in documented
+    ]
+    build.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("params", inspect.Parameter.POSITIONAL_ONLY), *shown]
+    )
+    build.__doc__ = f"Build a {cls.__name__}.\n\nArgs:\n" + "".join(
+        f"    {key}: {doc}\n" for key, doc in documented.items()
+    )
     return build
 
 
@@ -57,6 +111,6 @@ _SUMMARIES = {
 @hookimpl
 def deepinn_constraints() -> list[Registration]:
     return [
-        Registration(name, _builder(cls), ConstraintParams, summary)
+        Registration(name, _builder(name, cls), ConstraintParams, summary)
         for name, (cls, summary) in _SUMMARIES.items()
     ]

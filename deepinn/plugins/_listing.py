@@ -90,8 +90,17 @@ def format_registry(
 
 def _field_docs(schema: type) -> dict[str, str]:
     """Per-field docs: ``field(metadata={"help": ...})``, else the docstring's ``Attributes:``."""
+    docs = _section_docs(schema)
+    for item in dataclasses.fields(schema):
+        if item.metadata.get("help"):
+            docs[item.name] = str(item.metadata["help"])
+    return docs
+
+
+def _section_docs(documented: object) -> dict[str, str]:
+    """The entries of a docstring's ``Attributes:`` or ``Args:`` section, by name."""
     docs: dict[str, str] = {}
-    lines = inspect.getdoc(schema) or ""
+    lines = inspect.getdoc(documented) or ""
     section = False
     current = None
     for line in lines.splitlines():
@@ -112,10 +121,27 @@ def _field_docs(schema: type) -> dict[str, str]:
             docs[key] = text.strip()
         elif current is not None:
             docs[current] += " " + stripped
-    for item in dataclasses.fields(schema):
-        if item.metadata.get("help"):
-            docs[item.name] = str(item.metadata["help"])
     return docs
+
+
+def _keyword_rows(factory: object) -> list[tuple[str, str, str, str]]:
+    """The keyword-only parameters of a factory (what a problem gives a constraint), with the
+    docs of its docstring's ``Args:``."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return []
+    docs = _section_docs(factory)
+    return [
+        (
+            p.name,
+            "" if p.annotation is inspect.Parameter.empty else str(p.annotation),
+            "(required)" if p.default is inspect.Parameter.empty else repr(p.default),
+            docs.get(p.name, ""),
+        )
+        for p in parameters
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
 
 
 def _default(item: dataclasses.Field[Any]) -> str:
@@ -149,4 +175,11 @@ def format_params(registration: Registration, kind: Kind) -> str:
         lines.extend(_table(rows))
     else:
         lines.append("  (no parameters)")
+    keywords = _keyword_rows(registration.factory)
+    if keywords:
+        lines.append(
+            "  given by the problem (problem=custom: the key in brackets of "
+            "problem.constraints.<name>):"
+        )
+        lines.extend(_table([("KEYWORD", "TYPE", "DEFAULT", "DOC"), *keywords]))
     return "\n".join(lines) + "\n"

@@ -41,7 +41,10 @@ def _refused(capsys, *overrides: str) -> str:
         (["seed=abc"], "seed=abc: Value 'abc' .* Integer. Give an integer"),
         (["problem.weights.pde=2"], r"problem.weights.pde is not set yet.*\+problem.weights.pde=2"),
         (["trainer.max_steps=abc"], "trainer.max_steps=abc: .*Give an integer"),
-        (["domain=elipse"], "Unknown domain option 'elipse'. Registered domain options: annulus, .*circle"),
+        (
+            ["domain=elipse"],
+            "Unknown domain option 'elipse'. Registered domain options: annulus, .*circle",
+        ),
         (["optimizer=adamx"], "Unknown optimizer option 'adamx'.*Did you mean 'adam'"),
         (["nokey=1"], "Unknown key 'nokey'. Valid keys: "),
         (["+sead=7"], "Unknown key 'sead'.*Did you mean seed"),
@@ -59,16 +62,30 @@ def _refused(capsys, *overrides: str) -> str:
         (["resume_from=worst"], "Unknown resume_from 'worst'"),
         (["resume=run/checkpoints/best-step=200.ckpt"], "resume=<run folder> resume_from=best"),
         (["resume=no/such/folder"], "no checkpoint found"),
-        (["problem.n_interior=1000000000"], r"needs at least .* of memory .*problem.n_interior.* available"),
+        (
+            ["problem.n_interior=1000000000"],
+            r"needs at least .* of memory .*problem.n_interior.* available",
+        ),
         (["sampler=grid", "problem.n_interior=1000000000"], "problem.n_interior"),
-        (["net.hidden=[100000,100000]"], r"network weights .* from net.hidden\) but this machine has"),
-        (["eval_points=1000000000"], r"evaluation set: .* from eval_points\) but this machine has 8.0 GiB"),
+        (
+            ["net.hidden=[100000,100000]"],
+            r"network weights .* from net.hidden\) but this machine has",
+        ),
+        (
+            ["eval_points=1000000000"],
+            r"evaluation set: .* from eval_points\) but this machine has 8.0 GiB",
+        ),
         (["problem=helmholtz", "domain=interval"], r"'helmholtz' needs a 2-D domain"),
         (["+experiment=yaml_heat", "problem.exact='log(x - 3)'"], r"exact\(x\) is not finite at"),
-        (["optimizer=lbfgs", "optimizer.scheduler.name=cosine"], r"the optimizer chosen has no such key"),
+        (
+            ["optimizer=lbfgs", "optimizer.scheduler.name=cosine"],
+            r"the optimizer chosen has no such key",
+        ),
     ],
 )
-def test_a_bad_input_is_one_line_and_creates_nothing(capsys, tmp_path, monkeypatch, overrides, expected):
+def test_a_bad_input_is_one_line_and_creates_nothing(
+    capsys, tmp_path, monkeypatch, overrides, expected
+):
     monkeypatch.setattr("deepinn.app._memory.available_memory", lambda: 8 * 2**30)
     monkeypatch.chdir(tmp_path)
     run = tmp_path / "run"
@@ -78,7 +95,9 @@ def test_a_bad_input_is_one_line_and_creates_nothing(capsys, tmp_path, monkeypat
 
 
 def test_an_uncreatable_run_folder_is_one_line(capsys):
-    assert "Cannot create the run folder '/proc/x/run'" in _refused(capsys, "hydra.run.dir=/proc/x/run")
+    assert "Cannot create the run folder '/proc/x/run'" in _refused(
+        capsys, "hydra.run.dir=/proc/x/run"
+    )
 
 
 def test_a_used_run_folder_is_refused_naming_the_resume_command(capsys, tmp_path):
@@ -117,8 +136,14 @@ def test_sigterm_then_resume_with_a_lower_learning_rate(tmp_path):
     first = tmp_path / "first"
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     process = subprocess.Popen(
-        _command(*TINY, "trainer.max_steps=100000", "monitor.log_every=5", f"hydra.run.dir={first}"),
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        _command(
+            *TINY, "trainer.max_steps=100000", "monitor.log_every=5", f"hydra.run.dir={first}"
+        ),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     log = first / "train.log"
     deadline = time.time() + 300
@@ -221,3 +246,86 @@ def test_a_mistake_inside_a_yaml_file_names_the_file_the_key_and_the_fix(
     monkeypatch.chdir(tmp_path)
     err = _refused(capsys, f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "+experiment=bad")
     assert pytest.importorskip("re").search(expected, err), err
+
+
+# ------------------------------------------------------------------ resume from the run folder
+def test_a_resume_composes_the_run_folder_s_overrides_before_the_given_ones(tmp_path):
+    import argparse
+
+    from deepinn.app._resume import plan_resume
+
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "overrides.yaml").write_text(
+        "- net.hidden=[8,8]\n- seed=3\n- +foo=1\n- resume=older\n- trainer.max_steps=30\n"
+    )
+    args = argparse.Namespace(
+        overrides=[f"resume={tmp_path}", "trainer.max_steps=50", "foo=2"], config_dir=None
+    )
+    plan = plan_resume(args)
+    assert plan.folder == tmp_path
+    # the stored ones first (not the previous resume, nor a key given again), then the given
+    assert args.overrides == ["net.hidden=[8,8]", "seed=3", "+foo=1", f"resume={tmp_path}",
+                              "trainer.max_steps=50", "foo=2"]
+    assert plan.given == {"trainer.max_steps": "trainer.max_steps=50", "foo": "foo=2"}
+    # a checkpoint file inside the run folder names the same folder
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"")
+    args = argparse.Namespace(overrides=[f"resume={tmp_path}/checkpoints/last.ckpt"],
+                              config_dir=None)
+    assert plan_resume(args).folder == tmp_path
+
+
+def _tensorboard_steps(folder: Path) -> list[list[int]]:
+    """The steps of ``train/loss`` in each TensorBoard event file of ``folder``, oldest first."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    files = sorted(folder.glob("events.out.tfevents.*"), key=lambda f: f.stat().st_mtime)
+    steps = []
+    for file in files:
+        events = EventAccumulator(str(file))
+        events.Reload()
+        tags = events.Tags()["scalars"]
+        steps.append([e.step for e in events.Scalars("train/loss")] if "train/loss" in tags else [])
+    return steps
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_and_the_run_resumes_from_its_folder_alone(tmp_path):
+    first = tmp_path / "first"
+    small = [o for o in TINY if o != "logger=none"]
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    process = subprocess.Popen(
+        _command(*small, "trainer.max_steps=100000", "monitor.log_every=5", "seed=3",
+                 f"hydra.run.dir={first}"),
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    log = first / "train.log"
+    deadline = time.time() + 300
+    while process.poll() is None and time.time() < deadline:
+        if log.exists() and "step 10/" in log.read_text():
+            break
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=300)
+    assert process.returncode == 130, err[-2000:]  # 128 + SIGINT
+    metrics = json.loads((first / "metrics.json").read_text())
+    stopped = metrics["steps"]
+    assert metrics["stop_reason"] == f"SIGINT at step {stopped}"
+    assert f"stopped by SIGINT at step {stopped}; last.ckpt and metrics.json saved; resume " \
+        f"with: deepinn train resume={first}" in err
+    assert "Traceback" not in err
+
+    # An override that makes the checkpoint incompatible is named, with both values.
+    other = _run(f"resume={first}", "net.hidden=[16,16]", cwd=tmp_path)
+    assert other.returncode == 1
+    assert "the override net.hidden=[16,16] changes net.hidden: [8, 8] in the checkpoint, " \
+        "[16, 16] now" in other.stderr, other.stderr[-2000:]
+
+    # The folder alone (its stored overrides), and a longer run: it continues in its own folder.
+    resumed = _run(f"resume={first}", f"trainer.max_steps={stopped + 10}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads((first / "metrics.json").read_text())["steps"] == stopped + 10
+    assert not (tmp_path / "outputs").exists()  # no new run folder
+    # Its TensorBoard curves continue in the same folder, from the step it stopped at.
+    before, after = _tensorboard_steps(first / "tensorboard")
+    assert max(before) <= stopped <= min(after) and max(after) >= stopped + 5

@@ -9,7 +9,9 @@ check (composition, types, values, the memory estimate, the components' own, a r
 checkpoint) comes before the run folder is claimed, so an error is one line
 ``deepinn train: error: ...`` with exit status 1 and a refused run creates nothing. The built
 components are then trained inside Hydra's job (its ``.hydra/`` and ``train.log``). Errors are
-rendered in the command line's syntax (``deepinn train key=value``).
+rendered in the command line's syntax (``deepinn train key=value``). ``resume=<run folder>``
+composes the folder's stored overrides before the given ones and continues in that folder
+(:mod:`deepinn.app._resume`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from deepinn.app._build import (
 from deepinn.app._hydra import HydraSession, hand_to_hydra, parse_arguments, runs_in_hydra
 from deepinn.app._memory import check_memory
 from deepinn.app._messages import composition_message
+from deepinn.app._resume import ResumePlan, plan_resume
 from deepinn.app._schema import TrainConfig
 from deepinn.app._store import register_configs
 from deepinn.app._summary import summary
@@ -157,34 +160,42 @@ def _job_config(cfg: DictConfig) -> DictConfig:
     return job
 
 
-def _check_resume(config: TrainConfig, hparams: dict[str, Any]) -> None:
-    """A bad checkpoint, or one of another configuration, is refused before any folder exists
-    (time marching checks each window's)."""
+def _check_resume(config: TrainConfig, hparams: dict[str, Any], plan: ResumePlan) -> None:
+    """A bad checkpoint, or one of another configuration, is refused before any folder exists,
+    naming the override given now that conflicts (time marching checks each window's)."""
     if config.resume is None or config.marching.enabled:
         return
     checkpoint = find_checkpoint(config.resume, config.resume_from)
     loaded = load_checkpoint_safely(checkpoint)
-    check_compatible(checkpoint, loaded.get("hyper_parameters") or {}, hparams)
+    stored = loaded.get("hyper_parameters") or {}
+    check_compatible(checkpoint, stored, hparams, overrides=plan.given)
     check_steps_left(checkpoint, loaded, config.trainer.max_steps)
 
 
-def _run_folder(cfg: DictConfig, overrides: Sequence[Override], resume: str | None) -> str:
-    """Claim the run folder: ``hydra.run.dir`` as given, or a fresh one named after it."""
+def _run_folder(
+    cfg: DictConfig, overrides: Sequence[Override], resume: str | None, plan: ResumePlan
+) -> str:
+    """Claim the run folder: ``hydra.run.dir`` as given, the resumed run's own folder (its
+    TensorBoard curves continue there), or a fresh one named after ``hydra.run.dir``."""
     run_dir = str(OmegaConf.select(cfg, "hydra.run.dir"))
     if is_secondary_rank():
         return run_dir  # DDP ranks > 0 write into rank 0's folder
     if _explicit(overrides, "hydra.run.dir") is not None:
         claim_run_folder(run_dir, resume)
         return run_dir
+    if plan.folder is not None:
+        claim_run_folder(plan.folder, resume)
+        return str(plan.folder)
     folder = make_unique_folder(run_dir)
     claim_run_folder(folder, resume)
     return str(folder)
 
 
-def _prepare(session: HydraSession, args: argparse.Namespace, registry: Registry) -> tuple[
-    DictConfig, _Run
-]:
-    """Compose, type, check and build once, then claim the run folder.
+def _prepare(
+    session: HydraSession, args: argparse.Namespace, registry: Registry, plan: ResumePlan
+) -> tuple[DictConfig, _Run]:
+    """Compose, type, check and build once, then claim the run folder (``plan``: a resumed run
+    folder's stored overrides are in ``args`` already).
 
     Returns:
         Hydra's whole configuration (to run the job with) and the run.
@@ -205,8 +216,8 @@ def _prepare(session: HydraSession, args: argparse.Namespace, registry: Registry
     parts = build(config, registry, domain=domain, chosen_domain=_explicit(parsed, "domain"))
     parts.problem.evaluation_set(config.eval_points)  # an exact solution that fails
     hparams = plain(job)
-    _check_resume(config, hparams)
-    run_dir = _run_folder(cfg, parsed, config.resume)
+    _check_resume(config, hparams, plan)
+    run_dir = _run_folder(cfg, parsed, config.resume, plan)
     return cfg, _Run(config, parts, hparams, run_dir)
 
 
@@ -236,8 +247,9 @@ def train(overrides: Sequence[str]) -> int:
             if runs_in_hydra(args):
                 hand_to_hydra(args, lambda cfg: _sweep_job(cfg, registry))
                 return 0
+            plan = plan_resume(args)  # resume=<run folder>: its own overrides come first
             with HydraSession(args.config_dir) as session:
-                cfg, run = _prepare(session, args, registry)
+                cfg, run = _prepare(session, args, registry, plan)
                 output = str(Path(run.run_dir).resolve())
                 session.run(cfg, run.run_dir, lambda _: _finish(
                     output, run.config.logger.tensorboard,

@@ -132,6 +132,22 @@ def test_the_last_checkpoint_is_the_final_network_of_a_finished_run(cli_run: Pat
     torch.testing.assert_close(last, final, rtol=0, atol=0)
 
 
+def test_a_run_without_its_record_loads_from_its_checkpoints(
+    cli_run: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(cli_run, copy)
+    (copy / "run.json").unlink()
+    (copy / "network.pt").unlink()
+    with pytest.raises(ConfigurationError, match=r"no run.json.*checkpoint='last' or 'best'"):
+        dp.load(copy)
+    x = torch.rand(50, 2, dtype=torch.float64)
+    torch.testing.assert_close(dp.load(copy, checkpoint="last").predict(x),
+                               dp.load(cli_run).predict(x), rtol=0, atol=0)
+
+
 def test_predict_takes_a_dict_of_coordinates_and_names_the_outputs(python_run: Path) -> None:
     run = dp.load(python_run, problem=poisson(), network=network())
     x = np.random.default_rng(0).random((40, 2))

@@ -26,11 +26,16 @@ training checkpoint."""
 RETRAIN = "train the run again (or load one of its checkpoints: checkpoint='last' or 'best')"
 
 
-def run_folder(path: str | os.PathLike[str]) -> Path:
+def run_folder(path: str | os.PathLike[str], checkpoint: str = "final") -> Path:
     """``path`` as a run folder, refused when it is not one.
 
+    A folder without ``run.json`` (a run that did not finish, or one an older deepinn wrote) is
+    taken for ``checkpoint='last'`` or ``'best'`` when it holds the configuration and the
+    checkpoints of a command-line run.
+
     Raises:
-        ConfigurationError: No such folder, or a folder without ``run.json``.
+        ConfigurationError: No such folder, or a folder without ``run.json`` (and, for a
+            checkpoint, without a command-line run's configuration and checkpoints).
     """
     folder = Path(path)
     if not folder.is_dir():
@@ -40,13 +45,20 @@ def run_folder(path: str | os.PathLike[str]) -> Path:
         )
     if (folder / RUN_FILE).is_file():
         return folder
+    configured = (folder / ".hydra" / "config.yaml").is_file()
+    if checkpoint != "final" and configured and (folder / "checkpoints").is_dir():
+        return folder
     marks = [name for name in ("metrics.json", "checkpoints", ".hydra") if (folder / name).exists()]
     if marks:
+        fix = (
+            "load one of its checkpoints (checkpoint='last' or 'best'), or resume the run to "
+            "finish it" if configured and "checkpoints" in marks
+            else "train it again (or resume it) to finish it"
+        )
         raise ConfigurationError(
             f"load({str(path)!r}): the folder holds {', '.join(marks)} but no {RUN_FILE}: the run "
             f"did not finish (stopped or failed before its end), or an older deepinn wrote it. "
-            f"A finished run writes {RUN_FILE} and {NETWORK_FILE}; train it again (or resume "
-            "it) to finish it."
+            f"A finished run writes {RUN_FILE} and {NETWORK_FILE}; {fix}."
         )
     raise ConfigurationError(
         f"load({str(path)!r}): not a deepinn run folder (no {RUN_FILE}, metrics.json or "
@@ -78,11 +90,15 @@ def read_json(path: Path, what: str) -> dict[str, Any]:
 
 
 def read_record(folder: Path) -> dict[str, Any]:
-    """``run.json``, checked for a format this deepinn reads.
+    """``run.json``, checked for a format this deepinn reads; for a command-line run without
+    one (see :func:`run_folder`), a record that says only that (its problem and network come
+    from the configuration).
 
     Raises:
         ConfigurationError: Truncated, or written in a newer format.
     """
+    if not (folder / RUN_FILE).is_file():
+        return {"format": RUN_FORMAT, "api": "cli", "network": {}}
     record = read_json(folder / RUN_FILE, "the run's record")
     version = record.get("format")
     if not isinstance(version, int) or version < 1:

@@ -62,9 +62,8 @@ def load(
             file; a component whose plugin is not installed; a Python run loaded without its
             problem and network, or with ones that do not match the run.
     """
-    folder = run_folder(run)
+    folder = run_folder(run, checkpoint)
     record = read_record(folder)
-    weights, coefficients = read_weights(folder, record, checkpoint)
     config: dict[str, Any] | None = record.get("description")
     if problem is None or network is None:
         if record.get("api") == "python" or not (folder / CONFIG_FILE).is_file():
@@ -78,6 +77,11 @@ def load(
         problem = problem if problem is not None else rebuilt_problem
         network = network if network is not None else rebuilt_network
     _check_problem(folder, problem, record)
+    stored = record.setdefault("network", {})
+    if "output_transform" not in stored:  # no run.json: the configuration's problem says
+        stored["output_transform"] = problem.output_transform is not None
+        record.setdefault("eval_points", (config or {}).get("eval_points", 10_000))
+    weights, coefficients = read_weights(folder, record, checkpoint)
     if isinstance(network, OutputTransform):
         network = network.network
     network = copy.deepcopy(network)

@@ -19,6 +19,7 @@ from deepinn.plugins import Registry
 from deepinn.problems import Problem
 from deepinn.samplers import SamplerFactory
 from deepinn.training import OPTIMIZER_PRESETS, FitResult, Phase, fit
+from deepinn.training.service._progress import warnings_as_log_lines
 
 __all__ = [
     "Components",
@@ -249,17 +250,18 @@ def fit_components(
     Args:
         hparams: The plain configuration, stored in checkpoints and TensorBoard.
     """
-    return fit(
-        parts.problem,
-        parts.network,
-        config.run_config(),
-        phases=parts.phases,
-        max_steps=config.trainer.max_steps,
-        run_dir=run_dir,
-        trainer_options=trainer_options(config),
-        logger=config.logger.tensorboard,
-        hparams=hparams,
-    )
+    with warnings_as_log_lines():  # no file and line of deepinn's code on a warning
+        return fit(
+            parts.problem,
+            parts.network,
+            config.run_config(),
+            phases=parts.phases,
+            max_steps=config.trainer.max_steps,
+            run_dir=run_dir,
+            trainer_options=trainer_options(config),
+            logger=config.logger.tensorboard,
+            hparams=hparams,
+        )
 
 
 def plain(cfg: DictConfig) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from deepinn.training.service._checkpoint import (
     load_checkpoint_safely,
 )
 from deepinn.training.service._compatible import check_compatible, check_fits, check_steps_left
-from deepinn.training.service._progress import LineProgress, stdout_is_terminal
+from deepinn.training.service._progress import progress_callbacks, quiet_lightning
 from deepinn.training.service._runfolder import (
     held_run_folder,
     resume_setting,
@@ -118,10 +118,12 @@ def train_once(
     module = PINNModule(problem, network, phases, run, max_steps=max_steps, hparams=hparams)
     data = CollocationData(problem, run, max_steps=max_steps)
     ckpt = _resume_checkpoint(run, hparams, max_steps, module)
-    if run_dir is None:
-        return _train(module, data, run, None, max_steps, trainer_options, logger, ckpt)
-    with held_run_folder(run_dir, run.resume):
-        return _train(module, data, run, Path(run_dir), max_steps, trainer_options, logger, ckpt)
+    with quiet_lightning():  # no device lines, tips or "fit stopped" from Lightning
+        if run_dir is None:
+            return _train(module, data, run, None, max_steps, trainer_options, logger, ckpt)
+        with held_run_folder(run_dir, run.resume):
+            path = Path(run_dir)
+            return _train(module, data, run, path, max_steps, trainer_options, logger, ckpt)
 
 
 def _steps_per_batch(
@@ -155,9 +157,7 @@ def _train(
     module.steps_per_batch = data.steps_per_batch = steps
     options = dict(trainer_options or {})
     callbacks: list[pl.Callback] = list(options.pop("callbacks", []))
-    if options.get("enable_progress_bar", True) and not stdout_is_terminal():
-        options["enable_progress_bar"] = False  # no carriage-return bar in a log file
-        callbacks.append(LineProgress(run.monitor.log_every, max_steps))
+    callbacks += progress_callbacks(options, callbacks, run.monitor.log_every, max_steps)
     signals = LastCheckpoint(run_path / "checkpoints" if run_path is not None else None)
     callbacks.append(signals)
     loggers: list[Any] = []
@@ -209,6 +209,8 @@ def _train(
             warnings.filterwarnings(
                 "ignore", message=".*isinstance\\(treespec, LeafSpec\\)`? is deprecated.*"
             )
+            # A run folder belongs to one run: its checkpoints are there only when it resumes.
+            warnings.filterwarnings("ignore", message="Checkpoint directory .* is not empty")
             with sigint_as_sigterm(signals):
                 _fit(trainer, module, data, ckpt)
     except SIGTERMException:

@@ -42,7 +42,10 @@ class DumpParameters(pl.Callback):
 
 def problem() -> dp.Problem:
     interval = dp.domains.Interval(dp.spaces.R1("x"), 0.0, 1.0)
-    exact = lambda x: torch.sin(math.pi * x)
+
+    def exact(x):
+        return torch.sin(math.pi * x)
+
     pde = PDEConstraint(
         "pde",
         dp.samplers.RandomUniformSampler(interval, 61, seed=0),  # odd: unequal shards

@@ -18,7 +18,17 @@ SHARED_SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "000_418
 SPEC = Path(__file__).resolve().parent / "data" / "seed_notebook.txt"
 """The copy kept with the tests, so that the seed runs on any checkout (CI's included)."""
 
-OUTPUT_PREFIXES = ("tensor(", "(tensor(", "torch.Size(", "[", "<matplotlib", "x: ", "y: ", "X:", "y:")
+OUTPUT_PREFIXES = (
+    "tensor(",
+    "(tensor(",
+    "torch.Size(",
+    "[",
+    "<matplotlib",
+    "x: ",
+    "y: ",
+    "X:",
+    "y:",
+)
 IMPORT_REPLACEMENTS = {"import DeepINN as dp": "import deepinn as dp"}
 DROPPED = ("import sys", "sys.path.append(")
 

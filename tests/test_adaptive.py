@@ -38,24 +38,38 @@ def test_rad_points_concentrate_at_a_planted_residual_peak() -> None:
 
 
 def test_rad_with_k_zero_is_uniform() -> None:
-    sampler = AdaptiveSampler(SQUARE, 400, residual_fn=_peak, pool_factor=10, seed=0, method="rad", k=0.0)
+    sampler = AdaptiveSampler(
+        SQUARE, 400, residual_fn=_peak, pool_factor=10, seed=0, method="rad", k=0.0
+    )
     assert _near_peak(sampler.sample_points().as_tensor) < 3 * math.pi * 0.1**2
 
 
 def test_unknown_method_is_refused_with_the_choices() -> None:
-    with pytest.raises(ConfigurationError, match=r"sampler.method = 'rar'.*'rad', 'rard', 'greedy'"):
+    with pytest.raises(
+        ConfigurationError, match=r"sampler.method = 'rar'.*'rad', 'rard', 'greedy'"
+    ):
         AdaptiveSampler(SQUARE, 10, method="rar")
 
 
 def _problem(method: str = "rad", n: int = 200, pool_factor: int = 8):
-    sampler = AdaptiveSampler(SQUARE, n, pool_factor=pool_factor, seed=0, method=method, k=1.0, c=0.1)
-    pde = PDEConstraint("pde", sampler, residual=lambda f: f.laplacian("u"), source=lambda x: x[:, :1])
-    bc = DirichletBC("boundary", dp.samplers.RandomUniformSampler(SQUARE.boundary, 40), value=lambda x: 0 * x[:, :1])
+    sampler = AdaptiveSampler(
+        SQUARE, n, pool_factor=pool_factor, seed=0, method=method, k=1.0, c=0.1
+    )
+    pde = PDEConstraint(
+        "pde", sampler, residual=lambda f: f.laplacian("u"), source=lambda x: x[:, :1]
+    )
+    bc = DirichletBC(
+        "boundary",
+        dp.samplers.RandomUniformSampler(SQUARE.boundary, 40),
+        value=lambda x: 0 * x[:, :1],
+    )
     return dp.Problem("adaptive", SQUARE, [pde, bc])
 
 
 def test_adaptive_sampler_without_resampling_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match=r"sampler=adaptive.*resample_every = 0.*resample_every=500"):
+    with pytest.raises(
+        ConfigurationError, match=r"sampler=adaptive.*resample_every = 0.*resample_every=500"
+    ):
         CollocationData(_problem(), RunConfig(seed=0, resample_every=0))
 
 
@@ -140,6 +154,14 @@ def test_an_adaptive_run_takes_one_step_per_batch() -> None:
 
 
 def test_adaptive_points_that_would_never_be_reselected_are_refused() -> None:
-    with pytest.raises(ConfigurationError, match=r"resample_every = 10 and max_steps = 5: the points would never"):
-        fit(_problem(), dp.nn.FullyConnected([2, 4, 1]), max_steps=5, resample_every=10, logger=False,
-            trainer_options={"enable_progress_bar": False})
+    with pytest.raises(
+        ConfigurationError, match=r"resample_every = 10 and max_steps = 5: the points would never"
+    ):
+        fit(
+            _problem(),
+            dp.nn.FullyConnected([2, 4, 1]),
+            max_steps=5,
+            resample_every=10,
+            logger=False,
+            trainer_options={"enable_progress_bar": False},
+        )

@@ -1,4 +1,5 @@
-"""Causal training (causal.tol, causal.chunks, causal.time): the weights, the plain limit, refusals."""
+"""Causal training (causal.tol, causal.chunks, causal.time): the weights, the plain limit,
+refusals."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ def _problem(n: int = 400):
         "pde", dp.samplers.RandomUniformSampler(BOX, n, seed=0),
         residual=lambda f: f["u"], order=0,
     )
-    initial = DirichletBC("initial", dp.samplers.RandomUniformSampler(BOX, 20, seed=1), value=lambda x: 0 * x[:, :1])
+    initial = DirichletBC(
+        "initial", dp.samplers.RandomUniformSampler(BOX, 20, seed=1), value=lambda x: 0 * x[:, :1]
+    )
     return dp.Problem("toy", BOX, [pde, initial])
 
 
@@ -84,7 +87,9 @@ def test_causal_loss_is_smaller_than_plain_when_late_residuals_dominate() -> Non
 
 def test_a_problem_without_time_is_refused() -> None:
     square = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
-    pde = PDEConstraint("pde", dp.samplers.RandomUniformSampler(square, 10), residual=lambda f: f["u"], order=0)
+    pde = PDEConstraint(
+        "pde", dp.samplers.RandomUniformSampler(square, 10), residual=lambda f: f["u"], order=0
+    )
     problem = dp.Problem("space_only", square, [pde])
     match = r"causal.tol 1.0 > 0\) needs a PDE constraint.*coordinate 't'.*coordinates \(x0, x1\)"
     with pytest.raises(ConfigurationError, match=match) as info:
@@ -104,7 +109,14 @@ def test_bad_causal_settings_are_refused() -> None:
 def test_fit_with_causal_training_runs_and_keeps_the_weights() -> None:
     torch.manual_seed(0)
     network = dp.nn.FullyConnected([2, 8, 1], "tanh")
-    result = fit(_problem(100), network, max_steps=3, logger=False, causal=CausalConfig(tol=1.0, chunks=4),
-                 trainer_options={"enable_progress_bar": False}, eval_points=50)
+    result = fit(
+        _problem(100),
+        network,
+        max_steps=3,
+        logger=False,
+        causal=CausalConfig(tol=1.0, chunks=4),
+        trainer_options={"enable_progress_bar": False},
+        eval_points=50,
+    )
     weights = result.module.loss.causal.last_weights["pde"]
     assert weights.shape == (4,) and float(weights[0]) == 1.0 and float(weights[-1]) < 1.0

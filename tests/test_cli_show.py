@@ -1,4 +1,5 @@
-"""``deepinn show KIND NAME`` and ``deepinn plugins --params``: parameters with types and defaults."""
+"""``deepinn show KIND NAME`` and ``deepinn plugins --params``: parameters with types and
+defaults."""
 
 from __future__ import annotations
 

@@ -93,7 +93,9 @@ def test_compile_auto_on_resume_takes_the_saved_modes_when_the_whole_loss_cannot
     from deepinn.training import PINNModule, adam
 
     problem, net, points = _setup(torch.float64)
-    module = PINNModule(problem, net, adam(), RunConfig(field_mode="reverse"), max_steps=AUTO_COMPILE_STEPS)
+    module = PINNModule(
+        problem, net, adam(), RunConfig(field_mode="reverse"), max_steps=AUTO_COMPILE_STEPS
+    )
     module.on_load_checkpoint({"deepinn_group_modes": {"pde": "reverse"}})
     assert module.loss.group_modes is None and module.loss.saved_modes == {"pde": "reverse"}
     with caplog.at_level("INFO", logger="deepinn.training"):
@@ -138,7 +140,7 @@ def test_a_bad_compile_value_names_the_choices(value):
     from deepinn.training import RunConfig
 
     for build in (lambda: RunConfig(compile=value), lambda: RunConfig().replace(compile=value)):
-        with pytest.raises(ConfigurationError, match="compile = .*use true, false or auto"):
+        with pytest.raises(ConfigurationError, match=r"compile = .*use true, false or auto"):
             build()
 
 
@@ -184,7 +186,9 @@ def test_compile_auto_compiles_the_whole_loss_of_a_long_enough_run(monkeypatch):
     assert "compiled" not in runs[False].metrics
     from deepinn.app._summary import summary
 
-    assert "compiled    the whole loss and its gradient (warm-up" in summary(runs["auto"].metrics, "run")
+    assert "compiled    the whole loss and its gradient (warm-up" in summary(
+        runs["auto"].metrics, "run"
+    )
     assert runs["auto"].metrics["rel_l2"] == pytest.approx(runs[False].metrics["rel_l2"], rel=1e-3)
 
 
@@ -360,7 +364,7 @@ def test_the_compiled_gradient_reaches_a_coefficient_of_an_inverse_problem():
     loss.choose_modes(points, parameters=parameters)
     if loss.whole is None or loss.whole.failure is not None:
         pytest.skip("torch.compile unavailable here")
-    total, _, gradients = loss.loss_and_gradient(points, None, parameters)
+    _total, _, gradients = loss.loss_and_gradient(points, None, parameters)
     eager_total, _ = PINNLoss(problem, net)(points)
     want = torch.autograd.grad(eager_total, parameters)
     assert gradients[-1] is not None and float(want[-1].abs()) > 0

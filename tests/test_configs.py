@@ -34,7 +34,11 @@ def _options():
         if (group, name) != ("problem", "custom")  # needs its constraints: see below
     ]
     cases += [("optimizer", name) for name in OPTIMIZER_PRESETS]
-    cases += [(group, path.stem) for group in YAML_GROUPS for path in sorted((CONF / group).glob("*.yaml"))]
+    cases += [
+        (group, path.stem)
+        for group in YAML_GROUPS
+        for path in sorted((CONF / group).glob("*.yaml"))
+    ]
     return cases
 
 
@@ -43,7 +47,10 @@ def test_every_option_composes_and_builds(registry, group, name):
     cfg = compose([f"{group}={name}"])
     problem, network, phases = build_components(cfg, registry)
     assert problem.constraints and phases
-    assert network(problem.domain.sample_uniform(3).to(next(network.parameters()).dtype)).shape == (3, len(problem.outputs))
+    assert network(problem.domain.sample_uniform(3).to(next(network.parameters()).dtype)).shape == (
+        3,
+        len(problem.outputs),
+    )
 
 
 def test_the_config_groups_are_read_from_the_kind_table():
@@ -65,7 +72,11 @@ def test_kinds_that_change_nothing_are_not_offered_as_groups(registry, group):
 def test_no_yaml_preset_shadows_a_registered_name(registry):
     for group, kind in GROUPS.items():
         folder = CONF / group
-        clashes = sorted(p.stem for p in folder.glob("*.yaml") if p.stem in registry.names(kind)) if folder.is_dir() else []
+        clashes = (
+            sorted(p.stem for p in folder.glob("*.yaml") if p.stem in registry.names(kind))
+            if folder.is_dir()
+            else []
+        )
         assert not clashes, f"conf/{group}/ has YAML files named like registered {kind}: {clashes}"
     assert not (CONF / "optimizer").exists(), "optimizer presets are typed dataclasses, not YAML"
 
@@ -75,7 +86,10 @@ def test_typed_parameters_are_checked_at_compose_time(registry):
         compose(["problem.n_interior=many"])
 
 
-@pytest.mark.parametrize("override", ["+sead=7", "+monitor.checkpoint_evry=5", "+optimizer.lr2=10.0", "+trainer.devcies=2"])
+@pytest.mark.parametrize(
+    "override",
+    ["+sead=7", "+monitor.checkpoint_evry=5", "+optimizer.lr2=10.0", "+trainer.devcies=2"],
+)
 def test_a_misspelt_key_is_an_error_naming_the_nearest(registry, override):
     key = override[1:].split("=")[0]
     with pytest.raises(ConfigurationError, match=f"Unknown key '{key}'.*Did you mean"):
@@ -116,7 +130,9 @@ def test_an_import_path_in_the_config_is_refused(registry, tmp_path):
 
 
 def test_optimizer_presets_are_overridden_by_number(registry):
-    config = typed_config(compose(["optimizer.adam_steps=7", "optimizer.lbfgs.tolerance_grad=1e-5"]))
+    config = typed_config(
+        compose(["optimizer.adam_steps=7", "optimizer.lbfgs.tolerance_grad=1e-5"])
+    )
     assert isinstance(config.optimizer, AdamLBFGSConfig)
     first, second = config.optimizer.phases(20)
     assert first.steps == 7 and second.optimizer.keywords["tolerance_grad"] == 1e-5
@@ -138,9 +154,15 @@ def test_the_run_knobs_are_declared_once_in_run_config(registry):
 
 
 def test_a_problem_with_its_own_geometry_refuses_an_explicit_domain(registry):
-    with pytest.raises(ConfigurationError, match="problem=heat has its own geometry.*domain=sphere"):
-        build_components(compose(["problem=heat", "domain=sphere"]), registry, chosen_domain="sphere")
-    build_components(compose(["problem=poisson", "domain=sphere"]), registry, chosen_domain="sphere")
+    with pytest.raises(
+        ConfigurationError, match=r"problem=heat has its own geometry.*domain=sphere"
+    ):
+        build_components(
+            compose(["problem=heat", "domain=sphere"]), registry, chosen_domain="sphere"
+        )
+    build_components(
+        compose(["problem=poisson", "domain=sphere"]), registry, chosen_domain="sphere"
+    )
     build_components(compose(["problem=heat"]), registry)  # the default domain, not chosen
 
 
@@ -150,7 +172,7 @@ def test_networks_receive_the_coordinate_names(registry):
 
 
 def test_problem_custom_alone_asks_for_its_constraints(registry):
-    with pytest.raises(ConfigurationError, match="problem.constraints is empty.*docs/yaml_pde.md"):
+    with pytest.raises(ConfigurationError, match=r"problem.constraints is empty.*docs/yaml_pde.md"):
         build_components(compose(["problem=custom"]), registry)
 
 
@@ -163,7 +185,10 @@ def test_train_yaml_comments_document_every_run_knob():
 def test_a_scheduler_setting_the_schedule_does_not_read_is_refused():
     from deepinn.training import SchedulerConfig
 
-    with pytest.raises(ConfigurationError, match="gamma = 0.5 changes nothing with optimizer.scheduler.name=cosine"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"gamma = 0.5 changes nothing with optimizer.scheduler.name=cosine",
+    ):
         SchedulerConfig(name="cosine", gamma=0.5)
     SchedulerConfig(name="none", gamma=0.5, warmup_steps=10)  # off: one switch, settings kept
     SchedulerConfig(name="warmup_exponential", warmup_steps=10, gamma=0.5)

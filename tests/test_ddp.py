@@ -71,12 +71,20 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # No hydra.run.dir override: the DDP run must land in one ${now:...} folder on both ranks.
     single = _start([sys.executable, train, *TINY], single_cwd)
     ddp = _start(
-        [sys.executable, train, *TINY, "trainer=ddp", "trainer.devices=2", "trainer.accelerator=cpu"],
+        [
+            sys.executable,
+            train,
+            *TINY,
+            "trainer=ddp",
+            "trainer.devices=2",
+            "trainer.accelerator=cpu",
+        ],
         ddp_cwd,
     )
     _finish(single)
     output = _finish(ddp)
-    assert "All distributed processes registered. Starting with 2 processes" in output, output[-3000:]
+    started = "All distributed processes registered. Starting with 2 processes"
+    assert started in output, output[-3000:]
     folders = {}
     for name, cwd in {"single": single_cwd, "ddp": ddp_cwd}.items():
         found = [p for p in (cwd / "outputs").glob("*/*") if p.is_dir()]
@@ -95,7 +103,8 @@ def test_ddp_run_writes_one_folder_with_every_artifact_once(runs):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["steps"] == STEPS
     with np.load(run / "predictions.npz") as data:
-        assert data["prediction"].shape == data["exact"].shape == (500, 1)  # the full evaluation set
+        # the full evaluation set
+        assert data["prediction"].shape == data["exact"].shape == (500, 1)
 
 
 @pytest.mark.parametrize("tag", ["train/loss", "train/loss/pde", "train/loss/boundary"])
@@ -132,7 +141,9 @@ def test_lbfgs_under_ddp_keeps_ranks_identical_and_matches_one_process(tmp_path)
     for name, value in reference.items():
         assert torch.equal(rank0[name], rank1[name]), name  # bit for bit
         torch.testing.assert_close(rank0[name], value, rtol=1e-9, atol=1e-11)
-    metrics, expected = (json.loads((tmp_path / k / "metrics.json").read_text()) for k in ("ddp", "one"))
+    metrics, expected = (
+        json.loads((tmp_path / k / "metrics.json").read_text()) for k in ("ddp", "one")
+    )
     assert metrics["steps"] == expected["steps"] == 10
     assert metrics["final_loss"] == pytest.approx(expected["final_loss"], rel=1e-9)
 

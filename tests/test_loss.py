@@ -180,7 +180,9 @@ def test_the_module_delegates_its_losses_to_the_loss_object():
 
 
 def test_a_problem_whose_every_weight_is_zero_is_refused():
-    with pytest.raises(dp.ConfigurationError, match="Every constraint of problem 'quadratic' has weight 0"):
+    with pytest.raises(
+        dp.ConfigurationError, match="Every constraint of problem 'quadratic' has weight 0"
+    ):
         PINNLoss(_quadratic_problem(0.0, 0.0), dp.nn.FullyConnected([1, 4, 1]))
 
 
@@ -190,7 +192,9 @@ def test_a_term_no_trained_weight_reaches_is_refused_on_the_first_batch():
     pde.residual_fn = lambda f: f.coords("x") ** 2  # the points only: no output of the network
     pde.infer_hints = False  # as a configured residual: declared hints, no recording pass
     loss = PINNLoss(problem, dp.nn.FullyConnected([1, 4, 1]))
-    with pytest.raises(dp.ConfigurationError, match=r"Constraint\(s\) \['pde'\]: the residual does not depend"):
+    with pytest.raises(
+        dp.ConfigurationError, match=r"Constraint\(s\) \['pde'\]: the residual does not depend"
+    ):
         loss.choose_modes(_points(problem))
     pde.residual_fn = lambda f: f.laplacian("u")
     loss.choose_modes(_points(problem))  # the same problem, its residual restored: accepted
@@ -203,7 +207,9 @@ def test_a_loss_that_is_not_finite_before_any_step_is_refused_naming_the_cause()
         for p in network.parameters():
             p.fill_(1e200)  # finite weights, outputs whose squares overflow
     loss = PINNLoss(problem, network)
-    with pytest.raises(dp.ConfigurationError, match=r"not finite at the initial weights, before any step"):
+    with pytest.raises(
+        dp.ConfigurationError, match=r"not finite at the initial weights, before any step"
+    ):
         loss.choose_modes(_points(problem))
     with torch.no_grad():
         next(network.parameters()).fill_(math.nan)
@@ -218,7 +224,11 @@ def test_an_initial_condition_outside_the_time_range_is_refused_on_the_first_bat
     pde = PDEConstraint("pde", dp.samplers.GridSampler(slab, 16),
                         residual=lambda f: f.partial("u", "t") - f.partial("u", "x", "x"))
     start = dp.constraints.InitialCondition(
-        "start", dp.samplers.GridSampler(interval, 8), slab.space, value=lambda x: 0 * x[:, :1], t0=5.0
+        "start",
+        dp.samplers.GridSampler(interval, 8),
+        slab.space,
+        value=lambda x: 0 * x[:, :1],
+        t0=5.0,
     )
     problem = dp.Problem("late", slab, [pde, start])
     loss = PINNLoss(problem, dp.nn.FullyConnected([2, 4, 1]))

@@ -33,7 +33,10 @@ def test_only_the_import_lines_change(notebook):
     code = notebook[0]
     assert "import deepinn as dp" in code
     assert "DeepINN" not in code
-    assert "class Net(nn.Module):\n    def __init__(self):\n        super(Net, self).__init__()" in code
+    assert (
+        "class Net(nn.Module):\n    def __init__(self):\n        super(Net, self).__init__()"
+        in code
+    )
 
 
 def test_scalar_gradients(notebook):

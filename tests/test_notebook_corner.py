@@ -124,7 +124,11 @@ def test_a_dirichlet_condition_on_a_boundary_samples_that_boundary() -> None:
 def test_training_for_no_iterations_names_the_argument() -> None:
     square = _square()
     interior = dp.constraint.PDE(geom=square, no_points=8, seed=0)
-    model = dp.Model(dp.domain.Generic(lambda X, y: y, interior, []), dp.nn.FullyConnected([2, 4, 1]))
+    model = dp.Model(
+        dp.domain.Generic(lambda X, y: y, interior, []), dp.nn.FullyConnected([2, 4, 1])
+    )
     model.compile("adam", 1e-3, "MSE", "cpu")
-    with pytest.raises(dp.ConfigurationError, match=r"model.train\(iterations=0\): give a positive"):
+    with pytest.raises(
+        dp.ConfigurationError, match=r"model.train\(iterations=0\): give a positive"
+    ):
         model.train(iterations=0)

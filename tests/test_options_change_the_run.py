@@ -27,8 +27,15 @@ def _fingerprint(registry, overrides):
         "problem": (problem.name, tuple(c.name for c in problem.constraints)),
         "domain": repr(problem.domain),
         "points": points,
-        "net": (type(network).__name__, sum(p.numel() for p in network.parameters()), repr(network)),
-        "optimizer": [(p.optimizer.func.__name__, sorted(p.optimizer.keywords.items()), p.steps) for p in phases],
+        "net": (
+            type(network).__name__,
+            sum(p.numel() for p in network.parameters()),
+            repr(network),
+        ),
+        "optimizer": [
+            (p.optimizer.func.__name__, sorted(p.optimizer.keywords.items()), p.steps)
+            for p in phases
+        ],
         "trainer": config.trainer,
         "logger": config.logger,
     }

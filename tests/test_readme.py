@@ -37,7 +37,9 @@ def test_the_original_tutorial_flow_trains_on_the_same_service():
     exec(compile(setup, "README.md", "exec"), namespace)
     torch.manual_seed(0)
     namespace["net"] = namespace["dp"].nn.FullyConnected([2, 20, 20, 1], "tanh")
-    tutorial = tutorial.replace("model.train(iterations=2000)", "metrics = model.train(iterations=30)")
+    tutorial = tutorial.replace(
+        "model.train(iterations=2000)", "metrics = model.train(iterations=30)"
+    )
     exec(compile(tutorial, "README.md", "exec"), namespace)
     metrics = namespace["metrics"]
     assert metrics["steps"] == 30 and set(metrics["loss_per_constraint"]) == {"pde", "bc0"}

@@ -67,7 +67,7 @@ def finished_run(tmp_path_factory):
 
 # ------------------------------------------------------------------ run folder ownership
 def test_a_used_run_folder_is_refused(finished_run):
-    with pytest.raises(dp.ConfigurationError, match="belongs to another run.*resume=") as info:
+    with pytest.raises(dp.ConfigurationError, match=r"belongs to another run.*resume=") as info:
         claim_run_folder(finished_run)
     assert f"deepinn.fit(..., resume='{finished_run}')" in str(info.value)
     with spoken_as("cli"):
@@ -132,7 +132,7 @@ def test_checkpoint_writes_are_atomic_and_a_full_disk_is_one_line(tmp_path, monk
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(torch, "save", full)
-    with pytest.raises(dp.TrainingError, match="disk is full.*no partial file.*resume=") as info:
+    with pytest.raises(dp.TrainingError, match=r"disk is full.*no partial file.*resume=") as info:
         io.save_checkpoint({"state_dict": {}}, target)
     assert "\n" not in str(info.value)
     assert str(info.value).endswith(f"continue with: deepinn.fit(..., resume='{tmp_path.parent}')")
@@ -151,12 +151,14 @@ def test_torch_s_failed_zip_write_on_a_full_disk_is_the_same_one_line(tmp_path, 
 
     monkeypatch.setattr(torch, "save", full)
     monkeypatch.setattr("deepinn.training.service._checkpoint._free_bytes", lambda folder: 0)
-    with pytest.raises(dp.TrainingError, match="disk is full.*no partial file.*resume="):
+    with pytest.raises(dp.TrainingError, match=r"disk is full.*no partial file.*resume="):
         io.save_checkpoint({"state_dict": {}}, tmp_path / "last.ckpt")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("damage", ["empty", "truncated", "bitflip", "text", "pickle", "not_a_checkpoint"])
+@pytest.mark.parametrize(
+    "damage", ["empty", "truncated", "bitflip", "text", "pickle", "not_a_checkpoint"]
+)
 def test_a_bad_checkpoint_is_refused_in_one_line(finished_run, tmp_path, damage):
     source = (finished_run / "checkpoints" / "last.ckpt").read_bytes()
     bad = tmp_path / "bad.ckpt"
@@ -165,7 +167,9 @@ def test_a_bad_checkpoint_is_refused_in_one_line(finished_run, tmp_path, damage)
     elif damage == "truncated":
         bad.write_bytes(source[: len(source) // 2])
     elif damage == "bitflip":
-        (tmp_path / "bad.ckpt.sha256").write_text((finished_run / "checkpoints" / "last.ckpt.sha256").read_text())
+        (tmp_path / "bad.ckpt.sha256").write_text(
+            (finished_run / "checkpoints" / "last.ckpt.sha256").read_text()
+        )
         flipped = bytearray(source)
         flipped[len(flipped) // 2] ^= 0x10
         bad.write_bytes(bytes(flipped))
@@ -195,7 +199,9 @@ def test_resume_from_best_or_last_of_a_run_folder(finished_run):
 
 def test_resume_with_another_network_names_the_differing_keys(finished_run, tmp_path):
     changed = dict(HP, net={"hidden": [16]})
-    with pytest.raises(dp.ConfigurationError, match=r"net.hidden: \[8\] in the checkpoint, \[16\] now"):
+    with pytest.raises(
+        dp.ConfigurationError, match=r"net.hidden: \[8\] in the checkpoint, \[16\] now"
+    ):
         _fit(tmp_path / "new", steps=6, hparams=changed, resume=str(finished_run))
 
 
@@ -237,8 +243,17 @@ def test_resume_applies_and_reports_a_lower_learning_rate(finished_run, tmp_path
     from deepinn.training import Phase
 
     phases = [Phase(lambda p: torch.optim.Adam(p, lr=1e-4), steps=None)]
-    result = fit(_problem(), _net(), phases=phases, max_steps=6, run_dir=tmp_path / "new", logger=False,
-                 trainer_options=QUIET, resume=str(finished_run), eval_points=50)
+    result = fit(
+        _problem(),
+        _net(),
+        phases=phases,
+        max_steps=6,
+        run_dir=tmp_path / "new",
+        logger=False,
+        trainer_options=QUIET,
+        resume=str(finished_run),
+        eval_points=50,
+    )
     assert result.module.optimizers().optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
     assert "optimizer 0 lr: 0.001 -> 0.0001" in capsys.readouterr().out
 
@@ -303,7 +318,12 @@ def test_progress_is_lines_when_stdout_is_not_a_terminal(tmp_path, capsys):
 def test_resume_with_another_optimizer_preset_seed_or_weighting_is_refused(change, key):
     from deepinn.training.service._compatible import check_compatible
 
-    stored = {**HP, "optimizer": {"name": "adam", "lr": 1e-3}, "seed": 0, "weighting": {"name": "none"}}
+    stored = {
+        **HP,
+        "optimizer": {"name": "adam", "lr": 1e-3},
+        "seed": 0,
+        "weighting": {"name": "none"},
+    }
     current = {**stored, **change}
     with pytest.raises(dp.ConfigurationError, match=rf"{key}: .* in the checkpoint"):
         check_compatible(Path("run"), stored, current)
@@ -313,26 +333,45 @@ def test_resume_with_another_optimizer_preset_seed_or_weighting_is_refused(chang
 @pytest.mark.parametrize(
     ("network", "match"),
     [
-        (lambda x: x, r"network = <function .* not a torch.nn.Module .*FullyConnected\(\[1, 32, 32, 1\]"),
-        (dp.nn.FullyConnected([2, 8, 1]), r"takes 2 inputs, but problem 'poisson1d' is posed in .*1 coordinate"),
+        (
+            lambda x: x,
+            r"network = <function .* not a torch.nn.Module .*FullyConnected\(\[1, 32, 32, 1\]",
+        ),
+        (
+            dp.nn.FullyConnected([2, 8, 1]),
+            r"takes 2 inputs, but problem 'poisson1d' is posed in .*1 coordinate",
+        ),
         (dp.nn.FullyConnected([1, 8, 3]), r"has 3 outputs, but problem 'poisson1d' has 1: \['u'\]"),
     ],
 )
-def test_a_network_that_cannot_be_the_problem_s_is_refused_before_training(network, match, tmp_path):
+def test_a_network_that_cannot_be_the_problem_s_is_refused_before_training(
+    network, match, tmp_path
+):
     with pytest.raises(dp.ConfigurationError, match=match):
-        fit(_problem(), network, max_steps=4, run_dir=tmp_path / "run", logger=False, trainer_options=QUIET)
+        fit(
+            _problem(),
+            network,
+            max_steps=4,
+            run_dir=tmp_path / "run",
+            logger=False,
+            trainer_options=QUIET,
+        )
     assert not (tmp_path / "run").exists()
 
 
 def test_a_phase_the_run_never_reaches_is_warned_of():
-    with pytest.warns(UserWarning, match=r"phase 1 \(LBFGS\) starts at step 100, but .* max_steps = 4"):
+    with pytest.warns(
+        UserWarning, match=r"phase 1 \(LBFGS\) starts at step 100, but .* max_steps = 4"
+    ):
         fit(_problem(), _net(), phases=dp.training.adam_lbfgs(adam_steps=100), max_steps=4,
             logger=False, trainer_options=QUIET, eval_points=50)
 
 
 def test_a_negative_sampler_seed_is_refused():
     with pytest.raises(dp.ConfigurationError, match=r"seed must be an integer >= 0 .* got -1"):
-        dp.samplers.RandomUniformSampler(dp.domains.Interval(dp.spaces.R1("x"), 0.0, 1.0), 4, seed=-1)
+        dp.samplers.RandomUniformSampler(
+            dp.domains.Interval(dp.spaces.R1("x"), 0.0, 1.0), 4, seed=-1
+        )
 
 
 def test_a_problem_with_two_outputs_reports_each_output_s_error(tmp_path):
@@ -360,7 +399,7 @@ def test_a_resume_with_nothing_left_to_train_is_refused(finished_run, tmp_path):
     assert not (tmp_path / "again" / "checkpoints").exists()
 
 
-# ------------------------------------------------------------------ a checkpoint without its description
+# ------------------------------------------------------------- a checkpoint without its description
 def test_a_checkpoint_stripped_of_its_configuration_is_refused(finished_run, tmp_path):
     state = torch.load(finished_run / "checkpoints" / "last.ckpt", weights_only=True)
     del state["hyper_parameters"]

@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = ["net.hidden=[16,16]", "problem.n_interior=200", "problem.n_boundary=80", "eval_points=2000", "threads=1"]
+FAST = [
+    "net.hidden=[16,16]",
+    "problem.n_interior=200",
+    "problem.n_boundary=80",
+    "eval_points=2000",
+    "threads=1",
+]
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +56,8 @@ def test_run_folder_holds_every_artifact(short_run):
     assert metrics["steps"] == 40
     assert set(metrics["loss_per_constraint"]) == {"pde", "boundary"}
     with np.load(run_dir / "predictions.npz") as data:
-        assert data["points"].shape == (2000, 2) and data["prediction"].shape == data["exact"].shape == (2000, 1)
+        assert data["points"].shape == (2000, 2)
+        assert data["prediction"].shape == data["exact"].shape == (2000, 1)
     assert "rel_l2" in result.stdout and "tensorboard --logdir" in result.stdout
 
 
@@ -58,10 +65,20 @@ def test_tensorboard_has_scalars_histograms_images_and_config(short_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     run_dir, _ = short_run
-    accumulator = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0, "histograms": 0, "scalars": 0, "tensors": 0})
+    accumulator = EventAccumulator(
+        str(run_dir / "tensorboard"),
+        size_guidance={"images": 0, "histograms": 0, "scalars": 0, "tensors": 0},
+    )
     accumulator.Reload()
     tags = accumulator.Tags()
-    for scalar in ["train/loss", "train/loss/pde", "train/loss/boundary", "train/lr", "val/rel_l2", "grad_norm/total"]:
+    for scalar in [
+        "train/loss",
+        "train/loss/pde",
+        "train/loss/boundary",
+        "train/lr",
+        "val/rel_l2",
+        "grad_norm/total",
+    ]:
         assert scalar in tags["scalars"], (scalar, tags["scalars"])
     assert any(tag.startswith("grad_norm/net.") for tag in tags["scalars"])
     assert any(tag.startswith("weights/") for tag in tags["histograms"])
@@ -80,7 +97,9 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
 
     killed = tmp_path / "killed"
     command = [sys.executable, "train.py", *args, f"hydra.run.dir={killed}"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     last = killed / "checkpoints" / "last.ckpt"
     deadline = time.time() + 300
     while not last.exists() and process.poll() is None and time.time() < deadline:
@@ -124,8 +143,16 @@ def _command(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_a_sweep_runs_one_job_per_value(tmp_path):
-    result = _command("-m", *FAST, "trainer.max_steps=2", "optimizer=adam", "logger=none",
-                      "domain=interval,circle", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)
+    result = _command(
+        "-m",
+        *FAST,
+        "trainer.max_steps=2",
+        "optimizer=adam",
+        "logger=none",
+        "domain=interval,circle",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     steps = [json.loads((tmp_path / "sweep" / job / "metrics.json").read_text())["steps"]
              for job in ("0", "1")]

@@ -28,21 +28,31 @@ def _poisson_1d(n_interior: int = 64):
 def _net(problem, hidden=(20, 20)):
     torch.manual_seed(0)
     return dp.nn.FullyConnected(
-        [problem.space.dim, *hidden, len(problem.outputs)], "tanh", bounds=problem.domain.bounding_box()
+        [problem.space.dim, *hidden, len(problem.outputs)],
+        "tanh",
+        bounds=problem.domain.bounding_box(),
     )
 
 
 def test_adam_then_lbfgs_solves_poisson_1d():
     problem = _poisson_1d()
-    result = fit(problem, _net(problem), phases=adam_lbfgs(adam_steps=200), max_steps=400, dtype=torch.float64,
-                 trainer_options={"enable_progress_bar": False})
+    result = fit(
+        problem,
+        _net(problem),
+        phases=adam_lbfgs(adam_steps=200),
+        max_steps=400,
+        dtype=torch.float64,
+        trainer_options={"enable_progress_bar": False},
+    )
     assert result.metrics["rel_l2"] < 1e-3
     assert set(result.metrics["loss_per_constraint"]) == {"pde", "boundary"}
 
 
 def test_max_steps_bounds_the_optimizer_steps():
     problem = _poisson_1d()
-    result = fit(problem, _net(problem), max_steps=7, trainer_options={"enable_progress_bar": False})
+    result = fit(
+        problem, _net(problem), max_steps=7, trainer_options={"enable_progress_bar": False}
+    )
     assert result.metrics["steps"] == 7
 
 
@@ -51,7 +61,9 @@ def test_lbfgs_says_why_it_stopped():
     space = dp.spaces.R1("x")
     x = torch.linspace(0, 1, 16).unsqueeze(1)
     data = DataConstraint("data", space, x, 3 * x + 1)
-    problem = dp.Problem("line", dp.domains.Interval(space, 0, 1), [data], exact=lambda x: 3 * x + 1)
+    problem = dp.Problem(
+        "line", dp.domains.Interval(space, 0, 1), [data], exact=lambda x: 3 * x + 1
+    )
     net = torch.nn.Linear(1, 1)
     result = fit(problem, net, phases=[lbfgs()], max_steps=200, dtype=torch.float64,
                  trainer_options={"enable_progress_bar": False})
@@ -106,8 +118,13 @@ def test_inverse_problem_recovers_a_diffusion_coefficient():
 def test_lbfgs_phase_can_switch_to_float64():
     problem = _poisson_1d()
     net = _net(problem)
-    result = fit(problem, net, phases=adam_lbfgs(adam_steps=100, lbfgs_dtype="float64"), max_steps=300,
-                 trainer_options={"enable_progress_bar": False})
+    result = fit(
+        problem,
+        net,
+        phases=adam_lbfgs(adam_steps=100, lbfgs_dtype="float64"),
+        max_steps=300,
+        trainer_options={"enable_progress_bar": False},
+    )
     assert next(result.network.parameters()).dtype == torch.float64
     assert result.metrics["rel_l2"] < 1e-3
 
@@ -115,7 +132,12 @@ def test_lbfgs_phase_can_switch_to_float64():
 def test_unknown_phase_dtype_is_named():
     problem = _poisson_1d()
     with pytest.raises(dp.ConfigurationError, match=r"dtype = 'float16'.*float64"):
-        fit(problem, _net(problem), phases=adam_lbfgs(adam_steps=10, lbfgs_dtype="float16"), max_steps=20)
+        fit(
+            problem,
+            _net(problem),
+            phases=adam_lbfgs(adam_steps=10, lbfgs_dtype="float16"),
+            max_steps=20,
+        )
 
 
 def _random_problem(seed_of_sampler: int):

@@ -112,13 +112,21 @@ def test_gradient_norms_are_taken_after_summing_the_shards() -> None:
     parameters = list(loss.network.parameters())
     other = balancer.gradient_norms  # rank 1's per-term gradients, as an all-reduce would add
     _, rank1 = loss(shards[1], rows)
-    rows1 = torch.stack([
-        torch.cat([
-            (g if g is not None else torch.zeros_like(p)).reshape(-1)
-            for g, p in zip(torch.autograd.grad(rank1[n], parameters, allow_unused=True), parameters)
-        ])
-        for n in balancer.names
-    ])
+    rows1 = torch.stack(
+        [
+            torch.cat(
+                [
+                    (g if g is not None else torch.zeros_like(p)).reshape(-1)
+                    for g, p in zip(
+                        torch.autograd.grad(rank1[n], parameters, allow_unused=True),
+                        parameters,
+                        strict=True,
+                    )
+                ]
+            )
+            for n in balancer.names
+        ]
+    )
     _, rank0 = loss(shards[0], rows)
     reduced = other(rank0, parameters, reduce=lambda matrix: matrix + rows1)
     _, whole = loss(full)

@@ -53,6 +53,7 @@ def test_a_failing_compile_falls_back_to_eager_with_a_warning(monkeypatch):
         assert torch.equal(a, b)
 
 
+@pytest.mark.needs_compiler
 @pytest.mark.slow
 def test_the_compiled_whole_loss_equals_the_eager_loss_and_reports_its_warm_up():
     problem, net, points = _setup()
@@ -162,6 +163,7 @@ def test_compile_auto_is_the_default_and_compiles_only_runs_of_enough_steps(monk
     assert long.module.loss.compile == "auto" and long.module.compiled is None
 
 
+@pytest.mark.needs_compiler
 @pytest.mark.slow
 def test_compile_auto_compiles_the_whole_loss_of_a_long_enough_run(monkeypatch):
     import copy
@@ -192,6 +194,7 @@ def test_compile_auto_compiles_the_whole_loss_of_a_long_enough_run(monkeypatch):
     assert runs["auto"].metrics["rel_l2"] == pytest.approx(runs[False].metrics["rel_l2"], rel=1e-3)
 
 
+@pytest.mark.needs_compiler
 @pytest.mark.slow
 def test_compile_true_compiles_the_whole_loss_where_the_lanes_give_every_derivative(caplog):
     problem, net, points = _setup()
@@ -211,6 +214,7 @@ def test_compile_true_compiles_the_whole_loss_where_the_lanes_give_every_derivat
     assert loss.whole.warmup_s > 0
 
 
+@pytest.mark.needs_compiler
 @pytest.mark.slow
 def test_the_whole_loss_compiles_to_one_graph_without_breaks():
     # Each group of constraints (here the PDE's and the boundary's) builds a Field on its points;
@@ -315,6 +319,7 @@ def test_loss_and_gradient_without_a_compiled_graph_is_the_eager_backward():
         assert torch.equal(a, b)
 
 
+@pytest.mark.needs_compiler
 @pytest.mark.slow
 def test_the_loss_and_gradient_compile_to_one_graph_equal_to_the_eager_backward():
     from torch._dynamo.utils import counters
@@ -341,6 +346,7 @@ def test_the_loss_and_gradient_compile_to_one_graph_equal_to_the_eager_backward(
     assert all(p.grad is None for p in parameters)  # the caller writes .grad
 
 
+@pytest.mark.needs_compiler
 @pytest.mark.slow
 def test_the_compiled_gradient_reaches_a_coefficient_of_an_inverse_problem():
     import math
@@ -372,6 +378,7 @@ def test_the_compiled_gradient_reaches_a_coefficient_of_an_inverse_problem():
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.needs_compiler
 @pytest.mark.slow
 def test_fit_compiles_the_gradient_only_without_loss_weighting():
     # grad_norm differentiates each term of the loss: it needs the graph, so the whole loss is

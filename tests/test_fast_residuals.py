@@ -101,6 +101,7 @@ def test_laplacian_only_without_second_order_is_refused():
         _pde("pde", None, True, dp.spaces.R1("x"))
 
 
+@pytest.mark.needs_compiler
 @pytest.mark.slow
 def test_compiled_losses_equal_eager_losses():
     problem, net, points, rows = _setup(torch.float32)

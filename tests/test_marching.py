@@ -399,6 +399,7 @@ def test_ddp_marching_matches_one_process(eager_marching, tmp_path) -> None:
     _same_run(eager_marching, ddp)
 
 
+@pytest.mark.needs_compiler
 @pytest.mark.slow
 def test_compiled_marching_compiles_each_window_whole_loss_and_trains_alike(
     eager_marching, tmp_path

@@ -94,6 +94,7 @@ def test_resume_with_every_toolbox_option_ends_where_the_uninterrupted_run_ends(
     assert resumed["rel_l2"] == pytest.approx(uninterrupted["rel_l2"], rel=1e-9)
 
 
+@pytest.mark.needs_compiler
 def test_compile_with_every_toolbox_option_compiles_the_whole_loss_and_trains_alike(
     reference, tmp_path
 ):
@@ -109,6 +110,7 @@ def test_compile_with_every_toolbox_option_compiles_the_whole_loss_and_trains_al
     np.testing.assert_allclose([v for _, v in compiled], [v for _, v in eager], rtol=1e-6)
 
 
+@pytest.mark.needs_compiler
 @pytest.mark.ddp
 def test_ddp_and_compile_together_with_every_toolbox_option_match_one_eager_process(
     tmp_path_factory, tmp_path

@@ -94,6 +94,7 @@ def test_generic_builds_a_core_problem_from_seed_constraints() -> None:
     assert [c.name for c in problem.constraints] == ["pde", "bc0"]
 
 
+@pytest.mark.slow
 def test_import_deepinn_does_not_import_lightning() -> None:
     code = (
         "import sys, deepinn as dp; dp.constraint.PDE; dp.domain.Generic; dp.utils.scatter; "

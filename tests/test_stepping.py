@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import lightning.pytorch as pl
+import pytest
 import torch
 
 import deepinn as dp
@@ -145,6 +146,7 @@ def test_ten_steps_per_batch_train_exactly_as_one_and_keep_every_schedule(tmp_pa
     assert names == {p.name for p in (tmp_path / "one" / "checkpoints").iterdir()}
 
 
+@pytest.mark.slow
 def test_l_bfgs_stopping_inside_a_batch_ends_it_there():
     from deepinn.training import lbfgs
 

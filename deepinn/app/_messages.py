@@ -107,12 +107,16 @@ def _declared(error: OmegaConfBaseException) -> list[str] | None:
 def _new_entry(error: OmegaConfBaseException, values: Mapping[str, str]) -> str | None:
     """A new entry of a typed mapping given whole (``+problem.constraints.start={kind: ...}``):
     OmegaConf assigns only into an existing entry, but merges a mapping into the parent."""
-    leaf = str(error.key) if isinstance(error, ValidationError) and error.key else None
+    detached = error.value is None and error.object_type is None  # no node to assign into
+    new = isinstance(error, ValidationError) and detached and error.key
+    leaf = str(error.key) if new else None
     for key, value in values.items():
         parts = key.split(".")
         if leaf is None or leaf not in parts[1:]:
             continue
         at = parts.index(leaf, 1)
+        if at == len(parts) - 1 and not value.lstrip().startswith("{"):
+            continue  # a value of the wrong type for an existing key
         parent = ".".join(parts[:at])
         entry = value
         for name in reversed(parts[at + 1:]):

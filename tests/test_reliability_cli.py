@@ -329,3 +329,27 @@ def test_ctrl_c_saves_and_the_run_resumes_from_its_folder_alone(tmp_path):
     # Its TensorBoard curves continue in the same folder, from the step it stopped at.
     before, after = _tensorboard_steps(first / "tensorboard")
     assert max(before) <= stopped <= min(after) and max(after) >= stopped + 5
+
+
+def test_a_resume_takes_the_run_s_config_dir_and_names_a_missing_one(tmp_path):
+    import argparse
+
+    from deepinn._errors import ConfigurationError
+    from deepinn.app._resume import plan_resume
+
+    run, conf = tmp_path / "run", tmp_path / "conf"
+    (run / ".hydra").mkdir(parents=True)
+    conf.mkdir()
+    (run / ".hydra" / "overrides.yaml").write_text("- +experiment=mine\n")
+    (run / ".hydra" / "hydra.yaml").write_text(
+        "hydra:\n  runtime:\n    config_sources:\n    - path: pkg://deepinn.conf\n"
+        f"      provider: main\n    - path: file://{conf}\n      provider: command-line\n"
+    )
+    args = argparse.Namespace(overrides=[f"resume={run}"], config_dir=None)
+    plan_resume(args)
+    assert args.config_dir == str(conf)
+    assert args.overrides == ["+experiment=mine", f"resume={run}"]
+    conf.rmdir()
+    with pytest.raises(ConfigurationError, match=r"--config-dir .*conf, which is no longer a "
+                                                 r"folder.*--config-dir <folder>"):
+        plan_resume(argparse.Namespace(overrides=[f"resume={run}"], config_dir=None))

@@ -161,6 +161,12 @@ def plan_resume(args: argparse.Namespace) -> ResumePlan:
     args.overrides = [*kept, *overrides]
     if getattr(args, "config_dir", None) is None:
         args.config_dir = _stored_config_dir(folder)
-        if args.config_dir is not None and Path(args.config_dir).is_dir():
+        if args.config_dir is not None and not Path(args.config_dir).is_dir():
+            raise ConfigurationError(
+                f"resume={resume}: the run was composed with --config-dir {args.config_dir}, "
+                "which is no longer a folder. Give the folder that holds its YAML files now: "
+                f"deepinn train --config-dir <folder> resume={resume} ..."
+            )
+        if args.config_dir is not None:
             check_config_dir(args.config_dir)  # as a --config-dir given now is
     return ResumePlan(folder, named, kept)

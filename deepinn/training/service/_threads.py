@@ -42,10 +42,10 @@ logger = logging.getLogger("deepinn.training")
 MIN_WORK_PER_THREAD = 10_000_000
 """Points times network parameters a step must hold per thread beyond the first.
 
-``bench/threads.py`` on a 2-core CPU: P2-like Burgers (MLP 2-20x3-1, about 900 parameters,
-2780 points: 2.5e6) runs 1.1x faster on 2 threads than on 1 on an idle machine, P1-like Poisson
-(MLP 2-50x4-1, about 7 800 parameters, 2400 points: 1.9e7) 1.5x; with one competing busy process
-both run slower on 2 threads than on 1 (see docs/training_toolbox.md for the figures).
+P2-like Burgers (MLP 2-20x3-1, about 900 parameters, 2780 points: 2.5e6) runs on one thread;
+P1-like Poisson (MLP 2-50x4-1, about 7 800 parameters, 2400 points: 1.9e7), the default problem,
+on two where two are free. ``bench/threads.py`` measures both on 1 and 2 threads, with and
+without a competing busy process (figures in docs/training_toolbox.md, "Threads").
 """
 
 _CGROUP = Path("/sys/fs/cgroup")

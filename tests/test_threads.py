@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 
+import lightning.pytorch as pl
 import pytest
 import torch
 
@@ -154,8 +155,16 @@ def test_an_explicit_count_is_set_without_a_word(monkeypatch, caplog):
     assert caplog.records == []
 
 
-def test_fit_resolves_auto(monkeypatch):
+class ThreadSpy(pl.Callback):
+    def on_train_start(self, trainer, pl_module):
+        self.threads = torch.get_num_threads()
+
+
+def test_fit_trains_on_the_threads_auto_chose_and_restores_torchs_count(monkeypatch):
     _machine(monkeypatch, cores=2, load=0.0)
     torch.set_num_threads(2)
-    fit(_problem(), _net(), max_steps=2, logger=False, trainer_options=QUIET, eval_points=20)
-    assert torch.get_num_threads() == 1
+    spy = ThreadSpy()
+    fit(_problem(), _net(), max_steps=2, logger=False, eval_points=20,
+        trainer_options={**QUIET, "callbacks": [spy]})
+    assert spy.threads == 1  # 18 points, 25 parameters
+    assert torch.get_num_threads() == 2

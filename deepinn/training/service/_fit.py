@@ -42,7 +42,7 @@ from deepinn.training.service._signals import (
     SIGTERMException,
     sigint_as_sigterm,
 )
-from deepinn.training.service._threads import apply_threads
+from deepinn.training.service._threads import run_threads
 from deepinn.training.settings._optim import Phase
 from deepinn.training.settings._settings import RunConfig
 from deepinn.training.step._data import CollocationData
@@ -110,7 +110,6 @@ def train_once(
     """One training run of checked arguments (``deepinn.fit`` checks them and, under time
     marching, calls this once per window)."""
     dtype = run.torch_dtype
-    apply_threads(run.threads, problem, network)
     pl.seed_everything(run.seed, workers=False, verbose=False)
     network = network.to(dtype)
     for parameter in problem.parameters.values():
@@ -118,7 +117,8 @@ def train_once(
     module = PINNModule(problem, network, phases, run, max_steps=max_steps, hparams=hparams)
     data = CollocationData(problem, run, max_steps=max_steps)
     ckpt = _resume_checkpoint(run, hparams, max_steps, module)
-    with quiet_lightning():  # no device lines, tips or "fit stopped" from Lightning
+    # the run's threads (as they were after); no device lines, tips or "fit stopped" from Lightning
+    with run_threads(run.threads, problem, network), quiet_lightning():
         if run_dir is None:
             return _train(module, data, run, None, max_steps, trainer_options, logger, ckpt)
         with held_run_folder(run_dir, run.resume):

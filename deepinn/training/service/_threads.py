@@ -23,7 +23,8 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from deepinn.problems import Problem
 __all__ = [
     "MIN_WORK_PER_THREAD", "ThreadChoice", "apply_threads", "busy_cores", "cgroup_cpu_limit",
     "choose_threads", "count_parameters", "other_load", "problem_points", "resolve_threads",
-    "step_work", "usable_cores",
+    "run_threads", "step_work", "usable_cores",
 ]
 
 logger = logging.getLogger("deepinn.training")
@@ -214,6 +215,19 @@ def apply_threads(
     elif choice.busy:
         logger.info("other processes keep the CPU busy: training on %s", choice.describe())
     return choice
+
+
+@contextmanager
+def run_threads(
+    setting: int | str | None, problem: Problem, network: torch.nn.Module
+) -> Iterator[ThreadChoice]:
+    """:func:`apply_threads` for a run inside, torch's thread count as it was after (a Python
+    caller's later work is not left on the run's choice)."""
+    before = torch.get_num_threads()
+    try:
+        yield apply_threads(setting, problem, network)
+    finally:
+        torch.set_num_threads(before)
 
 
 def count_parameters(modules: Iterable[torch.nn.Module]) -> int:

@@ -47,6 +47,7 @@ class BarSpy(pl.Callback):
             return
         self.seen = (bar.train_progress_bar.initial, bar.train_progress_bar.n,
                      bar.train_progress_bar.total)
+        self.text = str(bar.train_progress_bar)
 
 
 def _fit(steps, terminal, monkeypatch, **knobs):
@@ -62,6 +63,7 @@ def test_the_bar_counts_optimizer_steps_to_max_steps(monkeypatch):
     spy = _fit(400, True, monkeypatch)
     assert spy.kind is StepProgressBar
     assert spy.seen == (0, 400, 400)
+    assert re.search(r"400/400 \[.*step/s, train/loss=\S+, rel_l2=\S+\]$", spy.text), spy.text
 
 
 def test_a_resumed_run_starts_its_bar_at_the_step_it_resumes_from(monkeypatch, tmp_path):

@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
 __all__ = [
     "LIGHTNING_INFO_LOGGERS", "LineProgress", "StepProgressBar", "log_line", "progress_callbacks",
@@ -126,6 +127,19 @@ class StepProgressBar(TQDMProgressBar):
         bar = super().init_train_tqdm()
         bar.unit = "step"
         return bar
+
+    def init_validation_tqdm(self) -> Any:
+        """No bar of its own for validation (one batch, done in a moment): its error shows in
+        the training bar."""
+        return Tqdm(disable=True)
+
+    def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
+        metrics: dict[str, Any] = dict(super().get_metrics(trainer, pl_module))
+        metrics.pop("v_num", None)
+        error = trainer.callback_metrics.get("val/rel_l2")
+        if error is not None:
+            metrics["rel_l2"] = f"{float(error):.3e}"
+        return metrics
 
     def on_train_start(self, trainer: pl.Trainer, *args: Any) -> None:
         super().on_train_start(trainer, *args)

@@ -83,7 +83,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     _finish(single)
     output = _finish(ddp)
-    started = "All distributed processes registered. Starting with 2 processes"
+    started = "Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2"  # the second rank joined
     assert started in output, output[-3000:]
     folders = {}
     for name, cwd in {"single": single_cwd, "ddp": ddp_cwd}.items():

@@ -1,6 +1,6 @@
 """fit() on a tiny 1-D Poisson problem, Adam then L-BFGS, dumping each rank's parameters.
 
-Run by tests/test_ddp.py in a subprocess (never inside pytest: Lightning's ``ddp`` strategy
+Run by tests/training/test_ddp.py in a subprocess (never inside pytest: Lightning's ``ddp`` strategy
 re-executes this script once per rank):
 
     python tests/ddp_fit_script.py OUT_DIR --devices 2     # DDP on 2 CPU processes (gloo)

@@ -26,7 +26,7 @@ from deepinn.training import (
     WeightingConfig,
 )
 
-TRAINING = Path(__file__).resolve().parent.parent / "deepinn" / "training"
+TRAINING = Path(__file__).resolve().parents[2] / "deepinn" / "training"
 SETTINGS = TRAINING / "settings"
 
 SECTIONS: dict[str, type] = {

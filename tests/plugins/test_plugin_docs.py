@@ -22,7 +22,7 @@ from deepinn.plugins import (
     load_registry,
 )
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
 
 def _hookspecs_in_module() -> dict[str, Callable[..., object]]:

@@ -370,7 +370,7 @@ def _cli(folder, *extra: str):
     import sys
     from pathlib import Path
 
-    train = str(Path(__file__).resolve().parents[1] / "train.py")
+    train = str(Path(__file__).resolve().parents[2] / "train.py")
     env = dict(os.environ, PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
     done = subprocess.run(
         [sys.executable, train, *MARCHING_CLI, *extra, f"hydra.run.dir={folder}"],

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STEPS = 10
 TOOLBOX = [
     "problem=burgers", "problem.n_interior=96", "problem.n_boundary=16", "problem.n_initial=16",

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = Path(__file__).resolve().parent / "ddp_fit_script.py"
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).resolve().parents[1] / "ddp_fit_script.py"
 STEPS = 8
 TINY = [
     "optimizer=adam", "optimizer.lr=0.01", "dtype=float64", "seed=3",

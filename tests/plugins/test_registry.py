@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from test_registry_fakes import FakePlugins, fake_plugins, plugin_source
+from plugin_fakes import FakePlugins, fake_plugins, plugin_source
 
 from deepinn import DuplicateNameError, PluginError, UnknownNameError
 from deepinn.plugins import (
@@ -449,7 +449,7 @@ def _probe(fakes: FakePlugins, module: str, after: str, tmp_path: Path) -> tuple
     marker = tmp_path / "imported.txt"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(fakes.root), str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
+        [str(fakes.root), str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]
     )
     env["FAKE_PLUGIN_MARKER"] = str(marker)
     env.pop(STRICT_ENV, None)

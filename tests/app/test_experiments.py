@@ -4,7 +4,7 @@ only what differs from the defaults it would get anyway.
 ``tests/data/experiment_configs.json`` holds each experiment's resolved job configuration
 (``deepinn train --cfg job +experiment=<name>``). A change that means to alter what an experiment
 runs (a new default, a renamed key) rewrites it with ``DEEPINN_UPDATE_EXPERIMENTS=1 python -m
-pytest tests/test_experiments.py``, and the diff shows what changed.
+pytest tests/app/test_experiments.py``, and the diff shows what changed.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from deepinn.app import compose, register_configs
 from deepinn.plugins import load_registry
 
 CONF = Path(deepinn.__file__).resolve().parent / "conf"
-SNAPSHOT = Path(__file__).parent / "data" / "experiment_configs.json"
+SNAPSHOT = Path(__file__).resolve().parents[1] / "data" / "experiment_configs.json"
 EXPERIMENTS = sorted(path.stem for path in (CONF / "experiment").glob("*.yaml"))
 
 

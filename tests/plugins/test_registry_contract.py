@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from test_registry_fakes import FakePlugins, fake_plugins, plugin_source
+from plugin_fakes import FakePlugins, fake_plugins, plugin_source
 
 from deepinn import ConfigurationError, DeepinnError, PluginError
 from deepinn.__main__ import main

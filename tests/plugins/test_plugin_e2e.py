@@ -40,7 +40,7 @@ from deepinn.app import GROUPS
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "plugins" / "deepinn-example"
 TIMEOUT = 900  # seconds per subprocess: the CPU may be shared with other test runs
 EXAMPLE_COMPONENTS = {

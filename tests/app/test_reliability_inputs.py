@@ -22,7 +22,7 @@ from deepinn.app._memory import check_memory
 from deepinn.app._yamlfiles import check_yaml_file
 from deepinn.plugins import load_registry
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 BOMB = """\
 # @package _global_

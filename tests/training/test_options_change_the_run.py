@@ -48,8 +48,8 @@ def _differs(a, b):
 
 
 SEPARATE = {
-    ("sampler", "adaptive"): "moves the points during training: tests/test_adaptive.py",
-    ("problem", "custom"): "needs its constraints: tests/test_custom_problem.py",
+    ("sampler", "adaptive"): "moves the points during training: tests/samplers/test_adaptive.py",
+    ("problem", "custom"): "needs its constraints: tests/problems/test_custom_problem.py",
 }
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from deepinn.app import train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["problem.n_interior=64", "problem.n_boundary=16", "eval_points=200", "net.hidden=[8,8]",
         "threads=1", "logger=none", "optimizer=adam"]
 

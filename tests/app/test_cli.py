@@ -12,12 +12,12 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from test_registry_fakes import FakePlugins, fake_plugins, plugin_source
+from plugin_fakes import FakePlugins, fake_plugins, plugin_source
 
 from deepinn.__main__ import main
 from deepinn.plugins import DISABLE_ENV, KINDS, STRICT_ENV, _discovery
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 BROKEN_PLUGIN = 'raise ImportError("needs the frobnicate package")\n'
 

@@ -115,7 +115,7 @@ def run_speed(case: str, implementation: str, steps: int, threads: int = 2) -> d
         result = fit(
             problem, network, phases=adam(1e-3), max_steps=steps, seed=SEED, run_dir=None,
             dtype=torch.float32, field_mode="auto" if compiled else implementation,
-            compile=compiled, val_every=steps, eval_points=1000,
+            compile=compiled, val_every=steps, eval_points=1000, threads=threads,
             trainer_options={"accelerator": "cpu", "devices": 1, "enable_progress_bar": False,
                              "callbacks": [timer]},
             logger=False,

@@ -18,6 +18,7 @@ Strategies work on column numbers: output ``o`` is a column of the (N, k) values
 
 from __future__ import annotations
 
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
@@ -63,8 +64,20 @@ class AbstractDerivatives(ABC):
         self.x = x
         self.output_names = output_names
         self.cache = cache
-        self.outer: AbstractDerivatives = self
+        self._outer: weakref.ReferenceType[AbstractDerivatives] | None = None
         self._values: torch.Tensor | None = None
+
+    @property
+    def outer(self) -> AbstractDerivatives:
+        """The strategy answering this one's follow-up requests (see the class docstring)."""
+        outer = self._outer() if self._outer is not None else None
+        return self if outer is None else outer
+
+    @outer.setter
+    def outer(self, strategy: AbstractDerivatives) -> None:
+        # A weak reference: a strong one would make a reference cycle, and the step's graph
+        # would then live until the garbage collector ran, not until the step ended.
+        self._outer = None if strategy is self else weakref.ref(strategy)
 
     @property
     def computed(self) -> bool:

@@ -475,3 +475,27 @@ def test_divergence_needs_one_output_per_coordinate() -> None:
 def test_repeated_output_names_are_rejected() -> None:
     with pytest.raises(ConfigurationError, match="repeats a name"):
         Field(_uv, _points(), SPACE, ("u", "u", "w"))
+
+
+@pytest.mark.parametrize("mode", ["lanes", "reverse"])
+def test_a_field_is_freed_when_dropped_not_when_the_garbage_collector_runs(mode):
+    """No reference cycle between a Field and its strategies: a step's graph must go when the
+    step ends, or every step's graph piles up until a collection (memory grows with steps)."""
+    import gc
+    import weakref
+
+    from deepinn.nn import FullyConnected
+    from deepinn.spaces import R1
+
+    net = FullyConnected([2, 8, 1], "tanh").double()
+    x = torch.rand(16, 2, dtype=torch.float64, requires_grad=True)
+    gc.collect()
+    gc.disable()
+    try:
+        field = Field(net, x, R1("x") * R1("y"), ("u",), mode=mode, second_order=["x", "y"])
+        residual = field.laplacian("u") + field.grad("u")[:, :1] + field.partial("u", "x", "y")
+        values = weakref.ref(field.values)
+        del field, residual
+        assert values() is None
+    finally:
+        gc.enable()

@@ -26,8 +26,9 @@ from deepinn.app._yamlfiles import check_config_dir, check_yaml_file
 
 __all__ = ["ResumePlan", "plan_resume"]
 
-_NOT_STORED = ("resume", "resume_from")
-"""Keys of a stored override list that name the previous resume, not the run's configuration."""
+_NOT_STORED = ("resume", "resume_from", "init_from")
+"""Keys of a stored override list that name the previous resume or the weights the run started
+from (its checkpoint holds them now), not the run's configuration."""
 
 
 @dataclass

@@ -17,7 +17,9 @@ import torch
 from deepinn._errors import ConfigurationError
 from deepinn.training.service._record import NETWORK_FILE, RUN_FILE, RUN_FORMAT, file_digest
 
-__all__ = ["CHECKPOINTS", "read_json", "read_record", "read_weights", "run_folder"]
+__all__ = [
+    "CHECKPOINTS", "read_json", "read_record", "read_state_dict", "read_weights", "run_folder",
+]
 
 CHECKPOINTS = ("final", "last", "best")
 """What ``load(..., checkpoint=)`` takes: the run's ``network.pt``, or its last or best
@@ -159,6 +161,17 @@ def _final_weights(folder: Path, record: dict[str, Any]) -> dict[str, torch.Tens
             f"load: {str(path)!r} does not match the checksum in {RUN_FILE}: the file is corrupt "
             f"(changed or truncated since the run wrote it). Restore it, or {RETRAIN}."
         )
+    return read_state_dict(path)
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The network ``state_dict`` saved at ``path`` (a ``network.pt``), loaded weights-only.
+
+    Raises:
+        ConfigurationError: A missing, empty, corrupt or unsafe file, or one that is not a
+            mapping of names to tensors.
+    """
+    _checked_size(path)
     state = _torch_load(path)
     if not isinstance(state, dict) or not all(
         isinstance(v, torch.Tensor) for v in state.values()

@@ -46,6 +46,7 @@ BAD: dict[str, list[Any]] = {
     "eval_points": [0, -5, 10.0],
     "resume": [3, "", True],
     "resume_from": ["worst", None],
+    "init_from": [3, "", True],
     "monitor": [5, "often"],
     "weighting": [5, "fancy"],
     "causal": [5, "on"],

@@ -43,6 +43,7 @@ from deepinn.training.service._signals import (
     sigint_as_sigterm,
 )
 from deepinn.training.service._threads import run_threads
+from deepinn.training.service._warmstart import initialise_from
 from deepinn.training.settings._optim import Phase
 from deepinn.training.settings._settings import RunConfig
 from deepinn.training.step._data import CollocationData
@@ -112,6 +113,8 @@ def train_once(
     dtype = run.torch_dtype
     pl.seed_everything(run.seed, workers=False, verbose=False)
     network = network.to(dtype)
+    if run.init_from is not None:  # a warm start: a finished run's weights, a new run
+        initialise_from(network, run.init_from)
     for parameter in problem.parameters.values():
         parameter.data = parameter.data.to(dtype)
     module = PINNModule(problem, network, phases, run, max_steps=max_steps, hparams=hparams)

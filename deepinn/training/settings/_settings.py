@@ -139,6 +139,9 @@ class RunConfig:
         resume: A run folder or ``.ckpt`` to continue from.
         resume_from: Which checkpoint of the ``resume`` run folder: ``last`` or ``best``
             (no need to quote Lightning's ``best-step=200.ckpt`` names on the command line).
+        init_from: A finished run's folder (or a ``network.pt``-style ``.pt`` state_dict) whose
+            final network weights start this new run (a warm start: step 0, fresh optimizer);
+            not with ``resume``, which continues the same run, nor under time marching.
         monitor: Logging, validation and checkpoint intervals (:class:`MonitorConfig`).
         weighting: Loss balancing (:class:`WeightingConfig`: ``name=grad_norm``, ``alpha``,
             ``every``).
@@ -156,6 +159,7 @@ class RunConfig:
     eval_points: int = 10_000
     resume: Optional[str] = None
     resume_from: str = "last"
+    init_from: Optional[str] = None
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     weighting: WeightingConfig = field(default_factory=WeightingConfig)
     causal: CausalConfig = field(default_factory=CausalConfig)
@@ -195,6 +199,35 @@ class RunConfig:
             )
         for key in _SECTIONS:
             setattr(self, key, _section(key, getattr(self, key)))
+        self._check_init_from()
+
+    def _check_init_from(self) -> None:
+        """``init_from``: a path or None, and neither with ``resume`` nor under time marching
+        (the folder itself is read when the run starts)."""
+        if isinstance(self.init_from, os.PathLike):
+            self.init_from = os.fspath(self.init_from)
+        if self.init_from is None:
+            return
+        if not isinstance(self.init_from, str) or not self.init_from:
+            raise ConfigurationError(
+                f"init_from = {self.init_from!r}; give a finished run's folder (or its "
+                "network.pt), or null."
+            )
+        if self.resume is not None:
+            raise ConfigurationError(
+                f"init_from = {self.init_from!r} with resume = {self.resume!r}: resume continues "
+                "the same run (its weights, optimizer state and step); init_from starts a new run "
+                "at step 0 from a finished run's weights, with a fresh optimizer. Give one of "
+                "them: {fix}",
+                fix=[Setting("init_from", None)],
+            )
+        if self.marching.enabled:
+            raise ConfigurationError(
+                f"init_from = {self.init_from!r} with marching.windows = "
+                f"{self.marching.windows}: a warm start of a time-marching run is not supported "
+                "yet. Train without time marching, or start without init_from: {fix}",
+                fix=[Setting("init_from", None)],
+            )
 
     @property
     def torch_dtype(self) -> torch.dtype:

@@ -20,9 +20,9 @@ import torch
 from deepinn._errors import ConfigurationError
 from deepinn.nn import OutputTransform
 from deepinn.problems import Problem
-from deepinn.runs._files import read_json, read_record, read_weights, run_folder
 from deepinn.runs._rebuild import CONFIG_FILE, rebuild
 from deepinn.runs._trained import TrainedRun
+from deepinn.training.service._runfiles import read_json, read_record, read_weights, run_folder
 
 if TYPE_CHECKING:
     from deepinn.plugins import Registry

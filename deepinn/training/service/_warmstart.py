@@ -10,6 +10,7 @@ import torch
 
 from deepinn._errors import ConfigurationError, Setting
 from deepinn.training.service._record import NETWORK_FILE, RUN_FILE, _unwrapped
+from deepinn.training.service._runfiles import read_record, read_state_dict, read_weights
 
 __all__ = ["initialise_from"]
 
@@ -66,8 +67,6 @@ def initialise_from(network: torch.nn.Module, source: str) -> None:
         ConfigurationError: No finished run (or ``.pt`` file) at ``source``, a corrupt or
             unsafe file, or weights that do not fit ``network``.
     """
-    from deepinn.runs._files import read_record, read_state_dict, read_weights  # runs sits above
-
     path = _source_file(source)
     if path.name == NETWORK_FILE and (path.parent / RUN_FILE).is_file():
         state, _ = read_weights(path.parent, read_record(path.parent), "final")  # checksummed

@@ -64,8 +64,8 @@ def run_folder(path: str | os.PathLike[str], checkpoint: str = "final") -> Path:
         )
     raise ConfigurationError(
         f"load({str(path)!r}): not a deepinn run folder (no {RUN_FILE}, metrics.json or "
-        "checkpoints/). Give the folder a run wrote: deepinn train's outputs/<date>/<time>, or "
-        "fit(..., run_dir=...)'s folder."
+        "checkpoints/). Give the folder a run wrote: a command-line run's "
+        "outputs/<problem>-<domain>/<date_time>, or the run_dir given to fit."
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+from collections.abc import Iterator
 
 import matplotlib
 import pytest
@@ -39,3 +41,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "needs_compiler" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def keep_root_logging() -> Iterator[None]:
+    """An in-process ``deepinn train`` (Hydra's job) sets up the root logger for its train.log;
+    the next test gets the old handlers and level back."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:], root.level = handlers, level

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import collections
 import json
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,7 @@ TINY = ["problem.n_interior=32", "problem.n_boundary=8", "eval_points=100", "net
         "trainer.enable_progress_bar=false"]
 
 
-@pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """Hydra's job sets up the root logger (train.log); give the next test the old one."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in root.handlers:
-        if handler not in handlers:
-            handler.close()
-    root.handlers[:], root.level = handlers, level
+pytestmark = pytest.mark.usefixtures("keep_root_logging")  # Hydra's job sets up train.log
 
 
 def _counting(calls: collections.Counter[str], name: str, function: Callable[..., Any],

@@ -3,8 +3,6 @@ line prints ``deepinn train key=value``, the Python API ``deepinn.fit(..., keywo
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +24,7 @@ def _stuck(run: str) -> TrainingError:
     )
 
 
-@pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """Hydra's job sets up the root logger (train.log); give the next test the old one."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in root.handlers:
-        if handler not in handlers:
-            handler.close()
-    root.handlers[:], root.level = handlers, level
+pytestmark = pytest.mark.usefixtures("keep_root_logging")  # Hydra's job sets up train.log
 
 
 def test_the_command_line_prints_the_fix_as_its_own_command(

@@ -9,7 +9,6 @@ import logging
 import math
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -61,16 +60,7 @@ TINY = ["problem.n_interior=32", "problem.n_boundary=8", "eval_points=100", "net
         "trainer.enable_progress_bar=false"]
 
 
-@pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """Hydra's job sets up the root logger (train.log); give the next test the old one."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in root.handlers:
-        if handler not in handlers:
-            handler.close()
-    root.handlers[:], root.level = handlers, level
+pytestmark = pytest.mark.usefixtures("keep_root_logging")  # Hydra's job sets up train.log
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ __all__ = [
     "file_digest",
     "is_marching_window",
     "run_record",
+    "unwrapped_network",
     "write_network",
 ]
 
@@ -57,7 +58,7 @@ def file_digest(path: Path) -> str:
     return sha.hexdigest()
 
 
-def _unwrapped(network: torch.nn.Module) -> tuple[torch.nn.Module, bool]:
+def unwrapped_network(network: torch.nn.Module) -> tuple[torch.nn.Module, bool]:
     """The trained network without the output transform the loss wrapped it in, and whether
     it was wrapped."""
     if isinstance(network, OutputTransform):
@@ -75,7 +76,7 @@ def is_marching_window(run_dir: Path) -> bool:
 def write_network(run_dir: Path, pl_module: Any, eval_points: int = 10_000) -> None:
     """``network.pt`` (the trained network's plain ``state_dict``) and ``run.json``; in a time
     window's folder only ``run.json`` (see :func:`is_marching_window`)."""
-    network, transformed = _unwrapped(pl_module.net)
+    network, transformed = unwrapped_network(pl_module.net)
     record = run_record(run_dir, pl_module, network, transformed, eval_points)
     if not is_marching_window(run_dir):
         state = {key: value.detach().cpu() for key, value in network.state_dict().items()}

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from deepinn._errors import ConfigurationError, Setting
-from deepinn.training.service._record import NETWORK_FILE, RUN_FILE, _unwrapped
+from deepinn.training.service._record import NETWORK_FILE, RUN_FILE, unwrapped_network
 from deepinn.training.service._runfiles import read_record, read_state_dict, read_weights
 
 __all__ = ["initialise_from"]
@@ -72,7 +72,7 @@ def initialise_from(network: torch.nn.Module, source: str) -> None:
         state, _ = read_weights(path.parent, read_record(path.parent), "final")  # checksummed
     else:
         state = read_state_dict(path)
-    target, _ = _unwrapped(network)
+    target, _ = unwrapped_network(network)
     _check_shapes(source, state, target.state_dict())
     with torch.no_grad():
         target.load_state_dict(state)

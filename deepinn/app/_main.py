@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override
+from hydra.core.override_parser.types import Override, OverrideType, ValueType
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException
@@ -130,6 +130,31 @@ def _sweep_job(cfg: DictConfig, registry: Registry) -> float | None:
 def _parse(overrides: Sequence[str]) -> list[Override]:
     """The overrides as Hydra reads them (a bad one raises ``OverrideParseException``)."""
     return OverridesParser.create().parse_overrides(list(overrides))
+
+
+def _entries_merged(overrides: Sequence[str]) -> list[str]:
+    """``overrides`` with each new entry given whole (``+problem.constraints.start={kind: ...}``)
+    written as the mapping merged into its parent (``+problem.constraints={start: {kind: ...}}``).
+
+    OmegaConf assigns a plain mapping only into an existing entry of a typed mapping, but merges
+    one into the mapping itself; Hydra gives both forms the same result wherever the first works.
+    """
+    merged = []
+    for text in overrides:
+        try:
+            (override,) = _parse([text])
+        except (HydraException, ValueError):
+            merged.append(text)  # refused with its own message when composed
+            continue
+        key = override.key_or_group
+        adds = override.type in (OverrideType.ADD, OverrideType.FORCE_ADD)
+        whole = override.value_type == ValueType.ELEMENT and isinstance(override.value(), dict)
+        if adds and whole and override.package is None and "/" not in key and "." in key:
+            parent, leaf = key.rsplit(".", 1)
+            plus = "++" if override.type == OverrideType.FORCE_ADD else "+"
+            text = f"{plus}{parent}={{{leaf}: {text.split('=', 1)[1]}}}"
+        merged.append(text)
+    return merged
 
 
 def _explicit(overrides: Sequence[Override], key: str) -> str | None:
@@ -237,6 +262,7 @@ def train(overrides: Sequence[str]) -> int:
             if "_target_" in override:
                 _fail(target_refusal(f"override {override!r}"))
         args = parse_arguments(overrides)
+        args.overrides = _entries_merged(args.overrides)
         try:
             if args.config_dir is not None:  # before Hydra reads a file of it
                 check_config_dir(args.config_dir)

@@ -151,19 +151,34 @@ def test_resume_from_a_file_that_is_not_a_checkpoint_says_so():
     assert "malicious" not in str(info.value) and "pickled" not in str(info.value)
 
 
-def test_adding_a_constraint_from_the_command_line_names_the_form_that_works(capsys, tmp_path):
-    from deepinn.app import compose, register_configs
+@pytest.mark.parametrize("form", [
+    '+problem.constraints.start2={kind: initial, n: 10, value: "sin(pi*x)"}',
+    '++problem.constraints.start2={kind: initial, n: 10, value: "sin(pi*x)"}',
+    '+problem.constraints={start2: {kind: initial, n: 10, value: "sin(pi*x)"}}',
+])
+def test_a_constraint_added_from_the_command_line_joins_the_problem(capsys, form):
+    import yaml
 
-    err = _refused(capsys, "+experiment=yaml_heat",
-                   '+problem.constraints.start2={kind: initial, n: 10, value: "sin(pi*x)"}',
-                   f"hydra.run.dir={tmp_path / 'run'}")
-    assert "problem.constraints takes a new entry only as a mapping merged into it" in err
-    fix = err.split("write ", 1)[1].split(" (docs/", 1)[0]
-    assert fix.startswith("+problem.constraints={start2: {kind:")
+    assert train(["+experiment=yaml_heat", form, "--cfg", "job"]) == 0
+    constraints = yaml.safe_load(capsys.readouterr().out)["problem"]["constraints"]
+    assert {"pde", "start2"} <= set(constraints)
+    added = constraints["start2"]
+    assert (added["kind"], added["n"], added["value"]) == ("initial", 10, "sin(pi*x)")
+
+
+def test_a_new_entry_given_whole_outside_the_command_names_the_form_that_works():
+    from hydra.errors import ConfigCompositionException
+
+    from deepinn.app import compose, register_configs
+    from deepinn.app._messages import composition_message
+
     register_configs(load_registry())
-    cfg = compose(["+experiment=yaml_heat", fix])
-    added = cfg.problem.constraints.start2
-    assert added.kind == "initial" and added.n == 10
+    value = "{kind: initial, n: 10}"
+    with pytest.raises(ConfigCompositionException) as info:  # compose() takes Hydra's forms only
+        compose(["+experiment=yaml_heat", f"+problem.constraints.start2={value}"])
+    message = composition_message(info.value, {"problem.constraints.start2": value})
+    assert "problem.constraints takes a new entry only as a mapping merged into it" in message
+    assert "write +problem.constraints={start2: {kind: initial, n: 10}}" in message
 
 
 def test_a_schedule_setting_with_no_schedule_is_refused(capsys, tmp_path):

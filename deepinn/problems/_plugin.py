@@ -1,7 +1,8 @@
 """Built-in plugin: the problem library.
 
 Every factory is ``factory(params, domain, make_sampler) -> Problem``. Problems with a fixed
-geometry (laplace, heat, wave, burgers, allen_cahn, kovasznay) do not use ``domain``; poisson,
+geometry (laplace, heat, wave, burgers, allen_cahn, kovasznay, and the failure-mode suite
+convection, reaction, wave_rathore) do not use ``domain``; poisson,
 helmholtz and inverse_diffusion are posed on it; ``custom`` (a PDE written in configuration) also
 takes ``registry`` to build its constraints by registered kind. Networks (including
 ``allen_cahn_net``, exactly periodic in x) are registered by the networks plugin.
@@ -13,6 +14,14 @@ from deepinn.plugins._hookspecs import hookimpl
 from deepinn.plugins._registration import Registration
 from deepinn.problems._allen_cahn import AllenCahnParams, build_allen_cahn
 from deepinn.problems._burgers import BurgersParams, build_burgers
+from deepinn.problems._failure_modes import (
+    ConvectionParams,
+    ReactionParams,
+    WaveRathoreParams,
+    build_convection,
+    build_reaction,
+    build_wave_rathore,
+)
 from deepinn.problems._heat import HeatParams, build_heat
 from deepinn.problems._helmholtz import HelmholtzParams, build_helmholtz
 from deepinn.problems._inverse_diffusion import InverseDiffusionParams, build_inverse_diffusion
@@ -79,6 +88,24 @@ def deepinn_problems() -> list[Registration]:
             build_inverse_diffusion,
             InverseDiffusionParams,
             "recover k in -k lap u = f from noisy observations of u (1-3-D domain)",
+        ),
+        Registration(
+            "convection",
+            build_convection,
+            ConvectionParams,
+            "u_t + beta u_x = 0, periodic on [0, 2 pi], u0 = sin x; exact sin(x - beta t)",
+        ),
+        Registration(
+            "reaction",
+            build_reaction,
+            ReactionParams,
+            "u_t = rho u (1 - u), periodic on [0, 2 pi], Gaussian u0; exact logistic solution",
+        ),
+        Registration(
+            "wave_rathore",
+            build_wave_rathore,
+            WaveRathoreParams,
+            "u_tt = 4 u_xx on [0, 1]^2, two modes, u_t(x, 0) = 0; exact solution",
         ),
         Registration(
             "custom",

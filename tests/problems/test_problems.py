@@ -23,10 +23,13 @@ from deepinn.problems._burgers import NU
 from deepinn.problems._reference import DATA_DIR
 
 LIBRARY = [
-    "allen_cahn", "burgers", "heat", "helmholtz", "inverse_diffusion", "kovasznay", "laplace",
-    "poisson", "wave",
+    "allen_cahn", "burgers", "convection", "heat", "helmholtz", "inverse_diffusion", "kovasznay",
+    "laplace", "poisson", "reaction", "wave", "wave_rathore",
 ]
-EXACT = ["heat", "helmholtz", "inverse_diffusion", "kovasznay", "laplace", "poisson", "wave"]
+EXACT = [
+    "convection", "heat", "helmholtz", "inverse_diffusion", "kovasznay", "laplace", "poisson",
+    "reaction", "wave", "wave_rathore",
+]
 
 
 @pytest.fixture(autouse=True)

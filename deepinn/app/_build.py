@@ -7,13 +7,14 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, cast
 
+import lightning.pytorch as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from deepinn._errors import ConfigurationError, unknown_name_message
 from deepinn.app._memory import check_memory
-from deepinn.app._schema import TrainConfig
+from deepinn.app._schema import CALLBACKS_HINT, TrainConfig
 from deepinn.domains import AbstractDomain
 from deepinn.plugins import Registry
 from deepinn.problems import Problem
@@ -24,6 +25,7 @@ from deepinn.training.service._progress import warnings_as_log_lines
 __all__ = [
     "Components",
     "build",
+    "build_callbacks",
     "build_components",
     "build_domain",
     "check_launch",
@@ -96,6 +98,8 @@ def typed_config(cfg: DictConfig) -> TrainConfig:
     if unknown is not None:
         key, declared = unknown
         parent, _, leaf = key.rpartition(".")
+        if key == "trainer.callbacks":
+            raise ConfigurationError(f"Unknown key 'trainer.callbacks'. {CALLBACKS_HINT}")
         message = f"Unknown key {key!r}"
         suggestion = difflib.get_close_matches(leaf, declared, n=1, cutoff=0.5)
         prefix = f"{parent}." if parent else ""
@@ -136,6 +140,7 @@ class Components:
         problem: The problem, posed on ``domain`` unless it has its own geometry.
         network: The network, initialised from the run's seed.
         phases: The optimizer phases over ``trainer.max_steps``.
+        callbacks: The chosen callbacks (``callbacks=[...]``), in the order chosen.
     """
 
     domain: AbstractDomain
@@ -143,6 +148,7 @@ class Components:
     problem: Problem
     network: torch.nn.Module
     phases: list[Phase]
+    callbacks: list[pl.Callback] = dataclasses.field(default_factory=list)
 
 
 def build_domain(config: TrainConfig, registry: Registry) -> AbstractDomain:
@@ -181,7 +187,27 @@ def build(
         bounds=problem.domain.bounding_box(), coordinates=problem.space.coordinate_names(),
     )
     phases: list[Phase] = config.optimizer.phases(config.trainer.max_steps)
-    return Components(domain, samplers, problem, network, phases)
+    return Components(domain, samplers, problem, network, phases, build_callbacks(config, registry))
+
+
+def build_callbacks(config: TrainConfig, registry: Registry) -> list[pl.Callback]:
+    """The callbacks ``config`` chooses (``callbacks=[early_stop]``), in the order chosen; every
+    DDP rank builds the same ones from the same configuration.
+
+    Raises:
+        ConfigurationError: ``callbacks.<name>`` is set for a callback not chosen.
+    """
+    built = []
+    for key, node in config.callbacks.items():
+        name = getattr(node, "name", None)
+        if not isinstance(name, str):
+            raise ConfigurationError(
+                f"callbacks.{key} is set, but no callback {key!r} is chosen: choose it with "
+                f"callbacks=[{key}] (then callbacks.{key}.<parameter>=...); registered "
+                f"callbacks: {', '.join(registry.callbacks.names()) or '(none)'}."
+            )
+        built.append(registry.callbacks.build(name, node))
+    return built
 
 
 def build_components(
@@ -261,6 +287,7 @@ def fit_components(
             trainer_options=trainer_options(config),
             logger=config.logger.tensorboard,
             hparams=hparams,
+            callbacks=parts.callbacks,
         )
 
 

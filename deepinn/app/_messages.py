@@ -23,6 +23,7 @@ from omegaconf.errors import (
 )
 
 from deepinn._errors import unknown_name_message
+from deepinn.app._list_messages import list_group_message
 
 __all__ = ["composition_message", "override_parse_message"]
 
@@ -49,6 +50,9 @@ def composition_message(
     """
     if isinstance(error, OverrideParseException):
         return override_parse_message(error)
+    listed = list_group_message(error, values, disabled_note)  # callbacks=[...]
+    if listed is not None:
+        return listed
     if isinstance(error, MissingConfigException) and error.options is not None:
         group, _, name = str(error.missing_cfg_file).rpartition("/")
         return (

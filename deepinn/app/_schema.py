@@ -18,10 +18,19 @@ from omegaconf import MISSING
 from deepinn._errors import ConfigurationError, unknown_name_message
 from deepinn.training import RunConfig
 
-__all__ = ["ACCELERATORS", "STRATEGIES", "LoggerConfig", "TrainConfig", "TrainerConfig"]
+__all__ = [
+    "ACCELERATORS", "CALLBACKS_HINT", "STRATEGIES", "LoggerConfig", "TrainConfig", "TrainerConfig",
+]
 
 ACCELERATORS: tuple[str, ...] = ("cpu", "gpu", "cuda", "auto")
 STRATEGIES: tuple[str, ...] = ("auto", "ddp")
+CALLBACKS_HINT = (
+    "Callbacks are chosen by registered name in their own group, not under trainer: "
+    "callbacks=[early_stop] (several: callbacks=[early_stop,<other>]), their parameters as "
+    "callbacks.early_stop.patience=200; deepinn plugins --kind callbacks lists them, and a "
+    "plugin adds its own (docs/plugins.md: Writing a callback)."
+)
+"""What ``trainer.callbacks=...`` is told (Lightning's own argument is not offered)."""
 
 
 @dataclass
@@ -90,7 +99,9 @@ class TrainConfig(RunConfig):
     """The whole configuration of ``deepinn train``: the run's knobs plus the config groups.
 
     ``problem``, ``domain``, ``sampler`` and ``net`` hold a registered component's schema (with
-    its ``name``); ``optimizer`` holds an optimizer preset (``deepinn.training.OPTIMIZER_PRESETS``).
+    its ``name``); ``optimizer`` holds an optimizer preset (``deepinn.training.OPTIMIZER_PRESETS``);
+    ``callbacks`` holds each chosen callback's schema under its name
+    (``callbacks=[early_stop]``: ``callbacks.early_stop``), in the order chosen.
     """
 
     problem: Any = MISSING
@@ -100,6 +111,7 @@ class TrainConfig(RunConfig):
     optimizer: Any = MISSING
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+    callbacks: dict[str, Any] = field(default_factory=dict)
     experiment: Optional[Any] = None  # set by +experiment=<name> presets only
 
     def run_config(self) -> RunConfig:

@@ -51,6 +51,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "deepinn.constraints._plugin",
     "deepinn.nn._plugin",
     "deepinn.problems._plugin",
+    "deepinn.plugins._builtin_callbacks",
 )
 """deepinn's own plugin modules, registered first and never disabled."""
 

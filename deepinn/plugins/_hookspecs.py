@@ -10,8 +10,9 @@ naming both. A plugin is loaded all or nothing. The registration's ``schema`` is
 dataclass of the component's parameters; it is stored in Hydra's ConfigStore as option
 ``<name>`` of the kind's config group (``domain``, ``sampler``, ``net``, ``problem``; see
 ``deepinn.plugins.KIND_TABLE``), so ``deepinn train domain=<name> domain.<field>=...`` selects
-and configures it with no edit to deepinn. Spaces, constraints and operators are used by name
-inside configured problems (``problem=custom``).
+and configures it with no edit to deepinn. Callbacks are chosen several at once, each under its
+own name (``callbacks=[<name>,...] callbacks.<name>.<field>=...``). Spaces, constraints and
+operators are used by name inside configured problems (``problem=custom``).
 A schema must not have a field called ``name``: the config node uses it for the option's name,
 and a registration whose schema has one is refused.
 """
@@ -102,4 +103,16 @@ def deepinn_problems() -> list[Registration]:
     has a ``registry`` parameter gets the run's ``Registry`` (to build constraints,
     samplers or operators by registered name, as ``problem=custom`` does). Returns a list of
     registrations, each name unique among all plugins' problems.
+    """
+
+
+@hookspec
+def deepinn_callbacks() -> list[Registration]:
+    """Register training callbacks (monitoring: figures, metrics, early stopping).
+
+    Called once per registry load. The factory is
+    ``factory(params) -> lightning.pytorch.Callback``; the run gives the callback to its
+    ``lightning.Trainer`` after deepinn's own (progress, checkpoints, figures), and every DDP
+    rank builds it alike from the same parameters. Returns a list of registrations, each name
+    unique among all plugins' callbacks.
     """

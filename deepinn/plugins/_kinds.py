@@ -22,13 +22,17 @@ class Kind:
         name: The plural name, used in the hook (``deepinn_<name>``) and by the registry.
         singular: How messages name one component of this kind.
         group: The Hydra config group that selects one by name (``domain=circle``), or None
-            when the kind is not chosen on the command line (it is used by name inside other
-            components' configuration, e.g. constraints and operators in ``problem=custom``).
+            when the kind is not chosen as one option (it is used by name inside other
+            components' configuration, e.g. constraints and operators in ``problem=custom``,
+            or several are chosen at once: ``list_group``).
         factory: The factory's call signature, as plugins must implement it.
         result: ``"module:Class"``, the type every factory of this kind must return
             (``"callable"`` for operators, which return a function).
         optional_context: Context the service offers that a factory may accept or not: it
             is passed only to factories whose signature names it (or takes ``**kwargs``).
+        list_group: The Hydra config group that selects any number by name at once
+            (``callbacks=[early_stop,my_figure]``), each configured under ``<group>.<name>``
+            (``callbacks.early_stop.patience=200``), or None.
     """
 
     name: str
@@ -37,6 +41,7 @@ class Kind:
     factory: str
     result: str
     optional_context: tuple[str, ...] = ()
+    list_group: str | None = None
 
     @property
     def hook(self) -> str:
@@ -78,6 +83,10 @@ KIND_TABLE: tuple[Kind, ...] = (
         "factory(params, domain, make_sampler[, registry]) -> Problem",
         "deepinn.problems:Problem", ("registry",),
     ),
+    Kind(
+        "callbacks", "callback", None, "factory(params) -> lightning.pytorch.Callback",
+        "lightning.pytorch:Callback", list_group="callbacks",
+    ),
 )
 """Every kind of component, in the order they are loaded and listed."""
 
@@ -92,6 +101,6 @@ def find_kind(value: str) -> Kind:
         UnknownNameError: No kind has that name; the message lists the kinds.
     """
     for kind in KIND_TABLE:
-        if value in (kind.name, kind.singular, kind.group):
+        if value in (kind.name, kind.singular, kind.group, kind.list_group):
             return kind
     raise UnknownNameError(unknown_name_message("kind", value, KINDS, listed="Valid"))

@@ -165,6 +165,12 @@ def format_params(registration: Registration, kind: Kind) -> str:
         lines.append(
             f"  select with {kind.group}={registration.name}; set {kind.group}.<parameter>=..."
         )
+    elif kind.list_group is not None:
+        group, name = kind.list_group, registration.name
+        lines.append(
+            f"  select with {group}=[{name}] (several: {group}=[{name},<other>]); set "
+            f"{group}.{name}.<parameter>=..."
+        )
     docs = _field_docs(registration.schema)
     fields = dataclasses.fields(registration.schema)
     if fields:

@@ -19,6 +19,7 @@ from deepinn.plugins._lookup import KindRegistry
 from deepinn.plugins._registration import Registration
 
 if TYPE_CHECKING:
+    import lightning.pytorch as pl
     import torch
 
     from deepinn.constraints import AbstractConstraint
@@ -98,6 +99,10 @@ class Registry:
     @property
     def problems(self) -> KindRegistry[Problem]:
         return self._kinds["problems"]
+
+    @property
+    def callbacks(self) -> KindRegistry[pl.Callback]:
+        return self._kinds["callbacks"]
 
     def names(self, kind: str) -> list[str]:
         """The registered names of ``kind``, sorted."""

@@ -81,6 +81,8 @@ def typed(folder: Path, registry: Registry) -> Any:
     stored = _stored_config(folder)
     for key, value in _NOT_FOR_LOADING.items():
         OmegaConf.update(stored, key, value, force_add=True)
+    if "callbacks" in stored:  # how the run was watched, not what it trained: not rebuilt
+        stored["callbacks"] = {}
     base = OmegaConf.structured(TrainConfig)
     for group, kind in GROUPS.items():
         name = str(OmegaConf.select(stored, f"{group}.name", default=""))

@@ -12,6 +12,7 @@ import torch
 from deepinn._errors import ConfigurationError
 from deepinn.problems import Problem
 from deepinn.training.marching._marching_fit import fit_marching
+from deepinn.training.service._chosen_callbacks import CallbackChoice, chosen_callbacks
 from deepinn.training.service._compatible import describe_python_run, optimizer_name
 from deepinn.training.service._fit import FitResult, train_once
 from deepinn.training.settings._optim import Phase
@@ -32,6 +33,7 @@ def fit(
     trainer_options: Mapping[str, Any] | None = None,
     logger: bool = True,
     hparams: Mapping[str, Any] | None = None,
+    callbacks: CallbackChoice = None,
     **knobs: Any,
 ) -> FitResult:
     """Train ``network`` on ``problem`` and return the metrics.
@@ -53,6 +55,11 @@ def fit(
             (``describe_python_run``: the problem's name, outputs and constraints, the domain,
             the network's size, the samplers, dtype, seed and optimizers), so that resuming
             into another problem or setting is refused as for a run from the command line.
+        callbacks: Lightning callbacks given to the trainer after deepinn's own: callback
+            objects or registered callback names (``["early_stop"]``; ``deepinn plugins
+            --kind callbacks`` lists them), or a mapping of names to their parameters
+            (``{"early_stop": {"patience": 200}}``). A time-marching run gives the same
+            objects to every window's trainer.
         **knobs: Fields of ``config`` to change, by name (``seed=1,
             dtype=torch.float64, log_every=5``; monitor intervals may be given flat).
 
@@ -79,6 +86,10 @@ def fit(
         )
     phases = list(phases) if phases is not None else adam()
     _warn_unreached_phases(phases, max_steps)
+    extra = chosen_callbacks(callbacks)
+    if extra:
+        options = dict(trainer_options or {})
+        trainer_options = {**options, "callbacks": [*options.get("callbacks", []), *extra]}
     if hparams is None:  # a run started from Python: what a resume must share with it
         hparams = describe_python_run(problem, network, run, phases)
     strategy = fit_marching if run.marching.enabled else train_once

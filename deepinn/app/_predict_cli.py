@@ -6,7 +6,9 @@ the coordinates) or an NPZ file (an array per coordinate, or one (N, d) array ``
 writes the coordinates and the predicted outputs, a column (CSV) or an array (NPZ) per name.
 ``deepinn evaluate RUN`` measures the run's error against the problem's solution again and
 prints it next to the recorded one (``--plots DIR``: the solution, error and residual figures).
-``deepinn export RUN --format torchscript --out FILE`` writes a standalone network. Each works
+``deepinn export RUN --format torchscript|onnx --out FILE`` writes a standalone network;
+``--format vtk`` the prediction on a grid (``--grid x=0:1:101``, ``--resolution``) or a mesh
+(``--mesh FILE``) for ParaView. Each works
 for runs from the command line (rebuilt from their configuration); a run started from Python is
 loaded from Python (``deepinn.load(run, problem=..., network=...)``). An error is one line
 ``deepinn <command>: error: ...`` and exit status 1.
@@ -53,10 +55,25 @@ def _parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--plots", default=None, metavar="DIR",
                             help="write solution/error and residual figures into DIR")
     else:
-        parser.description = "Write a finished run's network as a standalone file."
-        parser.add_argument("--format", default="torchscript", choices=("torchscript",),
-                            help="torchscript: runs with torch.jit.load, without deepinn")
+        parser.description = ("Write a finished run's network as a standalone file, or its "
+                              "prediction as VTK fields for ParaView.")
+        parser.add_argument("--format", default="torchscript",
+                            choices=("torchscript", "onnx", "vtk"),
+                            help="torchscript: runs with torch.jit.load, without deepinn; onnx: "
+                                 "runs with onnxruntime; vtk: the prediction (and the exact "
+                                 "solution and error) as a .vtu/.vtk file, one per time slice "
+                                 "with a .series index for a time-dependent problem (onnx and "
+                                 'vtk need pip install "deepinn[export]")')
         parser.add_argument("--out", required=True, help="the file to write")
+        parser.add_argument("--grid", action="append", default=[], metavar="NAME=LO:HI:N",
+                            help="vtk: an axis of the grid (repeat per coordinate; the time "
+                                 "coordinate's axis gives the time slices); a coordinate not "
+                                 "given spans the domain's bounding box")
+        parser.add_argument("--resolution", type=int, default=101,
+                            help="vtk: points per axis not given by --grid (default 101)")
+        parser.add_argument("--mesh", default=None, metavar="FILE",
+                            help="vtk: a mesh file (any meshio reads) whose points and cells "
+                                 "replace the grid")
     return parser
 
 
@@ -206,8 +223,38 @@ def write_plots(run: Any, folder: Path) -> list[Path]:
     return written
 
 
+def grid_axes(specs: Sequence[str]) -> dict[str, np.ndarray]:
+    """``--grid NAME=LO:HI:N`` options as axes by coordinate name.
+
+    Raises:
+        ConfigurationError: A spec not of that form.
+    """
+    axes = {}
+    for spec in specs:
+        name, _, bounds = spec.partition("=")
+        parts = bounds.split(":")
+        try:
+            lower, upper, count = float(parts[0]), float(parts[1]), int(parts[2])
+            if len(parts) != 3 or not name.strip() or count < 1:
+                raise ValueError(spec)
+        except (ValueError, IndexError):
+            raise ConfigurationError(
+                f"--grid {spec!r}: give NAME=LOWER:UPPER:COUNT, e.g. --grid x=0:1:101."
+            ) from None
+        axes[name.strip()] = np.linspace(lower, upper, count)
+    return axes
+
+
 def _export(args: argparse.Namespace, run: Any) -> int:
-    path = run.export(args.out, args.format)
+    options: dict[str, Any] = {}
+    if args.format == "vtk":
+        options = {"grid": grid_axes(args.grid), "resolution": args.resolution,
+                   "mesh": args.mesh}
+    elif args.grid or args.mesh is not None:
+        raise ConfigurationError(
+            f"--grid and --mesh are for --format vtk, not --format {args.format}."
+        )
+    path = run.export(args.out, args.format, **options)
     print(f"deepinn export: {args.format} -> {path} "
           f"(inputs {run.coordinates}, outputs {list(run.outputs)}, {run.dtype})")
     return 0

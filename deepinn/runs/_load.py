@@ -62,6 +62,7 @@ def load(
             file; a component whose plugin is not installed; a Python run loaded without its
             problem and network, or with ones that do not match the run.
     """
+    target = _device(device)
     folder = run_folder(run, checkpoint)
     record = read_record(folder)
     config: dict[str, Any] | None = record.get("description")
@@ -90,7 +91,7 @@ def load(
     _load_weights(folder, network, weights)
     network = _with_transform(folder, network, problem, record)
     _set_coefficients(folder, problem, coefficients, _dtype(network))
-    network = network.to(torch.device(device)).eval()
+    network = network.to(target).eval()
     metrics_file = folder / "metrics.json"
     metrics = read_json(metrics_file, "the run's metrics") if metrics_file.is_file() else {}
     return TrainedRun(
@@ -103,6 +104,39 @@ def load(
         record=record,
         checkpoint=checkpoint,
     )
+
+
+def _device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch device this machine has.
+
+    Raises:
+        ConfigurationError: Not a device name, or a device this machine does not have.
+    """
+    try:
+        target = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigurationError(
+            f"load: device = {device!r} is not a device; give 'cpu', 'cuda' or 'cuda:<index>' "
+            "(or a torch.device)."
+        ) from None
+    if target.type == "cpu":
+        return target
+    module: Any = getattr(torch, target.type, None)
+    count = 0
+    if callable(getattr(module, "is_available", None)) and module.is_available():
+        counter = getattr(module, "device_count", None)
+        count = int(counter()) if callable(counter) else 1
+    if count == 0:
+        raise ConfigurationError(
+            f"load: device = {device!r}, but this machine has no {target.type} device "
+            f"(torch {torch.__version__} sees none). Load on the CPU: device='cpu'."
+        )
+    if target.index is not None and target.index >= count:
+        raise ConfigurationError(
+            f"load: device = {device!r}, but this machine has {count} {target.type} device(s) "
+            f"(indices 0 to {count - 1}). Give one of those, or device='cpu'."
+        )
+    return target
 
 
 def _dtype(network: torch.nn.Module) -> torch.dtype:

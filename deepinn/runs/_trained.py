@@ -165,6 +165,7 @@ class TrainedRun:
         if exact is None:  # not reached: the problem has a solution
             raise ConfigurationError(f"error: problem {self.problem.name!r} gave no solution.")
         prediction = batched_predict(self.network, points).to(torch.float64)
+        prediction = self.problem.modulo_gauge(prediction, exact)
         result: dict[str, Any] = {
             "rel_l2": float(relative_l2(prediction, exact)),
             "points": len(points),
@@ -174,22 +175,32 @@ class TrainedRun:
             result["rel_l2_per_output"] = {k: float(v) for k, v in per_output.items()}
         return result
 
-    def export(self, path: str | os.PathLike[str], format: str = "torchscript") -> Path:
-        """Write the network as a standalone file that runs without deepinn.
+    def export(
+        self, path: str | os.PathLike[str], format: str = "torchscript", **options: Any
+    ) -> Path:
+        """Write the network as a standalone file that runs without deepinn, or the
+        prediction as VTK fields for ParaView.
 
         ``torchscript``: ``torch.jit.load(path)`` maps an (N, d) tensor of points (columns in
-        the order of :attr:`coordinates`) to the (N, len(outputs)) outputs.
+        the order of :attr:`coordinates`) to the (N, len(outputs)) outputs. ``onnx``: one input
+        ``points`` (N, d) in the network's dtype, one output (N,) per output name; needs
+        ``pip install "deepinn[export]"``. ``vtk``: the outputs (with ``<output>_exact`` and
+        ``<output>_error`` where the problem has an exact solution) on a grid or a mesh, a
+        ``.vtu`` file, or one per time slice and a ``.series`` index for a time-dependent
+        problem; ``options``: ``grid`` (axes by coordinate), ``mesh`` (a meshio Mesh or file),
+        ``resolution`` (points per axis not given), ``time`` (the time coordinate, ``"t"``);
+        needs meshio (the same extra).
 
         Returns:
-            The path written.
+            The path written (for a VTK time series, its ``.series`` index).
 
         Raises:
-            ConfigurationError: An unknown format, or a network a trace cannot hold (a
-                time-marching run's).
+            ConfigurationError: An unknown format, a missing package, or a network a trace
+                cannot reproduce.
         """
         from deepinn.runs._export import export
 
-        return export(self, path, format)
+        return export(self, path, format, **options)
 
     def __repr__(self) -> str:
         return (

@@ -4,6 +4,7 @@ refused."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from pathlib import Path
@@ -117,3 +118,83 @@ def test_init_from_with_resume_or_time_marching_is_refused(finished: Path) -> No
     assert "init_from=None" in str(info.value)
     with pytest.raises(ConfigurationError, match=r"time-marching run is not supported"):
         RunConfig(init_from=str(finished), marching={"windows": 2, "time": "t"})
+
+
+def inverse_poisson() -> dp.Problem:
+    """-k u'' = 2 pi^2 sin(pi x) with k learned (true k = 2: u = sin(pi x))."""
+    k = torch.nn.Parameter(torch.tensor(1.0))
+    constraints = [
+        PDEConstraint("pde", dp.samplers.RandomUniformSampler(LINE, 32),
+                      lambda f: -k * f.laplacian("u"),
+                      source=lambda x: 2 * math.pi**2 * torch.sin(math.pi * x)),
+        DirichletBC("ends", dp.samplers.RandomUniformSampler(LINE.boundary, 2, seed=1),
+                    lambda x: 0 * x),
+    ]
+    return dp.Problem("line_inverse", LINE, constraints, parameters={"k": k},
+                      exact=lambda x: torch.sin(math.pi * x))
+
+
+class _FirstCoefficients(pl.Callback):
+    """The problem's coefficients when training starts."""
+
+    values: dict[str, float]
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.values = {n: float(p.detach()) for n, p in pl_module.problem.parameters.items()}
+
+
+def test_a_warm_start_carries_the_learned_coefficients_over(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _fit(inverse_poisson(), network(), run_dir=tmp_path / "first")
+    learned = json.loads((tmp_path / "first" / "run.json").read_text())["coefficients"]["k"]
+    assert learned != 1.0
+    first = _FirstCoefficients()
+    with caplog.at_level(logging.INFO, logger="deepinn"):
+        _fit(inverse_poisson(), network(seed=5), init_from=tmp_path / "first", callbacks=[first],
+             max_steps=2)
+    assert first.values == {"k": learned}
+    assert f"learned coefficients k=[{learned}]" in caplog.text
+    plain = _FirstWeights()  # a problem without the coefficient takes the weights alone
+    _fit(poisson(), network(seed=5), init_from=tmp_path / "first", callbacks=[plain], max_steps=2)
+
+
+def test_a_time_marching_run_is_refused_as_a_warm_start_naming_why(tmp_path: Path) -> None:
+    box = dp.problems._spacetime.space_time(0.0, 1.0, 1.0)
+    constraints = [PDEConstraint("pde", dp.samplers.RandomUniformSampler(box.domain, 16),
+                                 lambda f: f.partial("u", "t") - f.partial("u", "x", "x"))]
+    problem = dp.Problem("marched", box.domain, constraints)
+    torch.manual_seed(0)
+    _fit(problem, FullyConnected([2, 4, 1]), max_steps=2, run_dir=tmp_path / "run",
+         marching={"windows": 2})
+    with pytest.raises(ConfigurationError, match=r"is a time-marching run \(2 windows, edges "
+                       r"\[0.0, 0.5, 1.0\]\): its network.pt holds one network per time window"
+                       ) as info:
+        _fit(problem, FullyConnected([2, 4, 1]), init_from=tmp_path / "run")
+    assert "resume=<its folder>" in str(info.value) and "init_from=None" in str(info.value)
+    with pytest.raises(ConfigurationError, match=r"is a time window of a time-marching run"):
+        _fit(problem, FullyConnected([2, 4, 1]), init_from=tmp_path / "run" / "windows" / "01")
+
+
+@pytest.mark.usefixtures("keep_root_logging")
+def test_the_command_line_starts_a_new_run_from_a_finished_one(
+    cli_run: Path, cli: Any, tiny: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = torch.load(cli_run / "network.pt", weights_only=True)
+    more = [o for o in tiny if not o.startswith("trainer.max_steps")]
+    assert cli(tmp_path / "warm", *more, "trainer.max_steps=3", "problem.n_interior=64",
+               "optimizer=lbfgs", f"init_from={cli_run}") == 0
+    log = (tmp_path / "warm" / "train.log").read_text()
+    assert f"initialised from {cli_run / 'network.pt'}" in log
+    metrics = json.loads((tmp_path / "warm" / "metrics.json").read_text())
+    assert metrics["steps"] == 3
+    warm = torch.load(tmp_path / "warm" / "network.pt", weights_only=True)
+    assert warm.keys() == saved.keys() and not torch.equal(warm["linears.0.weight"],
+                                                          saved["linears.0.weight"])
+    wider = [o for o in tiny if not o.startswith("net.hidden")]
+    with pytest.raises(SystemExit) as info:
+        cli(tmp_path / "wider", *wider, "net.hidden=[6]", f"init_from={cli_run}")
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert "[4, 2] in" in err and "[6, 2] in this network" in err
+    assert "deepinn train init_from=null" in err

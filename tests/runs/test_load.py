@@ -5,7 +5,6 @@ export commands."""
 from __future__ import annotations
 
 import json
-import logging
 import math
 import subprocess
 import sys
@@ -55,29 +54,7 @@ def python_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
-TINY = ["problem.n_interior=32", "problem.n_boundary=8", "eval_points=100", "net.hidden=[4]",
-        "threads=1", "logger=none", "optimizer=adam", "trainer.max_steps=10", "dtype=float64",
-        "trainer.enable_progress_bar=false"]
-
-
 pytestmark = pytest.mark.usefixtures("keep_root_logging")  # Hydra's job sets up train.log
-
-
-@pytest.fixture(scope="module")
-def cli_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from deepinn.app import train
-
-    run_dir = tmp_path_factory.mktemp("cli") / "run"
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        assert train([*TINY, f"hydra.run.dir={run_dir}"]) == 0
-    finally:
-        for handler in root.handlers:
-            if handler not in handlers:
-                handler.close()
-        root.handlers[:], root.level = handlers, level
-    return run_dir
 
 
 # ------------------------------------------------------------------ the run folder

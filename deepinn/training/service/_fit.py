@@ -114,7 +114,7 @@ def train_once(
     pl.seed_everything(run.seed, workers=False, verbose=False)
     network = network.to(dtype)
     if run.init_from is not None:  # a warm start: a finished run's weights, a new run
-        initialise_from(network, run.init_from)
+        initialise_from(network, run.init_from, problem.parameters)
     for parameter in problem.parameters.values():
         parameter.data = parameter.data.to(dtype)
     module = PINNModule(problem, network, phases, run, max_steps=max_steps, hparams=hparams)

@@ -20,6 +20,7 @@ COMPONENTS = {
     "operators": "biharmonic",
     "networks": "example_resmlp",
     "problems": "poisson_annulus",
+    "callbacks": "example_residual_histogram",
 }
 
 

@@ -4,8 +4,8 @@
 so ``deepinn.plugins.load_registry()`` imports this module (and only then: never on
 ``import deepinn``) and calls every function marked ``@hookimpl``. Each function's name must be
 one of the hooks (``deepinn_spaces``, ``deepinn_domains``, ``deepinn_samplers``,
-``deepinn_constraints``, ``deepinn_operators``, ``deepinn_networks``, ``deepinn_problems``); a
-misspelt one is an error at load time. Each returns a list of ``Registration(name, factory,
+``deepinn_constraints``, ``deepinn_operators``, ``deepinn_networks``, ``deepinn_problems``,
+``deepinn_callbacks``); a misspelt one is an error at load time. Each returns a list of ``Registration(name, factory,
 schema, summary)``:
 
 - ``name``: unique within its kind across all installed plugins (two providers of one name is an
@@ -24,12 +24,14 @@ After ``pip install deepinn-example``::
     python -m deepinn plugins    # lists the components below, distribution deepinn-example
     deepinn train problem=poisson_annulus domain=annulus sampler=jittered_grid net=example_resmlp
     deepinn train problem=poisson_annulus domain=circle problem.sources=[[0.5,0.5,2]]
+    deepinn train callbacks=[example_residual_histogram] callbacks.example_residual_histogram.bins=60
 """
 
 from __future__ import annotations
 
 from deepinn.plugins import Registration, hookimpl
 
+from deepinn_example.callback import ResidualHistogramParams, build_residual_histogram
 from deepinn_example.constraint import PointwiseSourceParams, build_pointwise_source
 from deepinn_example.domain import AnnulusParams, build_annulus
 from deepinn_example.network import ResMLPParams, build_resmlp
@@ -39,6 +41,7 @@ from deepinn_example.sampler import JitteredGridParams, build_jittered_grid
 from deepinn_example.space import SpaceTimeParams, build_spacetime
 
 __all__ = [
+    "deepinn_callbacks",
     "deepinn_constraints",
     "deepinn_domains",
     "deepinn_networks",
@@ -120,5 +123,17 @@ def deepinn_problems() -> list[Registration]:
             build_poisson_annulus,
             PoissonAnnulusParams,
             "-lap u = point sources on an annulus (or any 2-D domain), exact solution known",
+        )
+    ]
+
+
+@hookimpl
+def deepinn_callbacks() -> list[Registration]:
+    return [
+        Registration(
+            "example_residual_histogram",
+            build_residual_histogram,
+            ResidualHistogramParams,
+            "TensorBoard figure: histogram of each constraint's log10 |residual|",
         )
     ]

@@ -5,8 +5,8 @@ so ``deepinn.plugins.load_registry()`` imports this module (and only then: never
 ``import deepinn``) and calls every function marked ``@hookimpl``. Each function's name must be
 one of the hooks (``deepinn_spaces``, ``deepinn_domains``, ``deepinn_samplers``,
 ``deepinn_constraints``, ``deepinn_operators``, ``deepinn_networks``, ``deepinn_problems``,
-``deepinn_callbacks``); a misspelt one is an error at load time. Each returns a list of ``Registration(name, factory,
-schema, summary)``:
+``deepinn_callbacks``); a misspelt one is an error at load time. Each returns a list of
+``Registration(name, factory, schema, summary)``:
 
 - ``name``: unique within its kind across all installed plugins (two providers of one name is an
   error naming both), letters, digits and underscores; it is the Hydra option
@@ -24,7 +24,8 @@ After ``pip install deepinn-example``::
     python -m deepinn plugins    # lists the components below, distribution deepinn-example
     deepinn train problem=poisson_annulus domain=annulus sampler=jittered_grid net=example_resmlp
     deepinn train problem=poisson_annulus domain=circle problem.sources=[[0.5,0.5,2]]
-    deepinn train callbacks=[example_residual_histogram] callbacks.example_residual_histogram.bins=60
+    deepinn train callbacks=[example_residual_histogram] \
+        callbacks.example_residual_histogram.bins=60
 """
 
 from __future__ import annotations

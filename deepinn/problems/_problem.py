@@ -12,6 +12,7 @@ from deepinn._errors import ConfigurationError
 from deepinn.constraints import AbstractConstraint
 from deepinn.domains import AbstractDomain
 from deepinn.nn._transform import Transform
+from deepinn.problems._gauge import check_gauge, modulo_gauge
 
 __all__ = ["MakeSampler", "Problem", "mostly_outside"]
 
@@ -60,6 +61,9 @@ class Problem:
             (N, d) and the network's raw outputs (N, k), e.g. ``g(x) + d(x) * raw`` with ``d``
             zero where ``u = g`` is prescribed, so that condition holds exactly for every weight
             (:class:`~deepinn.nn.OutputTransform`; the loss, PINNLoss, wraps the network).
+        gauge: Outputs determined only up to a constant, output -> ``'mean'`` (e.g.
+            ``{'p': 'mean'}`` for an incompressible pressure): their error is measured modulo
+            that constant (see :meth:`modulo_gauge`).
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class Problem:
         parameters: Mapping[str, torch.nn.Parameter] | None = None,
         true_parameters: Mapping[str, float] | None = None,
         output_transform: Transform | None = None,
+        gauge: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ConfigurationError(
@@ -151,6 +156,13 @@ class Problem:
                 "give a function transform(x, raw) -> u, or None."
             )
         self.output_transform = output_transform
+        self.gauge = check_gauge(name, gauge, outputs)
+
+    def modulo_gauge(self, prediction: torch.Tensor, solution: torch.Tensor) -> torch.Tensor:
+        """``prediction`` (N, len(outputs)) with the free constant of every gauged output
+        removed against ``solution`` (its mean difference subtracted), ready for an error
+        measure; unchanged when the problem declares no gauge."""
+        return modulo_gauge(prediction, solution, self.gauge, self.outputs)
 
     @property
     def has_solution(self) -> bool:

@@ -309,6 +309,7 @@ def build_custom(
         "outputs": outputs, "exact": exact, "reference": reference, "parameters": learnable,
         "true_parameters": true_values,
         "output_transform": _output_transform(params, coordinates, outputs, numbers),
+        "gauge": dict(params.gauge or {}),
     }
     region = _region(params, constraints)
     if region is not None:

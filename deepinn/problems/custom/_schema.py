@@ -82,6 +82,8 @@ class CustomParams:
             expression of the coordinates and the network's raw outputs, e.g.
             ``"-sin(pi*x) + t*(1 - x**2)*u"`` (one output) or a mapping output -> expression
             (unnamed outputs pass through). The conditions it holds can leave the loss.
+        gauge: Outputs determined only up to a constant, output -> ``mean`` (``{p: mean}``
+            for an incompressible pressure): their error is measured modulo that constant.
     """
 
     label: str = "custom"
@@ -95,3 +97,4 @@ class CustomParams:
     exact: Any = None
     reference: Optional[str] = None
     output_transform: Any = None
+    gauge: dict[str, str] = field(default_factory=dict)

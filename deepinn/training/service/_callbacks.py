@@ -178,8 +178,10 @@ def compute_metrics(
     metrics: dict[str, Any] = {"problem": problem.name}
     points, exact = problem.evaluation_set(eval_points)
     if exact is not None:
-        prediction = _predict_float64(pl_module)(points)
+        prediction = problem.modulo_gauge(_predict_float64(pl_module)(points), exact)
         metrics["rel_l2"] = float(relative_l2(prediction, exact))
+        if problem.gauge:
+            metrics["gauge"] = dict(problem.gauge)
         per_output = relative_l2_per_output(prediction, exact, problem.outputs)
         if per_output:
             metrics["rel_l2_per_output"] = {k: float(v) for k, v in per_output.items()}

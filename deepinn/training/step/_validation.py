@@ -30,7 +30,7 @@ def validation_metrics(
     ``val/coefficient_error/<name>`` of each coefficient whose true value the problem knows."""
     metrics: dict[str, torch.Tensor] = {}
     if "u" in batch:
-        prediction = predict(network, batch["x"])
+        prediction = problem.modulo_gauge(predict(network, batch["x"]), batch["u"])
         metrics["val/rel_l2"] = relative_l2(prediction, batch["u"])
         for name, error in relative_l2_per_output(
             prediction, batch["u"], problem.outputs

@@ -25,9 +25,16 @@ from deepinn.training.settings._presets import (
     SchedulerConfig,
     SGDConfig,
 )
+from deepinn.training.settings._presets_second import (
+    AdamSSBFGSConfig,
+    AdamSSBroydenConfig,
+    SOAPConfig,
+    SSBroydenConfig,
+)
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Optimizer phase 1 .LBFGS. starts at step"),
+    pytest.mark.filterwarnings("ignore:Optimizer phase 1 .SelfScaledQuasiNewton. starts at step"),
     pytest.mark.filterwarnings("ignore:Be aware that when using `ckpt_path`"),
     pytest.mark.filterwarnings("ignore:The dirpath has changed from"),
 ]
@@ -48,12 +55,19 @@ PRESETS = {
     "sgd": lambda s: SGDConfig(lr=1e-2, scheduler=s),
     "lbfgs": lambda s: LBFGSConfig(),
     "adam_lbfgs": lambda s: AdamLBFGSConfig(adam_steps=8, lr=1e-2, scheduler=s),
+    "ssbroyden": lambda s: SSBroydenConfig(iterations=2),
+    "adam_ssbroyden": lambda s: AdamSSBroydenConfig(adam_steps=8, lr=1e-2, scheduler=s),
+    "adam_ssbfgs": lambda s: AdamSSBFGSConfig(adam_steps=8, lr=1e-2, scheduler=s),
+    "soap": lambda s: SOAPConfig(lr=1e-2, scheduler=s),
 }
-STOPS = {"adam_lbfgs": (5, 13)}  # stopped in the Adam phase, then in the L-BFGS phase
+STOPS = {  # stopped in the Adam phase, then in the second phase
+    "adam_lbfgs": (5, 13), "adam_ssbroyden": (5, 13), "adam_ssbfgs": (5, 13)
+}
+UNSCHEDULED = ("lbfgs", "ssbroyden")  # one schedule is enough for the schedule-free ones
 GRID = [
     (preset, schedule)
     for preset in PRESETS
-    for schedule in (("none",) if preset == "lbfgs" else SCHEDULERS)  # L-BFGS has no schedule
+    for schedule in (("none",) if preset in UNSCHEDULED else SCHEDULERS)
 ]
 
 

@@ -47,5 +47,8 @@ def log_losses(
     numbers = torch.stack([value.detach().double() for value in values.values()]).tolist()
     metrics = dict(zip(values, numbers, strict=True))
     metrics["train/lr"] = optimizer.optimizer.param_groups[0]["lr"]
+    # an optimizer's own figures (the quasi-Newton ones: time per step, memory, evaluations)
+    stats = getattr(optimizer.optimizer, "stats", None) or {}
+    metrics.update({f"train/optimizer/{key}": float(value) for key, value in stats.items()})
     for logger in module.loggers:
         logger.log_metrics(metrics, step=step)

@@ -11,14 +11,19 @@ import torch.distributed as dist
 
 from deepinn.problems import Problem
 from deepinn.training.service._progress import log_line
-from deepinn.training.settings._optim import DTYPES, LBFGSMonitor, Phase, check_phases, phase_at
+from deepinn.training.settings._optim import DTYPES, LBFGSMonitor, Phase, check_phases
 from deepinn.training.settings._settings import RunConfig
 from deepinn.training.step._compile import CompiledGradient, CompiledLoss, CompiledNetwork
 from deepinn.training.step._ddp import all_reduce, is_distributed, no_ddp_sync
 from deepinn.training.step._finite import FiniteTracker, last_checkpoint, non_finite_error
 from deepinn.training.step._logging import log_losses
 from deepinn.training.step._loss import PINNLoss, Points
-from deepinn.training.step._phases import PhaseOptimizers, load_phase_state, save_phase_state
+from deepinn.training.step._phases import (
+    PhaseOptimizers,
+    load_phase_state,
+    save_phase_state,
+    stop_reason,
+)
 from deepinn.training.step._stepping import Stepper
 from deepinn.training.step._validation import predict, validation_metrics
 from deepinn.training.toolbox._causal import sum_over_ranks
@@ -148,7 +153,7 @@ class PINNModule(pl.LightningModule):
         return self._optimizers.configure(list(self.parameters()))
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        load_phase_state(checkpoint, self._lbfgs_monitor)
+        load_phase_state(checkpoint, self._lbfgs_monitor, self._optimizers.ends)
         modes = checkpoint.get("deepinn_group_modes")
         if modes is None:
             return
@@ -194,7 +199,7 @@ class PINNModule(pl.LightningModule):
 
     def _optimizer_step(self, batch: dict[str, Any]) -> None:
         step = self.global_step
-        index = phase_at(self.phases, step)
+        index = self._optimizers.index_at(step)
         batch = self._switch_dtype(batch, self.phases[index].dtype)
         optimizer, scheduler = self._optimizers.objects(self, index)
         raw = optimizer.optimizer
@@ -252,11 +257,12 @@ class PINNModule(pl.LightningModule):
                 before = raw.state[raw.param_groups[0]["params"][0]].get("n_iter", 0)
                 loss = float(stepper.step(optimizer, closure))
                 reason = self._lbfgs_monitor.after_step(raw, before, loss)
-                if reason is not None:
-                    self.stop_reason = f"L-BFGS {reason} at step {step}"
-                    self.trainer.should_stop = True
             else:
                 stepper.step(optimizer, closure)
+                reason = stop_reason(raw)
+            if reason is not None:
+                name = getattr(raw, "label", type(raw).__name__)
+                self._stopped_by_itself(name, reason, index, step)
         if scheduler is not None:
             scheduler.step()
         self.last_losses = dict(first)
@@ -264,6 +270,18 @@ class PINNModule(pl.LightningModule):
         if step % self.run.monitor.log_every == 0 or not self._logged:
             self._logged = True
             log_losses(self, step, first, optimizer)
+
+    def _stopped_by_itself(self, name: str, reason: str, index: int, step: int) -> None:
+        """Phase ``index``'s optimizer stopped by itself: the next phase takes over, or the run
+        stops (the last phase), saying why."""
+        name = "L-BFGS" if name == "LBFGS" else name
+        if self._optimizers.hand_over(index, step):
+            self._lbfgs_monitor.loss = None  # a next L-BFGS phase starts its own test
+            if self.trainer.is_global_zero:
+                log_line(f"{name} {reason} at step {step}: optimizer phase {index + 1} takes over")
+            return
+        self.stop_reason = f"{name} {reason} at step {step}"
+        self.trainer.should_stop = True
 
     def _raise_if_non_finite(self) -> None:
         """Stop with the first bad step and constraint(s), if a tracked loss was not finite."""
@@ -275,7 +293,7 @@ class PINNModule(pl.LightningModule):
         self._raise_if_non_finite()  # never write a checkpoint after a non-finite step
         # field_mode=auto's timed choice: a resumed run computes exactly what this one did
         checkpoint["deepinn_group_modes"] = self.loss.group_modes
-        save_phase_state(checkpoint, self._lbfgs_monitor)
+        save_phase_state(checkpoint, self._lbfgs_monitor, self._optimizers.ends)
 
     def on_train_end(self) -> None:
         self._raise_if_non_finite()

@@ -1,5 +1,6 @@
-"""The optimizer phases of a training module: their optimizers and schedulers, their state in a
-checkpoint as plain data, and on resume the configuration's settings over the checkpoint's."""
+"""The optimizer phases of a training module: their optimizers and schedulers, which phase runs
+a step (a phase that stops by itself hands over to the next), their state in a checkpoint as
+plain data, and on resume the configuration's settings over the checkpoint's."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from deepinn.training.settings._optim import LBFGSMonitor, Phase
 
-__all__ = ["PhaseOptimizers", "load_phase_state", "plain_scheduler_state", "save_phase_state"]
+__all__ = [
+    "PhaseOptimizers", "load_phase_state", "plain_scheduler_state", "save_phase_state",
+    "stop_reason",
+]
 
 _SCHEDULED = ("lr", "initial_lr")  # a scheduler moves these; compared through the base rate
 
@@ -59,16 +63,34 @@ def plain_scheduler_state(state: Any) -> Any:
     return state
 
 
-def save_phase_state(checkpoint: dict[str, Any], monitor: LBFGSMonitor) -> None:
-    """Into ``checkpoint``: L-BFGS's convergence test (its last loss, whether it restarted), and
-    the schedulers' state as plain data (:func:`plain_scheduler_state`)."""
+def stop_reason(optimizer: Any) -> str | None:
+    """Why ``optimizer`` (a raw torch optimizer) stopped by itself in its last step, if it did:
+    optimizers that decide it themselves (the quasi-Newton ones) say so in ``stop_reason``."""
+    reason = getattr(optimizer, "stop_reason", None)
+    return reason if isinstance(reason, str) else None
+
+
+def save_phase_state(
+    checkpoint: dict[str, Any], monitor: LBFGSMonitor, ends: Mapping[int, int] | None = None
+) -> None:
+    """Into ``checkpoint``: L-BFGS's convergence test (its last loss, whether it restarted), the
+    steps at which phases handed over early (``ends``), and the schedulers' state as plain data
+    (:func:`plain_scheduler_state`)."""
     checkpoint["deepinn_lbfgs_monitor"] = {"loss": monitor.loss, "restarted": monitor.restarted}
+    if ends:
+        checkpoint["deepinn_phase_ends"] = {int(k): int(v) for k, v in ends.items()}
     if "lr_schedulers" in checkpoint:
         checkpoint["lr_schedulers"] = plain_scheduler_state(checkpoint["lr_schedulers"])
 
 
-def load_phase_state(checkpoint: Mapping[str, Any], monitor: LBFGSMonitor) -> None:
-    """From ``checkpoint``: L-BFGS's convergence test goes on from the checkpoint's last loss."""
+def load_phase_state(
+    checkpoint: Mapping[str, Any], monitor: LBFGSMonitor, ends: dict[int, int] | None = None
+) -> None:
+    """From ``checkpoint``: L-BFGS's convergence test goes on from the checkpoint's last loss,
+    and the phases that handed over early (into ``ends``) stay ended."""
+    if ends is not None:
+        ends.clear()
+        ends.update({int(k): int(v) for k, v in checkpoint.get("deepinn_phase_ends", {}).items()})
     state = checkpoint.get("deepinn_lbfgs_monitor")
     if isinstance(state, Mapping):
         loss = state.get("loss")
@@ -79,6 +101,11 @@ def load_phase_state(checkpoint: Mapping[str, Any], monitor: LBFGSMonitor) -> No
 class PhaseOptimizers:
     """The optimizers and schedulers of ``phases`` for a LightningModule (which holds them).
 
+    A phase that is not the last and whose optimizer stops by itself (L-BFGS's tolerances, a
+    quasi-Newton line search that fails) hands over to the next phase at the following step:
+    the later phases start that much earlier (:meth:`hand_over`). A float32 phase that stalls
+    thus hands over to a float64 one when the next phase says ``dtype: float64``.
+
     Args:
         phases: The optimizer phases, in order.
     """
@@ -86,6 +113,28 @@ class PhaseOptimizers:
     def __init__(self, phases: Sequence[Phase]) -> None:
         self.phases = list(phases)
         self._configured: list[list[dict[str, Any]]] = []
+        self.ends: dict[int, int] = {}
+        """Phase index -> the step at which it handed over (saved in checkpoints)."""
+
+    def index_at(self, step: int) -> int:
+        """The index of the phase that runs optimizer step ``step`` (0-based)."""
+        start = 0
+        for index, phase in enumerate(self.phases):
+            end = self.ends.get(index)
+            if end is None and phase.steps is not None:
+                end = start + phase.steps
+            if end is None or step < end:
+                return index
+            start = end
+        return len(self.phases) - 1
+
+    def hand_over(self, index: int, step: int) -> bool:
+        """Phase ``index`` stopped by itself at ``step``: end it there, if a phase follows it
+        (True); False for the last phase (the run stops)."""
+        if index >= len(self.phases) - 1:
+            return False
+        self.ends[index] = step + 1
+        return True
 
     def configure(self, params: list[Any]) -> tuple[list[Any], list[dict[str, Any]]]:
         """``configure_optimizers``' answer: one optimizer per phase, and the schedulers."""

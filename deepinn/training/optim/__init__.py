@@ -1,0 +1,1 @@
+"""Optimizers deepinn adds to torch's: full-memory self-scaled quasi-Newton (SSBroyden, SSBFGS)."""

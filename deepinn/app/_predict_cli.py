@@ -5,7 +5,8 @@
 the coordinates) or an NPZ file (an array per coordinate, or one (N, d) array ``points``) and
 writes the coordinates and the predicted outputs, a column (CSV) or an array (NPZ) per name.
 ``deepinn evaluate RUN`` measures the run's error against the problem's solution again and
-prints it next to the recorded one (``--plots DIR``: the solution, error and residual figures).
+prints it next to the recorded one, with the solution, error and residual figures in the run
+folder's ``evaluation/`` (``--plots DIR``: in DIR; ``--no-plots``: none).
 ``deepinn export RUN --format torchscript|onnx --out FILE`` writes a standalone network;
 ``--format vtk`` the prediction on a grid (``--grid x=0:1:101``, ``--resolution``) or a mesh
 (``--mesh FILE``) for ParaView. Each works
@@ -53,7 +54,9 @@ def _parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--points", type=int, default=None,
                             help="evaluation points (default: as many as the run measured)")
         parser.add_argument("--plots", default=None, metavar="DIR",
-                            help="write solution/error and residual figures into DIR")
+                            help="where the solution/error and residual figures go (default: "
+                                 "the run folder's evaluation/)")
+        parser.add_argument("--no-plots", action="store_true", help="write no figures")
     else:
         parser.description = ("Write a finished run's network as a standalone file, or its "
                               "prediction as VTK fields for ParaView.")
@@ -176,8 +179,9 @@ def _evaluate(args: argparse.Namespace, run: Any) -> int:
         print(f"  {label:<16}{value:>12.3e}{shown:>12}")
     for name, value in run.coefficients.items():
         print(f"  {'coefficient ' + name:<16}{float(value.reshape(-1)[0]):>12.6g}")
-    if args.plots is not None:
-        for path in write_plots(run, Path(args.plots)):
+    if not args.no_plots:
+        folder = Path(args.plots) if args.plots is not None else run.run_dir / "evaluation"
+        for path in write_plots(run, folder):
             print(f"  wrote {path}")
     return 0
 

@@ -21,7 +21,10 @@ from deepinn.constraints._abstract import user_values
 from deepinn.operators import Field
 from deepinn.spaces import Points, Space
 
-__all__ = ["as_points", "batched_predict", "batched_residuals", "grid_points", "pde_constraints"]
+__all__ = [
+    "as_points", "batched_partial", "batched_predict", "batched_residuals", "grid_points",
+    "pde_constraints",
+]
 
 
 def _as_tensor(value: Any, what: str) -> torch.Tensor:
@@ -180,6 +183,28 @@ def batched_residuals(
                                               constraint.columns).to(part)
             field = Field(network, part, space, output_names=tuple(outputs), mode="reverse")
             parts.append(constraint.checked_residual(field, batch).detach().cpu())
+    return torch.cat(parts)
+
+
+def batched_partial(
+    network: torch.nn.Module,
+    x: torch.Tensor,
+    space: Space,
+    outputs: Sequence[str],
+    output: str,
+    coordinates: Sequence[str],
+    batch_size: int = 16_384,
+) -> torch.Tensor:
+    """The partial derivative of ``output`` by ``coordinates`` (in turn; none: the value) at
+    ``x``, (N, 1), by autograd through a reverse-mode :class:`~deepinn.operators.Field`;
+    detached, on the CPU, in the network's dtype, in batches of ``batch_size`` rows."""
+    device, dtype = _reference(network)
+    parts = []
+    with torch.enable_grad():
+        for start in range(0, max(len(x), 1), batch_size):
+            part = x[start : start + batch_size].to(device, dtype).requires_grad_(True)
+            field = Field(network, part, space, output_names=tuple(outputs), mode="reverse")
+            parts.append(field.partial(output, *coordinates).detach().cpu())
     return torch.cat(parts)
 
 

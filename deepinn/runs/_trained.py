@@ -14,6 +14,7 @@ from deepinn._errors import ConfigurationError
 from deepinn.problems import Problem
 from deepinn.runs._predict import (
     as_points,
+    batched_partial,
     batched_predict,
     batched_residuals,
     grid_points,
@@ -143,6 +144,38 @@ class TrainedRun:
             )
             for c in constraints
         }
+
+    def derivative(
+        self, points: Any, output: str, *coordinates: str, batch_size: int = 16_384
+    ) -> Any:
+        """The partial derivative of ``output`` by ``coordinates`` at ``points``, by autograd:
+        ``derivative(x, "u", "x")`` is du/dx, ``derivative(x, "u", "x", "x")`` d2u/dx2,
+        ``derivative(x, "u", "x", "t")`` d2u/dx dt (no coordinate: the value).
+
+        Args:
+            points: As for :meth:`predict` (not a grid).
+            output: One of :attr:`outputs`.
+            coordinates: Coordinates of :attr:`coordinates`, differentiated in turn.
+            batch_size: Rows per pass (a pass keeps the graph of the derivatives).
+
+        Returns:
+            (N,): a tensor or a numpy array as the points were.
+
+        Raises:
+            ConfigurationError: An output or a coordinate the problem does not have.
+        """
+        unknown = [c for c in coordinates if c not in self.coordinates]
+        if output not in self.outputs or unknown:
+            what = (f"output {output!r} (outputs {list(self.outputs)})"
+                    if output not in self.outputs
+                    else f"coordinate(s) {unknown} (coordinates {self.coordinates})")
+            raise ConfigurationError(
+                f"derivative: problem {self.problem.name!r} has no {what}; name those."
+            )
+        x, kind = as_points(points, self.problem.space)
+        values = batched_partial(self.network, x, self.problem.space, self.outputs, output,
+                                 coordinates, _positive(batch_size))
+        return returned(values[:, 0], "tensor" if kind.endswith("tensor") else "numpy")
 
     def error(self, n_points: int | None = None) -> dict[str, Any]:
         """The relative L2 error against the problem's exact or reference solution, on the

@@ -168,3 +168,25 @@ def test_a_time_marching_run_predicts_and_exports_its_composite_network(
         path = marching_run.export(tmp_path / "heat.onnx", "onnx")
         _, (u,) = _onnx_outputs(path, x.numpy())
         np.testing.assert_allclose(u, expected[:, 0].numpy(), rtol=0, atol=1e-13)
+
+
+NETWORKS = {
+    "fourier": ["net=fourier", "net.n_features=8", "net.hidden=[4]"],
+    "modified_rwf_periodic": ["net.architecture=modified", "net.rwf=true", "net.hidden=[4,4]",
+                              "+net.periodic={x0: 1.0}"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", sorted(NETWORKS))
+def test_fourier_modified_and_periodic_networks_reload_and_export(
+    kind: str, cli: Any, tiny: list[str], tmp_path: Path
+) -> None:
+    overrides = [o for o in tiny if not o.startswith("net.")]
+    assert cli(tmp_path / "run", *overrides, *NETWORKS[kind], "trainer.max_steps=5") == 0
+    run = dp.load(tmp_path / "run")
+    stored = np.load(tmp_path / "run" / "predictions.npz")
+    np.testing.assert_array_equal(run.predict(stored["points"]), stored["prediction"])
+    if importlib.util.find_spec("onnxscript") is not None:
+        _, (u,) = _onnx_outputs(run.export(tmp_path / "model.onnx", "onnx"), stored["points"])
+        np.testing.assert_allclose(u, stored["prediction"][:, 0], rtol=0, atol=1e-13)

@@ -151,6 +151,21 @@ def test_residuals_are_the_pde_residual_at_the_points(python_run: Path) -> None:
     torch.testing.assert_close(residuals["pde"], manual.detach(), rtol=1e-12, atol=1e-12)
 
 
+def test_derivatives_at_the_points_are_those_of_autograd(python_run: Path) -> None:
+    run = dp.load(python_run, problem=poisson(), network=network())
+    x = torch.rand(30, 2, dtype=torch.float64, requires_grad=True)
+    (du,) = torch.autograd.grad(run.network(x).sum(), x, create_graph=True)
+    u_xy = torch.autograd.grad(du[:, 0].sum(), x)[0][:, 1]
+    points = x.detach().numpy()
+    np.testing.assert_allclose(run.derivative(points, "u", "x"), du[:, 0].detach().numpy(),
+                               rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(run.derivative(x.detach(), "u", "x", "y"), u_xy,
+                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(run.derivative(points, "u"), run.predict(points)[:, 0])
+    with pytest.raises(ConfigurationError, match=r"has no coordinate\(s\) \['z'\]"):
+        run.derivative(points, "u", "z")
+
+
 # ------------------------------------------------------------------ refusals
 def test_a_python_run_without_its_problem_is_refused_naming_the_fix(python_run: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"started from Python.*problem=my_problem"):
@@ -332,6 +347,11 @@ def test_the_evaluate_command_prints_the_error_again(
     recorded = json.loads((cli_run / "metrics.json").read_text())["rel_l2"]
     assert f"rel_l2          {recorded:>12.3e}{recorded:>12.3e}" in out
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "residual_pde.png", "solution_u.png"]
+    assert main(["evaluate", str(cli_run), "--no-plots"]) == 0
+    assert not (cli_run / "evaluation").exists()
+    assert main(["evaluate", str(cli_run)]) == 0  # figures by default in the run folder
+    assert sorted(p.name for p in (cli_run / "evaluation").iterdir()) == [
         "residual_pde.png", "solution_u.png"]
 
 

@@ -1,0 +1,126 @@
+"""The callback kind: registered through ``deepinn_callbacks``, listed with its parameters, built
+by name for ``fit(callbacks=[...])`` beside callback objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightning.pytorch as pl
+import pytest
+
+from deepinn import ConfigurationError, PluginError, UnknownNameError
+from deepinn.plugins import Registration, format_registry, hookimpl, load_registry
+from deepinn.plugins._listing import format_params
+from deepinn.training import fit
+from deepinn.training.service._chosen_callbacks import chosen_callbacks
+from deepinn.training.service._early_stop import EarlyStop
+
+TINY = ["problem.n_interior=32", "problem.n_boundary=8", "eval_points=100", "net.hidden=[4]"]
+
+
+@dataclass
+class CountParams:
+    start: int = 0
+
+
+class Counter(pl.Callback):
+    def __init__(self, start: int = 0) -> None:
+        self.batches = start
+
+    def on_train_batch_end(self, *args: object) -> None:
+        self.batches += 1
+
+
+class CounterPlugin:
+    @hookimpl
+    def deepinn_callbacks(self) -> list[Registration]:
+        return [
+            Registration("counter", lambda p: Counter(p.start), CountParams, "counts batches"),
+            Registration("not_a_callback", lambda p: object(), CountParams, "broken"),
+        ]
+
+
+@pytest.fixture
+def registry():
+    return load_registry(strict=True, plugins=[CounterPlugin()], entry_points=())
+
+
+def test_early_stop_is_built_in(registry):
+    registration = registry.callbacks.get("early_stop")
+    assert registration.distribution == "deepinn"
+    assert isinstance(registry.callbacks.build("early_stop", {"patience": 5}), EarlyStop)
+
+
+def test_listing_shows_callbacks_with_their_parameters(registry):
+    text = format_registry(registry, ["callbacks"], params=True)
+    assert "callbacks (3):" in text and "early_stop" in text and "counter" in text
+    shown = format_params(registry.callbacks.get("early_stop"), registry.callbacks.kind)
+    assert "select with callbacks=[early_stop]" in shown
+    assert "callbacks.early_stop.<parameter>=..." in shown
+    for parameter in ("monitor", "patience", "min_delta", "mode"):
+        assert f"\n  {parameter} " in shown
+    assert "Optimizer steps without an improvement" in shown  # the Attributes: docs
+
+
+def test_show_callback_prints_its_parameters(capsys):
+    from deepinn.__main__ import main
+
+    assert main(["show", "callback", "early_stop"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("callback early_stop:") and "patience" in out
+
+
+def test_a_factory_that_returns_no_callback_is_refused_naming_the_contract(registry):
+    with pytest.raises(PluginError, match=r"not a Callback.*factory\(params\) -> lightning"):
+        registry.callbacks.build("not_a_callback")
+
+
+def test_names_objects_and_parameters_in_the_order_given(registry):
+    mine = Counter()
+    built = chosen_callbacks(["counter", mine, "early_stop"], registry)
+    assert [type(c) for c in built] == [Counter, Counter, EarlyStop] and built[1] is mine
+    [counter] = chosen_callbacks({"counter": {"start": 7}}, registry)
+    assert counter.batches == 7
+    assert chosen_callbacks(None, registry) == []
+
+
+def test_an_unknown_name_lists_the_callbacks_and_the_nearest(registry):
+    with pytest.raises(UnknownNameError, match=r"Unknown callback 'countr'.*Did you mean 'counter'"):
+        chosen_callbacks(["countr"], registry)
+
+
+def test_anything_else_is_refused_naming_the_forms(registry):
+    with pytest.raises(ConfigurationError, match=r"callbacks holds 3, a int: give lightning"):
+        chosen_callbacks([3], registry)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from deepinn.app import build_components, compose, register_configs
+
+    registry = load_registry(strict=True)
+    register_configs(registry)
+    problem, network, _ = build_components(compose(TINY), registry)
+    return problem, network
+
+
+def test_fit_takes_callback_objects_and_registered_names(tiny):
+    problem, network = tiny
+    counter = Counter()
+    result = fit(problem, network, max_steps=4, logger=False, threads=1,
+                 callbacks=[counter, "early_stop"])
+    assert counter.batches > 0 and result.metrics["steps"] == 4
+
+
+def test_fit_takes_registered_names_with_their_parameters(tiny):
+    problem, network = tiny
+    result = fit(problem, network, max_steps=200, logger=False, threads=1, val_every=10,
+                 callbacks={"early_stop": {"patience": 10, "min_delta": 100}})
+    assert result.metrics["steps"] == 20
+    assert result.metrics["stop_reason"].startswith("early stop at step 20: val/rel_l2")
+
+
+def test_fit_refuses_a_bad_callback_before_training(tiny):
+    problem, network = tiny
+    with pytest.raises(ConfigurationError, match=r"callbacks holds \(.x.,\), a tuple"):
+        fit(problem, network, max_steps=4, logger=False, callbacks=[("x",)])

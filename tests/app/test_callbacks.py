@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from deepinn import ConfigurationError, UnknownNameError
+from deepinn import UnknownNameError
 from deepinn.app import compose, register_configs, train, typed_config
 from deepinn.app._build import build_callbacks
 from deepinn.plugins import load_registry

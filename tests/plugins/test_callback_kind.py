@@ -85,7 +85,7 @@ def test_names_objects_and_parameters_in_the_order_given(registry):
 
 
 def test_an_unknown_name_lists_the_callbacks_and_the_nearest(registry):
-    with pytest.raises(UnknownNameError, match=r"Unknown callback 'countr'.*Did you mean 'counter'"):
+    with pytest.raises(UnknownNameError, match=r"callback 'countr'.*Did you mean 'counter'"):
         chosen_callbacks(["countr"], registry)
 
 

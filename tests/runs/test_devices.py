@@ -53,3 +53,23 @@ def test_a_run_loaded_on_cuda_predicts_as_on_the_cpu(cli_run: Path) -> None:
     torch.testing.assert_close(run.predict(x), dp.load(cli_run).predict(x), rtol=1e-12,
                                atol=1e-13)
     assert run.residuals(x)["pde"].shape == (100, 1)
+
+
+def test_a_run_trained_under_ddp_on_gpus_loads_on_one_cpu(cli_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import numpy as np
+
+    copy = tmp_path / "run"
+    shutil.copytree(cli_run, copy)
+    config = copy / ".hydra" / "config.yaml"
+    text = config.read_text()
+    for old, new in [("accelerator: cpu", "accelerator: gpu"), ("devices: 1", "devices: 4"),
+                     ("num_nodes: 1", "num_nodes: 2"), ("strategy: auto", "strategy: ddp")]:
+        assert old in text
+        text = text.replace(old, new)
+    config.write_text(text)
+    run = dp.load(copy)
+    assert run.config is not None and run.config["trainer"]["strategy"] == "ddp"
+    stored = np.load(copy / "predictions.npz")
+    np.testing.assert_array_equal(run.predict(stored["points"]), stored["prediction"])

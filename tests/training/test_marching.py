@@ -252,13 +252,15 @@ def test_resume_needs_a_marching_run_folder(tmp_path) -> None:
             resume=str(tmp_path), logger=False)
 
 
-def _run(tmp_path, name: str, callbacks=(), **knobs):
+def _run(tmp_path, name: str, callbacks=(), field_mode: str = "reverse", **knobs):
+    """A two-window heat run (``field_mode=reverse`` by default: auto's timed probe may pick
+    another path in another run)."""
     torch.manual_seed(0)
     network = FullyConnected([2, 20, 20, 1], activation="tanh", bounds=BOX.domain.bounding_box())
     return fit(
         heat(), network, phases=adam_lbfgs(adam_steps=50), max_steps=150, dtype=torch.float64,
         marching={"windows": 2}, run_dir=tmp_path / name, logger=False, eval_points=400,
-        field_mode="reverse",  # auto's timed probe may pick another path in another run
+        field_mode=field_mode,
         trainer_options={"enable_progress_bar": False, "callbacks": list(callbacks)}, **knobs,
     )
 
@@ -288,16 +290,16 @@ def test_a_marching_run_trains_every_window_and_measures_the_whole(marched) -> N
 
 
 class StopInWindow(pl.Callback):
-    """Sends SIGTERM to this process at ``step`` of the second window's fit."""
+    """Sends SIGTERM to this process at ``step`` of window ``window``'s fit (the second's)."""
 
-    def __init__(self, step: int) -> None:
-        self.step, self.fits = step, 0
+    def __init__(self, step: int, window: int = 1) -> None:
+        self.step, self.window, self.fits = step, window, 0
 
     def on_fit_start(self, trainer, pl_module) -> None:
         self.fits += 1
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.fits == 2 and trainer.global_step == self.step:
+        if self.fits == self.window + 1 and trainer.global_step == self.step:
             os.kill(os.getpid(), signal.SIGTERM)  # handled here, between two steps
 
 
@@ -324,6 +326,46 @@ def test_a_run_stopped_in_a_window_resumes_to_where_the_uninterrupted_one_ended(
     again = _run(tmp_path, "again", resume=str(tmp_path / "resumed"))  # nothing left to train
     assert again.trainer is None
     assert again.metrics["rel_l2"] == pytest.approx(result.metrics["rel_l2"], rel=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # resumed into a new folder
+def test_a_run_resumed_mid_window_is_bit_identical_under_field_mode_auto(
+    tmp_path, monkeypatch
+) -> None:
+    """field_mode=auto times the derivative paths once, in the first window; the later windows
+    take that choice, so a run stopped and resumed computes what the uninterrupted one does
+    even where a fresh probe would choose another path (here, every probe after the first)."""
+    import deepinn.training.step._loss as loss_module
+
+    real = loss_module.probe_group
+    probes: list[str] = []
+
+    def probe(*args, **kwargs):
+        timed = real(*args, **kwargs)
+        if timed is None:
+            return None
+        probes.append("reverse" if not probes else "lanes")  # the timing differs every time
+        return probes[-1], timed[1]
+
+    monkeypatch.setattr(loss_module, "probe_group", probe)
+    whole = _run(tmp_path, "whole", field_mode="auto")
+    assert probes == ["reverse"]  # timed in window 0 only
+    probes.clear()
+    with pytest.raises(RunInterruptedError, match="time window 0 of 2"):
+        _run(tmp_path, "stopped", callbacks=[StopInWindow(30, window=0)], field_mode="auto")
+    resumed = _run(tmp_path, "resumed", field_mode="auto", resume=str(tmp_path / "stopped"))
+    assert probes == ["reverse"]  # the resumed window 0 and window 1 take the checkpoint's
+    expected, got = whole.network.state_dict(), resumed.network.state_dict()
+    assert all(torch.equal(expected[key], got[key]) for key in expected)
+    assert resumed.metrics["rel_l2"] == whole.metrics["rel_l2"]
+    stopped_in_1 = tmp_path / "stopped_in_1"
+    probes.clear()
+    with pytest.raises(RunInterruptedError, match="time window 1 of 2"):
+        _run(tmp_path, stopped_in_1.name, callbacks=[StopInWindow(80)], field_mode="auto")
+    again = _run(tmp_path, "again", field_mode="auto", resume=str(stopped_in_1))
+    assert probes == ["reverse"]
+    assert again.metrics["rel_l2"] == whole.metrics["rel_l2"]
 
 
 def test_a_window_stopped_before_its_first_checkpoint_trains_again_in_place(

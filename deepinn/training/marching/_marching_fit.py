@@ -87,6 +87,7 @@ def fit_marching(
     run_path = Path(run_dir) if run_dir is not None else None
     start = time.perf_counter()
     result: FitResult | None = None
+    modes: dict[str, str] = {}  # field_mode=auto: the paths the first window chose, for all
     held = held_run_folder(run_path, run.resume) if run_path is not None else nullcontext()
     with held:
         if run_path is not None and not is_secondary_rank():
@@ -105,7 +106,9 @@ def fit_marching(
                 edges[k + 1], " (finished before: loaded)" if finished is not None else "",
             )
             if finished is not None:
-                trained.append(_load_window(net, finished, hparams))
+                loaded, stored_modes = _load_window(net, finished, hparams)
+                trained.append(loaded)
+                modes = modes or stored_modes
                 window_metrics.append({**_stored_metrics(finished.parent), "window": k,
                                        "resumed": str(finished)})
                 if folder is not None and folder != finished.parent and not is_secondary_rank():
@@ -117,9 +120,14 @@ def fit_marching(
             options = dataclasses.replace(
                 single, seed=run.seed + k, resume=str(resume) if resume else None
             )
+            window_options = dict(trainer_options or {})
+            if modes and run.field_mode == "auto":
+                window_options["callbacks"] = [
+                    *window_options.get("callbacks", []), _SameModes(modes)
+                ]
             try:
                 result = train_once(
-                    piece, net, options, phases, max_steps, folder, trainer_options, logger,
+                    piece, net, options, phases, max_steps, folder, window_options, logger,
                     hparams,
                 )
             except RunInterruptedError as error:
@@ -140,6 +148,7 @@ def fit_marching(
             except TrainingError as error:
                 raise _in_window(error, k, windows, run_path) from None
             trained.append(result.network)
+            modes = modes or dict(result.module.loss.group_modes or {})
             window_metrics.append({"window": k, **result.metrics})
             if folder is not None and not is_secondary_rank():
                 torch.save(result.network.state_dict(), folder / "network.pt")
@@ -164,22 +173,43 @@ def _in_window(
     return TrainingError(f"time window {k} of {windows}: {message}", fix=fix)
 
 
+class _SameModes(pl.Callback):
+    """A window trained afresh takes the derivative paths that ``field_mode=auto`` timed for the
+    run's first window (kept in its checkpoint), as a resumed window takes its checkpoint's: every
+    window computes alike whether the run was stopped and resumed or not (under ``compile`` the
+    paths are the ones it falls back on, as for a resume)."""
+
+    def __init__(self, modes: Mapping[str, str]) -> None:
+        self.modes = dict(modes)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.ckpt_path is not None or not isinstance(pl_module, PINNModule):
+            return  # a resumed window keeps its checkpoint's
+        if pl_module.loss.compile:
+            pl_module.loss.saved_modes = dict(self.modes)
+        else:
+            pl_module.loss.group_modes = dict(self.modes)
+
+
 def _load_window(
     net: torch.nn.Module, path: Path, hparams: Mapping[str, Any] | None
-) -> torch.nn.Module:
+) -> tuple[torch.nn.Module, dict[str, str]]:
     """A finished window's network from its ``network.pt``, checked like a resumed checkpoint
-    against the configuration its window's ``last.ckpt`` records."""
+    against the configuration its window's ``last.ckpt`` records, and the derivative paths
+    that checkpoint keeps (``field_mode=auto``; empty when none)."""
     last = path.parent / "checkpoints" / "last.ckpt"
+    modes: dict[str, str] = {}
     if last.is_file():
-        stored = load_checkpoint_safely(last).get("hyper_parameters") or {}
-        check_compatible(last, stored, hparams or {})
+        loaded = load_checkpoint_safely(last)
+        check_compatible(last, loaded.get("hyper_parameters") or {}, hparams or {})
+        modes = dict(loaded.get("deepinn_group_modes") or {})
     state = torch.load(path, weights_only=True, map_location="cpu")
     net = net.to(next(iter(state.values())).dtype)
     try:
         net.load_state_dict(state)
     except RuntimeError as error:
         raise does_not_fit(path, error) from None
-    return net
+    return net, modes
 
 
 def _set_aside(folder: Path) -> None:

@@ -25,7 +25,7 @@ from deepinn.training.step._phases import (
     stop_reason,
 )
 from deepinn.training.step._stepping import Stepper
-from deepinn.training.step._validation import predict, validation_metrics
+from deepinn.training.step._validation import log_validation, predict, validation_metrics
 from deepinn.training.toolbox._causal import sum_over_ranks
 from deepinn.training.toolbox._weighting import LossWeighting
 
@@ -305,7 +305,4 @@ class PINNModule(pl.LightningModule):
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         metrics = validation_metrics(self.problem, self.net, dict(self.coefficients), batch)
-        if metrics:
-            # Every rank measures the whole evaluation set (same parameters, same value); the
-            # sync (once per validation) only keeps Lightning's epoch-level bookkeeping uniform.
-            self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=1, sync_dist=True)
+        log_validation(self, metrics)  # at the optimizer step, like the losses

@@ -1,4 +1,5 @@
-"""Networks: the fully connected PINN network, Fourier features, and the forward Laplacian.
+"""Networks: the fully connected PINN network, Fourier features, PirateNet, and the forward
+Laplacian.
 
 Networks with a ``forward_derivatives(x, second)`` method return the value, gradient and Hessian
 diagonal in one forward pass (``forward_laplacian(x, second)`` returns the Laplacian instead of
@@ -13,6 +14,7 @@ from deepinn.nn._forward_laplacian import (
 from deepinn.nn._fourier import FourierFeatureNet as FourierFeatureNet
 from deepinn.nn._init import INITIALISERS as INITIALISERS
 from deepinn.nn._mlp import FullyConnected as FullyConnected
+from deepinn.nn._pirate import PirateNet as PirateNet
 from deepinn.nn._transform import OutputTransform as OutputTransform
 
 __all__ = [
@@ -21,5 +23,6 @@ __all__ = [
     "FourierFeatureNet",
     "FullyConnected",
     "OutputTransform",
+    "PirateNet",
     "SupportsForwardDerivatives",
 ]

@@ -1,13 +1,14 @@
-"""Built-in plugin: the networks ``mlp``, ``fourier`` and ``allen_cahn_net``.
+"""Built-in plugin: the networks ``mlp``, ``fourier``, ``pirate`` and ``allen_cahn_net``.
 
 Every factory is ``factory(params, in_dim, out_dim, bounds, coordinates=None) -> nn.Module``;
 ``bounds`` is the ``(lower, upper)`` bounding box of the problem's inputs, used for input
 normalisation when ``params.normalise`` is true, or None; ``coordinates`` (optional) names the
 input columns, so ``net.periodic`` can name them (``{x: 2.0}``) instead of giving indices.
 
-All three take the options of :mod:`deepinn.nn._options` (``architecture``, ``rwf*``, and for
-``mlp``/``fourier`` ``periodic*``; ``mlp`` also ``fourier_features``/``fourier_scale``);
-see docs/networks.md.
+``mlp``, ``fourier`` and ``allen_cahn_net`` take the options of :mod:`deepinn.nn._options`
+(``architecture``, ``rwf*``, and for ``mlp``/``fourier`` ``periodic*``; ``mlp`` also
+``fourier_features``/``fourier_scale``); ``pirate`` (:mod:`deepinn.nn._pirate`) takes its
+width, blocks, Fourier scale, ``rwf*`` and ``periodic*``; see docs/networks.md.
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ from deepinn._errors import ConfigurationError
 from deepinn.nn._activations import get_activation
 from deepinn.nn._allen_cahn_net import AllenCahnNetParams, build_allen_cahn_net
 from deepinn.nn._bounds import Bounds
+from deepinn.nn._embeddings import check_fourier
 from deepinn.nn._fourier import FourierFeatureNet
 from deepinn.nn._init import get_initialiser
 from deepinn.nn._network import compose_network
 from deepinn.nn._options import FourierOptions, PeriodicOptions, resolve_periods
+from deepinn.nn._pirate import PirateNet, check_pirate_shape
 from deepinn.plugins._hookspecs import hookimpl
 from deepinn.plugins._registration import Registration
 
-__all__ = ["FourierParams", "MLPParams", "build_fourier", "build_mlp"]
+__all__ = [
+    "FourierParams", "MLPParams", "PirateParams", "build_fourier", "build_mlp", "build_pirate",
+]
 
 
 @dataclass
@@ -53,6 +58,41 @@ class FourierParams(PeriodicOptions):
     activation: str = "tanh"
     initialiser: str = "xavier_normal"
     normalise: bool = True
+
+
+@dataclass
+class PirateParams:
+    """A PirateNet (Wang et al. 2024): random Fourier features of ``width`` (``width/2``
+    frequencies of scale ``fourier_scale``), ``blocks`` gated residual blocks whose residual
+    weights start at 0, and a last layer fitted to the initial/boundary data before training
+    (``physics_init``); ``periodic*`` and ``rwf*`` as for ``net=mlp``."""
+
+    width: int = 256
+    blocks: int = 3
+    fourier_scale: float = 1.0
+    activation: str = "tanh"
+    initialiser: str = "xavier_normal"
+    normalise: bool = True
+    physics_init: bool = True
+    rwf: bool = False
+    rwf_mean: float = 1.0
+    rwf_std: float = 0.1
+    periodic: dict[Any, float] = field(default_factory=dict)
+    periodic_modes: int = 1
+
+    def __post_init__(self) -> None:
+        check_pirate_shape(self.width, self.blocks)
+        PeriodicOptions(  # the shared checks of rwf_* and periodic*
+            rwf_mean=self.rwf_mean, rwf_std=self.rwf_std,
+            periodic=self.periodic, periodic_modes=self.periodic_modes,
+        )
+        if self.periodic is None:
+            self.periodic = {}
+        check_fourier(1, self.fourier_scale, ("net.width", "net.fourier_scale"))
+        if not isinstance(self.physics_init, bool):
+            raise ConfigurationError(
+                f"net.physics_init={self.physics_init!r}: it must be true or false."
+            )
 
 
 def _check_common(name: str, params: Any, in_dim: int, out_dim: int) -> list[int]:
@@ -146,6 +186,39 @@ def build_fourier(
         raise ConfigurationError(f"net=fourier: {error}") from None
 
 
+def build_pirate(
+    params: PirateParams,
+    in_dim: int,
+    out_dim: int,
+    bounds: Bounds | None = None,
+    coordinates: Sequence[str] | None = None,
+) -> torch.nn.Module:
+    """Build a :class:`~deepinn.nn._pirate.PirateNet` (its last layer is fitted to the
+    problem's data when training starts, if ``params.physics_init``)."""
+    _check_common("pirate", _Widths(params), in_dim, out_dim)
+    try:
+        network = PirateNet(
+            in_dim, out_dim, params.width, params.blocks, params.fourier_scale,
+            params.activation, params.initialiser,
+            bounds if params.normalise else None,
+            periodic=resolve_periods(params.periodic, in_dim, coordinates),
+            periodic_modes=params.periodic_modes,
+            rwf=(params.rwf_mean, params.rwf_std) if params.rwf else None,
+            physics_init=params.physics_init,
+        )
+    except ConfigurationError as error:
+        raise ConfigurationError(f"net=pirate: {error}") from None
+    return network
+
+
+class _Widths:
+    """A PirateNet's parameters as :func:`_check_common` reads them (one hidden width)."""
+
+    def __init__(self, params: PirateParams) -> None:
+        self.hidden = [params.width]
+        self.activation, self.initialiser = params.activation, params.initialiser
+
+
 @hookimpl
 def deepinn_networks() -> list[Registration]:
     return [
@@ -159,6 +232,11 @@ def deepinn_networks() -> list[Registration]:
             build_fourier,
             FourierParams,
             "Random Fourier features followed by a fully connected network",
+        ),
+        Registration(
+            "pirate", build_pirate, PirateParams,
+            "PirateNet: Fourier features, gated residual blocks starting as the identity, last "
+            "layer fitted to the initial/boundary data",
         ),
         Registration(
             "allen_cahn_net",

@@ -49,6 +49,7 @@ from deepinn.training.settings._settings import RunConfig
 from deepinn.training.step._data import CollocationData
 from deepinn.training.step._module import PINNModule
 from deepinn.training.step._stepping import steps_per_batch
+from deepinn.training.toolbox._physics_init import physics_informed_init
 
 __all__ = ["FitResult", "checkpoint_path", "train_once"]
 
@@ -115,6 +116,8 @@ def train_once(
     network = network.to(dtype)
     if run.init_from is not None:  # a warm start: a finished run's weights, a new run
         initialise_from(network, run.init_from, problem.parameters)
+    elif run.resume is None:  # a fresh run: a PirateNet's last layer fitted to the data
+        physics_informed_init(problem, network, run.seed)
     for parameter in problem.parameters.values():
         parameter.data = parameter.data.to(dtype)
     module = PINNModule(problem, network, phases, run, max_steps=max_steps, hparams=hparams)

@@ -76,14 +76,14 @@ def test_tensorboard_has_scalars_histograms_images_and_config(short_run):
         "train/loss/pde",
         "train/loss/boundary",
         "train/lr",
-        "val/rel_l2",
-        "grad_norm/total",
+        "error/rel_l2",
+        "weights/grad_norm/total",
     ]:
         assert scalar in tags["scalars"], (scalar, tags["scalars"])
-    assert any(tag.startswith("grad_norm/net.") for tag in tags["scalars"])
+    assert any(tag.startswith("weights/grad_norm/net.") for tag in tags["scalars"])
     assert any(tag.startswith("weights/") for tag in tags["histograms"])
-    assert any(tag.startswith("gradients/") for tag in tags["histograms"])
-    assert {"points", "solution"} <= set(tags["images"])
+    assert any(tag.startswith("weights/grad/") for tag in tags["histograms"])
+    assert {"train/points", "error/solution"} <= set(tags["images"])
     assert any("config" in tag for tag in tags["tensors"])
     for tag in ("train/loss", "train/loss/pde", "train/loss/boundary", "train/lr"):
         assert [event.step for event in accumulator.Scalars(tag)] == list(range(0, 40, 5)), tag

@@ -119,8 +119,8 @@ def test_ddp_metrics_match_the_single_process_run(runs):
     for key in ("rel_l2", "final_loss"):
         assert ddp[key] == pytest.approx(single[key], rel=1e-9), key
     assert ddp["loss_per_constraint"] == pytest.approx(single["loss_per_constraint"], rel=1e-9)
-    assert [v for _, v in _scalars(runs["ddp"], "val/rel_l2")] == pytest.approx(
-        [v for _, v in _scalars(runs["single"], "val/rel_l2")], rel=1e-5
+    assert [v for _, v in _scalars(runs["ddp"], "error/rel_l2")] == pytest.approx(
+        [v for _, v in _scalars(runs["single"], "error/rel_l2")], rel=1e-5
     )
 
 

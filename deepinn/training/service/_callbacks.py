@@ -1,11 +1,19 @@
 """Callbacks: gradient monitoring, figures, and the run folder's artifacts (the network and its
-record written by :mod:`deepinn.training.service._record`)."""
+record written by :mod:`deepinn.training.service._record`).
+
+TensorBoard tags (docs/monitoring.md): TensorBoard groups cards by the tag's first word, sorts the
+groups by name and opens the first two, so the words are chosen to sort ``error`` (the validation
+errors and the solution figure), ``train`` (losses, learning rate, coefficients, loss weights,
+sample points), then ``weights`` (the network's gradient norms and histograms, closed).
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import time
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +25,24 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from deepinn.training.service._metrics import relative_l2, relative_l2_per_output
-from deepinn.training.service._plots import points_figure, solution_figure
+from deepinn.training.service._plots import (
+    figure_image,
+    loss_figure,
+    points_figure,
+    solution_figure,
+)
 from deepinn.training.service._record import write_network
 from deepinn.training.settings._sections import MonitorConfig
 from deepinn.training.step._compile import CompiledGradient, CompiledLoss
 from deepinn.training.step._module import PINNModule
 
-__all__ = ["FigureLogger", "GradientMonitor", "RunArtifacts", "json_safe", "write_metrics"]
+__all__ = [
+    "FigureLogger",
+    "GradientMonitor",
+    "RunArtifacts",
+    "json_safe",
+    "write_metrics",
+]
 
 _WHAT_COMPILED = {CompiledLoss: "whole loss", CompiledGradient: "whole loss and its gradient"}
 """``metrics.json["compiled"]["what"]`` by what ran compiled (else the network's passes)."""
@@ -51,8 +70,10 @@ def _pinn(callback: pl.Callback, pl_module: pl.LightningModule) -> PINNModule:
 
 
 class GradientMonitor(pl.Callback):
-    """Per-layer gradient norms every ``monitor.grad_norm_every`` steps; gradient and weight
-    histograms every ``monitor.histogram_every`` steps (TensorBoard, rank zero)."""
+    """Per-layer gradient norms (``weights/grad_norm/<parameter>`` and ``.../total``) every
+    ``monitor.grad_norm_every`` steps; histograms of the weights (``weights/<parameter>``) and
+    their gradients (``weights/grad/<parameter>``) every ``monitor.histogram_every`` steps
+    (TensorBoard, rank zero)."""
 
     def __init__(self, monitor: MonitorConfig) -> None:
         self.norm_every = monitor.grad_norm_every
@@ -80,18 +101,20 @@ class GradientMonitor(pl.Callback):
         if norms and grads:
             stacked = torch.stack([grad.norm() for grad in grads.values()]).cpu()
             for name, value in zip(grads, stacked.tolist(), strict=True):
-                writer.add_scalar(f"grad_norm/{name}", value, step)
-            writer.add_scalar("grad_norm/total", float(stacked.norm()), step)
+                writer.add_scalar(f"weights/grad_norm/{name}", value, step)
+            writer.add_scalar("weights/grad_norm/total", float(stacked.norm()), step)
         if histograms:
             for name, parameter in pl_module.named_parameters():
                 writer.add_histogram(f"weights/{name}", parameter.detach().cpu(), step)
                 if parameter.grad is not None:
-                    writer.add_histogram(f"gradients/{name}", parameter.grad.detach().cpu(), step)
+                    grad = parameter.grad.detach().cpu()
+                    writer.add_histogram(f"weights/grad/{name}", grad, step)
 
 
 class FigureLogger(pl.Callback):
-    """Sample-point figures (at the start and after each resampling) and solution/error figures
-    at each validation (TensorBoard, rank zero)."""
+    """Sample-point figures (``train/points``: at the start and after each resampling) and the
+    solution/error figure of the first output (``error/solution``) at each validation
+    (TensorBoard, rank zero)."""
 
     def __init__(self) -> None:
         self._round: int | None = None
@@ -104,7 +127,8 @@ class FigureLogger(pl.Callback):
         points = {name: batch["x"] for name, batch in data.current_global_points().items()}
         names = _pinn(self, pl_module).problem.space.coordinate_names()
         figure = points_figure(points, names)
-        writer.add_figure("points", figure, trainer.global_step)
+        image = figure_image(figure)
+        writer.add_image("train/points", image, trainer.global_step, dataformats="HWC")
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         writer = _tensorboard(trainer)
@@ -124,8 +148,8 @@ class FigureLogger(pl.Callback):
         if writer is None or not trainer.is_global_zero or trainer.sanity_checking:
             return
         module = _pinn(self, pl_module)
-        figure = solution_figure(module.problem, _predict_float64(module))
-        writer.add_figure("solution", figure, trainer.global_step)
+        image = figure_image(solution_figure(module.problem, _predict_float64(module)))
+        writer.add_image("error/solution", image, trainer.global_step, dataformats="HWC")
 
 
 def _predict_float64(pl_module: PINNModule) -> Any:
@@ -138,13 +162,70 @@ def _predict_float64(pl_module: PINNModule) -> Any:
 
 class RunArtifacts(pl.Callback):
     """Writes ``metrics.json``, ``network.pt``, ``run.json``, ``predictions.npz`` and
-    ``plots/*.png`` into the run folder."""
+    ``plots/*.png`` (sample points, solution, ``losses.png``) into the run folder.
+
+    The loss curves of ``plots/losses.png`` are recorded every ``monitor.log_every`` steps and at
+    each validation; they are kept in the checkpoints, so a resumed run draws its whole history.
+    """
 
     def __init__(self, run_dir: str | Path, eval_points: int = 10_000) -> None:
         self.run_dir = Path(run_dir)
         self.eval_points = eval_points
         self.metrics: dict[str, Any] = {}
         self._start = 0.0
+        self.history: dict[str, Any] = {"steps": [], "losses": {}, "val_steps": [], "val": {}}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": self.history}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = state_dict.get("history", self.history)
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
+        batch_idx: int,
+    ) -> None:
+        module = _pinn(self, pl_module)
+        step, every = trainer.global_step - 1, module.run.monitor.log_every
+        steps = self.history["steps"]
+        if not module.last_losses or (steps and step // every <= steps[-1] // every):
+            return
+        names = list(module.last_losses)
+        values = torch.stack([module.last_losses[n].detach().double() for n in names]).tolist()
+        _append(self.history["losses"], len(steps), dict(zip(names, values, strict=True)))
+        steps.append(step)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        errors = {
+            name[len("val/"):]: float(value)
+            for name, value in trainer.callback_metrics.items()
+            if name.startswith("val/")
+            and (name.count("/") == 1 or name.startswith("val/coefficient_error/"))
+        }
+        if errors:
+            _append(self.history["val"], len(self.history["val_steps"]), errors)
+            self.history["val_steps"].append(trainer.global_step)
+
+    @rank_zero_only
+    def _write_losses(self) -> None:
+        history = self.history
+        if history["steps"]:
+            plots = self.run_dir / "plots"
+            plots.mkdir(parents=True, exist_ok=True)
+            figure = loss_figure(
+                history["steps"], history["losses"], history["val_steps"], history["val"]
+            )
+            figure.savefig(plots / "losses.png", dpi=100)
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        try:  # the curves up to an interruption or a divergence; never hides the exception
+            self._write_losses()
+        except Exception as error:  # the run's own exception is the one to show
+            warnings.warn(f"plots/losses.png not written: {error}", stacklevel=1)
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start = time.perf_counter()
@@ -168,6 +249,15 @@ class RunArtifacts(pl.Callback):
         self.metrics = compute_metrics(pl_module, trainer.global_step, wall_time, self.eval_points)
         if trainer.is_global_zero:
             write_artifacts(self.run_dir, pl_module, self.metrics, self.eval_points)
+            self._write_losses()
+
+
+def _append(series: dict[str, list[float]], length: int, values: Mapping[str, float]) -> None:
+    """Add one point of each series in ``values`` (a series that starts late is padded with
+    NaN to ``length`` points; one missing now gets NaN)."""
+    for name in set(series) | set(values):
+        column = series.setdefault(name, [math.nan] * length)
+        column.append(values.get(name, math.nan))
 
 
 def compute_metrics(

@@ -185,7 +185,9 @@ def _train(
         callbacks.append(artifacts)
         if logger:
             loggers.append(
-                TensorBoardLogger(save_dir=str(run_path), name="tensorboard", version="")
+                TensorBoardLogger(  # no hp_metric = -1 card: the errors are logged as error/*
+                    save_dir=str(run_path), name="tensorboard", version="", default_hp_metric=False
+                )
             )
             callbacks += [GradientMonitor(run.monitor), FigureLogger()]
     trainer = pl.Trainer(

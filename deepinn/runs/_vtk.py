@@ -71,9 +71,11 @@ def _axes(run: TrainedRun, grid: Mapping[str, Any], resolution: int) -> dict[str
 
 
 def _grid_cells(shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
-    """The cells between the points of a grid of ``shape`` (points numbered in C order)."""
-    if any(n < 2 for n in shape):
-        return [("vertex", np.arange(int(np.prod(shape))).reshape(-1, 1))]
+    """The cells between the points of a grid of ``shape`` (points numbered in C order; an axis
+    of one point is a slice: quads in a 3-D grid one point thick)."""
+    shape = tuple(n for n in shape if n > 1)  # C-order numbering is unchanged
+    if not shape:
+        return [("vertex", np.zeros((1, 1), dtype=np.int64))]
     index = np.arange(int(np.prod(shape))).reshape(shape)
     corners = [index[tuple(slice(o, o + n - 1) for o, n in zip(offset, shape, strict=True))]
                for offset in _CORNERS[len(shape)]]
@@ -126,13 +128,10 @@ def _fields(run: TrainedRun, x: torch.Tensor, batch_size: int) -> dict[str, np.n
     return fields
 
 
-def _written(path: Path, points: np.ndarray, cells: list[Any], data: dict[str, np.ndarray],
-             time: float | None = None) -> None:
+def _written(path: Path, points: np.ndarray, cells: list[Any], data: dict[str, np.ndarray]) -> None:
     import meshio
 
-    mesh = meshio.Mesh(_padded(points), cells, point_data=data,
-                       field_data={"TimeValue": np.array([time])} if time is not None else None)
-    mesh.write(path)
+    meshio.Mesh(_padded(points), cells, point_data=data).write(path)
 
 
 def export_vtk(
@@ -205,7 +204,7 @@ def export_vtk(
             _written(target, points, cells, data)
             return target
         name = f"{target.stem}_{k:04d}{target.suffix}"
-        _written(target.parent / name, points, cells, data, moment)
+        _written(target.parent / name, points, cells, data)
         series.append({"name": name, "time": moment})
     index = target.parent / f"{target.name}.series"
     index.write_text(json.dumps({"file-series-version": "1.0", "files": series}, indent=1) + "\n")

@@ -112,6 +112,10 @@ def test_the_vtk_export_of_a_grid_holds_the_prediction_exact_solution_and_error(
     np.testing.assert_allclose(data["u_error"], data["u"] - exact, rtol=0, atol=1e-15)
     assert np.all(data["inside"] == 1.0)
     assert sorted(np.unique(mesh.points[:, 0])) == pytest.approx(np.linspace(0, 1, 5))
+    line = meshio.read(run.export(tmp_path / "slice.vtk", "vtk", grid={"x1": [0.5]},
+                                  resolution=6))  # an axis of one point: a slice
+    assert line.cells[0].type == "line" and len(line.cells[0].data) == 5
+    np.testing.assert_allclose(line.points[:, 1], 0.5)
 
 
 def test_a_time_dependent_run_exports_a_time_series_on_a_mesh(

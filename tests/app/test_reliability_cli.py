@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -353,3 +354,28 @@ def test_a_resume_takes_the_run_s_config_dir_and_names_a_missing_one(tmp_path):
     with pytest.raises(ConfigurationError, match=r"--config-dir .*conf, which is no longer a "
                                                  r"folder.*--config-dir <folder>"):
         plan_resume(argparse.Namespace(overrides=[f"resume={run}"], config_dir=None))
+
+
+@pytest.mark.slow
+def test_a_short_run_prints_its_progress_to_the_last_step_and_nothing_else(tmp_path):
+    """A 400-step run off a terminal (the default optimizer's L-BFGS phase never reached, and
+    Python's warnings shown): progress lines to 400/400 with each term, the error, the speed
+    and the time left; no warning with a file and line, no Lightning tip, no device lines."""
+    small = [o for o in TINY if o not in ("logger=none", "optimizer=adam")]
+    result = subprocess.run(
+        _command(*small, "trainer.max_steps=400", "monitor.log_every=100",
+                 f"hydra.run.dir={tmp_path / 'run'}"),
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, PYTHONWARNINGS="default::UserWarning"),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.stdout + result.stderr
+    steps = [line.split(" - ", 1)[1] for line in output.splitlines() if " - step " in line]
+    assert [line.split()[1] for line in steps] == ["100/400", "200/400", "300/400", "400/400"]
+    assert re.match(r"step 400/400  loss \S+ \((pde|boundary) \S+, (pde|boundary) \S+\)  "
+                    r"rel_l2 \S+  \S+ steps/s  0:00:00 left$", steps[-1]), steps[-1]
+    assert "(LBFGS) starts at step 1000, but the run stops at max_steps = 400" in output
+    for noise in ("UserWarning", "Warning:", "Tip:", "GPU available", "TPU available",
+                  "litlogger", "`Trainer.fit` stopped"):
+        assert noise not in output, output
+    assert not re.search(r"\.py:\d+", output), output

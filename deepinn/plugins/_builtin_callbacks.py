@@ -28,8 +28,9 @@ class EarlyStopParams:
 
     Attributes:
         monitor: The value watched: val/rel_l2 (the relative L2 error against the solution,
-            or val/rel_l2/<output>), train/loss (the total loss, or train/loss/<constraint>:
-            one term), or auto (val/rel_l2 where the problem has a solution, else train/loss).
+            TensorBoard's error/rel_l2; or val/rel_l2/<output>), train/loss (the total loss, or
+            train/loss/<constraint>: one term), or auto (val/rel_l2 where the problem has a
+            solution, else train/loss).
         patience: Optimizer steps without an improvement before the run stops; checked at
             every validation (every monitor.val_every steps).
         min_delta: How much better than the best so far a value must be to count as an

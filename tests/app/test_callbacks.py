@@ -94,14 +94,18 @@ def test_a_disabled_plugins_callback_is_said_to_be_disabled(capsys, monkeypatch)
         load_registry().callbacks.get("example_residual_histogram")
 
 
-def test_early_stop_ends_the_run_and_says_why(tmp_path):
+@pytest.mark.parametrize(
+    ("monitor", "named"),
+    [("auto", "val/rel_l2"), ("error/rel_l2", "error/rel_l2")],  # the second: TensorBoard's tag
+)
+def test_early_stop_ends_the_run_and_says_why(tmp_path, monitor, named):
     run = tmp_path / "run"
     train([*TINY, "trainer.max_steps=200", "monitor.val_every=10", "callbacks=[early_stop]",
-           "callbacks.early_stop.patience=20", "callbacks.early_stop.min_delta=100",
-           f"hydra.run.dir={run}"])
+           f"callbacks.early_stop.monitor={monitor}", "callbacks.early_stop.patience=20",
+           "callbacks.early_stop.min_delta=100", f"hydra.run.dir={run}"])
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["steps"] == 30  # best at the first check (10), no improvement for 20 steps
-    assert metrics["stop_reason"].startswith("early stop at step 30: val/rel_l2 did not improve")
+    assert metrics["stop_reason"].startswith(f"early stop at step 30: {named} did not improve")
 
 
 def test_early_stop_on_an_unmeasured_value_lists_the_measured_ones(capsys, tmp_path):

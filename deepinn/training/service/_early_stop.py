@@ -16,6 +16,7 @@ import lightning.pytorch as pl
 import torch
 
 from deepinn._errors import ConfigurationError
+from deepinn.training.step._validation import logged_name
 
 __all__ = ["AUTO", "LOSS", "VALIDATION_ERROR", "EarlyStop"]
 
@@ -41,8 +42,9 @@ class EarlyStop(pl.Callback):
     so a resumed run keeps counting.
 
     Args:
-        monitor: ``val/rel_l2`` (or ``val/rel_l2/<output>``, ``val/coefficient_error/<name>``),
-            ``train/loss`` (or ``train/loss/<constraint>``), or ``auto``.
+        monitor: ``val/rel_l2`` (or ``val/rel_l2/<output>``, ``val/coefficient_error/<name>``;
+            TensorBoard's names ``error/rel_l2``, ... work too), ``train/loss`` (or
+            ``train/loss/<constraint>``), or ``auto``.
         patience: Optimizer steps without an improvement before the run stops (>= 1).
         min_delta: The decrease (``mode=min``) that counts as an improvement (>= 0).
         mode: ``min`` (lower is better) or ``max``.
@@ -80,18 +82,18 @@ class EarlyStop(pl.Callback):
 
     def _measured(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> float:
         """The monitored value now; an unknown name is refused, listing the measured ones."""
-        measured: dict[str, Any] = {
-            key: value for key, value in trainer.callback_metrics.items()
-            if key.startswith("val/")
-        }
+        measured: dict[str, Any] = {}
+        for key, value in trainer.callback_metrics.items():
+            if key.startswith("val/"):  # also by its TensorBoard tag (error/rel_l2)
+                measured[key] = measured[logged_name(key)] = value
         losses: Mapping[str, Any] = getattr(pl_module, "last_losses", {})
         for name, value in losses.items():
             measured[LOSS if name == "total" else f"{LOSS}/{name}"] = value
         if self.monitor not in measured:
             known = ", ".join(sorted(measured)) or "(nothing yet)"
             hint = (
-                " val/rel_l2 is measured only for a problem with an exact or reference "
-                "solution." if self.monitor.startswith("val/rel_l2") else ""
+                " The relative L2 error is measured only for a problem with an exact or "
+                "reference solution." if "rel_l2" in self.monitor else ""
             )
             raise ConfigurationError(
                 f"early_stop: monitor = {self.monitor!r} is not measured in this run. Measured: "

@@ -9,14 +9,14 @@ After ``pip install deepinn-mesh``: ``python train.py domain=mesh domain.path=pa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import trimesh
 from deepinn import ConfigurationError
 from deepinn.plugins import Registration, hookimpl
 
-from deepinn_mesh._mesh import MeshDomain
-from deepinn_mesh._polygon import PolygonWithHoles, as_ring
+if TYPE_CHECKING:  # trimesh and shapely are imported when a domain is built, not on loading
+    from deepinn_mesh._mesh import MeshDomain
+    from deepinn_mesh._polygon import PolygonWithHoles
 
 __all__ = [
     "MeshParams",
@@ -84,6 +84,8 @@ class PolygonWithHolesParams:
     variable: str = "x"
 
     def __post_init__(self) -> None:
+        from deepinn_mesh._polygon import as_ring
+
         try:
             self.shell = [list(vertex) for vertex in as_ring(self.shell, "shell")]
             self.holes = [
@@ -96,6 +98,10 @@ class PolygonWithHolesParams:
 
 def build_mesh(params: MeshParams) -> MeshDomain:
     """The ``mesh`` domain: the file at ``params.path``, else the built-in primitive."""
+    import trimesh
+
+    from deepinn_mesh._mesh import MeshDomain
+
     if params.path:
         return MeshDomain.from_file(params.path, params.variable)
     if params.primitive == "box":
@@ -107,6 +113,8 @@ def build_mesh(params: MeshParams) -> MeshDomain:
 
 def build_polygon_with_holes(params: PolygonWithHolesParams) -> PolygonWithHoles:
     """The ``polygon_with_holes`` domain."""
+    from deepinn_mesh._polygon import PolygonWithHoles
+
     return PolygonWithHoles(params.shell, params.holes, params.variable)
 
 

@@ -21,6 +21,21 @@ NO_DONATED_BUFFERS: tuple[Setting, ...] = ((torch._functorch.config, "donated_bu
 weighting differentiates each loss term before the total) may run through the graph."""
 
 
+def cpu_settings() -> tuple[Setting, ...]:
+    """Inductor settings for a whole loss compiled for the CPU: a C++ wrapper.
+
+    Inductor's default Python wrapper builds every fused kernel as a shared library of its own,
+    one C++ compiler run each (a PINN loss and its gradient make tens of them); the C++ wrapper
+    puts the kernels and the wrapper in one file, one compiler run, which halves a cold compile
+    (nothing in the on-disk cache) and calls the kernels without Python in between. The settings
+    are constants, so inductor's cache key stays that of the graph and its shapes: a second run
+    of a problem of the same shape loads the compiled loss from the cache.
+    """
+    import torch._inductor.config  # here, not at import: importing inductor is slow
+
+    return ((torch._inductor.config, "cpp_wrapper", True),)
+
+
 class _Settings:
     """Torch config ``settings`` for the length of a ``with`` block, restored after it.
 
@@ -150,10 +165,13 @@ class CompiledLoss(_CompiledCall):
     Args:
         loss: The loss callable.
         quiet: Log a fallback to eager mode at INFO instead of warning (``compile=auto``).
+        cpu: The points are on the CPU (compile with :func:`cpu_settings`).
     """
 
-    def __init__(self, loss: Callable[..., Any], quiet: bool = False) -> None:
-        super().__init__(quiet)
+    def __init__(
+        self, loss: Callable[..., Any], quiet: bool = False, cpu: bool = False
+    ) -> None:
+        super().__init__(quiet, NO_DONATED_BUFFERS + (cpu_settings() if cpu else ()))
         self.loss = loss
         self._compiled = torch.compile(loss)
 
@@ -193,14 +211,19 @@ class CompiledGradient(_CompiledCall):
     Args:
         loss: Returns ``(total, losses)`` for the call's arguments.
         quiet: Log a fallback to eager mode at INFO instead of warning (``compile=auto``).
+        cpu: The points are on the CPU (compile with :func:`cpu_settings`).
     """
 
-    def __init__(self, loss: Callable[..., Any], quiet: bool = False) -> None:
+    def __init__(
+        self, loss: Callable[..., Any], quiet: bool = False, cpu: bool = False
+    ) -> None:
         import torch._dynamo.config  # here, not at import: importing dynamo is slow
 
         # dynamo traces autograd.grad into the graph only with trace_autograd_ops
         super().__init__(
-            quiet, (*NO_DONATED_BUFFERS, (torch._dynamo.config, "trace_autograd_ops", True))
+            quiet,
+            (*NO_DONATED_BUFFERS, (torch._dynamo.config, "trace_autograd_ops", True),
+             *(cpu_settings() if cpu else ())),
         )
         self.loss = loss
         self._compiled = torch.compile(self._loss_and_gradient)

@@ -58,11 +58,12 @@ def compile_whole(
 
     whole: CompiledLoss | CompiledGradient
     trained: list[torch.Tensor]
+    cpu = all(batch["x"].device.type == "cpu" for batch in points.values())
     if parameters is None:
-        whole = CompiledLoss(loss, quiet=auto)
+        whole = CompiledLoss(loss, quiet=auto, cpu=cpu)
         trained = [p for p in network.parameters() if p.requires_grad]
     else:
-        whole, trained = CompiledGradient(loss, quiet=auto), list(parameters)
+        whole, trained = CompiledGradient(loss, quiet=auto, cpu=cpu), list(parameters)
     try:
         whole.warm_up(trained, differentiable_inputs(points), rows)
     except Exception as error:  # e.g. a residual that calls torch.autograd.grad itself

@@ -257,6 +257,19 @@ def test_a_per_output_value_mapping_sets_each_output(registry):
                            "wall": {"kind": "dirichlet", "value": {"p": "0"}}}, outputs=["u", "v"])
 
 
+def test_a_per_output_value_mapping_composes_from_the_command_line(registry):
+    from deepinn.app import build_components, compose, register_configs
+
+    register_configs(registry)
+    cfg = compose(["+experiment=yaml_heat",
+                   '+problem.constraints={wall2: {kind: dirichlet, n: 8, value: {u: "t + 1"}}}'])
+    problem, _, _ = build_components(cfg, registry)
+    wall = next(c for c in problem.constraints if c.name == "wall2")
+    batch = wall.sample(torch.Generator().manual_seed(0))
+    assert wall.outputs == ("u",)
+    assert torch.allclose(batch["target"][:, 0], batch["x"][:, 1] + 1)
+
+
 def test_a_domain_restricted_with_where_measures_the_error_there_only(registry):
     constraints = {"pde": {"kind": "pde", "residual": "laplacian(u)", "where": "x < 0.5"},
                    "wall": {"kind": "dirichlet", "value": "0"}}

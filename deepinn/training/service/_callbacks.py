@@ -255,7 +255,7 @@ class RunArtifacts(pl.Callback):
 def _append(series: dict[str, list[float]], length: int, values: Mapping[str, float]) -> None:
     """Add one point of each series in ``values`` (a series that starts late is padded with
     NaN to ``length`` points; one missing now gets NaN)."""
-    for name in set(series) | set(values):
+    for name in [*series, *(name for name in values if name not in series)]:
         column = series.setdefault(name, [math.nan] * length)
         column.append(values.get(name, math.nan))
 

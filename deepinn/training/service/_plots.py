@@ -286,7 +286,7 @@ def loss_figure(
     panels = 2 if errors and len(val_steps) else 1
     figure = _figure(4.6, 6.0 * panels)
     axes = figure.add_subplot(1, panels, 1)
-    for name, values in losses.items():
+    for name, values in sorted(losses.items(), key=lambda item: item[0] != "total"):
         style = {"color": "k", "lw": 2.5} if name == "total" else {"lw": 1.6}
         axes.semilogy(steps, _positive(values), label=name, **style)
     axes.set_xlabel("step")

@@ -59,6 +59,7 @@ BAD: dict[str, list[Any]] = {
     "weighting.name": ["gradnorm", None],
     "weighting.alpha": [1.0, -0.1, "0.5", True],
     "weighting.every": [0, 1.5],
+    "weighting.ntk_rows": [0, 2.5, True],
     "causal.tol": [-1.0, float("inf"), float("nan"), "1"],
     "causal.chunks": [0, 2.5, True],
     "causal.time": ["", 3],

@@ -11,9 +11,9 @@ from deepinn._errors import ConfigurationError, unknown_name_message
 
 __all__ = ["WEIGHTINGS", "CausalConfig", "MarchingConfig", "MonitorConfig", "WeightingConfig"]
 
-WEIGHTINGS = ("none", "grad_norm")
+WEIGHTINGS = ("none", "grad_norm", "ntk")
 """``none``: every balancing weight is 1; ``grad_norm``: weights from the constraints' gradient
-norms (:mod:`deepinn.training.toolbox._weighting`)."""
+norms; ``ntk``: from the traces of their NTK blocks (:mod:`deepinn.training.toolbox._weighting`)."""
 
 
 def check_int(
@@ -64,14 +64,16 @@ class WeightingConfig:
     """Loss balancing (``weighting.*``).
 
     Attributes:
-        name: ``none`` or ``grad_norm`` (see :data:`WEIGHTINGS`).
+        name: ``none``, ``grad_norm`` or ``ntk`` (see :data:`WEIGHTINGS`).
         alpha: Moving-average factor of the weights (0: the newest weights only).
         every: Update the weights every this many optimizer steps.
+        ntk_rows: ``ntk``: rows of each constraint's batch the NTK trace is estimated on.
     """
 
     name: str = "none"
     alpha: float = 0.9
     every: int = 100
+    ntk_rows: int = 32
 
     def __post_init__(self) -> None:
         if self.name not in WEIGHTINGS:
@@ -88,6 +90,7 @@ class WeightingConfig:
                 f"weighting.alpha = {self.alpha!r}; use a number in [0, 1) (e.g. 0.9)."
             )
         check_int("weighting.every", self.every, 1, example=" of steps (e.g. 100)")
+        check_int("weighting.ntk_rows", self.ntk_rows, 1, example=" of rows (e.g. 32)")
 
     @property
     def enabled(self) -> bool:

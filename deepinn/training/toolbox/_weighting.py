@@ -6,16 +6,27 @@
 lambda_i_new`` (a term whose gradient norm is at rounding level, below machine epsilon times
 the largest, keeps its weight). The loss is ``sum_i lambda_i * L_i``; the configured weights
 still multiply (the balanced gradients are ``w_i * sum_j g_j``).
+
+``weighting.name=ntk`` (the JAX-PI / PirateNet recipe): the same rule and moving average with
+``g_i`` replaced by the mean diagonal of constraint i's neural tangent kernel block,
+``mean_n ||d r_n / d theta||^2`` over its residual entries (before its configured weight),
+estimated on ``weighting.ntk_rows`` rows of the step's batch (:mod:`._ntk`).
+
+The weights are a buffer of the module, so checkpoints hold them (plain tensors) and a resumed
+run continues the moving average where it stopped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 import torch._functorch.config
 
+from deepinn._errors import TrainingError
 from deepinn.training.settings._sections import WEIGHTINGS, WeightingConfig
+from deepinn.training.toolbox._ntk import mean_ntk_diagonals
 
 __all__ = ["WEIGHTINGS", "LossWeighting", "WeightingConfig"]
 
@@ -107,17 +118,40 @@ class LossWeighting(torch.nn.Module):
         losses: Mapping[str, torch.Tensor],
         parameters: Sequence[torch.Tensor],
         reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        *,
+        loss: Any = None,
+        points: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """Recompute the weights from the losses' gradient norms (moving average)."""
+        """Recompute the weights (moving average): from the losses' gradient norms
+        (``grad_norm``), or from the mean NTK diagonal of each constraint's residual on the
+        step's ``points`` through ``loss``, the PINNLoss (``ntk``)."""
         # On the device, with no host sync: this runs inside the training step.
-        norms = self.gradient_norms(losses, parameters, reduce).to(self.weights)
         weights = torch.tensor(self.constraint_weights).to(self.weights)
-        raw = torch.where(weights > 0, norms / weights.clamp_min(1e-300), torch.nan)
+        if self.config.name == "ntk":
+            if loss is None or points is None:
+                raise TrainingError(
+                    "weighting.name=ntk: LossWeighting.update needs loss= (the PINNLoss) and "
+                    "points= (the step's batch) to differentiate the residuals."
+                )
+            sums, counts = mean_ntk_diagonals(loss, points, parameters, self.config.ntk_rows)
+            totals = torch.stack([sums, counts])
+            if reduce is not None:
+                totals = reduce(totals)
+            means = (totals[0] / totals[1].clamp_min(1.0)).to(self.weights)
+            raw = torch.where(weights > 0, means, torch.nan)
+        else:
+            norms = self.gradient_norms(losses, parameters, reduce).to(self.weights)
+            raw = torch.where(weights > 0, norms / weights.clamp_min(1e-300), torch.nan)
+        self._blend(raw)
+
+    def _blend(self, raw: torch.Tensor) -> None:
+        """``lambda_i <- alpha lambda_i + (1 - alpha) sum_j raw_j / raw_i`` over the usable
+        terms (finite, above rounding level against the largest); the others keep theirs."""
         finite = torch.isfinite(raw)
         # A term whose gradient is at rounding level against the largest one keeps its weight:
         # sum_j g_j / g_i would be huge. (A condition an exact embedding satisfies has a residual
         # ~eps |u| whose parameter gradient is ~eps |grad u|: its loss gradient is ~eps^2.)
-        floor = torch.finfo(norms.dtype).eps * torch.where(finite, raw, 0.0).max()
+        floor = torch.finfo(raw.dtype).eps * torch.where(finite, raw, 0.0).max()
         usable = finite & (raw > floor)
         total = torch.where(usable, raw, 0.0).sum()
         new = torch.where(usable, total / torch.where(usable, raw, 1.0), self.weights)

@@ -112,7 +112,7 @@ def test_early_stop_on_an_unmeasured_value_lists_the_measured_ones(capsys, tmp_p
     err = _error(capsys, ["trainer.max_steps=20", "monitor.val_every=10",
                           "callbacks=[early_stop]", "callbacks.early_stop.monitor=val/rel_l3",
                           f"hydra.run.dir={tmp_path / 'run'}"])
-    assert "monitor = 'val/rel_l3' is not measured" in err
+    assert "the monitored 'val/rel_l3' is not measured" in err
     assert "train/loss" in err and "val/rel_l2" in err
 
 

@@ -51,6 +51,7 @@ EXAMPLE_COMPONENTS = {
     "operators": "biharmonic",
     "networks": "example_resmlp",
     "problems": "poisson_annulus",
+    "callbacks": "example_residual_histogram",
 }
 TINY = [
     "trainer.max_steps=3",
@@ -269,6 +270,8 @@ def test_train_selects_every_example_component(example_venv: Venv, tmp_path: Pat
         "domain.inner=0.4",
         "net.width=8",
         "net.blocks=1",
+        "callbacks=[example_residual_histogram]",
+        "callbacks.example_residual_histogram.bins=10",
         *TINY,
         run_dir=run_dir,
         DEEPINN_STRICT_PLUGINS="1",
@@ -281,6 +284,7 @@ def test_train_selects_every_example_component(example_venv: Venv, tmp_path: Pat
     selected = {group: config[group].name for group in GROUPS}
     assert selected == {group: EXAMPLE_COMPONENTS[kind] for group, kind in GROUPS.items()}
     assert (config.domain.inner, config.net.width) == (0.4, 8)
+    assert config.callbacks.example_residual_histogram.bins == 10
 
 
 # ------------------------------------------------------------- b. broken and clashing plugins

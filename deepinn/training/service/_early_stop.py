@@ -96,8 +96,8 @@ class EarlyStop(pl.Callback):
                 "reference solution." if "rel_l2" in self.monitor else ""
             )
             raise ConfigurationError(
-                f"early_stop: monitor = {self.monitor!r} is not measured in this run. Measured: "
-                f"{known}.{hint} Give one of them, or monitor=auto."
+                f"early_stop: the monitored {self.monitor!r} is not measured in this run. "
+                f"Measured: {known}.{hint} Give one of them, or monitor=auto."
             )
         return _value(measured[self.monitor])
 

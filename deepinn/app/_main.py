@@ -262,7 +262,6 @@ def train(overrides: Sequence[str]) -> int:
             if "_target_" in override:
                 _fail(target_refusal(f"override {override!r}"))
         args = parse_arguments(overrides)
-        args.overrides = _entries_merged(args.overrides)
         try:
             if args.config_dir is not None:  # before Hydra reads a file of it
                 check_config_dir(args.config_dir)
@@ -271,9 +270,11 @@ def train(overrides: Sequence[str]) -> int:
                 registry = load_registry()
             register_configs(registry)
             if runs_in_hydra(args):
+                args.overrides = _entries_merged(args.overrides)
                 hand_to_hydra(args, lambda cfg: _sweep_job(cfg, registry))
                 return 0
             plan = plan_resume(args)  # resume=<run folder>: its own overrides come first
+            args.overrides = _entries_merged(args.overrides)  # (messages name them as given)
             with HydraSession(args.config_dir) as session:
                 cfg, run = _prepare(session, args, registry, plan)
                 output = str(Path(run.run_dir).resolve())

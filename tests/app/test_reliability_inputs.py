@@ -166,6 +166,17 @@ def test_a_constraint_added_from_the_command_line_joins_the_problem(capsys, form
     assert (added["kind"], added["n"], added["value"]) == ("initial", 10, "sin(pi*x)")
 
 
+def test_a_constraint_added_whole_trains_with_the_run(tmp_path, keep_root_logging):
+    import json
+
+    run = tmp_path / "run"
+    assert train(["+experiment=yaml_heat", "trainer.max_steps=2", "eval_points=100",
+                  "logger=none", "threads=1", f"hydra.run.dir={run}",
+                  '+problem.constraints.start2={kind: initial, n: 10, value: "sin(pi*x)"}']) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert "start2" in metrics["loss_per_constraint"]
+
+
 def test_a_new_entry_given_whole_outside_the_command_names_the_form_that_works():
     from hydra.errors import ConfigCompositionException
 

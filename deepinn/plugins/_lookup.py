@@ -87,8 +87,11 @@ class KindRegistry(Generic[T]):
 
     def _duplicate(self, bare: str, found: Sequence[Registration]) -> DuplicateNameError:
         providers = " and ".join(f"{r.provider!r} (distribution {r.distribution!r})" for r in found)
+        group, several = self.kind.group, self.kind.list_group
         choices = " or ".join(
-            f"{self.kind.group}={self.qualified(r)}" if self.kind.group else self.qualified(r)
+            f"{group}={self.qualified(r)}" if group
+            else f"{several}=[{self.qualified(r)}]" if several
+            else self.qualified(r)
             for r in found
         )
         others = [r.provider for r in found if not is_builtin(r)]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import lightning.pytorch as pl
 import pytest
 
-from deepinn import ConfigurationError, PluginError, UnknownNameError
+from deepinn import ConfigurationError, DuplicateNameError, PluginError, UnknownNameError
 from deepinn.plugins import Registration, format_registry, hookimpl, load_registry
 from deepinn.plugins._listing import format_params
 from deepinn.training import fit
@@ -124,3 +124,18 @@ def test_fit_refuses_a_bad_callback_before_training(tiny):
     problem, network = tiny
     with pytest.raises(ConfigurationError, match=r"callbacks holds \(.x.,\), a tuple"):
         fit(problem, network, max_steps=4, logger=False, callbacks=[("x",)])
+
+
+class EarlyStopTwin:
+    @hookimpl
+    def deepinn_callbacks(self) -> list[Registration]:
+        return [Registration("early_stop", lambda p: Counter(), CountParams, "a twin")]
+
+
+def test_a_name_two_plugins_register_is_chosen_by_its_qualified_form():
+    twin = EarlyStopTwin()
+    registry = load_registry(strict=True, plugins=[twin], entry_points=())
+    with pytest.raises(DuplicateNameError, match=r"callbacks=\[deepinn:early_stop\] or callbacks="):
+        chosen_callbacks(["early_stop"], registry)
+    [built] = chosen_callbacks(["deepinn:early_stop"], registry)
+    assert isinstance(built, EarlyStop)

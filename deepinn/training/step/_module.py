@@ -234,8 +234,7 @@ class PINNModule(pl.LightningModule):
                 if self.balancer.enabled:
                     if not first and self.balancer.due(step):  # global norms: reduced over ranks
                         trained = [p for p in self.parameters() if p.requires_grad]
-                        self.balancer.update(losses, trained, self.loss.reduce,
-                                             loss=self.loss, points=batch["points"])
+                        self.balancer.update(losses, trained, None, self.loss, batch["points"])
                     total = self.balancer.combine(losses)
                 stepper.backward(total)
             if distributed:

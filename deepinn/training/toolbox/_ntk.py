@@ -46,6 +46,7 @@ def _squared_gradient_norms(
     """``||d r_n / d theta||^2`` of every entry of ``residual``, (entries,)."""
     count = residual.numel()
     basis = torch.eye(count, dtype=residual.dtype, device=residual.device)
+    grads: tuple[torch.Tensor | None, ...]
     with torch._functorch.config.patch(donated_buffer=False):
         try:  # one vectorised backward for every entry
             grads = torch.autograd.grad(
@@ -58,7 +59,8 @@ def _squared_gradient_norms(
                 for entry in residual.reshape(-1)
             ]
             grads = tuple(
-                None if rows[0][k] is None else torch.stack([row[k] for row in rows])
+                None if any(row[k] is None for row in rows)
+                else torch.stack([g for row in rows if (g := row[k]) is not None])
                 for k in range(len(parameters))
             )
     total = residual.new_zeros(count)

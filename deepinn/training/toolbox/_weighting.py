@@ -118,14 +118,16 @@ class LossWeighting(torch.nn.Module):
         losses: Mapping[str, torch.Tensor],
         parameters: Sequence[torch.Tensor],
         reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
-        *,
         loss: Any = None,
         points: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """Recompute the weights (moving average): from the losses' gradient norms
         (``grad_norm``), or from the mean NTK diagonal of each constraint's residual on the
-        step's ``points`` through ``loss``, the PINNLoss (``ntk``)."""
+        step's ``points`` through ``loss``, the PINNLoss (``ntk``). ``reduce`` sums over the DDP
+        ranks (default: the loss's, when ``loss`` is given)."""
         # On the device, with no host sync: this runs inside the training step.
+        if reduce is None and loss is not None:
+            reduce = loss.reduce
         weights = torch.tensor(self.constraint_weights).to(self.weights)
         if self.config.name == "ntk":
             if loss is None or points is None:

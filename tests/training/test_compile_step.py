@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import torch
 
@@ -22,6 +24,14 @@ def _setup(dtype=torch.float32):
     net = dp.nn.FullyConnected([2, 8, 8, 1], "tanh", bounds=None, dtype=dtype)
     points = CollocationData(problem, RunConfig(dtype=dtype)).global_points(0)
     return problem, net, points
+
+
+@pytest.fixture
+def pays_back(monkeypatch):
+    """compile=auto compiles the tests' tiny loss from AUTO_COMPILE_STEPS steps on."""
+    from deepinn.training.settings import _settings as settings_module
+
+    monkeypatch.setattr(settings_module, "COLD_COMPILE_S", 0.0)
 
 
 def _total_and_grads(call, net, points):
@@ -90,7 +100,9 @@ def test_compile_decides_again_on_resume():
     assert module.loss.group_modes is None  # so the first batch decides again
 
 
-def test_compile_auto_on_resume_takes_the_saved_modes_when_the_whole_loss_cannot_compile(caplog):
+def test_compile_auto_on_resume_takes_the_saved_modes_when_the_whole_loss_cannot_compile(
+    caplog, pays_back
+):
     from deepinn.training import PINNModule, adam
 
     problem, net, points = _setup(torch.float64)
@@ -104,7 +116,9 @@ def test_compile_auto_on_resume_takes_the_saved_modes_when_the_whole_loss_cannot
     assert module.loss.whole is None and module.loss.mode_probe == {}  # no probe run again
 
 
-def test_compile_auto_stays_eager_without_a_warning_where_residuals_take_nested_autograd(caplog):
+def test_compile_auto_stays_eager_without_a_warning_where_residuals_take_nested_autograd(
+    caplog, pays_back
+):
     import warnings
 
     problem, net, points = _setup(torch.float64)
@@ -117,7 +131,7 @@ def test_compile_auto_stays_eager_without_a_warning_where_residuals_take_nested_
     assert "compile=auto: the loss runs eager" in caplog.text
 
 
-def test_compile_auto_falls_back_quietly_where_torch_compile_fails(monkeypatch, caplog):
+def test_compile_auto_falls_back_quietly_where_torch_compile_fails(monkeypatch, caplog, pays_back):
     import warnings
 
     _without_a_compiler(monkeypatch)
@@ -158,9 +172,36 @@ def test_compile_auto_is_the_default_and_compiles_only_runs_of_enough_steps(monk
     short = fit(problem, net, max_steps=3, run_dir=None, logger=False, eval_points=50)
     assert short.module.loss.compile is False and short.module.compiled is None
     monkeypatch.setattr(settings_module, "AUTO_COMPILE_STEPS", 3)
+    monkeypatch.setattr(settings_module, "COLD_COMPILE_S", 0.0)  # any size pays back
     long = fit(problem, net, max_steps=3, run_dir=None, logger=False, eval_points=50,
                field_mode="reverse")  # nested autograd: auto decides on the first batch, eager
     assert long.module.loss.compile == "auto" and long.module.compiled is None
+
+
+def test_compile_auto_pays_back_a_cold_compile_per_problem_size():
+    from deepinn.training.settings._settings import auto_compile_steps
+
+    p1, p2 = 7851 * 2400, 921 * 2780  # bench/speed.py's P1 and P2: parameters x points
+    assert AUTO_COMPILE_STEPS <= auto_compile_steps(p1) <= 1000  # a 1000-step P1 run compiles
+    assert 1000 < auto_compile_steps(p2) <= 5000  # P2 compiles at 5000 steps, not at 1000
+    assert auto_compile_steps(10**12) == AUTO_COMPILE_STEPS  # never below the floor
+    assert auto_compile_steps(0) > auto_compile_steps(p2)  # a tiny loss saves the least
+    run = RunConfig()
+    assert run.compile_mode(1000, p1) == "auto" and run.compile_mode(1000, p2) is False
+    assert run.compile_mode(5000, p2) == "auto"
+    assert RunConfig(compile=False).compile_mode(10**6, p1) is False
+    assert RunConfig(compile=True).compile_mode(1, p2) is True
+
+
+def test_compile_auto_leaves_a_short_run_of_a_small_loss_eager(caplog):
+    from deepinn.training import fit
+
+    problem, net, _ = _setup(torch.float64)
+    with caplog.at_level(logging.INFO, logger="deepinn.training"):
+        run = fit(problem, net, max_steps=AUTO_COMPILE_STEPS, run_dir=None, logger=False,
+                  eval_points=50, val_every=AUTO_COMPILE_STEPS, compile="auto")
+    assert run.module.loss.compile is False and run.module.compiled is None
+    assert "would not pay back a compile of this size" in caplog.text
 
 
 @pytest.mark.needs_compiler
@@ -173,6 +214,7 @@ def test_compile_auto_compiles_the_whole_loss_of_a_long_enough_run(monkeypatch):
 
     problem, net, _ = _setup()
     monkeypatch.setattr(settings_module, "AUTO_COMPILE_STEPS", 20)
+    monkeypatch.setattr(settings_module, "COLD_COMPILE_S", 0.0)  # any size pays back
     runs = {
         mode: fit(problem, copy.deepcopy(net), max_steps=20, run_dir=None, logger=False,
                   eval_points=50, compile=mode)

@@ -31,7 +31,7 @@ from deepinn.training.settings._sections import (
 
 __all__ = [
     "AUTO_COMPILE_STEPS", "COMPILE_CHOICES", "FIELD_MODES", "MAX_SEED", "RESUME_FROM",
-    "MonitorConfig", "RunConfig",
+    "MonitorConfig", "RunConfig", "auto_compile_steps",
 ]
 
 RESUME_FROM: tuple[str, ...] = ("last", "best")
@@ -41,13 +41,35 @@ COMPILE_CHOICES = (True, False, "auto")
 MAX_SEED = 2**32 - 1
 """The largest seed: Lightning's ``seed_everything`` (and numpy's) take 32-bit seeds."""
 
-AUTO_COMPILE_STEPS = 5000
-"""``compile=auto`` compiles the whole loss of runs of at least this many optimizer steps.
+AUTO_COMPILE_STEPS = 500
+"""The shortest run ``compile=auto`` compiles: below it the compile never pays back.
 
-A cold compile (nothing in inductor's on-disk cache) takes seconds to tens of seconds on a small
-CPU and saves a few milliseconds a step, so it pays back only after thousands of steps; shorter
-runs stay eager (see :meth:`RunConfig.compile_mode`).
+Longer runs compile where :func:`auto_compile_steps` of the problem's size allows it (see
+:meth:`RunConfig.compile_mode`).
 """
+
+COLD_COMPILE_S = 6.0
+"""About what a cold compile of a whole PINN loss and its gradient costs (nothing in inductor's
+on-disk cache; an idle 2-core CPU, C++ wrapper): a few seconds, nearly all the C++ compiler,
+little dependent on the network's width or the number of points."""
+
+STEP_SAVING_MS = (2.1, 0.26)
+"""What the compiled loss and gradient save per optimizer step over the eager default, in ms:
+a fixed part (kernel launches and Python per operator) and a part per million of
+``parameters x points`` (a CPU's arithmetic), fitted to the speed cases P1 (7 851 parameters x
+2 400 points: about 7 ms) and P2 (921 x 2 780: about 2.8 ms)."""
+
+
+def auto_compile_steps(size: int) -> int:
+    """The run length from which ``compile=auto`` compiles a loss of ``size`` = trained parameters
+    x points per step: where a cold compile (:data:`COLD_COMPILE_S`) pays back out of what each
+    step saves (:data:`STEP_SAVING_MS`), at least :data:`AUTO_COMPILE_STEPS`. A second run of a
+    problem of the same shape loads the compile from the cache in about half the time, so it
+    gains from there on too; the first run is never made slower than eager."""
+    fixed, per_million = STEP_SAVING_MS
+    saving_s = (fixed + per_million * max(size, 0) / 1e6) / 1e3
+    return max(AUTO_COMPILE_STEPS, math.ceil(COLD_COMPILE_S / saving_s))
+
 
 _SECTIONS: dict[str, type] = {
     "monitor": MonitorConfig,
@@ -65,8 +87,8 @@ def _compile_choice(value: Any) -> bool | str:
     if value is True or value is False or value == "auto":
         return value
     raise ConfigurationError(
-        f"compile = {value!r}; use true, false or auto (auto compiles the whole loss of runs of "
-        f"at least {AUTO_COMPILE_STEPS} steps)."
+        f"compile = {value!r}; use true, false or auto (auto compiles the whole loss of runs "
+        "long enough for the compile to pay back)."
     )
 
 
@@ -129,12 +151,12 @@ class RunConfig:
             a short timed probe on the first batch finds faster), ``reverse`` (nested autograd)
             or ``forward`` (torch.func forward mode).
         compile: ``torch.compile`` the loss: ``auto`` (the default) compiles the whole loss
-            (forward lanes, residuals, reductions, and so its backward) of runs of at least
-            :data:`AUTO_COMPILE_STEPS` optimizer steps where every derivative comes from the
-            forward lanes, and runs eager otherwise, every fallback logged at INFO; ``true``
-            compiles it (or, where residuals take nested autograd, the network's passes) with a
-            warning when it cannot; ``false`` never compiles. :meth:`compile_mode` is the
-            resolved value for a run's length.
+            (forward lanes, residuals, reductions, and so its backward) of runs long enough for a
+            cold compile to pay back (:func:`auto_compile_steps` of the problem's size) where
+            every derivative comes from the forward lanes, and runs eager otherwise, every
+            fallback logged at INFO; ``true`` compiles it (or, where residuals take nested
+            autograd, the network's passes) with a warning when it cannot; ``false`` never
+            compiles. :meth:`compile_mode` is the resolved value for a run's length.
         eval_points: Size of the evaluation set for rel_l2.
         resume: A run folder or ``.ckpt`` to continue from.
         resume_from: Which checkpoint of the ``resume`` run folder: ``last`` or ``best``
@@ -234,14 +256,19 @@ class RunConfig:
         """``dtype`` as a torch dtype."""
         return DTYPES[self.dtype]
 
-    def compile_mode(self, max_steps: int | None = None) -> bool | str:
-        """``compile`` resolved for a run of ``max_steps`` optimizer steps: ``auto`` is False
-        below :data:`AUTO_COMPILE_STEPS` (the compile would not pay back) and for a loss used on
-        its own, of no known length (``max_steps`` None); ``true`` and ``false`` stay."""
-        if self.compile == "auto" and (max_steps is None or max_steps < AUTO_COMPILE_STEPS):
+    def compile_mode(self, max_steps: int | None = None, size: int | None = None) -> bool | str:
+        """``compile`` resolved for a run of ``max_steps`` optimizer steps on a loss of ``size``
+        (trained parameters x points per step): ``auto`` is False below
+        :func:`auto_compile_steps` of ``size`` (below :data:`AUTO_COMPILE_STEPS` when the size is
+        not known yet) and for a loss used on its own, of no known length (``max_steps`` None):
+        the compile would not pay back; ``true`` and ``false`` stay."""
+        if self.compile != "auto":
+            result: bool | str = self.compile
+            return result
+        threshold = AUTO_COMPILE_STEPS if size is None else auto_compile_steps(size)
+        if max_steps is None or max_steps < threshold:
             return False
-        result: bool | str = self.compile
-        return result
+        return "auto"
 
     def val_every(self, max_steps: int) -> int:
         """The validation interval (default: a tenth of ``max_steps``)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, final
 
@@ -77,6 +79,7 @@ class PINNLoss:
         self.causal = CausalWeighting(run.causal, problem.constraints)
         self.reduce: Reduce | None = None
         self.compile = run.compile_mode(max_steps)
+        self._compile_for = functools.partial(run.compile_mode, max_steps)  # and a size
         self._passes: tuple[CompiledNetwork, CompiledNetwork] | None = None
         if self.compile is True:
             self._passes = (CompiledNetwork(network, True), CompiledNetwork(network, False))
@@ -135,6 +138,17 @@ class PINNLoss:
             self.problem, self.network, points, rows,
             lambda points, rows: self._evaluate(points, rows, self.network)[1],
         )
+        auto = self.compile == "auto"
+        if auto:  # now the size is known: does a compile pay back?
+            size = sum(len(batch["x"]) for batch in points.values()) * sum(
+                p.numel() for p in self.network.parameters() if p.requires_grad
+            )
+            self.compile = self._compile_for(size)
+            if not self.compile:
+                logging.getLogger("deepinn.training").info(
+                    "compile=auto: the loss runs eager: a run this short would not pay back a "
+                    "compile of this size (%d parameters x points)", size,
+                )
         if self.compile:
             self.whole = compile_whole(
                 lambda points, rows: self._evaluate(points, rows, self.network),
@@ -142,9 +156,9 @@ class PINNLoss:
             )
             if self.compile is True or self.whole is not None:
                 return self.group_modes
-            if self.saved_modes is not None:
-                self.group_modes = dict(self.saved_modes)
-                return self.group_modes
+        if auto and self.saved_modes is not None:  # a resumed run: no probe again
+            self.group_modes = dict(self.saved_modes)
+            return self.group_modes
         if self.field_mode != "auto":
             return self.group_modes
         for second_order, laplacian_only, members in self.groups:

@@ -182,3 +182,11 @@ def test_a_constraint_with_fewer_points_than_ranks_is_refused():
     data.trainer = SimpleNamespace(global_rank=0, world_size=3, global_step=0)  # boundary has 2
     with pytest.raises(DeepinnError, match="'boundary' has 2 points for 3 ranks"):
         data.batch_for(0)
+
+
+def test_a_ddp_run_reloads_and_predicts_what_it_wrote(runs):
+    import deepinn as dp
+
+    run = dp.load(runs["ddp"])
+    with np.load(runs["ddp"] / "predictions.npz") as stored:
+        np.testing.assert_array_equal(run.predict(stored["points"]), stored["prediction"])

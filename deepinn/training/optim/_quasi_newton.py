@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-from torch.optim.lbfgs import _strong_wolfe  # type: ignore[attr-defined]
+from torch.optim.lbfgs import _strong_wolfe
 
 __all__ = ["METHODS", "SelfScaledQuasiNewton", "hessian_mib"]
 
@@ -98,6 +98,8 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
             |loss| (0, the default: never; an iteration that keeps the loss is no reason to stop,
             a line search that fails twice is).
         max_parameters: Refuse more unknowns than this (the dense matrix grows as n²).
+        max_seconds: Stop once this optimizer has run this many seconds (its own steps, in
+            this process; None: no limit): a wall-clock budget for a run that must end in time.
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
         tolerance_grad: float = 1e-12,
         tolerance_change: float = 0.0,
         max_parameters: int = 20_000,
+        max_seconds: float | None = None,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method = {method!r}; valid methods are {list(METHODS)}.")
@@ -132,6 +135,8 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
         self.stats: dict[str, float] = {}
         """Figures of the last step (time, memory, iterations, evaluations), for the log."""
         self._reported: float | None = None
+        self._max_seconds = max_seconds
+        self._seconds = 0.0  # spent in this optimizer's steps, in this process
 
     # ------------------------------------------------------------------ flat views
     def _flat_grad(self) -> torch.Tensor:
@@ -186,6 +191,7 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
             state["H"] = torch.eye(self.size, dtype=torch.float64, device=x.device)
             state["n_iter"], state["updates"], state["resets"] = 0, 0, 0
             state["failed"] = False
+        hg = state["H"] @ grad
         for _ in range(group["iterations"]):
             if not math.isfinite(loss):
                 break  # the training loop reports the non-finite loss
@@ -194,7 +200,7 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
                     f"converged: max |gradient| <= tolerance_grad {group['tolerance_grad']:.1e}"
                 )
                 break
-            loss, grad, x = self._iterate(closure, state, loss, grad, x)
+            loss, grad, x, hg = self._iterate(closure, state, loss, grad, x, hg)
             if self.stop_reason is not None:
                 break
         self.stats = {
@@ -204,6 +210,11 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
             "evaluations": float(state["func_evals"]),
             "resets": float(state["resets"]),
         }
+        self._seconds += self.stats["seconds_per_step"]
+        if self.stop_reason is None and self._max_seconds is not None and (
+            self._seconds >= self._max_seconds
+        ):
+            self.stop_reason = f"stopped: its time budget max_seconds={self._max_seconds:g} spent"
         if x.is_cuda:
             self.stats["cuda_peak_mib"] = torch.cuda.max_memory_allocated(x.device) / 2**20
         self._report()
@@ -227,16 +238,18 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
 
     def _iterate(
         self, closure: Callable[[], torch.Tensor], state: dict[str, Any], loss: float,
-        grad: torch.Tensor, x: torch.Tensor,
-    ) -> tuple[float, torch.Tensor, torch.Tensor]:
-        """One iteration from ``(loss, grad)`` at ``x``; the accepted point's values."""
+        grad: torch.Tensor, x: torch.Tensor, hg: torch.Tensor,
+    ) -> tuple[float, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One iteration from ``(loss, grad)`` at ``x`` (``hg = H grad``); the accepted point's
+        loss, gradient, parameters and ``H grad``. One product with the dense ``H`` per
+        iteration: ``H+ g+`` follows from ``H g+`` and the update's vectors."""
         group = self.param_groups[0]
         hess: torch.Tensor = state["H"]
-        direction = -(hess @ grad)
+        direction = -hg
         slope = float(grad @ direction)
         if not slope < 0 or not math.isfinite(slope):  # not a descent direction: start afresh
-            hess.copy_(torch.eye(self.size, dtype=hess.dtype, device=hess.device))
-            state["updates"], state["resets"] = 0, state["resets"] + 1
+            self._reset(state)
+            hg = grad
             direction, slope = -grad, -float(grad @ grad)
         # H = I (first iteration or a reset) has no scale yet: a unit step in parameter space
         t = 1.0 if state["updates"] > 0 else min(1.0, 1.0 / float(grad.norm()))
@@ -258,49 +271,60 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
                 self.stop_reason = "converged: the line search made no progress, also along " \
                     "the steepest descent"
             state["failed"] = True
-            hess.copy_(torch.eye(self.size, dtype=hess.dtype, device=hess.device))
-            state["updates"], state["resets"] = 0, state["resets"] + 1
-            return loss, grad, x
+            self._reset(state)
+            return loss, grad, x, grad.clone()
         state["failed"] = False
         self._set_params((x + t * direction).to(dtype))
         x_new = self._flat_params()  # the step taken, in the parameters' precision
         s = x_new - x
-        y = new_grad - grad
-        self._update(state, s, y, t, grad)
+        h_new = hess @ new_grad
+        hg_new = self._update(
+            state, s, new_grad - grad, h_new - hg, t, grad, new_grad, h_new
+        )
         change = abs(loss - new_loss)
         if change < group["tolerance_change"] * abs(loss):
             self.stop_reason = (
                 f"converged: loss changed by {change:.2e} < tolerance_change "
                 f"{group['tolerance_change']:.1e}"
             )
-        return new_loss, new_grad, x_new
+        return new_loss, new_grad, x_new, hg_new
+
+    def _reset(self, state: dict[str, Any]) -> None:
+        """``H`` back to the identity (the steepest descent, scaled again at the next update)."""
+        hess: torch.Tensor = state["H"]
+        hess.zero_()
+        hess.diagonal().fill_(1.0)
+        state["updates"], state["resets"] = 0, state["resets"] + 1
 
     def _update(
-        self, state: dict[str, Any], s: torch.Tensor, y: torch.Tensor, t: float, grad: torch.Tensor
-    ) -> None:
-        """The rank-two update of ``H`` from the step ``s`` and the gradient change ``y``."""
+        self, state: dict[str, Any], s: torch.Tensor, y: torch.Tensor, hy: torch.Tensor,
+        t: float, grad: torch.Tensor, new_grad: torch.Tensor, h_new: torch.Tensor,
+    ) -> torch.Tensor:
+        """The update of ``H`` from the step ``s``, the gradient change ``y`` and ``hy = H y``,
+        as one rank-three product (one pass over the matrix); returns ``H+ new_grad`` from
+        ``h_new = H new_grad`` (``h_new`` itself when the update is skipped)."""
         hess: torch.Tensor = state["H"]
         ys = float(y @ s)
-        if not ys > 1e-300:
-            return  # no positive curvature along s: keep H
-        hy = hess @ y
         yhy = float(y @ hy)
-        if not yhy > 0:
-            return
+        if not (ys > 1e-300 and yhy > 0):
+            return h_new  # no positive curvature along s: keep H
         h = yhy / ys
         b = -float(s @ grad) / ys * t
         if not b > 0:
-            return
+            return h_new
         first = state["updates"] == 0
         tau, phi = _scaling(
             self.param_groups[0]["method"], first, h, b, ys, float(y @ y), self.size
         )
         if not (math.isfinite(tau) and math.isfinite(phi) and tau > 0):
-            return
+            return h_new
         v = s / ys - hy / yhy
-        hess.addr_(hy, hy, alpha=-1.0 / yhy)
-        if phi != 0.0:
-            hess.addr_(v, v, alpha=phi * yhy)
-        hess.div_(tau)
-        hess.addr_(s, s, alpha=1.0 / ys)
+        # H+ = (H - hy hyᵀ / yHy + φ yHy v vᵀ) / τ + s sᵀ / sᵀy
+        vectors = torch.stack([hy, v, s], dim=1)
+        coefficients = torch.tensor(
+            [-1.0 / (yhy * tau), phi * yhy / tau, 1.0 / ys], dtype=s.dtype, device=s.device
+        )
+        scaled = vectors * coefficients
+        hess.addmm_(scaled, vectors.T, beta=1.0 / tau)
         state["updates"] += 1
+        return h_new / tau + scaled @ (vectors.T @ new_grad)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -71,20 +72,34 @@ def phase_at(phases: Sequence[Phase], step: int) -> int:
     return len(phases) - 1
 
 
+RESTART_STEP = 1e-3
+"""The first step of a restarted L-BFGS, as a fraction of its usual ``min(1, 1/|g|_1)``: the
+strong Wolfe line search grows a short step (up to 10x per evaluation) but a step that does not
+change the loss cannot be repeated."""
+
+
 class LBFGSMonitor:
     """Decides after each L-BFGS step whether it converged, and restarts a stalled one.
 
     torch's L-BFGS, run one iteration per optimizer step, returns without iterating when the
     gradient is below ``tolerance_grad``; the ``tolerance_change`` tests it applies between
-    iterations are applied here between steps. When the strong Wolfe line search makes no
-    progress (step length 0), torch's L-BFGS would repeat the same failed direction forever:
-    the history is dropped once (a restart along the steepest descent), and only a restart
-    that also makes no progress stops the run.
+    iterations are applied here between steps. A step that makes no progress (the loss changed
+    by less than ``tolerance_change``, or the update is that small) is not taken for
+    convergence at once: the history is dropped and L-BFGS restarts along the steepest descent,
+    from a shorter first step (:data:`RESTART_STEP`; the line search lengthens it), since
+    repeating the failed step from the same point would fail alike. That is what happens after
+    a hand-over from Adam, whose last iterate can sit where the unit first step overshoots so
+    far that the line search ends with a step that changes nothing. Only a restart whose own
+    step also makes no progress stops the run.
+
+    ``restarted``: 0 (no restart pending), 1 (restarted after the last step: the next check
+    sees the stale step's progress, not judged), 2 (the fresh step is judged at the next check).
     """
 
     def __init__(self) -> None:
         self.loss: float | None = None
-        self.restarted = False
+        self.restarted = 0
+        self.lr: float | None = None  # the configured lr while a restart runs on a shorter one
 
     def after_step(
         self, optimizer: torch.optim.LBFGS, iterations_before: int, loss: float
@@ -93,27 +108,33 @@ class LBFGSMonitor:
         group = optimizer.param_groups[0]
         state = optimizer.state[group["params"][0]]
         loss_before, self.loss = self.loss, loss
+        if self.lr is not None:  # the restart's short first step is taken: back to the usual
+            group["lr"], self.lr = self.lr, None
         if state.get("n_iter", 0) == iterations_before:
             return f"converged: max |gradient| <= tolerance_grad {group['tolerance_grad']:.1e}"
         tolerance = group["tolerance_change"]
-        # The previous step's progress (unless it stalled and was restarted: no progress then).
-        if loss_before is not None and not self.restarted and abs(loss - loss_before) < tolerance:
-            return (
-                f"converged: loss changed by {abs(loss - loss_before):.2e} < tolerance_change "
-                f"{tolerance:.1e}"
-            )
+        # The previous step's progress (right after a restart: the stale step's, not judged).
+        judged = loss_before is not None and self.restarted != 1
+        change = abs(loss - loss_before) if loss_before is not None else math.inf
+        stalled = judged and change < tolerance
+        if self.restarted == 1:
+            self.restarted = 2
+        elif self.restarted == 2 and judged and not stalled:
+            self.restarted = 0  # the restart made progress
         direction, step_size = state.get("d"), state.get("t")
         update = float(direction.mul(step_size).abs().max()) if direction is not None else 1.0
-        if update > tolerance:
-            self.restarted = False
+        if update > tolerance and not stalled:
             return None
         if self.restarted:
+            what = f"loss changed by {change:.2e}" if stalled else f"update {update:.2e}"
             return (
-                "converged: the line search made no progress, also along the steepest descent "
-                f"(update {update:.2e} <= tolerance_change {tolerance:.1e})"
+                f"converged: no progress ({what} < tolerance_change {tolerance:.1e}), also "
+                "after a restart along the steepest descent"
             )
         func_evals = state.get("func_evals", 0)
         state.clear()  # the next step starts afresh along the steepest descent
         state["func_evals"] = func_evals
-        self.restarted = True
+        self.restarted = 1
+        self.lr = group["lr"]
+        group["lr"] = group["lr"] * RESTART_STEP
         return None

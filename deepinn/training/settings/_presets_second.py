@@ -60,6 +60,8 @@ class SSBroydenConfig:
         dtype: ``float64`` (the default) switches the network and the points to float64 when
             this phase starts; null keeps the run's dtype.
         max_parameters: The most unknowns accepted (the dense matrix takes 8 n² bytes).
+        max_seconds: Stop the run once this phase has run this many seconds (in this
+            process; null: no limit), so that a run ends within a wall-clock budget.
     """
 
     name: str = "ssbroyden"
@@ -69,11 +71,14 @@ class SSBroydenConfig:
     tolerance_change: float = 0.0
     dtype: Optional[str] = "float64"  # OmegaConf needs Optional
     max_parameters: int = 20_000
+    max_seconds: Optional[float] = None
 
     def __post_init__(self) -> None:
         where = "optimizer"
         positive(where, iterations=self.iterations, max_ls=self.max_ls,
                  max_parameters=self.max_parameters)
+        if self.max_seconds is not None:
+            positive(where, max_seconds=self.max_seconds)
         non_negative(where, tolerance_grad=self.tolerance_grad,
                      tolerance_change=self.tolerance_change)
         if self.dtype is not None and self.dtype not in DTYPES:
@@ -92,6 +97,7 @@ class SSBroydenConfig:
             SelfScaledQuasiNewton, method=self.method, iterations=self.iterations,
             max_ls=self.max_ls, tolerance_grad=self.tolerance_grad,
             tolerance_change=self.tolerance_change, max_parameters=self.max_parameters,
+            max_seconds=self.max_seconds,
         )
         return Phase(factory, steps=steps, dtype=self.dtype)
 
@@ -157,7 +163,7 @@ def _soap(params: Any, **options: Any) -> torch.optim.Optimizer:
         from pytorch_optimizer import SOAP
     except ImportError as error:  # checked when the preset is built; kept for a pickled factory
         raise _soap_missing() from error
-    return SOAP(params, **options)  # type: ignore[no-any-return]
+    return SOAP(params, **options)
 
 
 def _soap_missing() -> ConfigurationError:

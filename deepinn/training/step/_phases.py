@@ -76,7 +76,9 @@ def save_phase_state(
     """Into ``checkpoint``: L-BFGS's convergence test (its last loss, whether it restarted), the
     steps at which phases handed over early (``ends``), and the schedulers' state as plain data
     (:func:`plain_scheduler_state`)."""
-    checkpoint["deepinn_lbfgs_monitor"] = {"loss": monitor.loss, "restarted": monitor.restarted}
+    checkpoint["deepinn_lbfgs_monitor"] = {
+        "loss": monitor.loss, "restarted": monitor.restarted, "lr": monitor.lr
+    }
     if ends:
         checkpoint["deepinn_phase_ends"] = {int(k): int(v) for k, v in ends.items()}
     if "lr_schedulers" in checkpoint:
@@ -95,7 +97,9 @@ def load_phase_state(
     if isinstance(state, Mapping):
         loss = state.get("loss")
         monitor.loss = None if loss is None else float(loss)
-        monitor.restarted = bool(state.get("restarted", False))
+        monitor.restarted = int(state.get("restarted", 0))
+        lr = state.get("lr")
+        monitor.lr = None if lr is None else float(lr)
 
 
 class PhaseOptimizers:

@@ -20,6 +20,16 @@ from deepinn.training.settings._presets import SGDConfig as SGDConfig
 from deepinn.training.settings._presets import adam as adam
 from deepinn.training.settings._presets import adam_lbfgs as adam_lbfgs
 from deepinn.training.settings._presets import lbfgs as lbfgs
+from deepinn.training.settings._presets_second import AdamSSBFGSConfig as AdamSSBFGSConfig
+from deepinn.training.settings._presets_second import AdamSSBroydenConfig as AdamSSBroydenConfig
+from deepinn.training.settings._presets_second import SOAPConfig as SOAPConfig
+from deepinn.training.settings._presets_second import SSBFGSConfig as SSBFGSConfig
+from deepinn.training.settings._presets_second import SSBroydenConfig as SSBroydenConfig
+from deepinn.training.settings._presets_second import adam_ssbfgs as adam_ssbfgs
+from deepinn.training.settings._presets_second import adam_ssbroyden as adam_ssbroyden
+from deepinn.training.settings._presets_second import soap as soap
+from deepinn.training.settings._presets_second import ssbfgs as ssbfgs
+from deepinn.training.settings._presets_second import ssbroyden as ssbroyden
 from deepinn.training.settings._sections import CausalConfig as CausalConfig
 from deepinn.training.settings._sections import MarchingConfig as MarchingConfig
 from deepinn.training.settings._sections import MonitorConfig as MonitorConfig
@@ -36,6 +46,8 @@ __all__ = [
     "SCHEDULERS",
     "AdamConfig",
     "AdamLBFGSConfig",
+    "AdamSSBFGSConfig",
+    "AdamSSBroydenConfig",
     "AdamWConfig",
     "CausalConfig",
     "CollocationData",
@@ -48,13 +60,21 @@ __all__ = [
     "Phase",
     "RunConfig",
     "SGDConfig",
+    "SOAPConfig",
+    "SSBFGSConfig",
+    "SSBroydenConfig",
     "SchedulerConfig",
     "TimeMarchingNetwork",
     "WeightingConfig",
     "WindowNetwork",
     "adam",
     "adam_lbfgs",
+    "adam_ssbfgs",
+    "adam_ssbroyden",
     "fit",
     "lbfgs",
     "relative_l2",
+    "soap",
+    "ssbfgs",
+    "ssbroyden",
 ]

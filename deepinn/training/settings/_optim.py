@@ -87,10 +87,10 @@ class LBFGSMonitor:
     by less than ``tolerance_change``, or the update is that small) is not taken for
     convergence at once: the history is dropped and L-BFGS restarts along the steepest descent,
     from a shorter first step (:data:`RESTART_STEP`; the line search lengthens it), since
-    repeating the failed step from the same point would fail alike. That is what happens after
-    a hand-over from Adam, whose last iterate can sit where the unit first step overshoots so
-    far that the line search ends with a step that changes nothing. Only a restart whose own
-    step also makes no progress stops the run.
+    repeating the failed step from the same point would fail alike. A first step after Adam
+    that changes nothing (a line search that ends on a step below the parameters' resolution)
+    thus no longer ends the run as "converged". Only a restart whose own step also makes no
+    progress stops it; a later phase then takes over (see ``PhaseOptimizers.hand_over``).
 
     ``restarted``: 0 (no restart pending), 1 (restarted after the last step: the next check
     sees the stale step's progress, not judged), 2 (the fresh step is judged at the next check).

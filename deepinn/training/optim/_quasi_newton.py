@@ -76,13 +76,24 @@ def _scaling(
     return tau, (1.0 - theta) / sigma
 
 
+def _figures(label: str, size: int, stats: dict[str, float]) -> str:
+    """The log line of an optimizer's figures (:attr:`SelfScaledQuasiNewton.stats`)."""
+    per_iteration = stats["evaluations"] / max(1.0, stats["iterations"])
+    gpu = stats.get("cuda_peak_mib")
+    return (
+        f"{label}: {size} parameters, inverse Hessian {stats['hessian_mib']:.1f} MiB (float64), "
+        f"{1e3 * stats['seconds_per_step']:.1f} ms per step, {stats['iterations']:.0f} "
+        f"iterations, {per_iteration:.2f} evaluations per iteration, {stats['resets']:.0f} resets"
+        + ("" if gpu is None else f", peak GPU memory {gpu:.0f} MiB")
+    )
+
+
 class SelfScaledQuasiNewton(torch.optim.Optimizer):
     """SSBroyden / SSBFGS / BFGS with a dense float64 inverse Hessian and a strong Wolfe line
     search; one optimizer step runs up to ``iterations`` quasi-Newton iterations.
 
-    Each step evaluates the closure once at its start (so the step's first loss is the loss at
-    the current weights, as for every optimizer), then iterates: the line search's accepted
-    point gives the next iteration's loss and gradient. It stops by itself, setting
+    Each step evaluates the closure once at its start, then iterates from the line search's
+    accepted points. It stops by itself, setting
     :attr:`stop_reason`, when the largest gradient entry is at most ``tolerance_grad``, when
     an iteration changes the loss by less than ``tolerance_change`` times |loss| (0: never), or
     when the line search makes no progress twice in a row (once it resets ``H``
@@ -223,18 +234,9 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
     def _report(self) -> None:
         """A log line with the figures: at the first step, then every minute or so."""
         now = time.perf_counter()
-        if self._reported is not None and now - self._reported < _REPORT_EVERY:
-            return
-        self._reported = now
-        s = self.stats
-        per_iteration = s["evaluations"] / max(1.0, s["iterations"])
-        logger.info(
-            "%s: %d parameters, inverse Hessian %.1f MiB (float64), %.1f ms per step, "
-            "%d iterations, %.2f evaluations per iteration, %d resets%s", self.label, self.size,
-            s["hessian_mib"], 1e3 * s["seconds_per_step"], s["iterations"], per_iteration,
-            s["resets"],
-            f", peak GPU memory {s['cuda_peak_mib']:.0f} MiB" if "cuda_peak_mib" in s else "",
-        )
+        if self._reported is None or now - self._reported >= _REPORT_EVERY:
+            self._reported = now
+            logger.info(_figures(self.label, self.size, self.stats))
 
     def _iterate(
         self, closure: Callable[[], torch.Tensor], state: dict[str, Any], loss: float,

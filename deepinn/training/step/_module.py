@@ -260,9 +260,11 @@ class PINNModule(pl.LightningModule):
             else:
                 stepper.step(optimizer, closure)
                 reason = stop_reason(raw)
-            if reason is not None:
-                name = getattr(raw, "label", type(raw).__name__)
-                self._stopped_by_itself(name, reason, index, step)
+            if reason is not None:  # the next phase takes over, or the run stops
+                self.stop_reason = self._optimizers.after_stop(
+                    raw, reason, index, step, self._lbfgs_monitor, self.trainer.is_global_zero
+                )
+                self.trainer.should_stop = self.stop_reason is not None
         if scheduler is not None:
             scheduler.step()
         self.last_losses = dict(first)
@@ -270,18 +272,6 @@ class PINNModule(pl.LightningModule):
         if step % self.run.monitor.log_every == 0 or not self._logged:
             self._logged = True
             log_losses(self, step, first, optimizer)
-
-    def _stopped_by_itself(self, name: str, reason: str, index: int, step: int) -> None:
-        """Phase ``index``'s optimizer stopped by itself: the next phase takes over, or the run
-        stops (the last phase), saying why."""
-        name = "L-BFGS" if name == "LBFGS" else name
-        if self._optimizers.hand_over(index, step):
-            self._lbfgs_monitor.loss = None  # a next L-BFGS phase starts its own test
-            if self.trainer.is_global_zero:
-                log_line(f"{name} {reason} at step {step}: optimizer phase {index + 1} takes over")
-            return
-        self.stop_reason = f"{name} {reason} at step {step}"
-        self.trainer.should_stop = True
 
     def _raise_if_non_finite(self) -> None:
         """Stop with the first bad step and constraint(s), if a tracked loss was not finite."""

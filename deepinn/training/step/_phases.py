@@ -10,6 +10,7 @@ from typing import Any
 import lightning.pytorch as pl
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
+from deepinn.training.service._progress import log_line
 from deepinn.training.settings._optim import LBFGSMonitor, Phase
 
 __all__ = [
@@ -131,6 +132,22 @@ class PhaseOptimizers:
                 return index
             start = end
         return len(self.phases) - 1
+
+    def after_stop(
+        self, optimizer: Any, reason: str, index: int, step: int, monitor: LBFGSMonitor,
+        say: bool,
+    ) -> str | None:
+        """Phase ``index``'s ``optimizer`` stopped by itself at ``step`` for ``reason``: the
+        next phase takes over (None; said in the log when ``say``), or, after the last phase,
+        the run's stop reason."""
+        name = getattr(optimizer, "label", type(optimizer).__name__)
+        name = "L-BFGS" if name == "LBFGS" else name
+        if not self.hand_over(index, step):
+            return f"{name} {reason} at step {step}"
+        monitor.loss = None  # a next L-BFGS phase starts its own test
+        if say:
+            log_line(f"{name} {reason} at step {step}: optimizer phase {index + 1} takes over")
+        return None
 
     def hand_over(self, index: int, step: int) -> bool:
         """Phase ``index`` stopped by itself at ``step``: end it there, if a phase follows it

@@ -114,10 +114,30 @@ class GradientMonitor(pl.Callback):
 class FigureLogger(pl.Callback):
     """Sample-point figures (``train/points``: at the start and after each resampling) and the
     solution/error figure of the first output (``error/solution``) at each validation
-    (TensorBoard, rank zero)."""
+    (TensorBoard, rank zero).
 
-    def __init__(self) -> None:
+    With a ``share`` (see :meth:`RunConfig.figure_share`), a figure after the first sample-point
+    one is drawn only while the figures' drawing time so far, this one included (estimated by
+    the dearest so far), stays within ``share`` of the time trained; the solution figure of the
+    last step is drawn whatever it costs, when training ends if no validation drew it.
+    """
+
+    FIRST_ESTIMATE_S = 0.1
+    """What a figure is taken to cost before one has been drawn (matplotlib, a small figure)."""
+
+    def __init__(self, share: float | None = None) -> None:
         self._round: int | None = None
+        self.share = share
+        self._start = time.perf_counter()
+        self._spent = 0.0
+        self._cost = self.FIRST_ESTIMATE_S
+        self.solution_steps: list[int] = []
+        """The steps whose solution figure was drawn."""
+
+    def _affordable(self) -> bool:
+        if self.share is None:
+            return True
+        return self._spent + self._cost <= self.share * (time.perf_counter() - self._start)
 
     def _log_points(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         writer = _tensorboard(trainer)
@@ -126,11 +146,27 @@ class FigureLogger(pl.Callback):
             return
         points = {name: batch["x"] for name, batch in data.current_global_points().items()}
         names = _pinn(self, pl_module).problem.space.coordinate_names()
-        figure = points_figure(points, names)
-        image = figure_image(figure)
+        image = figure_image(points_figure(points, names))
         writer.add_image("train/points", image, trainer.global_step, dataformats="HWC")
 
+    def _log_solution(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        writer = _tensorboard(trainer)
+        if writer is None or trainer.global_step in self.solution_steps:
+            return
+        module = _pinn(self, pl_module)
+        image = figure_image(solution_figure(module.problem, _predict_float64(module)))
+        writer.add_image("error/solution", image, trainer.global_step, dataformats="HWC")
+        self.solution_steps.append(trainer.global_step)
+
+    def _timed(self, log: Any, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        start = time.perf_counter()
+        log(trainer, pl_module)
+        cost = time.perf_counter() - start
+        self._cost = cost if self._spent == 0.0 else max(cost, self._cost)  # the dearest drawn
+        self._spent += cost
+
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = time.perf_counter()
         writer = _tensorboard(trainer)
         if writer is not None and trainer.is_global_zero and pl_module.hparams:
             text = yaml.safe_dump(dict(pl_module.hparams), sort_keys=False)
@@ -140,16 +176,20 @@ class FigureLogger(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
         if trainer.is_global_zero and batch["round"] != self._round:
-            self._round = batch["round"]
-            self._log_points(trainer, pl_module)
+            first, self._round = self._round is None, batch["round"]
+            if first or self._affordable():
+                self._timed(self._log_points, trainer, pl_module)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        writer = _tensorboard(trainer)
-        if writer is None or not trainer.is_global_zero or trainer.sanity_checking:
+        if not trainer.is_global_zero or trainer.sanity_checking:
             return
-        module = _pinn(self, pl_module)
-        image = figure_image(solution_figure(module.problem, _predict_float64(module)))
-        writer.add_image("error/solution", image, trainer.global_step, dataformats="HWC")
+        last = trainer.max_steps is not None and trainer.global_step >= trainer.max_steps
+        if last or self._affordable():
+            self._timed(self._log_solution, trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero and self.share is not None:
+            self._log_solution(trainer, pl_module)  # the last step's, unless a validation drew it
 
 
 def _predict_float64(pl_module: PINNModule) -> Any:

@@ -189,7 +189,7 @@ def _train(
                     save_dir=str(run_path), name="tensorboard", version="", default_hp_metric=False
                 )
             )
-            callbacks += [GradientMonitor(run.monitor), FigureLogger()]
+            callbacks += [GradientMonitor(run.monitor), FigureLogger(run.figure_share())]
     trainer = pl.Trainer(
         max_steps=max_steps,
         max_epochs=-1,

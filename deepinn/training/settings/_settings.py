@@ -30,8 +30,8 @@ from deepinn.training.settings._sections import (
 )
 
 __all__ = [
-    "AUTO_COMPILE_STEPS", "COMPILE_CHOICES", "FIELD_MODES", "MAX_SEED", "RESUME_FROM",
-    "MonitorConfig", "RunConfig", "auto_compile_steps",
+    "AUTO_COMPILE_STEPS", "COMPILE_CHOICES", "FIELD_MODES", "FIGURE_SHARE", "MAX_SEED",
+    "RESUME_FROM", "MonitorConfig", "RunConfig", "auto_compile_steps",
 ]
 
 RESUME_FROM: tuple[str, ...] = ("last", "best")
@@ -46,6 +46,16 @@ AUTO_COMPILE_STEPS = 500
 
 Longer runs compile where :func:`auto_compile_steps` of the problem's size allows it (see
 :meth:`RunConfig.compile_mode`).
+"""
+
+FIGURE_SHARE = 0.02
+"""The most of a run's training time the TensorBoard figures drawn during it may take under the
+default validation interval (``monitor.val_every`` null).
+
+A validation's error over the evaluation set costs about a step or two; a solution figure costs
+what tens of small steps do (matplotlib), so ten figures per run would take a tenth of a short
+run. Under the default, a figure is drawn at a validation only while the figures so far stay
+within this share of the time trained, and the last step's figure always (docs/monitoring.md).
 """
 
 COLD_COMPILE_S = 6.0
@@ -273,6 +283,12 @@ class RunConfig:
     def val_every(self, max_steps: int) -> int:
         """The validation interval (default: a tenth of ``max_steps``)."""
         return self.monitor.val_every or max(1, math.ceil(max_steps / 10))
+
+    def figure_share(self) -> float | None:
+        """The share of the training time the solution and sample-point figures may take: None
+        (a figure at every validation and resampling) where ``monitor.val_every`` is given,
+        :data:`FIGURE_SHARE` under its default."""
+        return None if self.monitor.val_every is not None else FIGURE_SHARE
 
     def checkpoint_every(self, max_steps: int) -> int:
         """The checkpoint interval (default: ``val_every``)."""

@@ -104,6 +104,18 @@ def point_counts(problem: Any, path: str = "problem") -> Iterator[tuple[str, int
             yield from point_counts(value, f"{path}[{index}]")
 
 
+def _hidden_widths(net: dict[str, Any]) -> list[int]:
+    """The hidden layers' widths: ``net.hidden``, or ``net.width`` repeated over the layers of
+    ``net.blocks`` residual blocks (three dense layers each, as PirateNet's) or ``net.depth``."""
+    if net.get("hidden"):
+        return [_int(h) for h in net["hidden"]]
+    width = _int(net.get("width"))
+    if not width:
+        return []
+    layers = 3 * _int(net.get("blocks")) + 1 if net.get("blocks") else _int(net.get("depth"))
+    return [width] * max(layers, 1)
+
+
 def estimate_memory(cfg: Any, dim: int = 1) -> MemoryEstimate:
     """The floor of a run's memory from its composed configuration.
 
@@ -114,7 +126,7 @@ def estimate_memory(cfg: Any, dim: int = 1) -> MemoryEstimate:
     """
     width = 8 if str(cfg.get("dtype", "float32")) == "float64" else 4
     counts = list(point_counts(_plain(cfg.get("problem")) or {}))
-    hidden = [_int(h) for h in _plain((cfg.get("net") or {}).get("hidden")) or []]
+    hidden = _hidden_widths(_plain(cfg.get("net")) or {})
     lanes = 1 + dim  # the value and its first derivatives, at least
     per_point = dim * width + sum(hidden) * lanes * width
     parts = [

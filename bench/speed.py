@@ -69,8 +69,9 @@ def _plain_step(case: str, network: Any, points: dict[str, dict[str, Any]]) -> A
     return step
 
 
-def _setup(case: str) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
-    """The problem, deepinn's network (seeded) and the float32 points of every constraint."""
+def _setup(case: str, scale: float = 1.0) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
+    """The problem, deepinn's network (seeded) and the float32 points of every constraint
+    (``scale`` times the case's number of points of each constraint)."""
     import torch
 
     from deepinn.nn import FullyConnected
@@ -84,8 +85,9 @@ def _setup(case: str) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
     def make_sampler(d: Any, n: int) -> Any:
         return registry.build("samplers", "random", None, domain=d, n_points=n, seed=SEED)
 
+    params = {name: round(n * scale) for name, n in spec["params"].items()}
     problem = registry.build(
-        "problems", spec["problem"], spec["params"], domain=domain, make_sampler=make_sampler
+        "problems", spec["problem"], params, domain=domain, make_sampler=make_sampler
     )
     torch.manual_seed(SEED)
     network = FullyConnected(spec["layers"], activation="tanh", bounds=None)

@@ -43,7 +43,9 @@ class MonitorConfig:
 
     Every interval is a positive number of steps; ``val_every`` and ``checkpoint_every`` may be
     null for their defaults (a tenth of ``max_steps``; ``val_every``). No interval is "off" by
-    0: to see something rarely, give a number larger than ``trainer.max_steps``.
+    0: to see something rarely, give a number larger than ``trainer.max_steps``. Under the
+    default ``val_every`` the figures are drawn within a share of the run's time (see
+    :meth:`RunConfig.figure_share`); a ``val_every`` given draws one at every validation.
     """
 
     log_every: int = 10  # losses and learning rate to TensorBoard

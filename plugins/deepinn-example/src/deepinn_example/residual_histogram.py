@@ -47,12 +47,13 @@ class ResidualHistogram(pl.Callback):
 
         figure, axes = plt.subplots(figsize=(6.0, 4.0), layout="constrained")
         generator = torch.Generator().manual_seed(trainer.global_step)
-        for constraint in pl_module.problem.constraints:
+        module: Any = pl_module  # deepinn's training module: its problem and its loss
+        for constraint in module.problem.constraints:
             batch = constraint.sample(generator)
             batch = {key: value[: self.params.points] for key, value in batch.items()}
             if not len(batch["x"]):
                 continue
-            residual = pl_module.loss.pointwise_residual(constraint, batch)
+            residual = module.loss.pointwise_residual(constraint, batch)
             values = torch.log10(residual.clamp_min(1e-30)).numpy()
             axes.hist(values, bins=self.params.bins, histtype="step", label=constraint.name)
         axes.set_xlabel("log10 |residual|")

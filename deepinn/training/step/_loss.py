@@ -243,8 +243,8 @@ class PINNLoss:
                     )
                     losses[constraint.name] = constraint.weight * causal
                     continue
-                scale = 1.0 / (count * residual.shape[1])
-                losses[constraint.name] = constraint.weight * residual.square().sum() * scale
+                scale = constraint.weight / (count * residual.shape[1])  # one multiply
+                losses[constraint.name] = residual.square().sum() * scale
         total = torch.stack(list(losses.values())).sum()
         return total, losses, cache
 

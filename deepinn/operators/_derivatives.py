@@ -28,11 +28,17 @@ import torch
 from deepinn._errors import ConfigurationError, ShapeError
 from deepinn.operators._cache import DerivativeCache
 
-__all__ = ["AbstractDerivatives", "Request"]
+__all__ = ["AbstractDerivatives", "Request", "column"]
 
 Request = Literal["value", "first", "pure_second", "other"]
 """What a Field was asked for, as far as the first request decides how values are computed: a
 value, a first derivative, a pure second derivative (or a Laplacian), or anything else."""
+
+
+def column(t: torch.Tensor, j: int) -> torch.Tensor:
+    """Column ``j`` of an (N, m) tensor as (N, 1): ``t`` itself when it has one column (a slice
+    would add an operator, and a zero-filled copy in the backward, for nothing)."""
+    return t if t.shape[1] == 1 else t[:, j : j + 1]
 
 
 class AbstractDerivatives(ABC):
@@ -102,13 +108,17 @@ class AbstractDerivatives(ABC):
         """(N, d) first derivatives of output ``o``: one backward pass, shared."""
         return self.grad_of(self.outer.values("first"), o)
 
+    def first_column(self, o: int, j: int) -> torch.Tensor:
+        """(N, 1) d out_o / dx_j."""
+        return column(self.outer.first(o), j)
+
     def partial(self, o: int, columns: Sequence[int]) -> torch.Tensor:
         """(N, 1) derivative of output ``o`` by ``columns`` in order (none: the value)."""
         outer = self.outer
         if not columns:
-            return outer.values("value")[:, o : o + 1]
+            return column(outer.values("value"), o)
         if len(columns) == 1:
-            return outer.first(o)[:, columns[0] : columns[0] + 1]
+            return outer.first_column(o, columns[0])
         if len(columns) == 2 and columns[0] == columns[1]:
             return outer.pure_second(o, columns[0])
         outer.values("other")

@@ -21,7 +21,7 @@ import torch
 
 from deepinn._errors import ConfigurationError, ShapeError
 from deepinn.operators._cache import DerivativeCache
-from deepinn.operators._derivatives import AbstractDerivatives
+from deepinn.operators._derivatives import AbstractDerivatives, column
 from deepinn.operators._names import (
     Names,
     check_output_names,
@@ -203,8 +203,7 @@ class Field:
 
     def __getitem__(self, name: str) -> torch.Tensor:
         """The output ``name`` as an (N, 1) column."""
-        out = self._output(name)
-        return self._take(self._derivatives.values("value")[:, out : out + 1])
+        return self._take(column(self._derivatives.values("value"), self._output(name)))
 
     def coords(self, name: Names = None) -> torch.Tensor:
         """The columns of ``x`` for a variable or coordinate name (all of them for None).

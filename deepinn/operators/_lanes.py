@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from deepinn._errors import ConfigurationError, ShapeError
-from deepinn.operators._derivatives import AbstractDerivatives, Request
+from deepinn.operators._derivatives import AbstractDerivatives, Request, column
 
 __all__ = ["LaneDerivatives", "offers_lanes"]
 
@@ -71,6 +71,9 @@ class LaneDerivatives(AbstractDerivatives):
         self.second_order = None if second_order is None else list(second_order)
         self.laplacian_only = bool(laplacian_only)
         self._first: dict[int, torch.Tensor] = {}
+        self._du: torch.Tensor | None = None
+        self._du_columns: tuple[torch.Tensor, ...] = ()
+        self._d2u_columns: tuple[torch.Tensor, ...] = ()
         self._second: torch.Tensor | None = None
         self._laplacian: torch.Tensor | None = None
         self._columns: frozenset[int] = frozenset()
@@ -94,14 +97,31 @@ class LaneDerivatives(AbstractDerivatives):
     def first(self, o: int) -> torch.Tensor:
         """(N, d) first derivatives of output ``o``: the lanes' gradient, or the fallback's."""
         self.values("first")
+        if self._du is None:
+            return self.fallback.first(o)
         stored = self._first.get(o)
-        return stored if stored is not None else self.fallback.first(o)
+        if stored is None:  # a squeeze is a view in the backward too; a select is a copy
+            du = self._du
+            stored = self._first[o] = du.squeeze(1) if du.shape[1] == 1 else du[:, o, :]
+        return stored
+
+    def first_column(self, o: int, j: int) -> torch.Tensor:
+        """(N, 1) d out_o / dx_j: the lanes' gradient split by coordinate once (one operator,
+        and one in the backward, for all the columns asked), or the fallback's."""
+        self.values("first")
+        if self._du is None:
+            return self.fallback.first_column(o, j)
+        if not self._du_columns:
+            self._du_columns = self._du.unbind(2)
+        return column(self._du_columns[j], o)
 
     def pure_second(self, o: int, j: int) -> torch.Tensor:
         """(N, 1) d2 out_o / dx_j^2: a lane for a declared coordinate, else the fallback's."""
         self.values("pure_second")
         if self._second is not None and j in self._columns:
-            return self._second[:, o, j : j + 1]
+            if not self._d2u_columns:
+                self._d2u_columns = self._second.unbind(2)
+            return column(self._d2u_columns[j], o)
         return self.fallback.pure_second(o, j)
 
     def laplacian(self, o: int, columns: Sequence[int]) -> torch.Tensor:
@@ -161,7 +181,7 @@ class LaneDerivatives(AbstractDerivatives):
                     f"{name}.{method} returned {label} of shape {shape}; expected "
                     f"{expected[label]} for {n} points, {k} outputs and {d} coordinates."
                 )
-        self._first = {o: du[:, o, :] for o in range(k)}
+        self._du = du
         if summed:
             self._laplacian = d2u
         else:

@@ -196,10 +196,22 @@ def check_input(x: torch.Tensor, in_dim: int) -> None:
         )
 
 
+_EYES: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
+
+
 def input_lanes(x: torch.Tensor) -> Lanes:
-    """The lanes of the input itself: identity gradient, zero second derivatives."""
+    """The lanes of the input itself: identity gradient, zero second derivatives.
+
+    The identity is made once per size, dtype and device in eager mode (it never changes and
+    nothing writes to it), inside the graph under ``torch.compile``.
+    """
     dim = x.shape[-1]
-    eye = torch.eye(dim, dtype=x.dtype, device=x.device).unsqueeze(1)
+    if torch.compiler.is_compiling():
+        return Lanes(x, torch.eye(dim, dtype=x.dtype, device=x.device).unsqueeze(1), None)
+    key = (dim, x.dtype, x.device)
+    eye = _EYES.get(key)
+    if eye is None:
+        eye = _EYES[key] = torch.eye(dim, dtype=x.dtype, device=x.device).unsqueeze(1)
     return Lanes(x, eye, None)
 
 

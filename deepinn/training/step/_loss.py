@@ -88,6 +88,7 @@ class PINNLoss:
         was given the parameters), once :meth:`choose_modes` found it possible."""
         self.group_modes: dict[str, str] | None = None  # first member's name -> mode (auto)
         self.mode_probe: dict[str, dict[str, float]] = {}  # first member's name -> seconds
+        self._joins: list[tuple[list[torch.Tensor], torch.Tensor]] = []
         self.saved_modes: dict[str, str] | None = None
         """A resumed checkpoint's ``group_modes``: taken, under ``compile=auto``, when the
         whole loss cannot be compiled (the probe is not run again)."""
@@ -209,6 +210,21 @@ class PINNLoss:
         gradients = torch.autograd.grad(total, list(parameters), allow_unused=True)
         return total.detach(), {name: value.detach() for name, value in losses.items()}, gradients
 
+    def _joined(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        """``torch.cat(inputs)``, made again only when an input is another tensor or was
+        written to since (full-batch training passes the same points at every step)."""
+        if torch.compiler.is_compiling():
+            return torch.cat(inputs)
+        key = [(id(t), t._version) for t in inputs]
+        for cached, joined in self._joins:
+            if [(id(t), t._version) for t in cached] == key:
+                return joined
+        joined = torch.cat(inputs)
+        if joined.requires_grad:  # a graph of this step: never kept
+            return joined
+        self._joins = [(inputs, joined), *self._joins[:3]]  # holds the inputs: ids stay theirs
+        return joined
+
     def _evaluate(
         self, points: Points, rows: Mapping[str, int] | None, network: Any = None
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor], DerivativeCache]:
@@ -219,7 +235,7 @@ class PINNLoss:
         cache = DerivativeCache()
         for second_order, laplacian_only, members in self.groups:
             inputs = [c.inputs(points[c.name]) for c in members]
-            x = inputs[0] if len(inputs) == 1 else torch.cat(inputs)
+            x = inputs[0] if len(inputs) == 1 else self._joined(inputs)
             field = Field(
                 network if network is not None else self._network_for(members[0].order),
                 x,

@@ -3,6 +3,7 @@
     python bench/run.py                        # everything, one case after the other
     python bench/run.py burgers heat P1        # some problems / speed cases
     python bench/run.py --smoke                # a few steps of everything
+    python bench/run.py P2 --impls reverse auto  # the eager speed rows only (no compile)
     python bench/run.py --json bench.json      # also write every figure as JSON
 
 Accuracy cases train ``conf/experiment/<name>.yaml`` (what ``python train.py +experiment=<name>``
@@ -168,13 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--override", action="append", default=[],
                         help="Hydra override for accuracy cases")
+    parser.add_argument("--impls", nargs="+", choices=IMPLEMENTATIONS, default=IMPLEMENTATIONS,
+                        help="implementations of the speed cases (e.g. --impls reverse auto: the "
+                        "eager ones, each with its paired plain loop)")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in PROBLEMS + SPEED_CASES]
     if unknown:
         parser.error(f"unknown case(s) {unknown}; choose from {PROBLEMS + SPEED_CASES}")
     names = args.names or PROBLEMS + SPEED_CASES
     specs = [f"accuracy:{n}" for n in names if n in PROBLEMS]
-    specs += [f"speed:{c}:{i}" for c in names if c in SPEED_CASES for i in IMPLEMENTATIONS]
+    specs += [f"speed:{c}:{i}" for c in names if c in SPEED_CASES for i in args.impls]
     info = machine()
     start = time.perf_counter()
     if args.smoke:

@@ -140,3 +140,65 @@ def test_soap_trains_a_tiny_pinn():
     pytest.importorskip("pytorch_optimizer", reason="the soap preset needs pytorch-optimizer")
     start = _fit(SOAPConfig(lr=1e-2).phases(0), 1).metrics["final_loss"]
     assert _fit(SOAPConfig(lr=1e-2).phases(0), 60).metrics["final_loss"] < 0.5 * start
+
+
+def test_a_quasi_newton_name_that_is_no_update_is_refused():
+    assert SSBroydenConfig(name="ssbfgs").method == "ssbfgs"
+    with pytest.raises(ConfigurationError, match=r"'bfgs'.*ssbroyden.*quasi_newton\.name"):
+        SSBroydenConfig(name="bfgs")
+    with pytest.raises(ConfigurationError, match="'ssbroyden2'"):
+        AdamSSBroydenConfig(quasi_newton=SSBroydenConfig(name="ssbroyden2"))
+
+
+def _reference_update(method, hess, s, y, g, alpha, first):
+    """Urbán et al.'s SSBFGS / SSBroyden update of the inverse Hessian, written out densely."""
+    n = len(s)
+    ys = float(y @ s)
+    hy = hess @ y
+    yhy = float(y @ hy)
+    h, b = yhy / ys, -alpha * float(s @ g) / ys
+    if method == "ssbfgs":
+        tau, theta = (float(y @ y) / ys if first else min(1.0, 1.0 / b)), 0.0
+    else:
+        a = b * h - 1.0
+        rho_minus = min(1.0, h * (1.0 - math.sqrt(abs(a) / (1.0 + a))))
+        theta = max((rho_minus - 1.0) / a, min(1.0 / rho_minus, (1.0 - b) / b))
+        sigma = 1.0 + a * theta
+        if first:
+            tau = h / sigma
+        elif theta <= 0:
+            tau = min(min(1.0, 1.0 / b) * abs(sigma) ** (1.0 / (1 - n)), sigma)
+        else:
+            tau = min(1.0, 1.0 / b) * min(abs(sigma) ** (1.0 / (1 - n)), 1.0 / theta)
+        theta = theta if method == "ssbroyden" else 0.0
+    phi = (1.0 - theta) / (1.0 + (b * h - 1.0) * theta)
+    v = s / ys - hy / yhy
+    return (hess - torch.outer(hy, hy) / yhy + phi * yhy * torch.outer(v, v)) / tau + torch.outer(
+        s, s
+    ) / ys
+
+
+@pytest.mark.parametrize("method", ["ssbroyden", "ssbfgs"])
+@pytest.mark.parametrize("first", [True, False])
+def test_one_update_matches_the_self_scaled_formulas(method, first):
+    generator = torch.Generator().manual_seed(1)
+    n = 6
+    m = torch.randn(n, n, dtype=torch.float64, generator=generator)
+    hess = m @ m.T / n + torch.eye(n, dtype=torch.float64)
+    g = torch.randn(n, dtype=torch.float64, generator=generator)
+    alpha = 0.7
+    s = -alpha * (hess @ g)
+    y = 1.3 * s + 0.2 * torch.randn(n, dtype=torch.float64, generator=generator)
+    assert float(y @ s) > 0
+    new_grad = g + y
+    x = torch.nn.Parameter(torch.zeros(n, dtype=torch.float64))
+    optimizer = SelfScaledQuasiNewton([x], method=method)
+    state = {"H": hess.clone(), "updates": 0 if first else 3}
+    h_new = hess @ new_grad
+    hg_new = optimizer._update(state, s, y, hess @ y, alpha, g, new_grad, h_new)
+    expected = _reference_update(method, hess, s, y, g, alpha, first)
+    torch.testing.assert_close(state["H"], expected, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(hg_new, expected @ new_grad, rtol=1e-10, atol=1e-12)
+    if method == "ssbroyden":  # a Broyden member other than BFGS on this step
+        assert not torch.allclose(expected, _reference_update("ssbfgs", hess, s, y, g, alpha,
+                                                              first))

@@ -40,6 +40,10 @@ __all__ = [
 ]
 
 
+_QUASI_NEWTON = ("ssbroyden", "ssbfgs")
+"""The inverse-Hessian updates a quasi-Newton preset's ``name`` chooses."""
+
+
 @dataclass
 class SSBroydenConfig:
     """``optimizer=ssbroyden``: full-memory self-scaled Broyden with a strong Wolfe line search.
@@ -49,6 +53,7 @@ class SSBroydenConfig:
     why it stopped. Memory and time per step go to the log (``train/optimizer/*``).
 
     Attributes:
+        name: The inverse-Hessian update: ``ssbroyden`` or ``ssbfgs``.
         iterations: Quasi-Newton iterations per optimizer step. Each step evaluates the loss
             once at its start; the iterations inside a step reuse the line search's last
             evaluation, so 10 iterations per step cost about a third fewer evaluations than 10
@@ -75,6 +80,12 @@ class SSBroydenConfig:
 
     def __post_init__(self) -> None:
         where = "optimizer"
+        if self.name not in _QUASI_NEWTON:
+            raise ConfigurationError(
+                f"optimizer name = {self.name!r}: the quasi-Newton update is one of "
+                f"{list(_QUASI_NEWTON)}; choose it by the preset (optimizer=ssbfgs, "
+                "optimizer=adam_ssbfgs) or set it, e.g. optimizer.quasi_newton.name=ssbfgs."
+            )
         positive(where, iterations=self.iterations, max_ls=self.max_ls,
                  max_parameters=self.max_parameters)
         if self.max_seconds is not None:
@@ -89,7 +100,7 @@ class SSBroydenConfig:
     @property
     def method(self) -> str:
         """The inverse-Hessian update (``ssbroyden`` or ``ssbfgs``)."""
-        return "ssbfgs" if self.name.endswith("ssbfgs") else "ssbroyden"
+        return self.name
 
     def phase(self, steps: int | None = None) -> Phase:
         """The quasi-Newton phase, for ``steps`` steps (None: until max_steps)."""

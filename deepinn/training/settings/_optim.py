@@ -89,7 +89,7 @@ class LBFGSMonitor:
     from a shorter first step (:data:`RESTART_STEP`; the line search lengthens it), since
     repeating the failed step from the same point would fail alike. A first step after Adam
     that changes nothing (a line search that ends on a step below the parameters' resolution)
-    thus no longer ends the run as "converged". Only a restart whose own step also makes no
+    thus does not end the run as "converged". Only a restart whose own step also makes no
     progress stops it; a later phase then takes over (see ``PhaseOptimizers.hand_over``).
 
     ``restarted``: 0 (no restart pending), 1 (restarted after the last step: the next check

@@ -60,9 +60,11 @@ def _parser(command: str) -> argparse.ArgumentParser:
     else:
         parser.description = ("Write a finished run's network as a standalone file, or its "
                               "prediction as VTK fields for ParaView.")
-        parser.add_argument("--format", default="torchscript",
+        parser.add_argument("--format", default=None,
                             choices=("torchscript", "onnx", "vtk"),
-                            help="torchscript: runs with torch.jit.load, without deepinn; onnx: "
+                            help="default: the --out file's suffix (.onnx onnx, .vtu/.vtk vtk, "
+                                 "any other torchscript); "
+                                 "torchscript: runs with torch.jit.load, without deepinn; onnx: "
                                  "runs with onnxruntime; vtk: the prediction (and the exact "
                                  "solution and error) as a .vtu/.vtk file, one per time slice "
                                  "with a .series index for a time-dependent problem (onnx and "
@@ -250,6 +252,9 @@ def grid_axes(specs: Sequence[str]) -> dict[str, np.ndarray]:
 
 
 def _export(args: argparse.Namespace, run: Any) -> int:
+    from deepinn.runs._export import format_for
+
+    args.format = args.format or format_for(args.out)
     options: dict[str, Any] = {}
     if args.format == "vtk":
         options = {"grid": grid_axes(args.grid), "resolution": args.resolution,

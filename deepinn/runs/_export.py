@@ -30,13 +30,25 @@ from deepinn.training.marching._networks import TimeMarchingNetwork
 if TYPE_CHECKING:
     from deepinn.runs._trained import TrainedRun
 
-__all__ = ["EXPORT_FORMATS", "INSTALL_EXPORT", "export", "missing_packages"]
+__all__ = [
+    "EXPORT_FORMATS", "INSTALL_EXPORT", "SUFFIX_FORMATS", "export", "format_for",
+    "missing_packages",
+]
 
 EXPORT_FORMATS = ("torchscript", "onnx", "vtk")
 """The formats :func:`export` writes."""
 
 INSTALL_EXPORT = 'pip install "deepinn[export]"'
 """How a user installs what ONNX and VTK export need (onnx, onnxscript, onnxruntime, meshio)."""
+
+SUFFIX_FORMATS = {".onnx": "onnx", ".vtu": "vtk", ".vtk": "vtk", ".pt": "torchscript"}
+"""The format a file's suffix names (any other suffix: none)."""
+
+
+def format_for(path: str | os.PathLike[str]) -> str:
+    """The format ``path``'s suffix names: ``.onnx`` onnx, ``.vtu``/``.vtk`` vtk, any other
+    torchscript."""
+    return SUFFIX_FORMATS.get(Path(path).suffix.lower(), "torchscript")
 
 
 def missing_packages(format: str, packages: tuple[str, ...]) -> None:
@@ -235,13 +247,21 @@ def export(
     (for a VTK time series, its ``.series`` file).
 
     Raises:
-        ConfigurationError: An unknown format, options the format does not take, a missing
-            package (onnx, meshio), a network that cannot be traced, or a trace that does not
-            reproduce the network.
+        ConfigurationError: An unknown format, a file name whose suffix names another format
+            (:data:`SUFFIX_FORMATS`), options the format does not take, a missing package (onnx,
+            meshio), a network that cannot be traced, or a trace that does not reproduce the
+            network.
     """
     if format not in EXPORT_FORMATS:
         raise ConfigurationError(
             f"export: format={format!r}; deepinn writes {', '.join(EXPORT_FORMATS)}."
+        )
+    suffix = Path(path).suffix.lower()
+    named = SUFFIX_FORMATS.get(suffix)
+    if named is not None and named != format:
+        raise ConfigurationError(
+            f"export: {str(path)!r}: the suffix {suffix!r} is for format={named!r}, not "
+            f"format={format!r}; give format={named!r}, or a file name with another suffix."
         )
     if format == "vtk":
         from deepinn.runs._vtk import export_vtk

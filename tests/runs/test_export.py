@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,38 @@ def test_fourier_modified_and_periodic_networks_reload_and_export(
     if importlib.util.find_spec("onnxscript") is not None:
         _, (u,) = _onnx_outputs(run.export(tmp_path / "model.onnx", "onnx"), stored["points"])
         np.testing.assert_allclose(u, stored["prediction"][:, 0], rtol=0, atol=1e-13)
+
+
+def test_the_file_suffix_chooses_the_format_and_a_contrary_one_is_refused(
+    cli_run: Path, tmp_path: Path
+) -> None:
+    from deepinn.__main__ import main
+    from deepinn.runs._export import format_for
+
+    assert [format_for(name) for name in ("m.onnx", "m.VTU", "m.vtk", "m.pt", "m")] == [
+        "onnx", "vtk", "vtk", "torchscript", "torchscript"
+    ]
+    run = dp.load(cli_run)
+    with pytest.raises(ConfigurationError, match=r"model\.onnx': the suffix '\.onnx' is for "
+                                                 r"format='onnx', not format='torchscript'; "
+                                                 r"give format='onnx'"):
+        run.export(tmp_path / "model.onnx", "torchscript")
+    with pytest.raises(ConfigurationError, match=r"is for format='vtk', not format='onnx'"):
+        run.export(tmp_path / "model.vtu", "onnx")
+    assert not list(tmp_path.iterdir())
+    script = tmp_path / "model.pt"
+    assert main(["export", str(cli_run), "--out", str(script)]) == 0  # no --format: torchscript
+    assert zipfile.is_zipfile(script)  # a TorchScript archive
+
+
+@pytest.mark.slow
+def test_without_format_an_onnx_file_name_writes_onnx(cli_run: Path, tmp_path: Path) -> None:
+    pytest.importorskip("onnxscript", reason="the export extra is not installed")
+    from deepinn.__main__ import main
+
+    model = tmp_path / "model.onnx"
+    assert main(["export", str(cli_run), "--out", str(model)]) == 0
+    assert not zipfile.is_zipfile(model)  # not a TorchScript archive
+    x = np.random.default_rng(0).random((5, 2))
+    _, (u,) = _onnx_outputs(model, x)
+    np.testing.assert_allclose(u, dp.load(cli_run).predict(x)[:, 0], rtol=0, atol=1e-13)

@@ -65,7 +65,25 @@ class PirateParams:
     """A PirateNet (Wang et al. 2024): random Fourier features of ``width`` (``width/2``
     frequencies of scale ``fourier_scale``), ``blocks`` gated residual blocks whose residual
     weights start at 0, and a last layer fitted to the initial/boundary data before training
-    (``physics_init``); ``periodic*`` and ``rwf*`` as for ``net=mlp``."""
+    (``physics_init``); ``periodic*`` and ``rwf*`` as for ``net=mlp``.
+
+    Attributes:
+        width: Width of the embedding and of every block; even (width/2 cosines and width/2
+            sines).
+        blocks: Gated residual blocks (three dense layers each).
+        fourier_scale: Standard deviation of the Fourier frequencies.
+        activation: The blocks' activation.
+        initialiser: The blocks' weight initialiser (biases 0).
+        normalise: Map the domain's bounding box onto [-1, 1] before the features.
+        physics_init: Fit the last layer by least squares to the initial, Dirichlet and data
+            values when a fresh run starts.
+        rwf: Random weight factorisation of the gates and the blocks' layers (not the last
+            layer).
+        rwf_mean: Mean of the factorisation's log-scales (with rwf=true).
+        rwf_std: Standard deviation of the log-scales (with rwf=true).
+        periodic: Coordinate -> period of an exact periodic embedding, e.g. {x: 2.0}.
+        periodic_modes: Harmonics per periodic coordinate.
+    """
 
     width: int = 256
     blocks: int = 3

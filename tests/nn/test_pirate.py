@@ -152,3 +152,13 @@ def test_a_tiny_run_trains_and_reloads(tmp_path: Path):
     assert isinstance(run.network, PirateNet)
     assert bool((run.network.pirate.alpha != 0).any())  # trained: the blocks switched on
     assert run.error()["rel_l2"] == pytest.approx(run.metrics["rel_l2"], rel=1e-6)
+
+
+def test_every_parameter_is_documented_for_deepinn_show():
+    import dataclasses
+
+    from deepinn.nn._plugin import PirateParams
+    from deepinn.plugins._listing import _field_docs
+
+    docs = _field_docs(PirateParams)
+    assert [f.name for f in dataclasses.fields(PirateParams) if not docs.get(f.name)] == []

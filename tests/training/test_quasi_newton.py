@@ -202,3 +202,14 @@ def test_one_update_matches_the_self_scaled_formulas(method, first):
     if method == "ssbroyden":  # a Broyden member other than BFGS on this step
         assert not torch.allclose(expected, _reference_update("ssbfgs", hess, s, y, g, alpha,
                                                               first))
+
+
+def test_too_many_parameters_name_the_limit_and_the_l_bfgs_fix():
+    from deepinn._errors import spoken_as
+
+    with pytest.raises(ConfigurationError) as caught:
+        SelfScaledQuasiNewton([torch.nn.Parameter(torch.zeros(30))], max_parameters=10)
+    assert "max_parameters=10" in str(caught.value)
+    assert "phases=deepinn.training.adam_lbfgs()" in str(caught.value)
+    with spoken_as("cli"):
+        assert "optimizer=adam_lbfgs" in str(caught.value)

@@ -35,6 +35,8 @@ from typing import Any
 import torch
 from torch.optim.lbfgs import _strong_wolfe
 
+from deepinn._errors import ConfigurationError, Setting
+
 __all__ = ["METHODS", "SelfScaledQuasiNewton", "hessian_mib"]
 
 logger = logging.getLogger("deepinn.training")
@@ -125,7 +127,7 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
         max_seconds: float | None = None,
     ) -> None:
         if method not in METHODS:
-            raise ValueError(f"method = {method!r}; valid methods are {list(METHODS)}.")
+            raise ConfigurationError(f"method = {method!r}; valid methods are {list(METHODS)}.")
         defaults = {
             "lr": 1.0, "method": method, "iterations": iterations, "max_ls": max_ls,
             "tolerance_grad": tolerance_grad, "tolerance_change": tolerance_change,
@@ -136,9 +138,13 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
         self._params: list[torch.Tensor] = self.param_groups[0]["params"]
         size = sum(p.numel() for p in self._params)
         if size > max_parameters:
-            raise ValueError(
+            raise ConfigurationError(
                 f"{size} parameters need a {hessian_mib(size):.0f} MiB dense inverse Hessian; "
-                f"full-memory quasi-Newton takes at most {max_parameters} (use L-BFGS)."
+                f"full-memory quasi-Newton takes at most max_parameters={max_parameters}. Raise "
+                "max_parameters where the memory allows it, or train this network with "
+                "L-BFGS: {fix}",
+                fix=[Setting("optimizer", "adam_lbfgs",
+                             python="phases=deepinn.training.adam_lbfgs()")],
             )
         self.size = size
         self.label = _LABELS[method]

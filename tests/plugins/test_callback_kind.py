@@ -139,3 +139,24 @@ def test_a_name_two_plugins_register_is_chosen_by_its_qualified_form():
         chosen_callbacks(["early_stop"], registry)
     [built] = chosen_callbacks(["deepinn:early_stop"], registry)
     assert isinstance(built, EarlyStop)
+
+
+def test_early_stop_refuses_a_term_the_problem_lacks_before_any_step(tiny):
+    problem, network = tiny
+    counter = Counter()
+    with pytest.raises(ConfigurationError, match=r"'train/loss/pdee' is not a loss term of "
+                                                 r"problem 'poisson'; its terms are "
+                                                 r"train/loss/pde, train/loss/boundary"):
+        fit(problem, network, max_steps=50, logger=False, threads=1, val_every=40,
+            callbacks=[counter, EarlyStop("train/loss/pdee")])
+    assert counter.batches == 0
+
+
+def test_early_stop_refuses_the_error_of_a_problem_without_a_solution(tiny):
+    problem, network = tiny
+    problem.exact = None
+    assert not problem.has_solution
+    with pytest.raises(ConfigurationError, match=r"'error/rel_l2' is not measured: problem "
+                                                 r"'poisson' has no exact or reference solution"):
+        fit(problem, network, max_steps=5, logger=False, threads=1,
+            callbacks=[EarlyStop("error/rel_l2")])

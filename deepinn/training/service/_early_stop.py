@@ -68,10 +68,30 @@ class EarlyStop(pl.Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         # a fresh fit (a time-marching window) starts afresh; a resume loads the state after
         self.best, self.best_step = None, 0
+        problem = getattr(pl_module, "problem", None)
         if self.requested == AUTO:
-            problem = getattr(pl_module, "problem", None)
             solved = bool(getattr(problem, "has_solution", False))
             self.monitor = VALIDATION_ERROR if solved else LOSS
+        elif problem is not None:
+            self._check_before_training(problem)
+
+    def _check_before_training(self, problem: Any) -> None:
+        """Refuse, before any step, a loss term the problem does not have and an error the
+        problem cannot measure (the other names are checked at the first validation)."""
+        names = [constraint.name for constraint in problem.constraints]
+        term = self.monitor.removeprefix(f"{LOSS}/")
+        if term != self.monitor and term not in names:
+            raise ConfigurationError(
+                f"early_stop: the monitored {self.monitor!r} is not a loss term of problem "
+                f"{problem.name!r}; its terms are {', '.join(f'{LOSS}/{n}' for n in names)}. "
+                f"Give one of them, {LOSS}, or monitor=auto."
+            )
+        if "rel_l2" in self.monitor and not problem.has_solution:
+            raise ConfigurationError(
+                f"early_stop: the monitored {self.monitor!r} is not measured: problem "
+                f"{problem.name!r} has no exact or reference solution. Give {LOSS} (or "
+                f"{LOSS}/<constraint>), or monitor=auto."
+            )
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "best_step": self.best_step, "monitor": self.monitor}

@@ -160,3 +160,28 @@ def test_early_stop_refuses_the_error_of_a_problem_without_a_solution(tiny):
                                                  r"'poisson' has no exact or reference solution"):
         fit(problem, network, max_steps=5, logger=False, threads=1,
             callbacks=[EarlyStop("error/rel_l2")])
+
+
+def test_early_stop_in_max_mode_counts_a_rise_as_the_improvement():
+    from types import SimpleNamespace
+
+    import torch
+
+    def stopped(mode: str, values: list[float]) -> list[bool]:
+        stop = EarlyStop("val/rel_l2", patience=20, min_delta=0.01, mode=mode)
+        trainer = SimpleNamespace(
+            sanity_checking=False, callback_metrics={}, global_step=0, should_stop=False,
+            strategy=SimpleNamespace(reduce_boolean_decision=lambda flag, all: flag),
+        )
+        module = SimpleNamespace(last_losses={})
+        seen = []
+        for step, value in enumerate(values, start=1):
+            trainer.global_step = 10 * step
+            trainer.callback_metrics = {"val/rel_l2": torch.tensor(value)}
+            stop.on_validation_end(trainer, module)
+            seen.append(trainer.should_stop)
+        return seen
+
+    rising = [0.1, 0.2, 0.3, 0.305, 0.31]  # the last two rise by less than min_delta
+    assert stopped("max", rising) == [False, False, False, False, True]
+    assert stopped("min", rising) == [False, False, True, True, True]

@@ -162,3 +162,17 @@ def test_every_parameter_is_documented_for_deepinn_show():
 
     docs = _field_docs(PirateParams)
     assert [f.name for f in dataclasses.fields(PirateParams) if not docs.get(f.name)] == []
+
+
+def test_outputs_left_unfitted_are_named_with_the_way_to_skip_the_fit():
+    net = _net()
+    weight = net.pirate.last.weight.detach().clone()
+    square = dp.domains.Parallelogram(dp.spaces.R2("x"), [0, 0], [1, 0], [0, 1])
+    bc = dp.constraints.DirichletBC(
+        "wall", dp.samplers.RandomUniformSampler(square.boundary, 8), lambda x: x[:, :1] * 0,
+        outputs="a",
+    )
+    problem = dp.Problem("p", square, [bc], outputs=("a", "b", "c"))
+    with pytest.warns(UserWarning, match=r"values of \['b', 'c'\].*net\.physics_init=false"):
+        assert physics_informed_init(problem, net) == ["a"]
+    torch.testing.assert_close(net.pirate.last.weight[1:], weight[1:])

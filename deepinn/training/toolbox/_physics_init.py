@@ -38,7 +38,7 @@ def physics_informed_init(problem: Problem, network: torch.nn.Module, seed: int 
         warnings.warn(
             f"net=pirate: problem {problem.name!r} holds its conditions exactly (an output "
             "transform), so the last layer is not fitted to them (physics_init); it keeps its "
-            "random initialisation.",
+            "random initialisation. net.physics_init=false skips the fit and this warning.",
             stacklevel=2,
         )
         return []
@@ -57,7 +57,8 @@ def physics_informed_init(problem: Problem, network: torch.nn.Module, seed: int 
         warnings.warn(
             f"net=pirate: problem {problem.name!r} prescribes no initial, Dirichlet or data "
             f"values of {missing}, so their last-layer weights are not fitted (physics_init) "
-            "and keep their random initialisation.",
+            "and keep their random initialisation. Prescribe them with such a constraint, or "
+            "net.physics_init=false skips the fit and this warning.",
             stacklevel=2,
         )
     fitted = network.fit_output_layer(

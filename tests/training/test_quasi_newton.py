@@ -213,3 +213,10 @@ def test_too_many_parameters_name_the_limit_and_the_l_bfgs_fix():
     assert "phases=deepinn.training.adam_lbfgs()" in str(caught.value)
     with spoken_as("cli"):
         assert "optimizer=adam_lbfgs" in str(caught.value)
+
+
+def test_a_fractional_iteration_count_is_refused_naming_the_key():
+    from deepinn.training.settings._presets_second import SSBroydenConfig
+
+    with pytest.raises(ConfigurationError, match=r"iterations = 2\.5; use a whole number"):
+        SSBroydenConfig(iterations=2.5)

@@ -86,8 +86,12 @@ class SSBroydenConfig:
                 f"{list(_QUASI_NEWTON)}; choose it by the preset (optimizer=ssbfgs, "
                 "optimizer=adam_ssbfgs) or set it, e.g. optimizer.quasi_newton.name=ssbfgs."
             )
-        positive(where, iterations=self.iterations, max_ls=self.max_ls,
-                 max_parameters=self.max_parameters)
+        counts = {"iterations": self.iterations, "max_ls": self.max_ls,
+                  "max_parameters": self.max_parameters}
+        for key, value in counts.items():
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigurationError(f"{where}.{key} = {value!r}; use a whole number > 0.")
+        positive(where, **counts)
         if self.max_seconds is not None:
             positive(where, max_seconds=self.max_seconds)
         non_negative(where, tolerance_grad=self.tolerance_grad,

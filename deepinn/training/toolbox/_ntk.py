@@ -53,6 +53,8 @@ def _squared_gradient_norms(
                 residual, parameters, basis.reshape(count, *residual.shape),
                 retain_graph=True, allow_unused=True, is_grads_batched=True,
             )
+        except torch.OutOfMemoryError:
+            raise
         except RuntimeError:  # an operation without a batching rule: entry by entry
             rows = [
                 torch.autograd.grad(entry, parameters, retain_graph=True, allow_unused=True)

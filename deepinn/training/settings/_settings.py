@@ -58,10 +58,11 @@ run. Under the default, a figure is drawn at a validation only while the figures
 within this share of the time trained, and the last step's figure always (docs/monitoring.md).
 """
 
-COLD_COMPILE_S = 6.0
-"""About what a cold compile of a whole PINN loss and its gradient costs (nothing in inductor's
-on-disk cache; an idle 2-core CPU, C++ wrapper): a few seconds, nearly all the C++ compiler,
-little dependent on the network's width or the number of points."""
+COLD_COMPILE_S = 20.0
+"""About what a cold compile of a whole PINN loss and its gradient adds to a run (nothing in
+inductor's on-disk cache; an idle 2-core CPU, C++ wrapper, whole run against the eager run):
+P1 and P2 of ``bench/whole_run.py`` both about 20 s, little dependent on the network's width or
+the number of points."""
 
 STEP_SAVING_MS = (2.1, 0.26)
 """What the compiled loss and gradient save per optimizer step over the eager default, in ms:

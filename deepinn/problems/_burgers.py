@@ -24,7 +24,7 @@ from deepinn.constraints import AbstractConstraint, DirichletBC, InitialConditio
 from deepinn.domains import AbstractDomain
 from deepinn.operators import Field
 from deepinn.problems._checks import check_counts
-from deepinn.problems._problem import MakeSampler, Problem
+from deepinn.problems._problem import MakeSampler, Problem, zero_value
 from deepinn.problems._reference import load_grid_reference
 from deepinn.problems._spacetime import space_time
 
@@ -92,10 +92,6 @@ def burgers_residual(field: Field) -> torch.Tensor:
     return u_t + u * u_x - NU * u_xx
 
 
-def _zero(x: torch.Tensor) -> torch.Tensor:
-    return torch.zeros(len(x), 1, dtype=x.dtype)
-
-
 def build_burgers(
     params: BurgersParams, domain: AbstractDomain, make_sampler: MakeSampler
 ) -> Problem:
@@ -111,7 +107,7 @@ def build_burgers(
     ]
     if not params.exact_conditions:
         constraints += [
-            DirichletBC("boundary", make_sampler(box.lateral, params.n_boundary), _zero),
+            DirichletBC("boundary", make_sampler(box.lateral, params.n_boundary), zero_value),
             InitialCondition(
                 "initial",
                 make_sampler(box.space_interval, params.n_initial),

@@ -29,7 +29,7 @@ from deepinn.constraints import DirichletBC, InitialCondition, PDEConstraint, Pe
 from deepinn.domains import AbstractDomain
 from deepinn.operators import Field
 from deepinn.problems._checks import check_counts, check_positive
-from deepinn.problems._problem import MakeSampler, Problem
+from deepinn.problems._problem import MakeSampler, Problem, zero_value
 from deepinn.problems._spacetime import space_time
 
 __all__ = [
@@ -49,10 +49,10 @@ TWO_PI = 2.0 * math.pi
 
 
 @dataclass
-class ConvectionParams:
-    """Parameters of ``problem=convection``: the speed ``beta`` and the point counts."""
+class _PeriodicCounts:
+    """The point counts of a 1-D periodic failure-mode problem, checked under ``_name``."""
 
-    beta: float = 30.0
+    _name = "problem"
     n_interior: int = 2000
     n_periodic: int = 200
     n_initial: int = 256
@@ -60,31 +60,34 @@ class ConvectionParams:
 
     def __post_init__(self) -> None:
         check_counts(
-            "convection",
+            self._name,
             n_interior=self.n_interior,
             n_periodic=self.n_periodic,
             n_initial=self.n_initial,
         )
+
+
+@dataclass
+class ConvectionParams(_PeriodicCounts):
+    """Parameters of ``problem=convection``: the speed ``beta`` and the point counts."""
+
+    _name = "convection"
+    beta: float = 30.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         check_positive("convection", beta=self.beta)
 
 
 @dataclass
-class ReactionParams:
+class ReactionParams(_PeriodicCounts):
     """Parameters of ``problem=reaction``: the growth rate ``rho`` and the point counts."""
 
+    _name = "reaction"
     rho: float = 5.0
-    n_interior: int = 2000
-    n_periodic: int = 200
-    n_initial: int = 256
-    weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        check_counts(
-            "reaction",
-            n_interior=self.n_interior,
-            n_periodic=self.n_periodic,
-            n_initial=self.n_initial,
-        )
+        super().__post_init__()
         check_positive("reaction", rho=self.rho)
 
 
@@ -145,10 +148,6 @@ def reaction_residual(field: Field, rho: float) -> torch.Tensor:
 def wave_rathore_residual(field: Field) -> torch.Tensor:
     """``(u_tt - 4 u_xx) / (2 pi)^2``."""
     return (field.partial("u", "t", "t") - 4.0 * field.partial("u", "x", "x")) / TWO_PI**2
-
-
-def _zero(x: torch.Tensor) -> torch.Tensor:
-    return torch.zeros(len(x), 1, dtype=x.dtype)
 
 
 def _periodic_problem(
@@ -213,13 +212,13 @@ def build_wave_rathore(
                 wave_rathore_residual,
                 second_order=("x", "t"),
             ),
-            DirichletBC("boundary", make_sampler(box.lateral, params.n_boundary), _zero),
+            DirichletBC("boundary", make_sampler(box.lateral, params.n_boundary), zero_value),
             InitialCondition(
                 "initial",
                 make_sampler(box.space_interval, params.n_initial),
                 box.domain.space,
                 wave_rathore_solution,
-                rate=_zero,
+                rate=zero_value,
             ),
         ],
         outputs=("u",),

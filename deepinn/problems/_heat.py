@@ -20,7 +20,7 @@ from deepinn.constraints import DirichletBC, InitialCondition, PDEConstraint
 from deepinn.domains import AbstractDomain
 from deepinn.operators import Field
 from deepinn.problems._checks import check_counts, check_positive
-from deepinn.problems._problem import MakeSampler, Problem
+from deepinn.problems._problem import MakeSampler, Problem, zero_value
 from deepinn.problems._spacetime import space_time
 
 __all__ = ["HeatParams", "build_heat", "heat_solution"]
@@ -58,10 +58,6 @@ def _residual(field: Field, alpha: float) -> torch.Tensor:
     return (u_t - alpha * u_xx) / (alpha * math.pi**2)
 
 
-def _zero(x: torch.Tensor) -> torch.Tensor:
-    return torch.zeros(len(x), 1, dtype=x.dtype)
-
-
 def build_heat(params: HeatParams, domain: AbstractDomain, make_sampler: MakeSampler) -> Problem:
     """The heat problem on ``[0, 1] x [0, t_end]`` (``domain`` is not used: fixed geometry)."""
     box = space_time(0.0, 1.0, params.t_end)
@@ -76,7 +72,7 @@ def build_heat(params: HeatParams, domain: AbstractDomain, make_sampler: MakeSam
                 functools.partial(_residual, alpha=params.alpha),
                 second_order=("x",),
             ),
-            DirichletBC("boundary", make_sampler(box.lateral, params.n_boundary), _zero),
+            DirichletBC("boundary", make_sampler(box.lateral, params.n_boundary), zero_value),
             InitialCondition(
                 "initial",
                 make_sampler(box.space_interval, params.n_initial),

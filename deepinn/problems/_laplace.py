@@ -18,7 +18,7 @@ from deepinn.constraints import DirichletBC, NeumannBC, PDEConstraint
 from deepinn.domains import AbstractDomain, Interval
 from deepinn.operators import Field
 from deepinn.problems._checks import check_counts
-from deepinn.problems._problem import MakeSampler, Problem
+from deepinn.problems._problem import MakeSampler, Problem, zero_value
 from deepinn.problems._spacetime import interval_end
 from deepinn.spaces import R1
 
@@ -57,10 +57,6 @@ def laplace_residual(field: Field) -> torch.Tensor:
     return -field.laplacian("u")
 
 
-def _zero(x: torch.Tensor) -> torch.Tensor:
-    return torch.zeros(len(x), 1, dtype=x.dtype)
-
-
 def _one(x: torch.Tensor) -> torch.Tensor:
     return torch.ones(len(x), 1, dtype=x.dtype)
 
@@ -85,11 +81,11 @@ def build_laplace(
                 second_order=("x", "y"),
                 laplacian_only=True,
             ),
-            DirichletBC("left", make_sampler(left, params.n_dirichlet // 2), _zero),
+            DirichletBC("left", make_sampler(left, params.n_dirichlet // 2), zero_value),
             DirichletBC(
                 "right", make_sampler(right, params.n_dirichlet - params.n_dirichlet // 2), _one
             ),
-            NeumannBC("walls", make_sampler(walls, params.n_neumann), _zero),
+            NeumannBC("walls", make_sampler(walls, params.n_neumann), zero_value),
         ],
         outputs=("u",),
         exact=laplace_solution,

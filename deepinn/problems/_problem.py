@@ -14,7 +14,13 @@ from deepinn.domains import AbstractDomain
 from deepinn.nn._transform import Transform
 from deepinn.problems._gauge import check_gauge, modulo_gauge
 
-__all__ = ["MakeSampler", "Problem", "mostly_outside"]
+__all__ = ["MakeSampler", "Problem", "mostly_outside", "zero_value"]
+
+
+def zero_value(x: torch.Tensor) -> torch.Tensor:
+    """The value 0 at every point of ``x`` (N, d), as (N, 1) of its dtype and device: the
+    homogeneous condition's value."""
+    return torch.zeros(len(x), 1, dtype=x.dtype, device=x.device)
 
 
 def mostly_outside(

@@ -21,7 +21,7 @@ from deepinn.constraints import DirichletBC, InitialCondition, PDEConstraint
 from deepinn.domains import AbstractDomain
 from deepinn.operators import Field
 from deepinn.problems._checks import check_counts, check_positive
-from deepinn.problems._problem import MakeSampler, Problem
+from deepinn.problems._problem import MakeSampler, Problem, zero_value
 from deepinn.problems._spacetime import space_time
 
 __all__ = ["WaveParams", "build_wave", "wave_solution"]
@@ -65,10 +65,6 @@ def _residual(field: Field, c: float) -> torch.Tensor:
     return (u_tt - c**2 * u_xx) / (c * math.pi) ** 2
 
 
-def _zero(x: torch.Tensor) -> torch.Tensor:
-    return torch.zeros(len(x), 1, dtype=x.dtype)
-
-
 def build_wave(params: WaveParams, domain: AbstractDomain, make_sampler: MakeSampler) -> Problem:
     """The wave problem on ``[0, 1] x [0, t_end]`` (``domain`` is not used: fixed geometry)."""
     box = space_time(0.0, 1.0, params.t_end)
@@ -83,7 +79,7 @@ def build_wave(params: WaveParams, domain: AbstractDomain, make_sampler: MakeSam
                 functools.partial(_residual, c=params.c),
                 second_order=("x", "t"),
             ),
-            DirichletBC("boundary", make_sampler(box.lateral, params.n_boundary), _zero),
+            DirichletBC("boundary", make_sampler(box.lateral, params.n_boundary), zero_value),
             InitialCondition(
                 "initial",
                 make_sampler(box.space_interval, params.n_initial),

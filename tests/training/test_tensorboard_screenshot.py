@@ -4,14 +4,11 @@ headless Chromium (skipped where no Chromium is installed, as on CI)."""
 from __future__ import annotations
 
 import importlib.util
-import math
 from pathlib import Path
 
 import pytest
-import torch
+from square_poisson import square_poisson
 
-import deepinn as dp
-from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.training import fit
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "tensorboard_screenshot.py"
@@ -32,17 +29,7 @@ def test_the_dashboards_are_photographed(tmp_path):
     pytest.importorskip("PIL", reason="Pillow reads the screenshots")
     from PIL import Image, ImageStat
 
-    square = dp.domains.Parallelogram(dp.spaces.R2("x"), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0))
-    exact = lambda x: torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])  # noqa: E731
-    pde = PDEConstraint(
-        "pde", dp.samplers.RandomUniformSampler(square, 64),
-        residual=lambda f: -f.laplacian("u") / (2 * math.pi**2), source=exact,
-    )
-    boundary = DirichletBC(
-        "boundary", dp.samplers.RandomUniformSampler(square.boundary, 32), value=exact
-    )
-    problem = dp.Problem("square", square, [pde, boundary], exact=exact)
-    net = dp.nn.FullyConnected([2, 8, 1], "tanh", bounds=square.bounding_box())
+    problem, net = square_poisson()
     fit(problem, net, max_steps=20, run_dir=tmp_path / "run", eval_points=256,
         trainer_options={"enable_progress_bar": False})
 

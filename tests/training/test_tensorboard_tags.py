@@ -3,13 +3,10 @@ gradients last, no ``epoch`` or ``hp_metric`` card; and the loss curves in ``plo
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
+from square_poisson import square_poisson
 
-import deepinn as dp
-from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.training import fit
 
 STEPS, LOG, VAL = 40, 5, 10
@@ -17,18 +14,7 @@ STEPS, LOG, VAL = 40, 5, 10
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    square = dp.domains.Parallelogram(dp.spaces.R2("x"), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0))
-    exact = lambda x: torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])  # noqa: E731
-    pde = PDEConstraint(
-        "pde", dp.samplers.RandomUniformSampler(square, 64),
-        residual=lambda f: -f.laplacian("u") / (2 * math.pi**2), source=exact,
-    )
-    boundary = DirichletBC(
-        "boundary", dp.samplers.RandomUniformSampler(square.boundary, 32), value=exact
-    )
-    problem = dp.Problem("square", square, [pde, boundary], exact=exact)
-    torch.manual_seed(0)
-    net = dp.nn.FullyConnected([2, 8, 1], "tanh", bounds=square.bounding_box())
+    problem, net = square_poisson()
     folder = tmp_path_factory.mktemp("run")
     fit(
         problem, net, max_steps=STEPS, run_dir=folder, log_every=LOG, val_every=VAL,

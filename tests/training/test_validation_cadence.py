@@ -4,13 +4,9 @@ solution figure of the last step always."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
-import torch
+from square_poisson import square_poisson
 
-import deepinn as dp
-from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.training import fit
 from deepinn.training.service._callbacks import FigureLogger
 from deepinn.training.settings._settings import FIGURE_SHARE, RunConfig
@@ -30,18 +26,7 @@ def _images_and_errors(folder):
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
-    square = dp.domains.Parallelogram(dp.spaces.R2("x"), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0))
-    exact = lambda x: torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])  # noqa: E731
-    pde = PDEConstraint(
-        "pde", dp.samplers.RandomUniformSampler(square, 64),
-        residual=lambda f: -f.laplacian("u") / (2 * math.pi**2), source=exact,
-    )
-    boundary = DirichletBC(
-        "boundary", dp.samplers.RandomUniformSampler(square.boundary, 32), value=exact
-    )
-    problem = dp.Problem("square", square, [pde, boundary], exact=exact)
-    torch.manual_seed(0)
-    net = dp.nn.FullyConnected([2, 8, 1], "tanh", bounds=square.bounding_box())
+    problem, net = square_poisson()
     folder = tmp_path_factory.mktemp("run")
     fit(  # monitor.val_every left at its default: a tenth of max_steps
         problem, net, max_steps=STEPS, run_dir=folder, eval_points=256, compile=False,

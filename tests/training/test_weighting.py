@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
+from scaled_boundary import scaled_boundary_problem
 
 import deepinn as dp
 from deepinn import ConfigurationError
-from deepinn.constraints import DirichletBC, PDEConstraint
 from deepinn.training import fit
 from deepinn.training.settings._settings import RunConfig
 from deepinn.training.step._loss import PINNLoss
@@ -18,17 +16,8 @@ from deepinn.training.toolbox._weighting import LossWeighting, WeightingConfig
 OPTIONS = {"trainer_options": {"enable_progress_bar": False}, "eval_points": 50}
 
 
-def _problem(scale: float = 1000.0, n: int = 32):
-    """u'' = -pi^2 sin(pi x) on (0, 1); the boundary target scaled by ``scale``."""
-    interval = dp.domains.Interval(dp.spaces.R1("x"), 0.0, 1.0)
-    pde = PDEConstraint(
-        "pde", dp.samplers.GridSampler(interval, n), residual=lambda f: f.laplacian("u"),
-        source=lambda x: -math.pi**2 * torch.sin(math.pi * x),
-    )
-    bc = DirichletBC(
-        "boundary", dp.samplers.GridSampler(interval.boundary, 2), value=lambda x: scale + 0 * x
-    )
-    return dp.Problem("scaled", interval, [pde, bc])
+def _problem(scale: float = 1000.0, n: int = 32) -> dp.Problem:
+    return scaled_boundary_problem(scale, n)
 
 
 def _net():

@@ -220,3 +220,17 @@ def test_a_fractional_iteration_count_is_refused_naming_the_key():
 
     with pytest.raises(ConfigurationError, match=r"iterations = 2\.5; use a whole number"):
         SSBroydenConfig(iterations=2.5)
+
+
+@pytest.mark.parametrize("preset", ["adam_ssbroyden", "adam_ssbfgs"])
+def test_the_settings_after_adam_are_named_by_their_full_key(preset):
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.structured(OPTIMIZER_PRESETS[preset])
+    assert node.quasi_newton.name == preset.removeprefix("adam_")
+    for key, value in {"iterations": 0, "dtype": "float16", "max_seconds": -1.0}.items():
+        broken = OmegaConf.merge(node, {"quasi_newton": {key: value}})
+        with pytest.raises(ConfigurationError, match=rf"optimizer\.quasi_newton\.{key} = "):
+            OmegaConf.to_object(broken)
+    with pytest.raises(ConfigurationError, match=r"^optimizer\.iterations = 0"):
+        SSBroydenConfig(iterations=0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import torch
 
@@ -78,11 +78,14 @@ class SSBroydenConfig:
     max_parameters: int = 20_000
     max_seconds: Optional[float] = None
 
+    where: ClassVar[str] = "optimizer"
+    """The configuration path of these settings, named in the messages."""
+
     def __post_init__(self) -> None:
-        where = "optimizer"
+        where = self.where
         if self.name not in _QUASI_NEWTON:
             raise ConfigurationError(
-                f"optimizer name = {self.name!r}: the quasi-Newton update is one of "
+                f"{where}.name = {self.name!r}: the quasi-Newton update is one of "
                 f"{list(_QUASI_NEWTON)}; choose it by the preset (optimizer=ssbfgs, "
                 "optimizer=adam_ssbfgs) or set it, e.g. optimizer.quasi_newton.name=ssbfgs."
             )
@@ -98,7 +101,7 @@ class SSBroydenConfig:
                      tolerance_change=self.tolerance_change)
         if self.dtype is not None and self.dtype not in DTYPES:
             raise ConfigurationError(
-                f"optimizer dtype = {self.dtype!r}; valid values are {list(DTYPES)} or null."
+                f"{where}.dtype = {self.dtype!r}; valid values are {list(DTYPES)} or null."
             )
 
     @property
@@ -128,6 +131,14 @@ class SSBFGSConfig(SSBroydenConfig):
     name: str = "ssbfgs"
 
 
+@dataclass
+class QuasiNewtonAfterAdam(SSBroydenConfig):
+    """The quasi-Newton phase of ``adam_ssbroyden`` and ``adam_ssbfgs``
+    (``optimizer.quasi_newton.*``; settings as :class:`SSBroydenConfig`)."""
+
+    where: ClassVar[str] = "optimizer.quasi_newton"
+
+
 def _adam_phase(
     lr: float, betas: list[float], scheduler: SchedulerConfig, steps: int
 ) -> Phase:
@@ -153,7 +164,7 @@ class AdamSSBroydenConfig:
     lr: float = 1e-3
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
-    quasi_newton: SSBroydenConfig = field(default_factory=SSBroydenConfig)
+    quasi_newton: QuasiNewtonAfterAdam = field(default_factory=QuasiNewtonAfterAdam)
 
     def __post_init__(self) -> None:
         positive("optimizer", adam_steps=self.adam_steps)
@@ -170,7 +181,9 @@ class AdamSSBFGSConfig(AdamSSBroydenConfig):
     """``optimizer=adam_ssbfgs``: Adam, then SSBFGS (settings as :class:`AdamSSBroydenConfig`)."""
 
     name: str = "adam_ssbfgs"
-    quasi_newton: SSBroydenConfig = field(default_factory=SSBFGSConfig)
+    quasi_newton: QuasiNewtonAfterAdam = field(
+        default_factory=functools.partial(QuasiNewtonAfterAdam, name="ssbfgs")
+    )
 
 
 def _soap(params: Any, **options: Any) -> torch.optim.Optimizer:
@@ -256,7 +269,7 @@ def adam_ssbroyden(
     """Adam for ``adam_steps`` steps, then SSBroyden (in ``dtype``) until max_steps."""
     config = AdamSSBroydenConfig(
         adam_steps=adam_steps, lr=lr,
-        quasi_newton=SSBroydenConfig(iterations=iterations, dtype=dtype),
+        quasi_newton=QuasiNewtonAfterAdam(iterations=iterations, dtype=dtype),
     )
     return config.phases(0)
 
@@ -266,7 +279,8 @@ def adam_ssbfgs(
 ) -> list[Phase]:
     """Adam for ``adam_steps`` steps, then SSBFGS (in ``dtype``) until max_steps."""
     config = AdamSSBFGSConfig(
-        adam_steps=adam_steps, lr=lr, quasi_newton=SSBFGSConfig(iterations=iterations, dtype=dtype)
+        adam_steps=adam_steps, lr=lr,
+        quasi_newton=QuasiNewtonAfterAdam(name="ssbfgs", iterations=iterations, dtype=dtype),
     )
     return config.phases(0)
 

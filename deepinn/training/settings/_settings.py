@@ -59,10 +59,16 @@ within this share of the time trained, and the last step's figure always (docs/m
 """
 
 COLD_COMPILE_S = 20.0
-"""About what a cold compile of a whole PINN loss and its gradient adds to a run (nothing in
-inductor's on-disk cache; an idle 2-core CPU, C++ wrapper, whole run against the eager run):
-P1 and P2 of ``bench/whole_run.py`` both about 20 s, little dependent on the network's width or
-the number of points."""
+"""What a cold compile of a whole PINN loss and its gradient adds to a run, in seconds: nothing
+of it in inductor's on-disk cache; a whole run against the eager run, less what the compiled
+steps save (docs/benchmarks.md, "Whole run"). Little dependent on the network's width or the
+number of points."""
+
+WARM_COMPILE_S = 5.0
+"""What a warm compile adds, in seconds, measured as :data:`COLD_COMPILE_S` is: a loss of the
+same shape was compiled on this machine before, so inductor loads its graphs from the on-disk
+cache and what is left is dynamo's trace and the libraries' load. Never taken above
+:data:`COLD_COMPILE_S`."""
 
 STEP_SAVING_MS = (2.1, 0.26)
 """What the compiled loss and gradient save per optimizer step over the eager default, in ms:
@@ -71,15 +77,17 @@ a fixed part (kernel launches and Python per operator) and a part per million of
 2 400 points: about 7 ms) and P2 (921 x 2 780: about 2.8 ms)."""
 
 
-def auto_compile_steps(size: int) -> int:
+def auto_compile_steps(size: int, warm: bool = False) -> int:
     """The run length from which ``compile=auto`` compiles a loss of ``size`` = trained parameters
-    x points per step: where a cold compile (:data:`COLD_COMPILE_S`) pays back out of what each
-    step saves (:data:`STEP_SAVING_MS`), at least :data:`AUTO_COMPILE_STEPS`. A second run of a
-    problem of the same shape loads the compile from the cache in about half the time, so it
-    gains from there on too; the first run is never made slower than eager."""
+    x points per step: where the compile pays back out of what each step saves
+    (:data:`STEP_SAVING_MS`), at least :data:`AUTO_COMPILE_STEPS`. The compile costs
+    :data:`WARM_COMPILE_S` where ``warm`` (a loss of the same shape was compiled on this machine
+    before, into the inductor cache in use), else :data:`COLD_COMPILE_S`; so the first run of a
+    shape is never made slower than eager, and later runs of it compile from a shorter length."""
     fixed, per_million = STEP_SAVING_MS
     saving_s = (fixed + per_million * max(size, 0) / 1e6) / 1e3
-    return max(AUTO_COMPILE_STEPS, math.ceil(COLD_COMPILE_S / saving_s))
+    cost = min(WARM_COMPILE_S, COLD_COMPILE_S) if warm else COLD_COMPILE_S
+    return max(AUTO_COMPILE_STEPS, math.ceil(cost / saving_s))
 
 
 _SECTIONS: dict[str, type] = {
@@ -162,8 +170,9 @@ class RunConfig:
             a short timed probe on the first batch finds faster), ``reverse`` (nested autograd)
             or ``forward`` (torch.func forward mode).
         compile: ``torch.compile`` the loss: ``auto`` (the default) compiles the whole loss
-            (forward lanes, residuals, reductions, and so its backward) of runs long enough for a
-            cold compile to pay back (:func:`auto_compile_steps` of the problem's size) where
+            (forward lanes, residuals, reductions, and so its backward) of runs long enough for
+            the compile to pay back (:func:`auto_compile_steps` of the problem's size, priced
+            warm where a loss of the same shape was compiled on this machine before) where
             every derivative comes from the forward lanes, and runs eager otherwise, every
             fallback logged at INFO; ``true`` compiles it (or, where residuals take nested
             autograd, the network's passes) with a warning when it cannot; ``false`` never
@@ -267,16 +276,18 @@ class RunConfig:
         """``dtype`` as a torch dtype."""
         return DTYPES[self.dtype]
 
-    def compile_mode(self, max_steps: int | None = None, size: int | None = None) -> bool | str:
+    def compile_mode(
+        self, max_steps: int | None = None, size: int | None = None, warm: bool = False
+    ) -> bool | str:
         """``compile`` resolved for a run of ``max_steps`` optimizer steps on a loss of ``size``
         (trained parameters x points per step): ``auto`` is False below
-        :func:`auto_compile_steps` of ``size`` (below :data:`AUTO_COMPILE_STEPS` when the size is
-        not known yet) and for a loss used on its own, of no known length (``max_steps`` None):
-        the compile would not pay back; ``true`` and ``false`` stay."""
+        :func:`auto_compile_steps` of ``size`` and ``warm`` (below :data:`AUTO_COMPILE_STEPS`
+        when the size is not known yet) and for a loss used on its own, of no known length
+        (``max_steps`` None): the compile would not pay back; ``true`` and ``false`` stay."""
         if self.compile != "auto":
             result: bool | str = self.compile
             return result
-        threshold = AUTO_COMPILE_STEPS if size is None else auto_compile_steps(size)
+        threshold = AUTO_COMPILE_STEPS if size is None else auto_compile_steps(size, warm)
         if max_steps is None or max_steps < threshold:
             return False
         return "auto"

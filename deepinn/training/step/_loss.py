@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, final
 
 import torch
@@ -14,9 +14,10 @@ from deepinn.nn import OutputTransform
 from deepinn.operators import Field
 from deepinn.operators._cache import DerivativeCache
 from deepinn.problems import Problem
-from deepinn.training.settings._settings import RunConfig
+from deepinn.training.settings._settings import RunConfig, auto_compile_steps
 from deepinn.training.step._checks import check_first_batch, check_weights
 from deepinn.training.step._compile import CompiledGradient, CompiledLoss, CompiledNetwork
+from deepinn.training.step._compile_record import compile_key, record_compiled, was_compiled
 from deepinn.training.step._modes import field_mode_for, probe_group
 from deepinn.training.step._plan import Points, differentiable_inputs, group_by_order
 from deepinn.training.step._residual import pointwise_residual
@@ -24,6 +25,50 @@ from deepinn.training.step._whole import compile_whole
 from deepinn.training.toolbox._causal import CausalWeighting, Reduce
 
 __all__ = ["PINNLoss", "Points", "group_by_order"]
+
+
+def _pays_back(
+    compile_for: Callable[[int, bool], bool | str],
+    max_steps: int | None,
+    network: torch.nn.Module,
+    points: Points,
+    key: str,
+) -> bool | str:
+    """``compile=auto`` resolved (by ``compile_for``, for a run of ``max_steps``) on the first
+    batch, whose size (``network``'s trained parameters x ``points``) is now known: the compile
+    is priced warm where a loss of ``key`` was compiled on this machine before (looked up only
+    where that can decide), cold otherwise; the choice is logged at INFO."""
+    size = sum(len(batch["x"]) for batch in points.values()) * sum(
+        p.numel() for p in network.parameters() if p.requires_grad
+    )
+    warm = bool(compile_for(size, True)) and was_compiled(key)
+    choice, steps = compile_for(size, warm), auto_compile_steps(size, warm)
+    how = ("the warm compile (a loss of this shape was compiled on this machine before)"
+           if warm else "a cold compile")
+    if choice:
+        logging.getLogger("deepinn.training").info(
+            "compile=auto: compiling: a run of %d steps pays back %s from about %d steps",
+            max_steps, how, steps,
+        )
+    else:
+        logging.getLogger("deepinn.training").info(
+            "compile=auto: the loss runs eager: a run this short would not pay back a compile "
+            "of this size (%d parameters x points): %s pays back from about %d steps",
+            size, how, steps,
+        )
+    return choice
+
+
+def _shape_key(
+    loss: PINNLoss,
+    points: Points,
+    rows: Mapping[str, int] | None,
+    parameters: Sequence[torch.Tensor] | None,
+) -> str:
+    """The key of ``loss``'s compiled graphs for these points (:func:`compile_key`): the loss
+    alone, or (``parameters`` given) with its gradient."""
+    variant = "loss" if parameters is None else "loss and gradient"
+    return compile_key(loss.network, loss.problem.constraints, points, rows, variant, loss._shape)
 
 
 @final
@@ -80,6 +125,9 @@ class PINNLoss:
         self.reduce: Reduce | None = None
         self.compile = run.compile_mode(max_steps)
         self._compile_for = functools.partial(run.compile_mode, max_steps)  # and a size
+        self._max_steps = max_steps
+        # what of the run, besides the network and the points, shapes the compiled graphs
+        self._shape = (run.field_mode, repr(run.causal), repr(problem.space), *problem.outputs)
         self._passes: tuple[CompiledNetwork, CompiledNetwork] | None = None
         if self.compile is True:
             self._passes = (CompiledNetwork(network, True), CompiledNetwork(network, False))
@@ -140,21 +188,17 @@ class PINNLoss:
             lambda points, rows: self._evaluate(points, rows, self.network)[1],
         )
         auto = self.compile == "auto"
-        if auto:  # now the size is known: does a compile pay back?
-            size = sum(len(batch["x"]) for batch in points.values()) * sum(
-                p.numel() for p in self.network.parameters() if p.requires_grad
-            )
-            self.compile = self._compile_for(size)
-            if not self.compile:
-                logging.getLogger("deepinn.training").info(
-                    "compile=auto: the loss runs eager: a run this short would not pay back a "
-                    "compile of this size (%d parameters x points)", size,
-                )
+        key = _shape_key(self, points, rows, parameters) if self.compile else None
+        if auto and key is not None:  # now the size is known: does a compile pay back?
+            self.compile = _pays_back(self._compile_for, self._max_steps, self.network, points,
+                                      key)
         if self.compile:
             self.whole = compile_whole(
                 lambda points, rows: self._evaluate(points, rows, self.network),
                 self.network, self.compile, points, rows, parameters,
             )
+            if self.whole is not None and self.whole.failure is None and key is not None:
+                record_compiled(key)  # a later run of this shape finds the compile warm
             if self.compile is True or self.whole is not None:
                 return self.group_modes
         if auto and self.saved_modes is not None:  # a resumed run: no probe again

@@ -5,6 +5,7 @@
     python bench/toolbox.py burgers_toolbox --ablation --only full exact --budget 300
     python bench/toolbox.py burgers_toolbox --jobs 2 --json toolbox.json
     python bench/toolbox.py allen_cahn_marching --ablation --jobs 2 --budget 1200
+    python bench/toolbox.py burgers_frontier --ablation --jobs 2 --budget 200
 
 Each run is ``deepinn train +experiment=<name> seed=<s> threads=<t> <ablation overrides>
 <--override ...>`` in its own process (no TensorBoard, no progress bar, run folder under
@@ -41,6 +42,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # the periodic embedding, the soft periodic condition (weight 0 in the configuration, where the
 # embedding makes it vanish) is switched back on with weight 1.
 ABLATIONS: dict[str, list[tuple[str, list[str]]]] = {
+    "burgers_frontier": [
+        ("full", []),
+        ("no RAD resampling", ["sampler=latin_hypercube", "resample_every=0"]),
+        ("no exact conditions", ["problem.exact_conditions=false"]),
+        ("float32", ["dtype=float32", "optimizer.quasi_newton.dtype=null"]),
+        ("SSBFGS instead of SSBroyden", ["optimizer=adam_ssbfgs"]),
+    ],
     "burgers_toolbox": [
         ("full", []),
         ("no exact conditions", ["problem.exact_conditions=false"]),
@@ -76,6 +84,8 @@ SHORT = {
     "no causal weighting": "causal",
     "no time marching": "marching",
     "5 windows": "windows5",
+    "float32": "float32",
+    "SSBFGS instead of SSBroyden": "ssbfgs",
 }
 
 

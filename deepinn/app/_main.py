@@ -61,6 +61,7 @@ from deepinn.training.service._runfolder import (
     claim_run_folder,
     is_secondary_rank,
     make_unique_folder,
+    release_run_folder,
 )
 from deepinn.training.service._signals import RunInterruptedError
 
@@ -278,10 +279,13 @@ def train(overrides: Sequence[str]) -> int:
             with HydraSession(args.config_dir) as session:
                 cfg, run = _prepare(session, args, registry, plan)
                 output = str(Path(run.run_dir).resolve())
-                session.run(cfg, run.run_dir, lambda _: _finish(
-                    output, run.config.logger.tensorboard,
-                    lambda: fit_components(run.config, run.parts, output, run.hparams),
-                ))
+                try:
+                    session.run(cfg, run.run_dir, lambda _: _finish(
+                        output, run.config.logger.tensorboard,
+                        lambda: fit_components(run.config, run.parts, output, run.hparams),
+                    ))
+                finally:  # on success, an error or a signal's exit: the .lock file closed
+                    release_run_folder(run.run_dir)
         except DeepinnError as error:
             _fail(error)
     return 0

@@ -9,7 +9,7 @@ of a call is the inputs and outputs plus one batch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -160,6 +160,28 @@ def pde_constraints(constraints: Sequence[AbstractConstraint]) -> list[PDEConstr
     return [c for c in constraints if isinstance(c, PDEConstraint)]
 
 
+def _batched_field(
+    network: torch.nn.Module,
+    x: torch.Tensor,
+    space: Space,
+    outputs: Sequence[str],
+    batch_size: int,
+    value: Callable[[Field, torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """``value(field, part)`` for each batch ``part`` of ``batch_size`` rows of ``x`` (one empty
+    batch when ``x`` has no rows), ``field`` a reverse-mode :class:`~deepinn.operators.Field` of
+    ``network`` at ``part`` (on the network's device, in its dtype, requiring grad); the values
+    detached, on the CPU, concatenated."""
+    device, dtype = _reference(network)
+    parts = []
+    with torch.enable_grad():
+        for start in range(0, max(len(x), 1), batch_size):
+            part = x[start : start + batch_size].to(device, dtype).requires_grad_(True)
+            field = Field(network, part, space, output_names=tuple(outputs), mode="reverse")
+            parts.append(value(field, part).detach().cpu())
+    return torch.cat(parts)
+
+
 def batched_residuals(
     network: torch.nn.Module,
     constraint: PDEConstraint,
@@ -171,19 +193,15 @@ def batched_residuals(
     """``constraint``'s residual (N, m) at ``x``, as the loss takes it (its ``source``
     subtracted), through a reverse-mode :class:`~deepinn.operators.Field` of ``network``;
     detached, on the CPU, in the network's dtype, in batches of ``batch_size`` rows."""
-    device, dtype = _reference(network)
-    parts = []
-    with torch.enable_grad():
-        for start in range(0, max(len(x), 1), batch_size):
-            part = x[start : start + batch_size].to(device, dtype).requires_grad_(True)
-            batch = {"x": part}
-            if constraint.source is not None:
-                what = f"{constraint.name}: source(x)"
-                batch["source"] = user_values(constraint.source, part.detach(), what,
-                                              constraint.columns).to(part)
-            field = Field(network, part, space, output_names=tuple(outputs), mode="reverse")
-            parts.append(constraint.checked_residual(field, batch).detach().cpu())
-    return torch.cat(parts)
+    def residual(field: Field, part: torch.Tensor) -> torch.Tensor:
+        batch = {"x": part}
+        if constraint.source is not None:
+            what = f"{constraint.name}: source(x)"
+            batch["source"] = user_values(constraint.source, part.detach(), what,
+                                          constraint.columns).to(part)
+        return constraint.checked_residual(field, batch)
+
+    return _batched_field(network, x, space, outputs, batch_size, residual)
 
 
 def batched_partial(
@@ -198,14 +216,8 @@ def batched_partial(
     """The partial derivative of ``output`` by ``coordinates`` (in turn; none: the value) at
     ``x``, (N, 1), by autograd through a reverse-mode :class:`~deepinn.operators.Field`;
     detached, on the CPU, in the network's dtype, in batches of ``batch_size`` rows."""
-    device, dtype = _reference(network)
-    parts = []
-    with torch.enable_grad():
-        for start in range(0, max(len(x), 1), batch_size):
-            part = x[start : start + batch_size].to(device, dtype).requires_grad_(True)
-            field = Field(network, part, space, output_names=tuple(outputs), mode="reverse")
-            parts.append(field.partial(output, *coordinates).detach().cpu())
-    return torch.cat(parts)
+    return _batched_field(network, x, space, outputs, batch_size,
+                          lambda field, _: field.partial(output, *coordinates))
 
 
 def returned(values: torch.Tensor, kind: str) -> Any:

@@ -49,16 +49,20 @@ class Setting:
         value: The value to give it, or a placeholder such as ``"<lower>"``.
         python: How the Python API says it (``"phases=adam(lr=<lower>)"``); default
             ``<last part of key>=<value>`` as a keyword of ``deepinn.fit``.
+        cli: How the command line says it where that is not a ``key=value`` override (an
+            option of another command: ``"--format onnx"``); default ``key=value``.
     """
 
     key: str
     value: object
     python: str | None = None
+    cli: str | None = None
 
     def render(self, syntax: Syntax) -> str:
-        """``key=value`` on the command line, the ``fit`` keyword in Python."""
+        """``key=value`` (or :attr:`cli`) on the command line, the ``fit`` keyword (or
+        :attr:`python`) in Python."""
         if syntax == "cli":
-            return f"{self.key}={_cli_value(self.value)}"
+            return self.cli if self.cli is not None else f"{self.key}={_cli_value(self.value)}"
         if self.python is not None:
             return self.python
         value = self.value
@@ -80,18 +84,26 @@ class DeepinnError(Exception):
     A lower layer states what went wrong and, as ``fix``, the settings that would mend it; the
     message's ``{fix}`` placeholder (or, without one, a closing sentence) shows them in the
     caller's syntax (see :func:`spoken_as`), so no layer below the command line spells its syntax.
+    With ``alternatives=True`` the settings are options of the command or call that raised
+    (``--format onnx`` / ``format='onnx'``), each a fix of its own: they are shown alone, joined
+    by ``, or``, not as one ``deepinn train`` / ``deepinn.fit`` line.
     """
 
-    def __init__(self, *args: object, fix: Sequence[Setting] = ()) -> None:
+    def __init__(
+        self, *args: object, fix: Sequence[Setting] = (), alternatives: bool = False
+    ) -> None:
         super().__init__(*args)
         self.fix = tuple(fix)
+        self.alternatives = alternatives
 
     def render(self, syntax: Syntax) -> str:
         """The message with the fix in ``syntax``."""
         message = str(self.args[0]) if self.args else ""
         if not self.fix:
             return message
-        if syntax == "cli":
+        if getattr(self, "alternatives", False):
+            fix = ", or ".join(s.render(syntax) for s in self.fix)
+        elif syntax == "cli":
             fix = "deepinn train " + " ".join(s.render("cli") for s in self.fix)
         else:
             fix = "deepinn.fit(..., " + ", ".join(s.render("python") for s in self.fix) + ")"

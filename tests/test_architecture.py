@@ -141,7 +141,7 @@ def test_layers_below_the_app_do_not_spell_a_callers_syntax(source):
     """Fixes are structured (``DeepinnError(fix=[Setting(...)])``) and rendered by the caller."""
     spelled = [
         str(path.relative_to(PACKAGE.parent))
-        for sub in ("training", "problems", "constraints", "operators", "nn", "samplers")
+        for sub in ("training", "problems", "constraints", "operators", "nn", "samplers", "runs")
         for path in (PACKAGE / sub).rglob("*.py")
         if any(
             source in ast.unparse(node)

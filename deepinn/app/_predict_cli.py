@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from deepinn._errors import ConfigurationError, DeepinnError, ShapeError
+from deepinn._errors import ConfigurationError, DeepinnError, ShapeError, spoken_as
 
 __all__ = ["COMMANDS", "run_command"]
 
@@ -276,13 +276,14 @@ def run_command(command: str, arguments: Sequence[str]) -> int:
         0 on success, 1 on an error (one line on stderr), 2 on a usage error.
     """
     args = _parser(command).parse_args(list(arguments))
-    try:
-        from deepinn.runs import load
+    with spoken_as("cli"):  # a refusal's fix in this command's options (--format vtk)
+        try:
+            from deepinn.runs import load
 
-        run = load(args.run, device=args.device, checkpoint=args.checkpoint)
-        action = {"predict": _predict, "evaluate": _evaluate, "export": _export}[command]
-        return action(args, run)
-    except DeepinnError as error:
-        message = " ".join(str(error).split())
-        print(f"deepinn {command}: error: {message}", file=sys.stderr)
-        return 1
+            run = load(args.run, device=args.device, checkpoint=args.checkpoint)
+            action = {"predict": _predict, "evaluate": _evaluate, "export": _export}[command]
+            return action(args, run)
+        except DeepinnError as error:
+            message = " ".join(str(error).split())
+            print(f"deepinn {command}: error: {message}", file=sys.stderr)
+            return 1

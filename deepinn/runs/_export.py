@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from deepinn._errors import ConfigurationError
+from deepinn._errors import ConfigurationError, Setting
 from deepinn.training.marching._networks import TimeMarchingNetwork
 
 if TYPE_CHECKING:
@@ -43,6 +43,21 @@ INSTALL_EXPORT = 'pip install "deepinn[export]"'
 
 SUFFIX_FORMATS = {".onnx": "onnx", ".vtu": "vtk", ".vtk": "vtk", ".pt": "torchscript"}
 """The format a file's suffix names (any other suffix: none)."""
+
+_SUFFIXES = {"torchscript": ".pt", "onnx": ".onnx", "vtk": ".vtu"}
+
+
+def format_setting(format: str) -> Setting:
+    """The fix that asks for ``format`` (``format='vtk'`` / ``--format vtk``)."""
+    return Setting("format", format, python=f"format={format!r}", cli=f"--format {format}")
+
+
+def path_setting(path: str | os.PathLike[str], format: str) -> Setting:
+    """The fix that writes to ``path`` with ``format``'s suffix (``--out u.vtu``)."""
+    suffix = _SUFFIXES[format]
+    renamed = Path(path).with_suffix(suffix)
+    return Setting("out", str(renamed), python=f"a file name ending in {suffix}",
+                   cli=f"--out {renamed}")
 
 
 def format_for(path: str | os.PathLike[str]) -> str:
@@ -260,8 +275,9 @@ def export(
     named = SUFFIX_FORMATS.get(suffix)
     if named is not None and named != format:
         raise ConfigurationError(
-            f"export: {str(path)!r}: the suffix {suffix!r} is for format={named!r}, not "
-            f"format={format!r}; give format={named!r}, or a file name with another suffix."
+            f"export: {str(path)!r}: the suffix {suffix!r} is for the {named} format, not "
+            f"{format}; give {{fix}}.",
+            fix=[format_setting(named), path_setting(path, format)], alternatives=True,
         )
     if format == "vtk":
         from deepinn.runs._vtk import export_vtk

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from deepinn._errors import ConfigurationError, ShapeError
-from deepinn.runs._export import missing_packages
+from deepinn.runs._export import missing_packages, path_setting
 
 if TYPE_CHECKING:
     from deepinn.runs._trained import TrainedRun
@@ -170,7 +170,8 @@ def export_vtk(
     if target.suffix.lower() not in VTK_SUFFIXES:
         raise ConfigurationError(
             f"export: {str(target)!r}: VTK export writes {' or '.join(VTK_SUFFIXES)} files "
-            f"(got {target.suffix or 'no suffix'!r})."
+            f"(got {target.suffix or 'no suffix'!r}); give {{fix}}.",
+            fix=[path_setting(target, "vtk")], alternatives=True,
         )
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise ConfigurationError(f"export: resolution = {resolution!r}; use a positive integer.")

@@ -198,7 +198,7 @@ def test_fourier_modified_and_periodic_networks_reload_and_export(
 
 
 def test_the_file_suffix_chooses_the_format_and_a_contrary_one_is_refused(
-    cli_run: Path, tmp_path: Path
+    cli_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from deepinn.__main__ import main
     from deepinn.runs._export import format_for
@@ -208,11 +208,20 @@ def test_the_file_suffix_chooses_the_format_and_a_contrary_one_is_refused(
     ]
     run = dp.load(cli_run)
     with pytest.raises(ConfigurationError, match=r"model\.onnx': the suffix '\.onnx' is for "
-                                                 r"format='onnx', not format='torchscript'; "
-                                                 r"give format='onnx'"):
+                                                 r"the onnx format, not torchscript; give "
+                                                 r"format='onnx', or a file name ending in "
+                                                 r"\.pt\.$"):
         run.export(tmp_path / "model.onnx", "torchscript")
-    with pytest.raises(ConfigurationError, match=r"is for format='vtk', not format='onnx'"):
+    with pytest.raises(ConfigurationError, match=r"is for the vtk format, not onnx; give "
+                                                 r"format='vtk', or a file name ending in \.onnx"):
         run.export(tmp_path / "model.vtu", "onnx")
+    assert not list(tmp_path.iterdir())
+    assert main(["export", str(cli_run), "--format", "vtk", "--out", str(tmp_path / "m.onnx")]) == 1
+    error = capsys.readouterr().err  # the command line's words, not the Python API's
+    assert error.startswith("deepinn export: error: export: ")
+    assert (f"the suffix '.onnx' is for the onnx format, not vtk; give --format onnx, or --out "
+            f"{tmp_path / 'm.vtu'}.") in error
+    assert "format=" not in error and "file name" not in error
     assert not list(tmp_path.iterdir())
     script = tmp_path / "model.pt"
     assert main(["export", str(cli_run), "--out", str(script)]) == 0  # no --format: torchscript

@@ -9,7 +9,8 @@ prints it next to the recorded one, with the solution, error and residual figure
 folder's ``evaluation/`` (``--plots DIR``: in DIR; ``--no-plots``: none).
 ``deepinn export RUN --format torchscript|onnx --out FILE`` writes a standalone network;
 ``--format vtk`` the prediction on a grid (``--grid x=0:1:101``, ``--resolution``) or a mesh
-(``--mesh FILE``) for ParaView. Each works
+(``--mesh FILE``) for ParaView, in time slices along ``--time`` (``t`` where the problem has it;
+``none``: every coordinate a spatial axis). Each works
 for runs from the command line (rebuilt from their configuration); a run started from Python is
 loaded from Python (``deepinn.load(run, problem=..., network=...)``). An error is one line
 ``deepinn <command>: error: ...`` and exit status 1.
@@ -79,6 +80,10 @@ def _parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--mesh", default=None, metavar="FILE",
                             help="vtk: a mesh file (any meshio reads) whose points and cells "
                                  "replace the grid")
+        parser.add_argument("--time", default=None, metavar="NAME",
+                            help="vtk: the time coordinate, one file per time slice (default: "
+                                 "t, where the problem has it); none: every coordinate a "
+                                 "spatial axis")
     return parser
 
 
@@ -259,9 +264,11 @@ def _export(args: argparse.Namespace, run: Any) -> int:
     if args.format == "vtk":
         options = {"grid": grid_axes(args.grid), "resolution": args.resolution,
                    "mesh": args.mesh}
-    elif args.grid or args.mesh is not None:
+        if args.time is not None:
+            options["time"] = None if args.time.lower() == "none" else args.time
+    elif args.grid or args.mesh is not None or args.time is not None:
         raise ConfigurationError(
-            f"--grid and --mesh are for --format vtk, not --format {args.format}."
+            f"--grid, --mesh and --time are for --format vtk, not --format {args.format}."
         )
     path = run.export(args.out, args.format, **options)
     print(f"deepinn export: {args.format} -> {path} "

@@ -7,8 +7,9 @@ has an exact solution, ``<output>_exact`` and ``<output>_error`` (predicted minu
 also carries ``inside`` (1 in the domain, 0 outside its bounding-box corners: ParaView's
 Threshold on it shows the domain alone).
 
-A time-dependent problem (a coordinate named ``time``, ``t`` by default) is written as a time
-series: one file per time slice, ``<stem>_0000.vtu``, ``<stem>_0001.vtu``, ..., next to the
+A time-dependent problem (a coordinate named ``time``, ``t`` by default; a name that is no
+coordinate is refused, except the default ``t``: a problem without it is spatial) is written as a
+time series: one file per time slice, ``<stem>_0000.vtu``, ``<stem>_0001.vtu``, ..., next to the
 path asked for, and ``<path>.series``, the JSON index ParaView opens as one dataset with a time
 axis.
 """
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from deepinn._errors import ConfigurationError, ShapeError
+from deepinn._errors import ConfigurationError, Setting, ShapeError, nearest
 from deepinn.runs._export import missing_packages, path_setting
 
 if TYPE_CHECKING:
@@ -68,6 +69,28 @@ def _axes(run: TrainedRun, grid: Mapping[str, Any], resolution: int) -> dict[str
         else np.linspace(lower[i], upper[i], resolution)
         for i, name in enumerate(coordinates)
     }
+
+
+def _time(run: TrainedRun, time: str | None) -> str | None:
+    """The time coordinate ``time`` names (None: none, or a problem of one coordinate).
+
+    Raises:
+        ConfigurationError: ``time`` is not a coordinate (nor the default ``t``).
+    """
+    coordinates = run.coordinates
+    if time is not None and time not in coordinates and time != "t":
+        close = nearest(time, coordinates)
+        names = [close] if close is not None else coordinates
+        fix = [Setting("time", name, python=f"time={name!r}", cli=f"--time {name}")
+               for name in names]
+        fix.append(Setting("time", None, python="time=None", cli="--time none"))
+        raise ConfigurationError(
+            f"export: the time coordinate {time!r} is not one of problem {run.problem.name!r}'s "
+            f"coordinates {coordinates}; give {{fix}} (the last: no time slices, every "
+            "coordinate a spatial axis).",
+            fix=fix, alternatives=True,
+        )
+    return time if time in coordinates and len(coordinates) > 1 else None
 
 
 def _grid_cells(shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
@@ -156,12 +179,13 @@ def export_vtk(
             order) and cells instead of a grid.
         resolution: Points per axis not given in ``grid`` (time slices included).
         time: The time coordinate (one file per slice); ``None`` treats every coordinate as
-            a spatial axis (at most three).
+            a spatial axis (at most three). The default, ``t``, where the problem has no
+            coordinate ``t``, is ``None``; any other name must be a coordinate.
         batch_size: Points per forward pass.
 
     Raises:
-        ConfigurationError: meshio is not installed, a suffix other than .vtu/.vtk, an
-            unreadable mesh, or more than three spatial axes.
+        ConfigurationError: meshio is not installed, a suffix other than .vtu/.vtk, a
+            ``time`` that is no coordinate, an unreadable mesh, or more than three spatial axes.
         ShapeError: A grid axis that is not 1-D or names no coordinate, or a mesh whose points
             do not fit the problem's space.
     """
@@ -176,7 +200,7 @@ def export_vtk(
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise ConfigurationError(f"export: resolution = {resolution!r}; use a positive integer.")
     coordinates = run.coordinates
-    time = time if time in coordinates and len(coordinates) > 1 else None
+    time = _time(run, time)
     spatial = [name for name in coordinates if name != time]
     if mesh is None and len(spatial) > 3:
         raise ConfigurationError(

@@ -157,6 +157,46 @@ def test_vtk_refuses_another_suffix_and_other_formats_refuse_its_options(
         run.export(tmp_path / "u.png", "png")
 
 
+def test_a_time_name_that_is_no_coordinate_is_refused_naming_the_coordinates(
+    marching_run: dp.runs.TrainedRun, tmp_path: Path
+) -> None:
+    pytest.importorskip("meshio", reason="the export extra is not installed")
+    with pytest.raises(ConfigurationError, match=r"the time coordinate 'tau' is not one of "
+                                                 r"problem 'marched_heat''s coordinates "
+                                                 r"\['x', 't'\]; give time='t', or time=None"):
+        marching_run.export(tmp_path / "heat.vtu", "vtk", time="tau", resolution=3)
+    assert not list(tmp_path.iterdir())
+    spatial = marching_run.export(tmp_path / "plane.vtu", "vtk", time=None, resolution=3)
+    assert spatial.suffix == ".vtu"  # t is one more spatial axis: one file, no series
+
+
+def test_the_export_command_takes_the_time_coordinate_and_refuses_another_name(
+    cli: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    meshio = pytest.importorskip("meshio", reason="the export extra is not installed")
+    from deepinn.__main__ import main
+
+    run = tmp_path / "heat"
+    assert cli(run, "problem=heat", "eval_points=100", "net.hidden=[4]", "optimizer=adam",
+               "trainer.max_steps=2", "dtype=float64") == 0
+    out = tmp_path / "heat.vtu"
+    assert main(["export", str(run), "--out", str(out), "--grid", "t=0:1:3",
+                 "--resolution", "4"]) == 0  # no --time: t gives the slices, as documented
+    series = json.loads((tmp_path / "heat.vtu.series").read_text())["files"]
+    assert [entry["time"] for entry in series] == [0.0, 0.5, 1.0]
+    capsys.readouterr()
+    assert main(["export", str(run), "--out", str(out), "--time", "tau"]) == 1
+    error = capsys.readouterr().err
+    assert "time coordinate 'tau' is not one of problem 'heat''s coordinates ['x', 't']" in error
+    assert "give --time t, or --time none" in error and "time=" not in error
+    plane = tmp_path / "plane.vtu"
+    assert main(["export", str(run), "--out", str(plane), "--time", "none",
+                 "--resolution", "4"]) == 0
+    assert meshio.read(plane).points.shape == (16, 3)  # x and t as two spatial axes
+    assert main(["export", str(run), "--out", str(tmp_path / "m.pt"), "--time", "t"]) == 1
+    assert "--grid, --mesh and --time are for --format vtk" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ time marching
 @pytest.mark.filterwarnings("ignore:.*torch.jit.load.*:DeprecationWarning")
 def test_a_time_marching_run_predicts_and_exports_its_composite_network(

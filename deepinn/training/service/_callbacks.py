@@ -35,6 +35,7 @@ from deepinn.training.service._record import write_network
 from deepinn.training.settings._sections import MonitorConfig
 from deepinn.training.step._compile import CompiledGradient, CompiledLoss
 from deepinn.training.step._module import PINNModule
+from deepinn.training.step._validation import validation_metrics
 
 __all__ = [
     "FigureLogger",
@@ -205,7 +206,9 @@ class RunArtifacts(pl.Callback):
     ``plots/*.png`` (sample points, solution, ``losses.png``) into the run folder.
 
     The loss curves of ``plots/losses.png`` are recorded every ``monitor.log_every`` steps and at
-    each validation; they are kept in the checkpoints, so a resumed run draws its whole history.
+    each validation; they are kept in the checkpoints, so a resumed run draws its whole history
+    (a checkpoint is written before its step's validation: the resumed run measures the error at
+    its first step).
     """
 
     def __init__(self, run_dir: str | Path, eval_points: int = 10_000) -> None:
@@ -236,17 +239,19 @@ class RunArtifacts(pl.Callback):
         steps.append(step)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking:
-            return
+        if not trainer.sanity_checking:
+            self._record_errors(trainer.global_step, trainer.callback_metrics)
+
+    def _record_errors(self, step: int, metrics: Mapping[str, Any]) -> None:
         errors = {
             name[len("val/"):]: float(value)
-            for name, value in trainer.callback_metrics.items()
+            for name, value in metrics.items()
             if name.startswith("val/")
             and (name.count("/") == 1 or name.startswith("val/coefficient_error/"))
         }
         if errors:
             _append(self.history["val"], len(self.history["val_steps"]), errors)
-            self.history["val_steps"].append(trainer.global_step)
+            self.history["val_steps"].append(step)
 
     @rank_zero_only
     def _write_losses(self) -> None:
@@ -283,6 +288,13 @@ class RunArtifacts(pl.Callback):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._write_points(trainer, pl_module)
+        step, data = trainer.global_step, _datamodule(trainer)
+        if step > 0 and data is not None and step not in self.history["val_steps"]:
+            module = _pinn(self, pl_module)  # resumed: the error its checkpoint did not hold
+            item = data.val_dataloader().dataset[0]  # not iterated: no draw from torch's RNG
+            batch = {k: v.to(module.device) for k, v in item.items()}
+            self._record_errors(step, validation_metrics(
+                module.problem, module.net, dict(module.coefficients), batch))
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         wall_time = time.perf_counter() - self._start

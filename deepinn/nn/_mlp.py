@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from deepinn._errors import ConfigurationError
 from deepinn.nn import _forward_laplacian as fl
+from deepinn.nn import _tanh_jet
 from deepinn.nn._activations import AbstractActivation, get_activation
 from deepinn.nn._base import AbstractLaneNetwork, as_points, check_last_dim
 from deepinn.nn._bounds import Bounds, fold_normalisation, normalisation_affine
@@ -168,8 +169,15 @@ class FullyConnected(AbstractLaneNetwork):
             The lanes of the output.
         """
         weight, bias = self.first_layer()
-        lanes = fl.linear_lanes(lanes, weight, bias)
         act = self._activation
+        if _tanh_jet.applies(act, lanes, marked, len(self.linears)):
+            parameters = [weight, bias]
+            rest = iter(dense(self.linears))
+            next(rest)
+            for layer in rest:
+                parameters += [layer.weight, layer.bias]
+            return _tanh_jet.tanh_jet(lanes.value, marked, parameters)
+        lanes = fl.linear_lanes(lanes, weight, bias)
         layers = iter(dense(self.linears))
         next(layers)
         for layer in layers:

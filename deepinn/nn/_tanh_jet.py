@@ -1,0 +1,274 @@
+"""The forward lanes of a tanh MLP in one autograd node, with a hand-written backward.
+
+:func:`tanh_jet` computes what ``FullyConnected.forward_lanes`` computes from the input's own
+lanes (see ``_forward_laplacian``) for a tanh network, but as a single
+:class:`torch.autograd.Function`: the value, gradient and second-derivative lanes of a layer are
+one ``(lanes * N, width)`` matrix, so a layer is one matmul forward and two backward (the input's
+adjoint and the weight's gradient), and the elementwise work of tanh is done by fused kernels
+(``tanh_backward`` forms ``(1 - t^2) g`` in one), in place on buffers the function owns. On a
+small network a step costs about what its operator calls cost, so this is what makes the eager
+lanes cheaper than the operators autograd would record one by one.
+
+With ``t = tanh(z)``, ``d1 = 1 - t^2`` and ``q`` the squared gradient lanes of the marked
+coordinates (their sum in Laplacian mode)::
+
+    g' = d1 g          D' = d1 (D - 2 t q)
+
+and, for the adjoints (bars) of a layer's outputs::
+
+    D_bar = d1 D'_bar
+    g_bar = d1 g'_bar - 4 t D_bar g          (marked lanes; the others only the first term)
+    z_bar = d1 (t_bar - 2 t (sum g'_bar g + sum D'_bar (D - 2 t q)) - 2 sum D_bar q)
+
+A backward asked to build a graph (``create_graph=True``, a double backward) recomputes the
+lanes with the plain differentiable code and differentiates those instead, so higher
+derivatives stay exact.
+
+It applies to input lanes as :func:`input_lanes` makes them (identity gradient, no second
+derivative), marked coordinates that form a contiguous range (or none), eager mode, and at least
+one hidden layer; :func:`applies` says whether it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from deepinn.nn import _forward_laplacian as fl
+from deepinn.nn._activations import AbstractActivation, Tanh
+
+__all__ = ["applies", "tanh_jet"]
+
+_tanh_backward = torch.ops.aten.tanh_backward.default
+_tanh_backward_out = torch.ops.aten.tanh_backward.grad_input
+
+
+class _Plan(NamedTuple):
+    """The lane layout: d gradient lanes, marked window [start, stop), m second-derivative lanes."""
+
+    dim: int
+    start: int
+    stop: int
+    lanes: int
+    summed: bool
+
+
+def applies(
+    activation: AbstractActivation, lanes: fl.Lanes, marked: fl.Marked, layers: int
+) -> bool:
+    """Whether :func:`tanh_jet` computes exactly what the plain lanes of this network would.
+
+    Args:
+        activation: The network's activation (tanh only).
+        lanes: The lanes entering the network (the raw input's, from ``input_lanes``).
+        marked: The coordinates whose second derivatives are carried (a contiguous range or none).
+        layers: The number of dense layers (at least two: one hidden layer).
+    """
+    if type(activation) is not Tanh or layers < 2 or lanes.diag is not None:
+        return False
+    if marked.count and marked.window is None:
+        return False
+    if torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active():
+        return False
+    value = lanes.value
+    if value.dim() != 2 or not value.dtype.is_floating_point:
+        return False
+    return lanes.grad is fl.input_lanes(value).grad
+
+
+def tanh_jet(x: torch.Tensor, marked: fl.Marked, parameters: Sequence[torch.Tensor]) -> fl.Lanes:
+    """The output lanes of the tanh MLP ``parameters`` (``W1, b1, W2, b2, ...``) at ``x``.
+
+    Args:
+        x: ``(N, d)`` points (differentiable if they require grad).
+        marked: The coordinates whose second derivatives are carried.
+        parameters: Each dense layer's weight and bias, first to last; tanh follows every
+            layer but the last.
+
+    Returns:
+        The lanes of the output: value ``(N, k)``, gradient ``(d, N, k)``, second derivatives
+        ``(m, N, k)`` (None when no coordinate is marked).
+    """
+    window = marked.window if marked.count else slice(0, 0)
+    assert window is not None
+    count = 0 if not marked.count else 1 if marked.summed else marked.count
+    plan = _Plan(marked.dim, window.start, window.stop, count, marked.summed)
+    value, grad, diag = _TanhJet.apply(x, plan, *parameters)
+    return fl.Lanes(value, grad, diag if count else None)
+
+
+def _reference(x: torch.Tensor, plan: _Plan, parameters: Sequence[torch.Tensor]) -> fl.Lanes:
+    """The same lanes by the plain differentiable lane code (for a double backward)."""
+    indices = tuple(range(plan.start, plan.stop))
+    window = slice(plan.start, plan.stop) if indices else None
+    marked = fl.Marked(plan.dim, indices, window, plan.summed)
+    lanes = fl.input_lanes(x)
+    tanh = Tanh()
+    for index in range(0, len(parameters), 2):
+        if index:
+            lanes = fl.activation_lanes(lanes, tanh, marked)
+        lanes = fl.linear_lanes(lanes, parameters[index], parameters[index + 1])
+    return lanes
+
+
+def _squares(grad: torch.Tensor, plan: _Plan) -> torch.Tensor:
+    """The squared gradient lanes of the marked coordinates (summed in Laplacian mode)."""
+    chosen = grad[plan.start : plan.stop]
+    square = chosen * chosen
+    if plan.summed and plan.stop - plan.start > 1:
+        square = square.sum(dim=0, keepdim=True)
+    return square
+
+
+def _tanh_of_double(double: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``tanh(double / 2)`` into ``out`` as ``2 sigmoid(double) - 1`` (``double`` is clobbered).
+
+    On CPUs torch's tanh is several times slower than its sigmoid; the absolute error of this
+    form is a few units in the last place of 1 (the value rows' own precision).
+    """
+    torch.sigmoid(double, out=out)
+    return out.mul_(2.0).sub_(1.0)
+
+
+class _TanhJet(torch.autograd.Function):
+    """Value, gradient and second-derivative lanes of a tanh MLP, and their backward."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: torch.Tensor, plan: _Plan, *parameters: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        d, _, _, m, _ = plan
+        n = x.shape[0]
+        rows = 1 + d + m
+        weights, biases = parameters[0::2], parameters[1::2]
+        # Layer 1: the input's gradient lanes are the identity, so the pre-activation's are the
+        # columns of W1, constant over the points: (d, 1, width).
+        z = torch.addmm(biases[0], x, weights[0].t(), beta=2.0, alpha=2.0)  # 2 z
+        grad_z = weights[0].t().contiguous().unsqueeze(1)
+        width = z.shape[1]
+        h = z.new_empty((rows, n, width))
+        t = _tanh_of_double(z, h[0])
+        _tanh_backward_out(grad_z, t, grad_input=h[1 : 1 + d])
+        first_square = first_inner = None
+        if m:
+            first_square = _squares(grad_z, plan)
+            first_inner = t * (first_square * -2.0)
+            _tanh_backward_out(first_inner, t, grad_input=h[1 + d :])
+        hidden = [h]  # the lanes entering each later layer
+        pre = []  # each later layer's pre-activation lanes: (z; g; D - 2 t q) and its q
+        for weight, bias in zip(weights[1:-1], biases[1:-1], strict=True):
+            stacked = F.linear(h.view(rows * n, -1), weight).view(rows, n, -1)
+            h = torch.empty_like(stacked)
+            t = _tanh_of_double(torch.add(stacked[0], bias).mul_(2.0), h[0])
+            _tanh_backward_out(stacked[1 : 1 + d], t, grad_input=h[1 : 1 + d])
+            square = None
+            if m:
+                square = _squares(stacked[1 : 1 + d], plan)
+                inner = stacked[1 + d :].addcmul_(t, square, value=-2.0)
+                _tanh_backward_out(inner, t, grad_input=h[1 + d :])
+            pre.append((stacked, square))
+            hidden.append(h)
+        out = F.linear(h.view(rows * n, -1), weights[-1]).view(rows, n, -1)
+        out[0].add_(biases[-1])
+        ctx.save_for_backward(x, *parameters)
+        ctx.plan = plan
+        ctx.hidden, ctx.pre = hidden, pre
+        ctx.first = (grad_z, first_square, first_inner)
+        ctx.set_materialize_grads(False)
+        return out[0], out[1 : 1 + d], out[1 + d :]
+
+    @staticmethod
+    def backward(ctx: Any, *bars: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
+        saved = ctx.saved_tensors
+        x, parameters = saved[0], saved[1:]
+        plan: _Plan = ctx.plan
+        if torch.is_grad_enabled():  # create_graph: differentiate the plain lanes instead
+            return _double_backward(x, plan, parameters, bars, ctx.needs_input_grad)
+        d, lo, hi, m, _ = plan
+        weights = parameters[0::2]
+        hidden, pre = ctx.hidden, ctx.pre
+        rows, n = hidden[0].shape[:2]
+        out_width = weights[-1].shape[0]
+        value_bar, grad_bar, diag_bar = bars
+        if value_bar is not None and grad_bar is not None and diag_bar is not None:
+            y_bar = torch.cat([value_bar.unsqueeze(0), grad_bar, diag_bar])
+        else:
+            y_bar = hidden[0].new_zeros((rows, n, out_width))
+            parts = (y_bar[0], y_bar[1 : 1 + d], y_bar[1 + d :])
+            for bar, part in zip(bars, parts, strict=True):
+                if bar is not None:
+                    part.copy_(bar)
+        grads: list[torch.Tensor | None] = [None] * len(parameters)
+        grads[-1] = y_bar[0].sum(0)
+        grads[-2] = y_bar.view(rows * n, -1).t().mm(hidden[-1].view(rows * n, -1))
+        if out_width == 1:  # an outer product: a broadcast multiply is cheaper than a matmul
+            h_bar = y_bar * weights[-1]
+        else:
+            h_bar = y_bar.view(rows * n, -1).mm(weights[-1]).view(rows, n, -1)
+        for layer in range(len(weights) - 2, -1, -1):
+            h = hidden[layer]
+            t = h[0]
+            if layer:
+                stacked, square = pre[layer - 1]
+                grad_z, inner = stacked[1 : 1 + d], stacked[1 + d :]
+            else:
+                grad_z, square, inner = ctx.first
+            z_bar = torch.empty_like(h)
+            _tanh_backward_out(h_bar[1 : 1 + d], t, grad_input=z_bar[1 : 1 + d])
+            if layer:
+                dot = torch.linalg.vecdot(h_bar[1:], stacked[1:], dim=0)
+            else:
+                dot = torch.linalg.vecdot(h_bar[1 : 1 + d], grad_z, dim=0)
+            if m:
+                a = _tanh_backward_out(h_bar[1 + d :], t, grad_input=z_bar[1 + d :])
+                z_bar[1 + lo : 1 + hi].addcmul_(a * t, grad_z[lo:hi], value=-4.0)
+                if not layer:
+                    dot.add_(torch.linalg.vecdot(h_bar[1 + d :], inner, dim=0))
+                t_bar = torch.addcmul(h_bar[0], t, dot, value=-2.0)
+                t_bar.add_(torch.linalg.vecdot(a, square, dim=0), alpha=-2.0)
+            else:
+                t_bar = torch.addcmul(h_bar[0], t, dot, value=-2.0)
+            _tanh_backward_out(t_bar, t, grad_input=z_bar[0])
+            grads[2 * layer + 1] = z_bar[0].sum(0)
+            if layer:
+                flat = z_bar.view(rows * n, -1)
+                below = hidden[layer - 1].view(rows * n, -1)
+                grads[2 * layer] = flat.t().mm(below)
+                h_bar = flat.mm(weights[layer]).view(rows, n, -1)
+            else:  # W1's columns are also the first layer's gradient lanes, at every point
+                lanes_sum = z_bar[1 : 1 + d].sum(1)
+                grads[0] = torch.addmm(lanes_sum.t(), z_bar[0].t(), x)
+                x_bar = z_bar[0].mm(weights[0]) if ctx.needs_input_grad[0] else None
+        return (x_bar, None, *grads)
+
+
+def _double_backward(
+    x: torch.Tensor,
+    plan: _Plan,
+    parameters: Sequence[torch.Tensor],
+    bars: Sequence[torch.Tensor | None],
+    needs: Sequence[bool],
+) -> tuple[torch.Tensor | None, ...]:
+    """The backward as a differentiable graph: autograd through the plain lane code."""
+    inputs = [x, *parameters]
+    wanted = [i for i, need in enumerate([needs[0], *needs[2:]]) if need]
+    lanes = _reference(x, plan, parameters)
+    outputs, grad_outputs = [], []
+    for output, bar in zip((lanes.value, lanes.grad, lanes.diag), bars, strict=True):
+        if output is not None and bar is not None:
+            outputs.append(output.expand_as(bar))
+            grad_outputs.append(bar)
+    found = torch.autograd.grad(
+        outputs,
+        [inputs[i] for i in wanted],
+        grad_outputs,
+        create_graph=True,
+        allow_unused=True,
+    )
+    grads: list[torch.Tensor | None] = [None] * len(inputs)
+    for i, grad in zip(wanted, found, strict=True):
+        grads[i] = grad
+    return (grads[0], None, *grads[1:])

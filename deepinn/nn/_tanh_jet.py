@@ -162,7 +162,7 @@ class _TanhJet(torch.autograd.Function):
         for weight, bias in zip(weights[1:-1], biases[1:-1], strict=True):
             stacked = F.linear(h.view(rows * n, -1), weight).view(rows, n, -1)
             h = torch.empty_like(stacked)
-            t = _tanh_of_double(torch.add(stacked[0], bias).mul_(2.0), h[0])
+            t = _tanh_of_double(stacked[0].add_(bias).mul_(2.0), h[0])  # the value row is spent
             _tanh_backward_out(stacked[1 : 1 + d], t, grad_input=h[1 : 1 + d])
             square = None
             if m:
@@ -216,22 +216,23 @@ class _TanhJet(torch.autograd.Function):
                 grad_z, inner = stacked[1 : 1 + d], stacked[1 + d :]
             else:
                 grad_z, square, inner = ctx.first
-            z_bar = torch.empty_like(h)
-            _tanh_backward_out(h_bar[1 : 1 + d], t, grad_input=z_bar[1 : 1 + d])
+            # h_bar is this function's own buffer: it becomes z_bar in place, row block by
+            # row block, each block read before it is overwritten.
+            value_bar, grad_bar, diag_bar = h_bar[0], h_bar[1 : 1 + d], h_bar[1 + d :]
             if layer:
                 dot = torch.linalg.vecdot(h_bar[1:], stacked[1:], dim=0)
             else:
-                dot = torch.linalg.vecdot(h_bar[1 : 1 + d], grad_z, dim=0)
+                dot = torch.linalg.vecdot(grad_bar, grad_z, dim=0)
+                if m:
+                    dot.add_(torch.linalg.vecdot(diag_bar, inner, dim=0))
+            value_bar.addcmul_(t, dot, value=-2.0)
+            _tanh_backward_out(grad_bar, t, grad_input=grad_bar)
             if m:
-                a = _tanh_backward_out(h_bar[1 + d :], t, grad_input=z_bar[1 + d :])
-                z_bar[1 + lo : 1 + hi].addcmul_(a * t, grad_z[lo:hi], value=-4.0)
-                if not layer:
-                    dot.add_(torch.linalg.vecdot(h_bar[1 + d :], inner, dim=0))
-                t_bar = torch.addcmul(h_bar[0], t, dot, value=-2.0)
-                t_bar.add_(torch.linalg.vecdot(a, square, dim=0), alpha=-2.0)
-            else:
-                t_bar = torch.addcmul(h_bar[0], t, dot, value=-2.0)
-            _tanh_backward_out(t_bar, t, grad_input=z_bar[0])
+                a = _tanh_backward_out(diag_bar, t, grad_input=diag_bar)
+                grad_bar[lo:hi].addcmul_(a * t, grad_z[lo:hi], value=-4.0)
+                value_bar.add_(torch.linalg.vecdot(a, square, dim=0), alpha=-2.0)
+            _tanh_backward_out(value_bar, t, grad_input=value_bar)
+            z_bar = h_bar
             grads[2 * layer + 1] = z_bar[0].sum(0)
             if layer:
                 flat = z_bar.view(rows * n, -1)

@@ -159,7 +159,9 @@ class FullyConnected(AbstractLaneNetwork):
     def forward_lanes(self, lanes: fl.Lanes, marked: fl.Marked) -> fl.Lanes:
         """Propagate forward-mode lanes through the network (see ``forward_derivatives``).
 
-        Works from any input lanes (an embedding's output as well as the raw input).
+        Works from any input lanes (an embedding's output as well as the raw input). A tanh
+        network started from the raw input's lanes runs them fused in one autograd node
+        (``_tanh_jet``), with the same results.
 
         Args:
             lanes: The lanes of the network's input (input normalisation is applied here).

@@ -25,8 +25,9 @@ lanes with the plain differentiable code and differentiates those instead, so hi
 derivatives stay exact.
 
 It applies to input lanes as :func:`input_lanes` makes them (identity gradient, no second
-derivative), marked coordinates that form a contiguous range (or none), eager mode, and at least
-one hidden layer; :func:`applies` says whether it does.
+derivative) of at least one float32 or float64 point (no autocast), marked coordinates that form
+a contiguous range (or none), eager mode, and at least one hidden layer; :func:`applies` says
+whether it does.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = ["applies", "tanh_jet"]
 
 _tanh_backward = torch.ops.aten.tanh_backward.default
 _tanh_backward_out = torch.ops.aten.tanh_backward.grad_input
+_EXACT_DTYPES = (torch.float32, torch.float64)
 
 
 class _Plan(NamedTuple):
@@ -74,7 +76,11 @@ def applies(
     if torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active():
         return False
     value = lanes.value
-    if value.dim() != 2 or not value.dtype.is_floating_point:
+    # float32/float64 only: with 8 or 11 mantissa bits 2 sigmoid(2z) - 1 loses tanh's relative
+    # precision near 0 (a value near 0 wrong in its leading digit). No points: the plain code.
+    if value.dim() != 2 or value.dtype not in _EXACT_DTYPES or value.shape[0] == 0:
+        return False
+    if torch.is_autocast_enabled(value.device.type):
         return False
     return lanes.grad is fl.input_lanes(value).grad
 

@@ -167,3 +167,22 @@ def test_the_plain_lanes_serve_what_the_fused_ones_do_not(monkeypatch, case) -> 
     else:
         net.forward_lanes(lanes, marked)
     assert calls == []
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_keeps_the_plain_lanes(monkeypatch, dtype) -> None:
+    # 2 sigmoid(2z) - 1 loses tanh's relative precision near 0: with 8 or 11 mantissa bits the
+    # value of a network near 0 would be wrong in its leading digit.
+    calls = _fused_calls(monkeypatch)
+    net = FullyConnected([2, 8, 8, 1], dtype=dtype)
+    net.forward_derivatives(torch.rand(5, 2, dtype=dtype) * 0.01)
+    assert calls == []
+    with torch.autocast("cpu", dtype=dtype):  # float32 points, half-precision arithmetic
+        FullyConnected([2, 8, 8, 1]).forward_derivatives(torch.rand(5, 2) * 0.01)
+    assert calls == []
+
+
+def test_no_points_give_empty_lanes() -> None:
+    net = _net([2, 8, 8, 1])
+    u, du, d2u = net.forward_derivatives(torch.rand(0, 2, dtype=torch.float64), (True, False))
+    assert (u.shape, du.shape, d2u.shape) == ((0, 1), (0, 1, 2), (0, 1, 2))

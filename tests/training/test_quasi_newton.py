@@ -16,6 +16,7 @@ from deepinn.training.optim._quasi_newton import METHODS, SelfScaledQuasiNewton,
 from deepinn.training.settings._presets_second import (
     AdamSSBFGSConfig,
     AdamSSBroydenConfig,
+    QuasiNewtonAfterAdam,
     SOAPConfig,
     SSBroydenConfig,
     adam_ssbroyden,
@@ -145,7 +146,7 @@ def test_soap_trains_a_tiny_pinn():
 def test_a_quasi_newton_name_that_is_no_update_is_refused():
     assert SSBroydenConfig(name="ssbfgs").method == "ssbfgs"
     with pytest.raises(ConfigurationError, match=r"'bfgs'.*ssbroyden.*quasi_newton\.name"):
-        SSBroydenConfig(name="bfgs")
+        QuasiNewtonAfterAdam(name="bfgs")  # standalone: optimizer.name (test below)
     with pytest.raises(ConfigurationError, match="'ssbroyden2'"):
         AdamSSBroydenConfig(quasi_newton=SSBroydenConfig(name="ssbroyden2"))
 
@@ -234,3 +235,10 @@ def test_the_settings_after_adam_are_named_by_their_full_key(preset):
             OmegaConf.to_object(broken)
     with pytest.raises(ConfigurationError, match=r"^optimizer\.iterations = 0"):
         SSBroydenConfig(iterations=0)
+
+
+def test_an_unknown_update_is_refused_with_the_key_of_its_own_settings():
+    with pytest.raises(ConfigurationError, match=r"e\.g\. optimizer\.name=ssbfgs\.$"):
+        SSBroydenConfig(name="sbfgs")
+    with pytest.raises(ConfigurationError, match=r"e\.g\. optimizer\.quasi_newton\.name=ssbfgs"):
+        QuasiNewtonAfterAdam(name="sbfgs")

@@ -87,7 +87,7 @@ class SSBroydenConfig:
             raise ConfigurationError(
                 f"{where}.name = {self.name!r}: the quasi-Newton update is one of "
                 f"{list(_QUASI_NEWTON)}; choose it by the preset (optimizer=ssbfgs, "
-                "optimizer=adam_ssbfgs) or set it, e.g. optimizer.quasi_newton.name=ssbfgs."
+                f"optimizer=adam_ssbfgs) or set it, e.g. {where}.name=ssbfgs."
             )
         counts = {"iterations": self.iterations, "max_ls": self.max_ls,
                   "max_parameters": self.max_parameters}

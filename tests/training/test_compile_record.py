@@ -116,7 +116,7 @@ def test_the_warm_price_is_never_above_the_cold_one(monkeypatch):
 
 
 def test_a_recorded_shape_lowers_compile_auto_s_threshold(markers, fake_compile, caplog):
-    fake, calls = fake_compile
+    _fake, calls = fake_compile
     problem, net, points = _setup()
     size = _size(net, points)
     steps = auto_compile_steps(size, warm=True)

@@ -168,14 +168,17 @@ def _batched_field(
     batch_size: int,
     value: Callable[[Field, torch.Tensor], torch.Tensor],
 ) -> torch.Tensor:
-    """``value(field, part)`` for each batch ``part`` of ``batch_size`` rows of ``x`` (one empty
-    batch when ``x`` has no rows), ``field`` a reverse-mode :class:`~deepinn.operators.Field` of
-    ``network`` at ``part`` (on the network's device, in its dtype, requiring grad); the values
-    detached, on the CPU, concatenated."""
+    """``value(field, part)`` for each batch ``part`` of ``batch_size`` rows of ``x``, ``field``
+    a reverse-mode :class:`~deepinn.operators.Field` of ``network`` at ``part`` (on the network's
+    device, in its dtype, requiring grad); the values detached, on the CPU, concatenated. No rows
+    give no rows (of the shape one row's values have)."""
+    if len(x) == 0:  # a derivative needs a point: evaluate one, keep none
+        one = torch.zeros((1, *x.shape[1:]), dtype=x.dtype, device=x.device)
+        return _batched_field(network, one, space, outputs, batch_size, value)[:0]
     device, dtype = _reference(network)
     parts = []
     with torch.enable_grad():
-        for start in range(0, max(len(x), 1), batch_size):
+        for start in range(0, len(x), batch_size):
             part = x[start : start + batch_size].to(device, dtype).requires_grad_(True)
             field = Field(network, part, space, output_names=tuple(outputs), mode="reverse")
             parts.append(value(field, part).detach().cpu())

@@ -166,6 +166,14 @@ def test_derivatives_at_the_points_are_those_of_autograd(python_run: Path) -> No
         run.derivative(points, "u", "z")
 
 
+def test_no_points_give_empty_residuals_and_derivatives(python_run: Path) -> None:
+    run = dp.load(python_run, problem=poisson(), network=network())
+    empty = torch.zeros(0, 2, dtype=torch.float64)
+    assert run.residuals(empty)["pde"].shape == (0, 1)
+    assert run.derivative(empty, "u", "x").shape == (0,)
+    assert run.predict(empty).shape == (0, 1)
+
+
 # ------------------------------------------------------------------ refusals
 def test_a_python_run_without_its_problem_is_refused_naming_the_fix(python_run: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"started from Python.*problem=my_problem"):

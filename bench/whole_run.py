@@ -48,7 +48,7 @@ def _resident_mib() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def one(case: str, impl: str, steps: int, threads: int) -> dict[str, Any]:
+def one(case: str, impl: str, steps: int, threads: int, allocator: str) -> dict[str, Any]:
     """One run in this process (the ``--one`` mode)."""
     import logging
     import resource
@@ -96,6 +96,7 @@ def one(case: str, impl: str, steps: int, threads: int) -> dict[str, Any]:
         options: dict[str, Any] = {"field_mode": "auto"} if impl == "default" else {}
         if impl != "default":
             options["compile"] = impl == "compile"
+        options["allocator"] = allocator
         base = _resident_mib()
         start = time.perf_counter()
         result = fit(
@@ -110,6 +111,7 @@ def one(case: str, impl: str, steps: int, threads: int) -> dict[str, Any]:
         compiled = result.module.compiled
         record["compiled"] = [type(c).__name__ for c in compiled] if compiled else []
         record["warmup_s"] = sum(c.warmup_s for c in compiled) if compiled else 0.0
+        record["modes"] = result.module.loss.group_modes  # field_mode=auto's probe, if it ran
         del first
     median = steady_median(seconds)
     record.update({
@@ -121,11 +123,13 @@ def one(case: str, impl: str, steps: int, threads: int) -> dict[str, Any]:
     return record
 
 
-def _spawn(case: str, impl: str, steps: int, threads: int, cache: str) -> dict[str, Any]:
+def _spawn(
+    case: str, impl: str, steps: int, threads: int, cache: str, allocator: str
+) -> dict[str, Any]:
     env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=cache, TRITON_CACHE_DIR=cache + "/triton",
                PYTHONWARNINGS="ignore", OMP_NUM_THREADS=str(threads))
     command = [sys.executable, str(HERE / "whole_run.py"), "--one", case, impl,
-               "--steps", str(steps), "--threads", str(threads)]
+               "--steps", str(steps), "--threads", str(threads), "--allocator", allocator]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"case": case, "impl": impl, "error": done.stderr[-1500:]}
@@ -140,12 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--impls", nargs="+", default=["plain", "default", "eager"],
                         choices=IMPLS)
+    parser.add_argument("--allocator", default="auto", choices=("auto", "system"),
+                        help="deepinn's allocator setting (system: glibc's own thresholds)")
     parser.add_argument("--cache", help="inductor cache folder (default: a fresh one, cold)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--one", nargs=2, metavar=("CASE", "IMPL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(one(args.one[0], args.one[1], args.steps, args.threads)))
+        print(json.dumps(one(args.one[0], args.one[1], args.steps, args.threads, args.allocator)))
         return 0
     command = "python bench/whole_run.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     with tempfile.TemporaryDirectory() as fresh:
@@ -155,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             for case in args.cases:
                 order = args.impls[rep % len(args.impls):] + args.impls[:rep % len(args.impls)]
                 for impl in order:
-                    record = _spawn(case, impl, args.steps, args.threads, cache)
+                    record = _spawn(case, impl, args.steps, args.threads, cache, args.allocator)
                     record["rep"] = rep
                     records.append(record)
                     shown = {k: (round(v, 3) if isinstance(v, float) else v)

@@ -139,6 +139,19 @@ def _tanh_of_double(double: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return out.mul_(2.0).sub_(1.0)
 
 
+def _add_lane_dot(out: torch.Tensor | None, a: torch.Tensor, b: torch.Tensor,
+                  value: float = 1.0) -> torch.Tensor:
+    """``out + value * sum_i a[i] b[i]`` over the lanes (dim 0), in place on ``out`` (a new
+    tensor where ``out`` is None): one fused multiply-add per lane, no ``(lanes, N, width)``
+    product and no reduction over it as ``linalg.vecdot`` makes."""
+    start = 0
+    if out is None:
+        out, start = torch.mul(a[0], b[0]) if value == 1.0 else a[0] * b[0] * value, 1
+    for lane in range(start, a.shape[0]):
+        out.addcmul_(a[lane], b[lane], value=value)
+    return out
+
+
 class _TanhJet(torch.autograd.Function):
     """Value, gradient and second-derivative lanes of a tanh MLP, and their backward."""
 
@@ -226,17 +239,17 @@ class _TanhJet(torch.autograd.Function):
             # row block, each block read before it is overwritten.
             value_bar, grad_bar, diag_bar = h_bar[0], h_bar[1 : 1 + d], h_bar[1 + d :]
             if layer:
-                dot = torch.linalg.vecdot(h_bar[1:], stacked[1:], dim=0)
+                dot = _add_lane_dot(None, h_bar[1:], stacked[1:])
             else:
-                dot = torch.linalg.vecdot(grad_bar, grad_z, dim=0)
+                dot = _add_lane_dot(None, grad_bar, grad_z)
                 if m:
-                    dot.add_(torch.linalg.vecdot(diag_bar, inner, dim=0))
+                    _add_lane_dot(dot, diag_bar, inner)
             value_bar.addcmul_(t, dot, value=-2.0)
             _tanh_backward_out(grad_bar, t, grad_input=grad_bar)
             if m:
                 a = _tanh_backward_out(diag_bar, t, grad_input=diag_bar)
                 grad_bar[lo:hi].addcmul_(a * t, grad_z[lo:hi], value=-4.0)
-                value_bar.add_(torch.linalg.vecdot(a, square, dim=0), alpha=-2.0)
+                _add_lane_dot(value_bar, a, square, value=-2.0)
             _tanh_backward_out(value_bar, t, grad_input=value_bar)
             z_bar = h_bar
             grads[2 * layer + 1] = z_bar[0].sum(0)

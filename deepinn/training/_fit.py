@@ -42,7 +42,7 @@ def fit(
         problem: The PDE problem.
         network: The network; moved to the run's dtype.
         config: The run's knobs (:class:`RunConfig`: seed, dtype, field_mode, compile,
-            resample_every, eval_points, resume, threads, monitor intervals).
+            resample_every, eval_points, resume, threads, allocator, monitor intervals).
         phases: Optimizer phases (default: Adam, lr 1e-3, for all steps), or one phase
             (``deepinn.training.lbfgs()``).
         max_steps: Total number of optimizer steps over all phases.

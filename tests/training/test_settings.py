@@ -39,6 +39,7 @@ SECTIONS: dict[str, type] = {
 BAD: dict[str, list[Any]] = {
     "seed": [-1, 2**32, 1.5, True, "0"],
     "threads": [0, -2, 1.5, "4", True, "many", ""],
+    "allocator": ["jemalloc", "Auto", None, True],
     "dtype": ["float16", "double", torch.float16, None],
     "resample_every": [-1, 2.5, True],
     "field_mode": ["sideways", "Auto", None],

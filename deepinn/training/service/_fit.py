@@ -16,6 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from deepinn.problems import Problem
+from deepinn.training.service._allocator import keep_freed_memory
 from deepinn.training.service._callbacks import (
     FigureLogger,
     GradientMonitor,
@@ -123,6 +124,8 @@ def train_once(
     module = PINNModule(problem, network, phases, run, max_steps=max_steps, hparams=hparams)
     data = CollocationData(problem, run, max_steps=max_steps)
     ckpt = _resume_checkpoint(run, hparams, max_steps, module)
+    if run.allocator == "auto":
+        keep_freed_memory()
     # the run's threads (as they were after); no device lines, tips or "fit stopped" from Lightning
     with run_threads(run.threads, problem, network), quiet_lightning():
         if run_dir is None:

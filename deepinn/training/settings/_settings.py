@@ -30,13 +30,17 @@ from deepinn.training.settings._sections import (
 )
 
 __all__ = [
-    "AUTO_COMPILE_STEPS", "COMPILE_CHOICES", "FIELD_MODES", "FIGURE_SHARE", "MAX_SEED",
-    "RESUME_FROM", "MonitorConfig", "RunConfig", "auto_compile_steps",
+    "ALLOCATORS", "AUTO_COMPILE_STEPS", "COMPILE_CHOICES", "FIELD_MODES", "FIGURE_SHARE",
+    "MAX_SEED", "RESUME_FROM", "MonitorConfig", "RunConfig", "auto_compile_steps",
 ]
 
 RESUME_FROM: tuple[str, ...] = ("last", "best")
 
 COMPILE_CHOICES = (True, False, "auto")
+
+ALLOCATORS: tuple[str, ...] = ("auto", "system")
+"""``auto``: keep freed memory for the next step where the C library is glibc; ``system``:
+leave the process's allocator as it is."""
 
 MAX_SEED = 2**32 - 1
 """The largest seed: Lightning's ``seed_everything`` (and numpy's) take 32-bit seeds."""
@@ -163,6 +167,10 @@ class RunConfig:
             process may use less the other processes' load, and one thread for a problem too
             small to gain from more (``deepinn.training.service._threads``); an int sets it;
             None keeps torch's default (every core, however busy).
+        allocator: ``auto`` (the default) keeps freed memory in the process for the next step
+            where the C library is glibc (its mmap and trim thresholds raised once training
+            starts: a step's temporaries then take no page faults; see
+            ``deepinn.training.service._allocator``); ``system`` leaves the allocator alone.
         dtype: ``float32`` or ``float64`` (a torch dtype is taken too).
         resample_every: Draw new collocation points every N steps (0: fixed points).
         field_mode: How residuals take derivatives: ``auto`` (per group of constraints, the
@@ -194,6 +202,7 @@ class RunConfig:
 
     seed: int = 0
     threads: Any = "auto"  # an int, auto or None: a union the config schema cannot type
+    allocator: str = "auto"
     dtype: str = "float32"
     resample_every: int = 0
     field_mode: str = "auto"
@@ -215,6 +224,13 @@ class RunConfig:
                 "Lightning and numpy seed)."
             )
         self.threads = _threads_choice(self.threads)
+        if self.allocator not in ALLOCATORS:
+            raise ConfigurationError(
+                unknown_name_message(
+                    "allocator", str(self.allocator), ALLOCATORS, plural="choices",
+                    listed="Valid",
+                )
+            )
         self.dtype = _dtype_name(self.dtype)
         check_int("resample_every", self.resample_every, 0, example=" (0: fixed points)")
         if self.field_mode not in FIELD_MODES:

@@ -30,10 +30,19 @@ def cpu_settings() -> tuple[Setting, ...]:
     (nothing in the on-disk cache) and calls the kernels without Python in between. The settings
     are constants, so inductor's cache key stays that of the graph and its shapes: a second run
     of a problem of the same shape loads the compiled loss from the cache.
+
+    It also takes the vector instructions the CPU reports (``cpp.vec_isa_ok``) without inductor's
+    probe, which builds and loads a test library per instruction set: about 6 s of a cold
+    compile (a fresh cache) and a second of every warm one (a child process per probe). A
+    compiler that cannot build them fails the compile, and the loss runs eager. Where
+    ``TORCHINDUCTOR_VEC_ISA_OK`` is set, its value is kept.
     """
     import torch._inductor.config  # here, not at import: importing inductor is slow
 
-    return ((torch._inductor.config, "cpp_wrapper", True),)
+    settings: tuple[Setting, ...] = ((torch._inductor.config, "cpp_wrapper", True),)
+    if torch._inductor.config.cpp.vec_isa_ok is None:  # not set by the user
+        settings += ((torch._inductor.config.cpp, "vec_isa_ok", True),)
+    return settings
 
 
 class _Settings:

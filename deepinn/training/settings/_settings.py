@@ -62,23 +62,23 @@ run. Under the default, a figure is drawn at a validation only while the figures
 within this share of the time trained, and the last step's figure always (docs/monitoring.md).
 """
 
-COLD_COMPILE_S = 20.0
+COLD_COMPILE_S = 12.0
 """What a cold compile of a whole PINN loss and its gradient adds to a run, in seconds: nothing
 of it in inductor's on-disk cache; a whole run against the eager run, less what the compiled
 steps save (docs/benchmarks.md, "Whole run"). Little dependent on the network's width or the
 number of points."""
 
-WARM_COMPILE_S = 5.0
+WARM_COMPILE_S = 3.0
 """What a warm compile adds, in seconds, measured as :data:`COLD_COMPILE_S` is: a loss of the
 same shape was compiled on this machine before, so inductor loads its graphs from the on-disk
 cache and what is left is dynamo's trace and the libraries' load. Never taken above
 :data:`COLD_COMPILE_S`."""
 
-STEP_SAVING_MS = (2.1, 0.26)
+STEP_SAVING_MS = (1.75, 0.1)
 """What the compiled loss and gradient save per optimizer step over the eager default, in ms:
 a fixed part (kernel launches and Python per operator) and a part per million of
 ``parameters x points`` (a CPU's arithmetic), fitted to the speed cases P1 (7 851 parameters x
-2 400 points: about 7 ms) and P2 (921 x 2 780: about 2.8 ms)."""
+2 400 points: about 3.6 ms) and P2 (921 x 2 780: about 2.0 ms)."""
 
 
 def auto_compile_steps(size: int, warm: bool = False) -> int:

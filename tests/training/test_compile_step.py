@@ -460,3 +460,18 @@ def test_compile_settings_hold_inside_the_block_and_are_restored_after_it():
         assert functorch_config.donated_buffer is False
         raise RuntimeError("inside")
     assert (dynamo_config.trace_autograd_ops, functorch_config.donated_buffer) == before
+
+
+def test_the_cpu_compile_skips_inductors_instruction_probe_unless_the_user_set_it(monkeypatch):
+    """cpp_wrapper always; ``cpp.vec_isa_ok`` True only where TORCHINDUCTOR_VEC_ISA_OK left it
+    unset (None): the user's choice is kept."""
+    import torch._inductor.config as inductor
+
+    from deepinn.training.step._compile import cpu_settings
+
+    monkeypatch.setattr(inductor.cpp, "vec_isa_ok", None)
+    assert {(name, value) for _, name, value in cpu_settings()} == {
+        ("cpp_wrapper", True), ("vec_isa_ok", True)
+    }
+    monkeypatch.setattr(inductor.cpp, "vec_isa_ok", False)
+    assert [(name, value) for _, name, value in cpu_settings()] == [("cpp_wrapper", True)]

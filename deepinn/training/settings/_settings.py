@@ -230,6 +230,8 @@ class RunConfig:
                     "allocator", str(self.allocator), ALLOCATORS, plural="choices",
                     listed="Valid",
                 )
+                + " (auto: freed memory is kept for the next step, with glibc; system: the C "
+                "allocator as the process has it.)"
             )
         self.dtype = _dtype_name(self.dtype)
         check_int("resample_every", self.resample_every, 0, example=" (0: fixed points)")

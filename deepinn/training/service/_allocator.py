@@ -2,17 +2,18 @@
 
 A training step allocates and frees the same large temporaries at every step: activations,
 their derivative lanes, their adjoints. glibc's allocator maps a block above its mmap threshold
-(128 KiB at first, raised as blocks are freed) for each allocation and unmaps it when it is
-freed, and returns freed memory at the top of its heap to the system beyond its trim threshold:
-so every step touches fresh pages, and each first touch is a page fault served by the kernel.
-On the Burgers speed case (``bench/speed.py`` P2) that is about 600 faults and over a
-millisecond of system time per step, a fifth of the step.
+for each allocation and unmaps it when it is freed, and returns freed memory at the top of its
+heap to the system beyond its trim threshold. Both thresholds adapt to the blocks freed so far,
+so where they settle depends on the process's history; where a step's temporaries end up
+mapped or trimmed, every step touches fresh pages and each first touch is a page fault served
+by the kernel. On the Burgers speed case (``bench/speed.py`` P2) about one process in five
+settled so: about 600 faults and over a millisecond of system time per step, a fifth of it.
 
-:func:`keep_freed_memory` sets both thresholds (``mallopt``): blocks up to
+:func:`keep_freed_memory` fixes both thresholds (``mallopt``): blocks up to
 :data:`MMAP_THRESHOLD` come from the heap, and up to :data:`TRIM_THRESHOLD` of freed memory
-stays in the process for the next step, as a caching allocator keeps it. The resident memory of
-the process then stays near its peak, which the peak itself does not change. The settings hold
-for the rest of the process (glibc cannot return to its dynamic thresholds). Other C libraries
+stays in the process for the next step, as a caching allocator keeps it. The process's resident
+memory then stays near its peak between steps; the peak itself is unchanged. The settings hold
+for the rest of the process (glibc cannot return to its adaptive thresholds). Other C libraries
 (macOS, Windows, musl) are left alone.
 """
 

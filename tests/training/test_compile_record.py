@@ -82,6 +82,16 @@ def test_the_key_names_the_compiled_variant_and_the_settings():
     assert record.compile_key(net, problem.constraints, points, rows, "loss") != key
 
 
+def test_the_key_reads_deepinn_s_own_code(monkeypatch):
+    """Another version or an edit of deepinn (what it traces into the loss) keys another shape;
+    the digest covers the package's source files and is read once."""
+    key = _key()
+    digest = record.package_digest()
+    assert len(digest) == 16 and digest == record.package_digest()
+    monkeypatch.setattr(record, "package_digest", lambda: "an edited deepinn")
+    assert _key() != key
+
+
 def test_the_key_reads_a_residual_s_code_and_its_constants():
     def residual(scale):
         return lambda field: scale * field.laplacian("u")

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["compile_key", "record_compiled", "record_folder", "was_compiled"]
+__all__ = ["compile_key", "package_digest", "record_compiled", "record_folder", "was_compiled"]
 
 FOLDER = "deepinn"
 """The markers' folder inside inductor's cache folder."""
@@ -90,6 +90,23 @@ def _functions(owner: Any) -> list[str]:
     ]
 
 
+@functools.cache
+def package_digest() -> str:
+    """A digest of deepinn's own source (every ``.py`` file of the installed package, read once
+    per process): what deepinn traces into a compiled loss (its Field, network lanes, loss
+    assembly and compile settings) is deepinn's code, so another version or an edit of it
+    keys another shape."""
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        try:
+            digest.update(path.read_bytes())
+        except OSError:  # unreadable: its name alone
+            continue
+    return digest.hexdigest()[:16]
+
+
 def compile_key(
     network: torch.nn.Module,
     constraints: Iterable[Any],
@@ -99,7 +116,7 @@ def compile_key(
     settings: Sequence[str] = (),
 ) -> str:
     """A hex digest of what determines the graphs inductor compiles for a whole loss: torch's
-    version, the ``variant`` (what is compiled, e.g. the loss or the loss with its gradient),
+    version, deepinn's own code (:func:`package_digest`), the ``variant`` (what is compiled, e.g. the loss or the loss with its gradient),
     the caller's ``settings`` (e.g. the field mode), the network's architecture (its ``repr``,
     its parameters' and buffers' names, shapes and dtypes, its modules' functions) and, per
     constraint, its class, global row count, plain attributes (name, weight, derivative
@@ -107,7 +124,7 @@ def compile_key(
     (the seed, the initial weights, the points themselves) do not enter it: a second run of a
     problem of the same shape has the same key.
     """
-    parts = [torch.__version__, variant, *settings, _text(network)]
+    parts = [torch.__version__, package_digest(), variant, *settings, _text(network)]
     tensors = [*network.named_parameters(), *network.named_buffers()]
     parts += [f"{name} {tuple(t.shape)} {t.dtype} {t.device.type} {t.requires_grad}"
               for name, t in tensors]

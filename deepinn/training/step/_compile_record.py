@@ -116,9 +116,10 @@ def compile_key(
     settings: Sequence[str] = (),
 ) -> str:
     """A hex digest of what determines the graphs inductor compiles for a whole loss: torch's
-    version, deepinn's own code (:func:`package_digest`), the ``variant`` (what is compiled, e.g. the loss or the loss with its gradient),
-    the caller's ``settings`` (e.g. the field mode), the network's architecture (its ``repr``,
-    its parameters' and buffers' names, shapes and dtypes, its modules' functions) and, per
+    version, deepinn's own code (:func:`package_digest`), the ``variant`` (what is compiled,
+    e.g. the loss or the loss with its gradient), the caller's ``settings`` (e.g. the field
+    mode), the network's architecture (its ``repr``, its parameters' and buffers' names, shapes
+    and dtypes, its modules' functions) and, per
     constraint, its class, global row count, plain attributes (name, weight, derivative
     orders), its batch's tensors' shapes, dtypes and devices and its functions' code. Values
     (the seed, the initial weights, the points themselves) do not enter it: a second run of a

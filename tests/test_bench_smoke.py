@@ -77,3 +77,20 @@ def test_kernel_count_compares_steps_that_compute_the_same_gradient():
         for ours, plain in zip(gradient, reference, strict=True):
             assert ours.shape == plain.shape and bool((ours - plain).abs().max() < 1e-4), name
     assert kernel_count.count_operators(steps["deepinn forward lanes"]) > 50
+
+
+def test_whole_run_times_the_plain_loop_and_fit_and_prints_the_ratio(tmp_path):
+    """``bench/whole_run.py`` (a fresh process per run) on a few P2 steps, with the allocator
+    left as the system has it: both runs finish, and the table names each."""
+    out = tmp_path / "whole.json"
+    result = subprocess.run(
+        [sys.executable, "bench/whole_run.py", "P2", "--steps", "3", "--reps", "1",
+         "--impls", "plain", "eager", "--allocator", "system", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    records = json.loads(out.read_text())["records"]
+    assert [r["impl"] for r in records] == ["plain", "eager"]
+    assert all("error" not in r and r["whole_s"] > 0 for r in records)
+    assert records[1]["compiled"] == [] and records[1]["modes"]
+    assert "| P2 | eager |" in result.stdout

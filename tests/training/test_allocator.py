@@ -3,6 +3,7 @@ faults; ``system`` leaves the allocator alone."""
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -35,9 +36,12 @@ PROBE = textwrap.dedent(
 )
 
 
-def _faults(allocator: str) -> tuple[int, str]:
+def _faults(allocator: str, **environment: str) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env.pop("GLIBC_TUNABLES", None)
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, allocator], capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE, allocator], capture_output=True, text=True, check=True,
+        env=env | environment,
     )
     faults, kept = done.stdout.split()
     return int(faults), kept
@@ -50,6 +54,16 @@ def test_auto_keeps_freed_memory_so_blocks_reuse_the_heap():
     assert (kept_by_system, kept) == ("None", "True")
     assert system >= sum(range(8, 24)) * 256 * 0.9  # every block faulted in (4 KiB pages)
     assert auto <= 2 * 24 * 256  # the heap grew to about the largest block, once
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's allocator only")
+@pytest.mark.parametrize("environment", [
+    {"MALLOC_TRIM_THRESHOLD_": "131072"},
+    {"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=131072"},
+])
+def test_auto_keeps_thresholds_the_environment_sets(environment):
+    _, kept = _faults("auto", **environment)
+    assert kept == "False"
 
 
 def test_an_unknown_allocator_is_refused_with_the_choices():

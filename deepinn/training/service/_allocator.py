@@ -13,8 +13,9 @@ settled so: about 600 faults and over a millisecond of system time per step, a f
 :data:`MMAP_THRESHOLD` come from the heap, and up to :data:`TRIM_THRESHOLD` of freed memory
 stays in the process for the next step, as a caching allocator keeps it. The process's resident
 memory then stays near its peak between steps; the peak itself is unchanged. The settings hold
-for the rest of the process (glibc cannot return to its adaptive thresholds). Other C libraries
-(macOS, Windows, musl) are left alone.
+for the rest of the process (glibc cannot return to its adaptive thresholds). Thresholds the
+environment sets (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``GLIBC_TUNABLES``) are
+kept, and other C libraries (macOS, Windows, musl) are left alone.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import ctypes
 import ctypes.util
 import functools
 import logging
+import os
 import platform
 
 __all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "keep_freed_memory"]
@@ -39,11 +41,28 @@ _M_MMAP_THRESHOLD = -3
 _log = logging.getLogger("deepinn.training")
 
 
+_ENVIRONMENT = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+_TUNABLES = ("glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold")
+
+
+def _set_by_the_user() -> bool:
+    """Whether the environment sets either threshold (glibc's ``MALLOC_*_`` variables or its
+    ``GLIBC_TUNABLES``): the user's choice is kept."""
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    return any(name in os.environ for name in _ENVIRONMENT) or any(
+        name in tunables for name in _TUNABLES
+    )
+
+
 @functools.cache
 def keep_freed_memory() -> bool:
     """Set glibc's mmap and trim thresholds (once per process); whether they were set (False
-    where the C library is not glibc or refuses them)."""
+    where the C library is not glibc or refuses them, or where the environment sets either
+    threshold already)."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    if _set_by_the_user():
+        _log.debug("allocator=auto: glibc's thresholds are set in the environment; kept")
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

@@ -143,10 +143,12 @@ def _add_lane_dot(out: torch.Tensor | None, a: torch.Tensor, b: torch.Tensor,
     """``out + value * sum_i a[:, i] b[:, i]`` over the lanes (dim 1), in place on ``out`` (a
     new tensor where ``out`` is None): one fused multiply-add per lane, no product of all lanes
     and no reduction over it as ``linalg.vecdot`` makes."""
-    start = 0
+    lanes = range(a.shape[1])
     if out is None:
-        out, start = a[:, 0] * b[:, 0] * value if value != 1.0 else a[:, 0] * b[:, 0], 1
-    for lane in range(start, a.shape[1]):
+        out, lanes = a[:, 0] * b[:, 0], lanes[1:]
+        if value != 1.0:
+            out.mul_(value)
+    for lane in lanes:
         out.addcmul_(a[:, lane], b[:, lane], value=value)
     return out
 
@@ -217,7 +219,8 @@ class _TanhJet(torch.autograd.Function):
         hidden, pre = ctx.hidden, ctx.pre
         rows, n = hidden[0].shape[1:]
         out_width = weights[-1].shape[0]
-        y_bar = hidden[0].new_zeros((out_width, rows, n))
+        shape = (out_width, rows, n)  # zeros only where an output was not used
+        y_bar = hidden[0].new_empty(shape) if None not in bars else hidden[0].new_zeros(shape)
         parts = (y_bar[:, 0], y_bar[:, 1 : 1 + d], y_bar[:, 1 + d :])
         for bar, part in zip(bars, parts, strict=True):
             if bar is not None:  # (N, k) or (lanes, N, k) into (k, N) or (k, lanes, N)
